@@ -1,0 +1,84 @@
+"""The project's error types.
+
+Every problem with user input is raised as a :class:`KinmatchError` (or a
+subclass) that says *where* the problem is (file, line, column, field) and
+*what* was expected, so the command line can print one clear sentence instead
+of a traceback.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in the input a problem sits. Every part is optional."""
+
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    field: str | None = None
+
+    def __str__(self) -> str:
+        parts: list[str] = []
+        if self.file is not None:
+            parts.append(str(self.file))
+        if self.line is not None:
+            parts.append(f"line {self.line}")
+        if self.column is not None:
+            parts.append(f"column {self.column}")
+        text = ", ".join(parts)
+        if self.field:
+            text = f"{text}: field '{self.field}'" if text else f"field '{self.field}'"
+        return text
+
+
+class KinmatchError(Exception):
+    """A problem with the input or the request, explained for the user.
+
+    ``message`` says what is wrong and what was expected; ``location`` says
+    where (file, line, column, field) when that is known.
+    """
+
+    def __init__(self, message: str, location: Location | None = None) -> None:
+        self.message = message
+        self.location = location or Location()
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = str(self.location)
+        return f"{where}: {self.message}" if where else self.message
+
+    def at(self, **kwargs: object) -> KinmatchError:
+        """Return a copy of this error with missing location parts filled in."""
+        current = self.location
+        merged = Location(
+            file=current.file if current.file is not None else kwargs.get("file"),  # type: ignore[arg-type]
+            line=current.line if current.line is not None else kwargs.get("line"),  # type: ignore[arg-type]
+            column=current.column if current.column is not None else kwargs.get("column"),  # type: ignore[arg-type]
+            field=current.field if current.field is not None else kwargs.get("field"),  # type: ignore[arg-type]
+        )
+        return type(self)(self.message, merged)
+
+
+class PedigreeError(KinmatchError):
+    """An inconsistent pedigree: unknown parents, wrong sexes, cycles, duplicates."""
+
+
+class MarkerError(KinmatchError):
+    """A bad marker: unknown alleles, bad frequencies, bad mutation model."""
+
+
+class CaseFormatError(KinmatchError):
+    """A malformed case file."""
+
+
+class KinmatchWarning(UserWarning):
+    """Something the user should know, but that does not stop the computation."""
+
+
+def warn(message: str) -> None:
+    """Emit a :class:`KinmatchWarning` pointing at the caller's caller."""
+    warnings.warn(message, KinmatchWarning, stacklevel=3)
