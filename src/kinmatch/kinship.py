@@ -1,0 +1,204 @@
+"""Kinship likelihood ratios between alternative pedigrees.
+
+A *hypothesis* is a pedigree that connects the typed people in one way
+("B is A's son"); competing hypotheses connect the same typed people in other
+ways ("A and B are unrelated"). The likelihood ratio of hypothesis ``H`` to
+the reference hypothesis ``R`` is ``LR = P(data | H) / P(data | R)``, per
+marker and, for independent markers, as their product (a sum of logs).
+
+Profiles are given with allele *names*. An allele observed in a profile but
+missing from the marker's frequency database is added with the minimum
+frequency (Familias' rule), with a warning.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from .errors import KinmatchError
+from .likelihood import Genotype, markers_loglik
+from .markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from .pedigree import Pedigree, Sex
+
+#: Allele names per marker per person: ``{"A": {"D3S1358": ("15", "16")}}``.
+Profiles = Mapping[str, Mapping[str, Sequence[str]]]
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """A named pedigree over the typed people."""
+
+    name: str
+    pedigree: Pedigree
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class KinshipResult:
+    """Log-likelihoods of each hypothesis per marker, and LRs against a reference."""
+
+    hypotheses: tuple[str, ...]
+    markers: tuple[str, ...]
+    loglik: NDArray[np.float64]  # (hypotheses, markers), natural logs
+    reference: str
+    theta: float = 0.0
+
+    def _row(self, hypothesis: str) -> int:
+        try:
+            return self.hypotheses.index(hypothesis)
+        except ValueError:
+            raise KinmatchError(
+                f"no hypothesis named '{hypothesis}' (have: {', '.join(self.hypotheses)})"
+            ) from None
+
+    @property
+    def total_loglik(self) -> NDArray[np.float64]:
+        return self.loglik.sum(axis=1)
+
+    def log_lr(self, hypothesis: str) -> NDArray[np.float64]:
+        """Natural log of the LR per marker of ``hypothesis`` against the reference."""
+        a = self.loglik[self._row(hypothesis)]
+        b = self.loglik[self._row(self.reference)]
+        return _log_ratio(a, b)
+
+    def lr(self, hypothesis: str) -> NDArray[np.float64]:
+        return np.exp(self.log_lr(hypothesis))
+
+    def total_log_lr(self, hypothesis: str) -> float:
+        a = float(self.total_loglik[self._row(hypothesis)])
+        b = float(self.total_loglik[self._row(self.reference)])
+        return float(_log_ratio(np.array([a]), np.array([b]))[0])
+
+    def total_lr(self, hypothesis: str) -> float:
+        return math.exp(self.total_log_lr(hypothesis))
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready summary (``-inf``/``nan`` written as strings)."""
+        return {
+            "reference": self.reference,
+            "theta": self.theta,
+            "markers": list(self.markers),
+            "hypotheses": [
+                {
+                    "name": h,
+                    "loglik_per_marker": [_num(v) for v in self.loglik[i]],
+                    "loglik": _num(float(self.total_loglik[i])),
+                    "log_lr_per_marker": [_num(v) for v in self.log_lr(h)],
+                    "log_lr": _num(self.total_log_lr(h)),
+                    "lr_per_marker": [_num(v) for v in self.lr(h)],
+                    "lr": _num(self.total_lr(h)),
+                    "log10_lr": _num(self.total_log_lr(h) / math.log(10)),
+                }
+                for i, h in enumerate(self.hypotheses)
+            ],
+        }
+
+
+def _log_ratio(a: NDArray[np.float64], b: NDArray[np.float64]) -> NDArray[np.float64]:
+    out = np.where(np.isneginf(a) & np.isneginf(b), np.nan, a - b)
+    return np.asarray(out, dtype=float)
+
+
+def _num(v: float) -> float | str:
+    v = float(v)
+    if math.isnan(v):
+        return "NaN"
+    if math.isinf(v):
+        return "Inf" if v > 0 else "-Inf"
+    return v
+
+
+def typed_genotypes(
+    markers: Sequence[Marker],
+    profiles: Profiles,
+    minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY,
+) -> tuple[list[Marker], list[dict[str, Genotype]]]:
+    """Map allele names to indices, adding unseen alleles to the markers.
+
+    Returns the (possibly extended) markers and, per marker, the genotypes
+    of the people typed there. Markers in a profile that the case does not
+    define are an error.
+    """
+    known = {m.name for m in markers}
+    for person, profile in profiles.items():
+        for marker_name in profile:
+            if marker_name not in known:
+                raise KinmatchError(
+                    f"person '{person}' is typed at marker '{marker_name}', which the case does not define"
+                )
+    out_markers: list[Marker] = []
+    out_genotypes: list[dict[str, Genotype]] = []
+    for marker in markers:
+        seen = [a for p in profiles.values() if marker.name in p for a in p[marker.name]]
+        marker = marker.with_alleles(seen, minimum_frequency)
+        genotypes: dict[str, Genotype] = {}
+        for person, profile in profiles.items():
+            if marker.name in profile:
+                alleles = list(profile[marker.name])
+                if len(alleles) == 1:
+                    alleles = alleles * 2
+                if len(alleles) != 2:
+                    raise KinmatchError(
+                        f"person '{person}' at marker {marker.name}: a genotype has two alleles, "
+                        f"not {len(alleles)}"
+                    )
+                genotypes[person] = (marker.allele_index(alleles[0]), marker.allele_index(alleles[1]))
+        out_markers.append(marker)
+        out_genotypes.append(genotypes)
+    return out_markers, out_genotypes
+
+
+def check_hypotheses(hypotheses: Sequence[Hypothesis], typed: Sequence[str]) -> None:
+    """Every hypothesis must contain every typed person, with the same sex."""
+    if len(hypotheses) < 2:
+        raise KinmatchError("a kinship LR needs at least two hypotheses")
+    names = [h.name for h in hypotheses]
+    if len(set(names)) != len(names):
+        raise KinmatchError("hypothesis names must be unique")
+    sexes: dict[str, tuple[Sex, str]] = {}
+    for h in hypotheses:
+        for pid in typed:
+            if pid not in h.pedigree:
+                raise KinmatchError(f"typed person '{pid}' is missing from hypothesis '{h.name}'")
+            sex = h.pedigree.sex(pid)
+            if pid in sexes and sexes[pid][0] != sex and Sex.UNKNOWN not in (sex, sexes[pid][0]):
+                raise KinmatchError(
+                    f"'{pid}' is {sex.name.lower()} in hypothesis '{h.name}' but "
+                    f"{sexes[pid][0].name.lower()} in '{sexes[pid][1]}'"
+                )
+            sexes.setdefault(pid, (sex, h.name))
+
+
+def kinship_lr(
+    hypotheses: Sequence[Hypothesis],
+    markers: Sequence[Marker],
+    profiles: Profiles,
+    *,
+    theta: float = 0.0,
+    reference: str | None = None,
+    minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY,
+) -> KinshipResult:
+    """Log-likelihood of each hypothesis per marker, and LRs against ``reference``
+    (default: the last hypothesis, conventionally "unrelated")."""
+    typed = [pid for pid, prof in profiles.items() if prof]
+    check_hypotheses(hypotheses, typed)
+    ref = reference if reference is not None else hypotheses[-1].name
+    if ref not in [h.name for h in hypotheses]:
+        raise KinmatchError(f"reference hypothesis '{ref}' is not among the hypotheses")
+    full_markers, genotypes = typed_genotypes(markers, profiles, minimum_frequency)
+    loglik = np.vstack(
+        [markers_loglik(h.pedigree, full_markers, genotypes, theta) for h in hypotheses]
+    )
+    return KinshipResult(
+        hypotheses=tuple(h.name for h in hypotheses),
+        markers=tuple(m.name for m in full_markers),
+        loglik=loglik,
+        reference=ref,
+        theta=theta,
+    )

@@ -1,0 +1,67 @@
+"""Load the R pedsuite reference cases (tests/data/kinship_cases.json).
+
+The file was generated with pedtools/pedmut/pedprobr/forrel (see its
+``source`` field); every case gives the full mutation matrices, so we build
+markers with ``custom`` matrices to reproduce the numbers exactly.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from kinmatch.formats.case_json import KinshipCase
+from kinmatch.kinship import Hypothesis
+from kinmatch.markers import Marker
+from kinmatch.pedigree import pedigree_from_records
+
+DATA = Path(__file__).parent / "data" / "kinship_cases.json"
+
+
+def load_reference() -> list[dict[str, Any]]:
+    return json.loads(DATA.read_text())["cases"]
+
+
+def reference_markers(case: dict[str, Any], from_parameters: bool = False) -> list[Marker]:
+    """Markers of a reference case; with ``from_parameters`` the mutation
+    models are rebuilt from pedmut's parameters instead of the matrices."""
+    markers = []
+    for m in case["markers"]:
+        spec = None
+        mu = m["mutation"]
+        if mu is not None:
+            if from_parameters:
+                spec = {
+                    sex: {k: mu[sex][k] for k in ("model", "rate", "rate2", "range")
+                          if mu[sex].get(k) is not None}
+                    for sex in ("female", "male")
+                }
+            else:
+                spec = {sex: {"model": "custom", "matrix": mu[sex]["matrix"]}
+                        for sex in ("female", "male")}
+        markers.append(Marker.create(m["name"], m["alleles"], m["afreq"],
+                                     chromosome=m["chrom"], mutation=spec))
+    return markers
+
+
+def reference_case(case: dict[str, Any]) -> KinshipCase:
+    """A reference case as a kinmatch :class:`KinshipCase`."""
+    hypotheses = []
+    profiles: dict[str, dict[str, tuple[str, str]]] = {}
+    for h in case["hypotheses"]:
+        hypotheses.append(Hypothesis(h["name"], pedigree_from_records(h["persons"])))
+        for p in h["persons"]:
+            for marker, g in p["genotypes"].items():
+                if g in ("-", ["-", "-"]):
+                    continue
+                alleles = (g, g) if isinstance(g, str) else (g[0], g[1])
+                profiles.setdefault(p["id"], {})[marker] = alleles
+    return KinshipCase(
+        markers=reference_markers(case),
+        profiles=profiles,
+        hypotheses=hypotheses,
+        reference="H2",
+        theta=float(case["theta"]),
+        title=case["id"],
+    )
