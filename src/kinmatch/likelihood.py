@@ -200,12 +200,57 @@ class _PersonVars:
     domains: tuple[NDArray[np.intp], ...]
 
 
-def _relevant_people(pedigree: Pedigree, typed: Mapping[str, Genotype]) -> list[str]:
-    keep: set[str] = set()
-    for pid in typed:
-        keep.add(pid)
-        keep |= pedigree.ancestors(pid)
-    return [pid for pid in pedigree.order if pid in keep]
+@dataclass(frozen=True)
+class _Layout:
+    """What a network looks like for one pedigree, typed set and chromosome:
+    who is kept, their variables, founders and transmissions. Cached."""
+
+    people: tuple[str, ...]
+    variables: dict[str, tuple[int, ...]]
+    founders: tuple[str, ...]
+    # (parent id, child variable, child id) for every transmitted allele
+    transmissions: tuple[tuple[str, int, str], ...]
+    founder_components: tuple[tuple[str, ...], ...]
+
+
+def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is_x: bool) -> _Layout:
+    cache: dict[tuple[object, ...], _Layout] = pedigree.__dict__.setdefault("_layout_cache", {})
+    key = (typed, keep, is_x)
+    found = cache.get(key)
+    if found is not None:
+        return found
+    wanted: set[str] = set()
+    for pid in (*typed, *keep):
+        wanted.add(pid)
+        wanted |= pedigree.ancestors(pid)
+    people = tuple(pid for pid in pedigree.order if pid in wanted)
+    variables: dict[str, tuple[int, ...]] = {}
+    nxt = 0
+    for pid in people:
+        count = 1 if (is_x and pedigree.sex(pid) == Sex.MALE) else 2
+        variables[pid] = tuple(range(nxt, nxt + count))
+        nxt += count
+    founders = tuple(pid for pid in people if pedigree[pid].is_founder)
+    transmissions: list[tuple[str, int, str]] = []
+    for pid in people:
+        person = pedigree[pid]
+        if person.is_founder:
+            continue
+        cv = variables[pid]
+        if len(cv) == 1:
+            transmissions.append((person.mother, cv[0], pid))  # type: ignore[arg-type]
+        else:
+            transmissions.append((person.father, cv[0], pid))  # type: ignore[arg-type]
+            transmissions.append((person.mother, cv[1], pid))  # type: ignore[arg-type]
+    fset = set(founders)
+    components = tuple(
+        tuple(pid for pid in comp if pid in fset) for comp in pedigree.components()
+    )
+    layout = _Layout(people, variables, founders, tuple(transmissions),
+                     tuple(c for c in components if c))
+    if len(cache) < 256:
+        cache[key] = layout
+    return layout
 
 
 def build_network(
@@ -239,18 +284,16 @@ def build_network(
                     f"'{pid}' is male but heterozygous ({marker.alleles[a]}/{marker.alleles[b]}) "
                     f"at X-linked marker {marker.name}"
                 )
-    seeds = dict(typed)
-    people = _relevant_people(pedigree, {**seeds, **{p: (0, 0) for p in keep_people}})
+    layout = _layout(pedigree, frozenset(typed), tuple(keep_people), is_x)
+    people = layout.people
 
     # Alphabet: observed alleles, plus the rest (lumped when the model allows)
     observed = sorted({a for g in typed.values() for a in g})
-    untyped_present = any(pid not in typed for pid in people)
-    rest = [i for i in range(marker.n_alleles) if i not in set(observed)]
+    untyped_present = len(people) > len(typed)
+    observed_set = set(observed)
+    rest = [i for i in range(marker.n_alleles) if i not in observed_set]
     freqs = marker.allele_frequencies
     model = marker.mutation
-    mats = {Sex.MALE: None, Sex.FEMALE: None}
-    if model is not None:
-        mats = {Sex.MALE: model.male.matrix, Sex.FEMALE: model.female.matrix}
     if not untyped_present or not rest:
         alphabet_idx = observed if not untyped_present else list(range(marker.n_alleles))
         lumped = False
@@ -261,43 +304,43 @@ def build_network(
         alphabet_idx = list(range(marker.n_alleles))
         lumped = False
 
+    def restrict(m: NDArray[np.float64]) -> NDArray[np.float64]:
+        if lumped:
+            return lumped_matrix(m, observed, rest)
+        if len(alphabet_idx) == marker.n_alleles:
+            return m
+        return m[np.ix_(alphabet_idx, alphabet_idx)]
+
     if lumped:
         p = np.append(freqs[observed], freqs[rest].sum())
-        sub = {s: (None if m is None else lumped_matrix(m, observed, rest)) for s, m in mats.items()}
         labels = [marker.alleles[i] for i in observed] + ["*"]
     else:
         p = freqs[alphabet_idx]
-        sub = {s: (None if m is None else m[np.ix_(alphabet_idx, alphabet_idx)]) for s, m in mats.items()}
         labels = [marker.alleles[i] for i in alphabet_idx]
     n = len(labels)
+    matrix_of: dict[Sex, NDArray[np.float64] | None] = {Sex.MALE: None, Sex.FEMALE: None}
+    if model is not None:
+        female = restrict(model.female.matrix)
+        matrix_of = {Sex.FEMALE: female,
+                     Sex.MALE: female if model.sex_equal else restrict(model.male.matrix)}
     position = {a: i for i, a in enumerate(alphabet_idx) if a >= 0}
-    identity = np.eye(n)
-    matrix_of = {s: (identity if m is None else m) for s, m in sub.items()}
     full = n <= FULL_DOMAIN_MAX_ALLELES if full_domains is None else full_domains
     everything = np.arange(n)
 
-    net = _Network()
     pvars: dict[str, _PersonVars] = {}
-    next_var = 0
     for pid in people:
-        sex = pedigree.sex(pid)
-        count = 1 if (is_x and sex == Sex.MALE) else 2
         g = typed.get(pid)
         if g is not None and not full:
             dom = np.array(sorted({position[g[0]], position[g[1]]}), dtype=np.intp)
         else:
             dom = everything
-        variables = tuple(range(next_var, next_var + count))
-        next_var += count
-        pvars[pid] = _PersonVars(pid, sex, variables, tuple(dom for _ in range(count)))
+        variables = layout.variables[pid]
+        pvars[pid] = _PersonVars(pid, pedigree.sex(pid), variables, (dom,) * len(variables))
 
+    net = _Network()
     # Founder factors
-    founders = [pid for pid in people if pedigree[pid].is_founder]
     if theta > 0:
-        for component in pedigree.components():
-            members = [pid for pid in founders if pid in set(component)]
-            if not members:
-                continue
+        for members in layout.founder_components:
             inbred = [pid for pid in members if pedigree.is_inbred_founder(pid)]
             if inbred:
                 raise PedigreeError(
@@ -313,7 +356,7 @@ def build_network(
                 )
             net.add(balding_nichols_founder_factor(p, fdoms, theta), tuple(fvars), scale=True)
     else:
-        for pid in founders:
+        for pid in layout.founders:
             pv = pvars[pid]
             f = pedigree.founder_inbreeding.get(pid, 0.0)
             if f > 0 and len(pv.variables) == 2:
@@ -323,37 +366,30 @@ def build_network(
                 for v, d in zip(pv.variables, pv.domains):
                     net.add(p[d], (v,), scale=True)
 
-    # Transmission factors
-    for pid in people:
-        person = pedigree[pid]
-        if person.is_founder:
-            continue
-        child = pvars[pid]
-        father = pvars[person.father]  # type: ignore[index]
-        mother = pvars[person.mother]  # type: ignore[index]
-        if is_x and child.sex == Sex.MALE:
-            sources = [(mother, child.variables[0], child.domains[0])]
+    # Transmission factors (shared arrays when domains are the full alphabet)
+    shared: dict[tuple[Sex, int], NDArray[np.float64]] = {}
+    for parent_id_, child_var, child_id in layout.transmissions:
+        parent = pvars[parent_id_]
+        dom = pvars[child_id].domains[0]
+        whole = all(d is everything for d in parent.domains) and dom is everything
+        key = (parent.sex, len(parent.variables))
+        if whole and key in shared:
+            tf = shared[key]
         else:
-            sources = [
-                (father, child.variables[0], child.domains[0]),
-                (mother, child.variables[1], child.domains[1]),
-            ]
-        for parent, var, dom in sources:
-            tf = transmission_factor(matrix_of[parent.sex], parent.domains, dom)
-            net.add(tf, parent.variables + (var,), scale=True)
+            m = matrix_of[parent.sex]
+            tf = transmission_factor(np.eye(n) if m is None else m, parent.domains, dom)
+            if whole:
+                shared[key] = tf
+        net.add(tf, parent.variables + (child_var,))
 
     # Evidence factors
     for pid, g in typed.items():
-        if pid not in pvars:
-            continue
         pv = pvars[pid]
         if len(pv.variables) == 1:
             if full:
-                vec = (pv.domains[0] == position[g[0]]).astype(float)
-                net.add(vec, pv.variables)
+                net.add((pv.domains[0] == position[g[0]]).astype(float), pv.variables)
             continue
-        gpos = (position[g[0]], position[g[1]])
-        ef = evidence_factor(pv.domains[0], pv.domains[1], gpos)
+        ef = evidence_factor(pv.domains[0], pv.domains[1], (position[g[0]], position[g[1]]))
         if ef.size > 1:
             net.add(ef, pv.variables)
     return net, pvars, labels
