@@ -137,3 +137,43 @@ def test_unseen_allele_warns_on_the_command_line(tmp_path):
     res = run("lr", str(path))
     assert res.exit_code == 0
     assert "warning:" in res.output and "25" in res.output
+
+
+def _x_case():
+    return {
+        "format": "kinmatch-case", "version": 1,
+        "markers": [{"name": "DXS10135", "chromosome": "X", "alleles": ["17", "18", "19"],
+                     "frequencies": [0.3, 0.3, 0.4]}],
+        "profiles": {"F": {"DXS10135": ["17", "18"]}, "D": {"DXS10135": "17/19"}},
+        "hypotheses": [
+            {"name": "father", "relationship": "parent_child", "between": ["F", "D"],
+             "sexes": {"F": "male", "D": "female"}},
+            {"name": "unrelated", "relationship": "unrelated", "between": ["F", "D"],
+             "sexes": {"F": "male", "D": "female"}},
+        ],
+    }
+
+
+def test_heterozygous_male_at_x_marker_is_located(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(_x_case(), indent=1))
+    with pytest.raises(CaseFormatError, match="male but heterozygous") as info:
+        read_case(path)
+    assert info.value.location.field == "/profiles/F/DXS10135"
+    data = _x_case()
+    data["profiles"]["F"]["DXS10135"] = ["17"]
+    path.write_text(json.dumps(data))
+    out = json.loads(run("lr", str(path), "--json").output)
+    # father-daughter at X: LR = 1 / (2 p_17) when the daughter is 17/19
+    assert out["hypotheses"][0]["lr"] == pytest.approx(1 / (2 * 0.3), rel=1e-12)
+
+
+def test_sex_conflict_between_hypotheses_is_located(tmp_path):
+    data = _x_case()
+    data["profiles"]["F"]["DXS10135"] = ["17"]
+    data["hypotheses"][1]["sexes"]["F"] = "female"
+    path = tmp_path / "x.json"
+    path.write_text(json.dumps(data, indent=1))
+    with pytest.raises(CaseFormatError, match="'F' is female in hypothesis 'unrelated' but male") as info:
+        read_case(path)
+    assert info.value.location.field == "/hypotheses"

@@ -20,7 +20,7 @@ from rich.table import Table
 
 from . import __version__
 from .errors import KinmatchError, KinmatchWarning
-from .formats.case_json import read_case
+from .formats.case_json import KinshipCase, read_case
 from .kinship import KinshipResult, kinship_lr
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -122,14 +122,21 @@ def lr_command(case: str, as_json: bool, reference: str | None, theta: float | N
     marker and in total, and the LR of each against the reference.
     """
     data = read_case(case)
-    result = kinship_lr(
-        data.hypotheses,
-        data.markers,
-        data.profiles,
-        theta=data.theta if theta is None else theta,
-        reference=reference or data.reference,
-        minimum_frequency=data.minimum_frequency,
-    )
+    try:
+        result = kinship_lr(
+            data.hypotheses,
+            data.markers,
+            data.profiles,
+            theta=data.theta if theta is None else theta,
+            reference=reference or data.reference,
+            minimum_frequency=data.minimum_frequency,
+        )
+    except KinmatchError as err:
+        raise err.at(file=case) from None
+    _print_result(result, data, case, as_json)
+
+
+def _print_result(result: KinshipResult, data: KinshipCase, case: str, as_json: bool) -> None:
     if as_json:
         out = {"case": case, "title": data.title, **result.to_dict()}
         click.echo(json.dumps(out, indent=2))

@@ -42,7 +42,7 @@ import json_source_map
 
 from ..alleles import canonical_allele
 from ..errors import CaseFormatError, KinmatchError, Location
-from ..kinship import Hypothesis
+from ..kinship import Hypothesis, check_hypotheses
 from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from ..pedigree import Individual, Pedigree, Sex, parent_id
 from ..relationships import relationship_pedigree
@@ -205,6 +205,8 @@ def parse_case(text: str, filename: str = "<case>") -> KinshipCase:
             if pid not in h.pedigree:
                 raise r.error(f"/hypotheses/{i}",
                               f"typed person '{pid}' is missing from hypothesis '{h.name}'")
+    r.wrap("/hypotheses", lambda: check_hypotheses(hypotheses, typed))
+    _check_x_profiles(r, markers, profiles, hypotheses)
     return KinshipCase(markers, profiles, hypotheses, reference, theta, title, min_freq, filename)
 
 
@@ -314,6 +316,27 @@ def _read_hypothesis(r: _Reader, h: Any, ptr: str, profiles: Mapping[str, Any]) 
                           lambda: relationship_pedigree(rel, between[0], between[1], sex_a, sex_b))
         description = description or f"{rel.replace('_', ' ')}: {between[0]}, {between[1]}"
     return Hypothesis(name, pedigree, description)
+
+
+def _check_x_profiles(r: _Reader, markers: list[Marker],
+                      profiles: Mapping[str, Mapping[str, tuple[str, str]]],
+                      hypotheses: list[Hypothesis]) -> None:
+    """Males are hemizygous at X markers; people typed there need a known sex."""
+    x_markers = {m.name for m in markers if m.is_x}
+    if not x_markers:
+        return
+    for pid, prof in profiles.items():
+        sexes = {h.pedigree.sex(pid) for h in hypotheses if pid in h.pedigree}
+        for mname, (a, b) in prof.items():
+            if mname not in x_markers:
+                continue
+            ptr = f"/profiles/{_pointer_key(pid)}/{_pointer_key(mname)}"
+            if Sex.MALE in sexes and a != b:
+                raise r.error(ptr, f"'{pid}' is male but heterozygous ({a}/{b}) at X-linked "
+                                   f"marker {mname}; a male has one X allele")
+            if sexes <= {Sex.UNKNOWN}:
+                raise r.error(ptr, f"'{pid}' is typed at X-linked marker {mname} but has "
+                                   "unknown sex in every hypothesis")
 
 
 def case_to_dict(case: KinshipCase) -> dict[str, Any]:
