@@ -207,3 +207,47 @@ def test_paternity_index_under_theta(theta):
     # Unrelated vs unrelated is 1, whatever θ.
     assert _lr(unrelated("AF", "C"), {"AF": ("11", "11"), "C": ("11", "11")},
                theta=theta) == pytest.approx(1.0, rel=1e-14)
+
+
+def _x_marker():
+    return Marker.create("X1", A4, F4, chromosome="X")
+
+
+def _x_lr(records, profiles):
+    ped = pedigree_from_records(records)
+    null = pedigree_from_records([{"id": pid, "sex": ped.sex(pid)} for pid in profiles])
+    prof = {pid: {"X1": g} for pid, g in profiles.items()}
+    res = kinship_lr([Hypothesis("H1", ped), Hypothesis("H2", null)], [_x_marker()], prof,
+                     reference="H2")
+    return res.total_lr("H1")
+
+
+def test_x_linked_father_daughter_and_paternal_half_sisters():
+    """A father passes his single X to every daughter: on the X, father and
+    daughter share one allele IBD with certainty, and so do paternal half
+    sisters (κ = (0, 1, 0)). For father a, daughter a/b: LR = 1/(2 p_a);
+    daughter a/a: LR = 1/p_a. Half sisters: the κ1 term of the κ formula."""
+    fd = [{"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
+          {"id": "D", "sex": 2, "father": "F", "mother": "Mo"}]
+    hs = [{"id": "F", "sex": 1}, {"id": "M1", "sex": 2}, {"id": "M2", "sex": 2},
+          {"id": "A", "sex": 2, "father": "F", "mother": "M1"},
+          {"id": "B", "sex": 2, "father": "F", "mother": "M2"}]
+    for a in A4:
+        for d in _genotypes(A4):
+            expected = (d.count(a) == 2) / P4[a] + (d.count(a) == 1) / (2 * P4[a])
+            assert _x_lr(fd, {"F": (a,), "D": d}) == pytest.approx(expected, rel=1e-12, abs=0)
+    for ga in _genotypes(A4):
+        for gb in _genotypes(A4):
+            expected = kappa_lr((0.0, 1.0, 0.0), ga, gb)
+            assert _x_lr(hs, {"A": ga, "B": gb}) == pytest.approx(expected, rel=1e-12, abs=0)
+
+
+def test_x_linked_mother_son():
+    """A son's X is one of his mother's two: mother a/b, son x:
+    LR = ([x = a] + [x = b]) / (2 p_x)."""
+    ms = [{"id": "Fa", "sex": 1}, {"id": "Mo", "sex": 2},
+          {"id": "S", "sex": 1, "father": "Fa", "mother": "Mo"}]
+    for m in _genotypes(A4):
+        for x in A4:
+            expected = m.count(x) / (2 * P4[x])
+            assert _x_lr(ms, {"Mo": m, "S": (x,)}) == pytest.approx(expected, rel=1e-12, abs=0)
