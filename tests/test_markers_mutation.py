@@ -28,7 +28,8 @@ def test_allele_names():
     assert canonical_allele(" 30.2 ") == "30.2"
     assert canonical_allele("A") == "A"
     assert is_microvariant("9.3") and not is_microvariant("10") and not is_microvariant("A")
-    for bad in ["", "1 2", "8/9", None, True]:
+    assert canonical_allele(" Rest  allele ") == "Rest allele"
+    for bad in ["", "1\t2", "8/9", "8,9", None, True]:
         with pytest.raises(MarkerError):
             canonical_allele(bad)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from .errors import MarkerError
 
-_FORBIDDEN = set(" \t\r\n/,;")
+_FORBIDDEN = set("\t\r\n/,;")
 
 
 def allele_number(label: str) -> float | None:
@@ -29,18 +29,21 @@ def canonical_allele(label: object) -> str:
     """Check an allele name and write it canonically.
 
     Numbers lose redundant zeros (``"10.0"`` -> ``"10"``, ``"9.30"`` -> ``"9.3"``);
-    other names are kept as written (stripped of surrounding spaces).
+    other names are kept as written, stripped of surrounding spaces and with
+    inner runs of spaces collapsed to one (Familias names a lumped allele
+    ``"Rest allele"``). Tabs, newlines and the genotype separators ``/ , ;``
+    are not allowed.
     """
     if isinstance(label, bool) or label is None:
         raise MarkerError(f"an allele name must be text or a number, not {label!r}")
     if isinstance(label, (int, float)):
         text = repr(label)
     else:
-        text = str(label).strip()
+        text = " ".join(part for part in str(label).strip().split(" ") if part)
     if not text:
         raise MarkerError("an allele name is empty")
     if any(ch in _FORBIDDEN for ch in text):
-        raise MarkerError(f"allele name '{text}' contains a space or separator")
+        raise MarkerError(f"allele name '{text}' contains a tab, line break or separator (/ , ;)")
     number = allele_number(text)
     if number is not None and not text.lower().startswith(("n", "i", "+i", "-i")):
         if number == int(number):

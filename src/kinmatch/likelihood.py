@@ -460,23 +460,78 @@ def genotype_distribution(
     that ``person`` has genotype ``a/b`` given the data. ``person`` must be
     untyped. One contraction gives the whole distribution.
     """
-    if person in genotypes:
-        raise KinmatchError(f"'{person}' is typed; the genotype distribution is for untyped people")
-    net, pvars, labels = build_network(pedigree, marker, genotypes, theta, keep_people=[person],
-                                       full_domains=True, lump=False)
-    n_all = marker.n_alleles
-    result = np.zeros((n_all, n_all))
-    if net.impossible:
-        return -math.inf, result
-    joint = _contract([net], output=pvars[person].variables)[0]
-    total = float(joint.sum())
-    if total <= 0:
-        return -math.inf, result
-    # Without lumping and with an untyped person kept, the alphabet is the marker's.
-    assert labels == list(marker.alleles)
-    if joint.ndim == 1:  # X-linked male: hemizygous, stored on the diagonal
-        np.fill_diagonal(result, joint / total)
-    else:
-        ordered = joint / total
-        result = np.triu(ordered + ordered.T - np.diag(np.diag(ordered)))
-    return math.log(total) + net.log_scale, result
+    logliks, dists = genotype_distributions(pedigree, [marker], [genotypes], person, theta)
+    return float(logliks[0]), dists[0]
+
+
+def genotype_distributions(
+    pedigree: Pedigree,
+    markers: Sequence[Marker],
+    genotypes: Sequence[Mapping[str, Genotype]],
+    person: str,
+    theta: float = 0.0,
+) -> tuple[NDArray[np.float64], list[NDArray[np.float64]]]:
+    """:func:`genotype_distribution` for many markers; markers whose networks
+    have the same shape are contracted in one batched call.
+
+    Returns the log-likelihood of the data per marker (summed over the
+    genotypes of ``person``) and, per marker, the ``(n, n)`` upper-triangular
+    matrix ``P[a, b] = P(person = a/b | data)`` (for a male at an X-linked
+    marker, ``P[a, a] = P(person = a | data)``). A marker whose data are
+    impossible gets ``-inf`` and an all-zero matrix.
+    """
+    if not 0 <= theta < 1:
+        raise KinmatchError(f"theta must be in [0, 1), not {theta}")
+    logliks = np.full(len(markers), -math.inf)
+    dists = [np.zeros((m.n_alleles, m.n_alleles)) for m in markers]
+    groups: dict[tuple[object, ...], list[tuple[int, _Network]]] = {}
+    output: dict[tuple[object, ...], tuple[int, ...]] = {}
+    for i, (marker, geno) in enumerate(zip(markers, genotypes)):
+        if person in geno:
+            raise KinmatchError(
+                f"'{person}' is typed; the genotype distribution is for untyped people")
+        net, pvars, labels = build_network(pedigree, marker, geno, theta, keep_people=[person],
+                                           lump=False)
+        if net.impossible:
+            continue
+        # Without lumping and with an untyped person kept, the alphabet is the marker's.
+        assert len(labels) == marker.n_alleles
+        key = net.signature()
+        groups.setdefault(key, []).append((i, net))
+        output[key] = pvars[person].variables
+    for key, members in groups.items():
+        joints = _contract([net for _, net in members], output=output[key])
+        for (i, net), joint in zip(members, joints):
+            total = float(joint.sum())
+            if total <= 0:
+                continue
+            logliks[i] = math.log(total) + net.log_scale
+            if joint.ndim == 1:  # X-linked male: hemizygous, stored on the diagonal
+                np.fill_diagonal(dists[i], joint / total)
+            else:
+                ordered = joint / total
+                dists[i] = np.triu(ordered + ordered.T - np.diag(np.diag(ordered)))
+    return logliks, dists
+
+
+def genotype_log_probability(
+    allele_frequencies: NDArray[np.float64], a: int, b: int, theta: float = 0.0,
+    hemizygous: bool = False,
+) -> float:
+    """Log-probability of the unordered genotype ``a/b`` of one person with no
+    typed relatives, as the founder of a one-person pedigree.
+
+    Without θ this is Hardy–Weinberg: ``p_a^2`` or ``2 p_a p_b``. With θ the
+    two alleles are the first two Balding–Nichols draws (see
+    :func:`balding_nichols_founder_factor`)::
+
+        P(a/a) = p_a (θ + (1 - θ) p_a),    P(a/b) = 2 (1 - θ) p_a p_b.
+
+    A hemizygous person (male, X-linked marker) carries one allele: ``p_a``.
+    """
+    p = allele_frequencies
+    if hemizygous:
+        return math.log(p[a]) if a == b else -math.inf
+    if a == b:
+        return math.log(p[a]) + math.log(theta + (1.0 - theta) * p[a])
+    return math.log(2.0 * (1.0 - theta)) + math.log(p[a]) + math.log(p[b])

@@ -1,0 +1,167 @@
+"""The DVI case: post-mortem samples, reference families and markers.
+
+A disaster-victim-identification (DVI) case holds
+
+* **post-mortem samples** (``PostMortemSample``): DNA profiles of remains,
+  possibly partial, with the sex if known;
+* **reference families** (``ReferenceFamily``): each a pedigree in which
+  some relatives are typed (the ante-mortem data) and one or more members are
+  **missing persons**, the people the remains might be;
+* the **markers** with their allele frequencies and mutation models.
+
+``prepare_case`` turns allele names into allele indices once for the whole
+case, adding alleles that the frequency database lacks (with the minimum
+frequency and a warning, as for kinship cases), so that every later step
+works on integer arrays.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..errors import KinmatchError, MarkerError
+from ..likelihood import Genotype
+from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from ..pedigree import Pedigree, Sex
+
+#: Allele names per marker: ``{"D3S1358": ("15", "16")}``.
+Profile = Mapping[str, Sequence[str]]
+
+#: Index used in genotype arrays for "not typed at this marker".
+UNTYPED = -1
+
+
+@dataclass(frozen=True)
+class PostMortemSample:
+    """DNA profile of one set of remains (a victim sample)."""
+
+    id: str
+    profile: Profile
+    sex: Sex = Sex.UNKNOWN
+
+
+@dataclass(frozen=True)
+class ReferenceFamily:
+    """A pedigree with typed relatives and one or more missing persons."""
+
+    name: str
+    pedigree: Pedigree
+    missing: tuple[str, ...]
+    profiles: Mapping[str, Profile] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.missing:
+            raise KinmatchError(f"reference family '{self.name}' has no missing person")
+        for mp in self.missing:
+            if mp not in self.pedigree:
+                raise KinmatchError(
+                    f"missing person '{mp}' of family '{self.name}' is not in its pedigree")
+            if self.profiles.get(mp):
+                raise KinmatchError(
+                    f"missing person '{mp}' of family '{self.name}' is typed; a missing "
+                    "person's profile is what the remains may supply")
+        for pid in self.profiles:
+            if pid not in self.pedigree:
+                raise KinmatchError(
+                    f"family '{self.name}': typed person '{pid}' is not in the pedigree")
+
+
+@dataclass
+class DVICase:
+    """Everything a DVI analysis needs."""
+
+    markers: list[Marker]
+    samples: list[PostMortemSample]
+    families: list[ReferenceFamily]
+    theta: float = 0.0
+    minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY
+    title: str = ""
+
+    def __post_init__(self) -> None:
+        ids = [s.id for s in self.samples]
+        dup = {i for i in ids if ids.count(i) > 1}
+        if dup:
+            raise KinmatchError(f"post-mortem sample id(s) {', '.join(sorted(dup))} appear twice")
+        fams = [f.name for f in self.families]
+        dup = {i for i in fams if fams.count(i) > 1}
+        if dup:
+            raise KinmatchError(f"reference family name(s) {', '.join(sorted(dup))} appear twice")
+        missing = [m for f in self.families for m in f.missing]
+        dup = {i for i in missing if missing.count(i) > 1}
+        if dup:
+            raise KinmatchError(
+                f"missing person id(s) {', '.join(sorted(dup))} appear in more than one family; "
+                "missing persons must have case-wide unique ids")
+        if not 0 <= self.theta < 1:
+            raise KinmatchError(f"theta must be in [0, 1), not {self.theta}")
+
+    @property
+    def missing_persons(self) -> list[tuple[str, str]]:
+        """``(family, missing person)`` for every missing person, in case order."""
+        return [(f.name, m) for f in self.families for m in f.missing]
+
+
+@dataclass(frozen=True)
+class PreparedCase:
+    """A DVI case with allele names turned into indices.
+
+    ``sample_genotypes[s, k]`` is the sorted allele-index pair of sample ``s``
+    at marker ``k`` (``UNTYPED`` twice when untyped); ``family_genotypes[f][k]``
+    maps the typed members of family ``f`` to their genotypes at marker ``k``.
+    """
+
+    case: DVICase
+    markers: tuple[Marker, ...]
+    sample_genotypes: NDArray[np.intp]
+    family_genotypes: tuple[tuple[dict[str, Genotype], ...], ...]
+
+
+def _genotype(marker: Marker, alleles: Sequence[str], who: str) -> Genotype:
+    values = list(alleles)
+    if len(values) == 1:
+        values = values * 2
+    if len(values) != 2:
+        raise MarkerError(f"{who} at marker {marker.name}: a genotype has two alleles, "
+                          f"not {len(values)}")
+    a, b = sorted((marker.allele_index(values[0]), marker.allele_index(values[1])))
+    return a, b
+
+
+def prepare_case(case: DVICase) -> PreparedCase:
+    """Index every genotype of the case, extending markers with unseen alleles."""
+    known = {m.name for m in case.markers}
+    profiles: list[tuple[str, Profile]] = [(f"sample '{s.id}'", s.profile) for s in case.samples]
+    profiles += [(f"'{pid}' of family '{f.name}'", prof)
+                 for f in case.families for pid, prof in f.profiles.items()]
+    for who, prof in profiles:
+        for name in prof:
+            if name not in known:
+                raise MarkerError(f"{who} is typed at marker '{name}', which the case does not define")
+    markers = []
+    for marker in case.markers:
+        seen = [a for _, prof in profiles if marker.name in prof for a in prof[marker.name]]
+        markers.append(marker.with_alleles(seen, case.minimum_frequency))
+    sample_genotypes = np.full((len(case.samples), len(markers), 2), UNTYPED, dtype=np.intp)
+    for s, sample in enumerate(case.samples):
+        for k, marker in enumerate(markers):
+            alleles = sample.profile.get(marker.name)
+            if alleles:
+                g = _genotype(marker, alleles, f"sample '{sample.id}'")
+                if marker.is_x and sample.sex == Sex.MALE and g[0] != g[1]:
+                    raise MarkerError(f"sample '{sample.id}' is male but heterozygous at "
+                                      f"X-linked marker {marker.name}")
+                sample_genotypes[s, k] = g
+    family_genotypes = []
+    for fam in case.families:
+        per_marker = []
+        for marker in markers:
+            per_marker.append({
+                pid: _genotype(marker, prof[marker.name], f"'{pid}' of family '{fam.name}'")
+                for pid, prof in fam.profiles.items() if prof.get(marker.name)
+            })
+        family_genotypes.append(tuple(per_marker))
+    return PreparedCase(case, tuple(markers), sample_genotypes, tuple(family_genotypes))

@@ -1,0 +1,166 @@
+"""Pairwise LRs of every post-mortem sample against every missing person.
+
+For sample ``s`` and missing person ``m`` of reference family ``F`` the
+pairwise LR compares "s is m" with "s is unrelated to F" (dvir's
+``pairwiseLR``; Kling, Egeland & Vigeland, *Mass identifications*, 2021):
+
+    LR(s, m) = P(F's data, s's data | s = m) / (P(F's data) P(s's data))
+             = prod_k P(m has s's genotype at k | F's data at k) / P(s's genotype at k)
+
+The numerator needs one peeling pass per family, missing person and marker,
+which gives the whole genotype distribution of ``m`` given the family
+(:func:`kinmatch.likelihood.genotype_distributions`); every sample's LR is
+then a table lookup, so the cost grows with families + samples, not with
+their product times the pedigree work. The denominator is the sample's
+genotype probability as a one-person pedigree
+(:func:`kinmatch.likelihood.genotype_log_probability`).
+
+A marker where ``s`` placed as ``m`` breaks Mendel's laws — where
+``P(m has s's genotype | F) = 0`` once mutations are switched off — is an
+incompatibility; the number of such markers is reported per pair (dvir's
+``exclusionMatrix``), whatever the mutation model would make of them. Where the sexes of ``s`` and ``m`` are both
+known and differ, the pair is impossible and its LR is NaN (dvir's NA).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ..likelihood import genotype_distributions, genotype_log_probability, markers_loglik
+from ..pedigree import Sex
+from .case import UNTYPED, PreparedCase
+
+
+@dataclass(frozen=True)
+class MissingPersonDistribution:
+    """``P(missing person's genotype | family data)`` per marker."""
+
+    family: str
+    missing: str
+    sex: Sex
+    family_loglik: NDArray[np.float64]  # (markers,) log P(family data)
+    distributions: tuple[NDArray[np.float64], ...]  # per marker, (n, n) upper triangle
+    #: per marker, ``True`` where a genotype is Mendel-compatible with the family
+    compatible: tuple[NDArray[np.bool_], ...]
+
+
+@dataclass(frozen=True)
+class PairwiseLR:
+    """Pairwise log-LRs, samples × missing persons."""
+
+    samples: tuple[str, ...]
+    missing: tuple[str, ...]
+    families: tuple[str, ...]  # the family of each missing person
+    markers: tuple[str, ...]
+    log_lr_per_marker: NDArray[np.float64]  # (samples, missing, markers); NaN where sexes differ
+    incompatible: NDArray[np.int64]  # (samples, missing) markers with LR 0; -1 where sexes differ
+
+    @property
+    def log_lr(self) -> NDArray[np.float64]:
+        """Total natural-log LR per pair (sum over markers); NaN where sexes differ."""
+        return self.log_lr_per_marker.sum(axis=2)
+
+    @property
+    def lr(self) -> NDArray[np.float64]:
+        with np.errstate(over="ignore"):
+            return np.exp(self.log_lr)
+
+    @property
+    def sex_compatible(self) -> NDArray[np.bool_]:
+        return self.incompatible >= 0
+
+
+def missing_person_distributions(prepared: PreparedCase) -> list[MissingPersonDistribution]:
+    """One peeling pass per family, missing person and marker.
+
+    Each distribution is ``P(family data, m = g) / P(family data)`` with the
+    denominator computed as a pedigree likelihood on its own (people who
+    carry no information dropped), exactly as dvir and pedprobr form the
+    ratio. With frequencies that sum to 1 only within the database's
+    rounding, this differs from the normalised conditional distribution in
+    the ninth digit, and it is the pedsuite's number.
+    """
+    case = prepared.case
+    without_mutation = None
+    if any(m.mutation is not None for m in prepared.markers):
+        without_mutation = [replace(m, mutation=None, mutation_spec=None)
+                            for m in prepared.markers]
+    out = []
+    for fam, genos in zip(case.families, prepared.family_genotypes):
+        family_loglik = markers_loglik(fam.pedigree, prepared.markers, genos, case.theta)
+        for mp in fam.missing:
+            logtotal, dists = genotype_distributions(fam.pedigree, prepared.markers, genos, mp,
+                                                     case.theta)
+            with np.errstate(invalid="ignore"):
+                scale = np.exp(np.where(np.isfinite(logtotal), logtotal - family_loglik, 0.0))
+            scaled = tuple(d * f for d, f in zip(dists, scale))
+            if without_mutation is None:
+                compatible = tuple(d > 0 for d in dists)
+            else:
+                _, plain = genotype_distributions(fam.pedigree, without_mutation, genos, mp,
+                                                  case.theta)
+                compatible = tuple(d > 0 for d in plain)
+            out.append(MissingPersonDistribution(fam.name, mp, fam.pedigree.sex(mp),
+                                                 family_loglik, scaled, compatible))
+    return out
+
+
+def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool_]
+                             ) -> NDArray[np.float64]:
+    """``log P(sample's genotype)`` per sample and marker (0 where untyped).
+
+    ``hemizygous[s]`` says whether sample ``s`` is treated as male at X-linked
+    markers.
+    """
+    g = prepared.sample_genotypes
+    out = np.zeros(g.shape[:2])
+    theta = prepared.case.theta
+    for k, marker in enumerate(prepared.markers):
+        p = marker.allele_frequencies
+        for s in np.flatnonzero(g[:, k, 0] != UNTYPED):
+            a, b = g[s, k]
+            out[s, k] = genotype_log_probability(p, a, b, theta,
+                                                 hemizygous=bool(marker.is_x and hemizygous[s]))
+    return out
+
+
+def pairwise_lr(prepared: PreparedCase,
+                distributions: list[MissingPersonDistribution] | None = None) -> PairwiseLR:
+    """The pairwise LR matrix (see the module docstring)."""
+    case = prepared.case
+    dists = distributions if distributions is not None else missing_person_distributions(prepared)
+    g = prepared.sample_genotypes
+    n_samples, n_markers = g.shape[:2]
+    sample_sex = np.array([int(s.sex) for s in case.samples], dtype=np.int64)
+    typed = g[:, :, 0] != UNTYPED
+    has_x = any(m.is_x for m in prepared.markers)
+    log_pop = {sex: sample_log_probabilities(prepared, np.where(sample_sex == 0, sex == Sex.MALE,
+                                                                sample_sex == Sex.MALE))
+               for sex in ((Sex.MALE, Sex.FEMALE) if has_x else (Sex.MALE,))}
+    out = np.zeros((n_samples, len(dists), n_markers))
+    incompatible = np.zeros((n_samples, len(dists)), dtype=np.int64)
+    for c, d in enumerate(dists):
+        pop = log_pop[d.sex if (has_x and d.sex == Sex.FEMALE) else Sex.MALE]
+        for k in range(n_markers):
+            rows = np.flatnonzero(typed[:, k])
+            values = d.distributions[k][g[rows, k, 0], g[rows, k, 1]]
+            with np.errstate(divide="ignore"):
+                out[rows, c, k] = np.log(values) - pop[rows, k]
+            clash = ~d.compatible[k][g[rows, k, 0], g[rows, k, 1]]
+            incompatible[rows[clash], c] += 1
+        if d.sex != Sex.UNKNOWN:
+            clash = (sample_sex != Sex.UNKNOWN) & (sample_sex != int(d.sex))
+            out[clash, c, :] = math.nan
+            incompatible[clash, c] = -1
+    return PairwiseLR(
+        samples=tuple(s.id for s in case.samples),
+        missing=tuple(d.missing for d in dists),
+        families=tuple(d.family for d in dists),
+        markers=tuple(m.name for m in prepared.markers),
+        log_lr_per_marker=out,
+        incompatible=incompatible,
+    )

@@ -1,0 +1,170 @@
+"""DVI pairwise LRs and exclusion counts against dvir, the kinship engine and brute force.
+
+Tolerance against dvir: the reference inputs store allele frequencies with 10
+significant digits (``0.0002929967``), so each frequency carries a relative
+rounding error of up to 5e-10, and an LR over 13–23 markers built from ~50
+such frequencies inherits about 1e-9 of it (perturbing the frequencies of
+dvi_icmp within their rounding moves LR(V1, M1) by up to 7e-10). We assert
+5e-9 against dvir there, and 1e-12 against kinmatch's own independent paths
+(whole-pedigree kinship LRs, brute-force enumeration) on the same inputs.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+from dvir_cases import dvir_case_paths, load_dvir_case
+from enumeration import brute_force_likelihood
+from kinmatch.dvi import (
+    DVICase,
+    PostMortemSample,
+    ReferenceFamily,
+    pairwise_lr,
+    prepare_case,
+)
+from kinmatch.kinship import Hypothesis, kinship_lr
+from kinmatch.markers import Marker
+from kinmatch.pedigree import Individual, Pedigree, Sex, pedigree_from_records
+
+RTOL_ROUNDED_INPUT = 5e-9
+PATHS = [p for p in dvir_case_paths() if load_dvir_case(p)[0].families]
+
+
+def _matrix(block):
+    return np.array([[math.nan if v in (None, "NA") else v for v in row]
+                     for row in block["values"]], dtype=float)
+
+
+def _aligned(result, block, values):
+    rows = [result.samples.index(r) for r in block["rows"]]
+    cols = [result.missing.index(c) for c in block["cols"]]
+    return values[np.ix_(rows, cols)]
+
+
+def _solve(case):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pairwise_lr(prepare_case(case))
+
+
+def test_reference_cases_are_found():
+    names = {p.name for p in PATHS}
+    assert "dvi_sim_30fam_50pm.json" in names  # copied into tests/data
+    if len(names) == 1:
+        pytest.skip("../shared/reference/dvir is absent: only the copied simulated case is checked")
+    assert len(names) >= 10
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+def test_pairwise_lr_matrix_equals_dvir(path):
+    case, data = load_dvir_case(path)
+    result = _solve(case)
+    expected = _matrix(data["pairwiseLR"])
+    got = _aligned(result, data["pairwiseLR"], result.lr)
+    assert np.array_equal(np.isnan(got), np.isnan(expected)), "sex-mismatch pattern (NA) differs"
+    zero = expected == 0
+    assert np.all(got[zero] == 0)
+    ok = ~np.isnan(expected) & ~zero
+    rel = np.abs(got[ok] - expected[ok]) / expected[ok]
+    assert rel.max(initial=0.0) <= RTOL_ROUNDED_INPUT, f"max relative error {rel.max():.3g}"
+
+
+@pytest.mark.parametrize("path", [p for p in PATHS if "exclusionMatrix" in load_dvir_case(p)[1]
+                                  and load_dvir_case(p)[1]["exclusionMatrix"]],
+                         ids=lambda p: p.stem)
+def test_incompatibility_counts_equal_dvir_exclusion_matrix(path):
+    case, data = load_dvir_case(path)
+    result = _solve(case)
+    expected = _matrix(data["exclusionMatrix"])
+    got = _aligned(result, data["exclusionMatrix"], result.incompatible).astype(float)
+    got[got < 0] = math.nan
+    np.testing.assert_array_equal(got, expected)
+
+
+def _renamed(ped, old, new):
+    """The pedigree with person ``old`` called ``new``."""
+    def r(pid):
+        return new if pid == old else pid
+    return Pedigree([Individual(r(x.id), x.sex, x.father and r(x.father), x.mother and r(x.mother))
+                     for x in ped])
+
+
+@pytest.mark.parametrize("name", ["dvi_planecrash.json", "dvi_symmetricSibs.json",
+                                  "dvi_KETPchap484.json"])
+def test_pairwise_lr_equals_whole_pedigree_kinship_lr(name):
+    """LR(s, m) = L(F with s as m) / (L(F) L(s)), as a kinship LR of two pedigrees:
+    H1 the family with the sample in m's place, H2 the family (m untyped, renamed)
+    beside the sample as an unrelated person."""
+    path = next((p for p in PATHS if p.name == name), None)
+    if path is None:
+        pytest.skip(f"{name} needs ../shared/reference/dvir")
+    case, _ = load_dvir_case(path)
+    result = _solve(case)
+    markers = list(prepare_case(case).markers)
+    for fam in case.families:
+        for mp in fam.missing:
+            c = result.missing.index(mp)
+            for s, sample in enumerate(case.samples):
+                if not result.sex_compatible[s, c]:
+                    continue
+                h1 = Hypothesis("H1", fam.pedigree)
+                h2 = Hypothesis("H2", Pedigree(
+                    list(_renamed(fam.pedigree, mp, "__untyped__"))
+                    + [Individual(mp, fam.pedigree.sex(mp))]))
+                profiles = {**{pid: dict(p) for pid, p in fam.profiles.items()},
+                            mp: dict(sample.profile)}
+                want = kinship_lr([h1, h2], markers, profiles, reference="H2").total_log_lr("H1")
+                got = result.log_lr[s, c]
+                if math.isinf(want):
+                    assert math.isinf(got) and got < 0
+                else:
+                    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
+
+
+def _random_dvi(rng):
+    k = int(rng.integers(2, 4))
+    freqs = rng.dirichlet(np.ones(k) * 2)
+    alleles = [str(10 + i) for i in range(k)]
+    mutation = {"model": "equal", "rate": 0.05} if rng.random() < 0.5 else None
+    marker = Marker.create("M", alleles, freqs, mutation=mutation)
+    ped = pedigree_from_records([
+        {"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
+        {"id": "MP", "sex": 1, "father": "F", "mother": "Mo"},
+        {"id": "Sib", "sex": 2, "father": "F", "mother": "Mo"}])
+    profiles = {}
+    for pid in ("F", "Sib", "Mo"):
+        if rng.random() < 0.6:
+            profiles[pid] = {"M": tuple(rng.choice(alleles, 2))}
+    samples = [PostMortemSample(f"V{i}", {"M": tuple(rng.choice(alleles, 2))},
+                                Sex(int(rng.integers(0, 3)))) for i in range(3)]
+    fam = ReferenceFamily("F1", ped, ("MP",), profiles)
+    return DVICase([marker], samples, [fam]), marker, ped, profiles
+
+
+def test_pairwise_lr_equals_brute_force_on_random_small_cases():
+    rng = np.random.default_rng(7)
+    checked = 0
+    for _ in range(25):
+        case, marker, ped, profiles = _random_dvi(rng)
+        result = _solve(case)
+        idx = {pid: tuple(marker.allele_index(a) for a in p["M"]) for pid, p in profiles.items()}
+        fam_l = brute_force_likelihood(ped, marker, idx)
+        for s, sample in enumerate(case.samples):
+            if sample.sex == Sex.FEMALE:
+                assert math.isnan(result.log_lr[s, 0]) and result.incompatible[s, 0] == -1
+                continue
+            g = tuple(marker.allele_index(a) for a in sample.profile["M"])
+            single = pedigree_from_records([{"id": "S", "sex": 1}])
+            num = brute_force_likelihood(ped, marker, {**idx, "MP": g})
+            den = fam_l * brute_force_likelihood(single, marker, {"S": g})
+            if den == 0:
+                continue
+            lr = num / den
+            got = result.lr[s, 0]
+            assert got == pytest.approx(lr, rel=1e-12, abs=1e-300)
+            checked += 1
+    assert checked >= 30
