@@ -85,10 +85,9 @@ def missing_person_distributions(prepared: PreparedCase) -> list[MissingPersonDi
     the ninth digit, and it is the pedsuite's number.
     """
     case = prepared.case
-    without_mutation = None
-    if any(m.mutation is not None for m in prepared.markers):
-        without_mutation = [replace(m, mutation=None, mutation_spec=None)
-                            for m in prepared.markers]
+    mutating = [k for k, m in enumerate(prepared.markers) if m.mutation is not None]
+    without_mutation = [replace(prepared.markers[k], mutation=None, mutation_spec=None)
+                        for k in mutating]
     out = []
     for fam, genos in zip(case.families, prepared.family_genotypes):
         family_loglik = markers_loglik(fam.pedigree, prepared.markers, genos, case.theta)
@@ -98,12 +97,13 @@ def missing_person_distributions(prepared: PreparedCase) -> list[MissingPersonDi
             with np.errstate(invalid="ignore"):
                 scale = np.exp(np.where(np.isfinite(logtotal), logtotal - family_loglik, 0.0))
             scaled = tuple(d * f for d, f in zip(dists, scale))
-            if without_mutation is None:
-                compatible = tuple(d > 0 for d in dists)
-            else:
-                _, plain = genotype_distributions(fam.pedigree, without_mutation, genos, mp,
-                                                  case.theta)
-                compatible = tuple(d > 0 for d in plain)
+            support = [d > 0 for d in dists]
+            if mutating:
+                _, plain = genotype_distributions(fam.pedigree, without_mutation,
+                                                  [genos[k] for k in mutating], mp, case.theta)
+                for k, d in zip(mutating, plain):
+                    support[k] = d > 0
+            compatible = tuple(support)
             out.append(MissingPersonDistribution(fam.name, mp, fam.pedigree.sex(mp),
                                                  family_loglik, scaled, compatible))
     return out
