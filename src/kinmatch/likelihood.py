@@ -189,7 +189,26 @@ def _einsum_subscripts(variables: Sequence[tuple[int, ...]], output: tuple[int, 
 
 @lru_cache(maxsize=4096)
 def _expression(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> oe.contract.ContractExpression:
-    return oe.contract_expression(subscripts, *shapes, optimize="auto-hq" if len(shapes) <= 12 else "greedy")
+    return oe.contract_expression(subscripts, *shapes, optimize=_path(subscripts, shapes))
+
+
+#: Contraction paths by subscripts and the *kind* of each dimension (typed
+#: people's one- or two-allele domains, or a whole alphabet): the best order
+#: of elimination depends on the structure, not on the exact alphabet size,
+#: so pedigrees that differ only in alleles share one path search.
+_PATHS: dict[tuple[str, tuple[tuple[int, ...], ...]], list[tuple[int, ...]]] = {}
+
+
+def _path(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> list[tuple[int, ...]]:
+    kinds = tuple(tuple(d if d <= 2 else 3 for d in shape) for shape in shapes)
+    key = (subscripts, kinds)
+    path = _PATHS.get(key)
+    if path is None:
+        optimize = "auto-hq" if len(shapes) <= 12 else "greedy"
+        path, _ = oe.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)
+        if len(_PATHS) < 20_000:
+            _PATHS[key] = path
+    return path
 
 
 @dataclass(frozen=True)
