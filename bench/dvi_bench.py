@@ -1,0 +1,71 @@
+"""DVI benchmarks against dvir's timings stored with the reference datasets.
+
+    uv run python bench/dvi_bench.py [--skip-slow]
+
+For every dataset in ../shared/reference/dvir (and the copied simulated ones)
+prints kinmatch's wall time for the pairwise LR matrix and for the joint
+analysis, next to dvir's median timings (pairwiseLR, dviJoint) on the same
+machine class, and the ratio dvir / kinmatch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import time
+import warnings
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+
+from dvir_cases import dvir_case_paths, load_dvir_case  # noqa: E402
+from kinmatch.dvi import joint_identification, pairwise_lr, prepare_case  # noqa: E402
+
+
+def _time(fn, repeat: int) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _ratio(r: float | None, t: float) -> str:
+    return f"{r / t:8.1f}x" if r else "     n/a"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--skip-slow", action="store_true",
+                    help="skip the joint analysis of dvir's slowest datasets (grave, icmp)")
+    ap.add_argument("--repeat", type=int, default=3)
+    args = ap.parse_args()
+    warnings.simplefilter("ignore")
+    print("DVI: kinmatch vs dvir 3.4.2 (median wall time; ratio = dvir / kinmatch)\n")
+    print(f"  {'dataset':<24} {'pairwise':>10} {'dvir':>9} {'ratio':>9}   "
+          f"{'joint':>10} {'dvir':>9} {'ratio':>9}")
+    for path in dvir_case_paths():
+        case, data = load_dvir_case(path)
+        if not case.families:
+            continue
+        timing = data.get("timing_seconds", {})
+        prepared = prepare_case(case)
+        pw = pairwise_lr(prepared)  # warm-up: contraction paths are planned once per structure
+        t_pw = _time(lambda: pairwise_lr(prepare_case(case)), args.repeat)
+        joint_line = ""
+        r_joint = timing.get("dviJoint")
+        slow = path.stem in ("dvi_grave", "dvi_icmp")
+        if r_joint and not (slow and args.skip_slow):
+            t_j = _time(lambda: joint_identification(prepared, pw), 1 if slow else args.repeat)
+            joint_line = f"{t_j:9.3f}s {r_joint:8.3f}s {_ratio(r_joint, t_j)}"
+        r_pw = timing.get("pairwiseLR")
+        print(f"  {path.stem[4:]:<24} {t_pw:9.3f}s {r_pw or 0:8.3f}s {_ratio(r_pw, t_pw)}   "
+              f"{joint_line}")
+
+
+if __name__ == "__main__":
+    main()
