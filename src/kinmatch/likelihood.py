@@ -417,6 +417,8 @@ def build_network(
 def _contract(nets: Sequence[_Network], output: tuple[int, ...] = ()) -> list[NDArray[np.float64]]:
     """Contract networks that share one signature, in one batched call."""
     first = nets[0]
+    if not first.arrays:  # nobody typed and nothing to sum: the likelihood is 1
+        return [np.array(1.0) for _ in nets]
     if len(nets) == 1:
         subs = _einsum_subscripts(first.variables, output, batch=False)
         shapes = tuple(a.shape for a in first.arrays)
