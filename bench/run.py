@@ -19,6 +19,7 @@ import json
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +29,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from kinmatch.formats.frequencies import read_frequency_database  # noqa: E402
 from kinmatch.likelihood import markers_loglik  # noqa: E402
 from kinmatch.markers import Marker  # noqa: E402
 from kinmatch.pedigree import pedigree_from_records  # noqa: E402
@@ -65,24 +67,18 @@ def three_generation_family():
 def str_markers(n: int, rng: np.random.Generator) -> list[Marker]:
     db = SHARED / "frequency-databases" / "NorskDB_v2023.txt"
     markers = []
+    stepwise = {"model": "stepwise", "rate": 0.002, "rate2": 1e-6, "range": 0.1}
     if db.exists():
-        blocks = [b for b in db.read_text().strip().split("\n\n") if b.strip()]
-        for block in blocks[:n]:
-            lines = block.strip().splitlines()
-            alleles, freqs = [], []
-            for line in lines[1:]:
-                a, f = line.split("\t")[:2]
-                alleles.append(a)
-                freqs.append(float(f))
-            markers.append(Marker.create(lines[0].strip(), alleles, freqs, normalise=True,
-                                         mutation={"model": "stepwise", "rate": 0.002,
-                                                   "rate2": 1e-6, "range": 0.1}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            norway = read_frequency_database(db, normalise=True)
+        for name in norway.marker_names[:n]:
+            markers.append(norway.marker(name, mutation=stepwise))
     while len(markers) < n:
         k = 15
         f = rng.dirichlet(np.ones(k))
         markers.append(Marker.create(f"STR{len(markers)}", [str(8 + i) for i in range(k)], f,
-                                     mutation={"model": "stepwise", "rate": 0.002,
-                                               "rate2": 1e-6, "range": 0.1}))
+                                     mutation=stepwise))
     return markers
 
 

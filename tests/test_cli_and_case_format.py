@@ -177,3 +177,19 @@ def test_sex_conflict_between_hypotheses_is_located(tmp_path):
     with pytest.raises(CaseFormatError, match="'F' is female in hypothesis 'unrelated' but male") as info:
         read_case(path)
     assert info.value.location.field == "/hypotheses"
+
+
+def test_lr_reads_a_familias_file(tmp_path):
+    """`kinmatch lr` takes a Familias .fam file; its pedigrees are the hypotheses,
+    and the LR is the pedsuite's."""
+    cases = json.loads((Path(__file__).parent / "data" / "kinship_cases.json").read_text())
+    case = next(c for c in cases["cases"] if c["id"] == "mp_mother_brother")
+    fam = Path(__file__).parent / "data" / "fam" / case["fam_file"]
+    res = run("lr", str(fam), "--json", "--reference", "H2")
+    assert res.exit_code == 0, res.output
+    out = json.loads(res.output)
+    assert [h["name"] for h in out["hypotheses"]] == ["H1", "H2"]
+    h1 = out["hypotheses"][0]
+    assert math.exp(h1["log_lr"]) == pytest.approx(case["expected"]["LR_total"], rel=1e-9)
+    missing = run("lr", str(tmp_path / "nope.fam"))
+    assert missing.exit_code == 2 and "file not found" in missing.output

@@ -115,13 +115,14 @@ def print_lr_table(result: KinshipResult, title: str, console: Console) -> None:
               help="Subpopulation correction θ (overrides the case's).")
 @_friendly
 def lr_command(case: str, as_json: bool, reference: str | None, theta: float | None) -> None:
-    """Kinship LRs for the hypotheses of CASE (a kinmatch JSON case file).
+    """Kinship LRs for the hypotheses of CASE: a kinmatch JSON case file, or a
+    Familias .fam file (each of its pedigrees is a hypothesis).
 
     Prints a table of LRs per marker and in total against the reference
     hypothesis; with --json, the log-likelihood of every hypothesis per
     marker and in total, and the LR of each against the reference.
     """
-    data = read_case(case)
+    data = _read_kinship_case(case)
     try:
         result = kinship_lr(
             data.hypotheses,
@@ -134,6 +135,27 @@ def lr_command(case: str, as_json: bool, reference: str | None, theta: float | N
     except KinmatchError as err:
         raise err.at(file=case) from None
     _print_result(result, data, case, as_json)
+
+
+def _read_kinship_case(path: str) -> KinshipCase:
+    """A kinship case from a kinmatch JSON file or a Familias file, by content."""
+    from .formats.familias import familias_to_kinship_case, read_familias
+
+    try:
+        with open(path, "rb") as handle:
+            head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
+    except FileNotFoundError:
+        raise KinmatchError(f"{path}: file not found") from None
+    except OSError as err:
+        raise KinmatchError(f"{path}: cannot be read ({err.strerror})") from None
+    if head.startswith(b"{"):
+        return read_case(path)
+    if head.startswith(b'"Output from Familias') or path.lower().endswith(".fam"):
+        case = familias_to_kinship_case(read_familias(path))
+        if not case.title:
+            case.title = path
+        return case
+    return read_case(path)
 
 
 def _print_result(result: KinshipResult, data: KinshipCase, case: str, as_json: bool) -> None:
