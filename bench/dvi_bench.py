@@ -11,26 +11,17 @@ machine class, and the ratio dvir / kinmatch.
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
-import time
 import warnings
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from dvir_cases import dvir_case_paths, load_dvir_case  # noqa: E402
 from kinmatch.dvi import joint_identification, pairwise_lr, prepare_case  # noqa: E402
-
-
-def _time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+from run import timeit  # noqa: E402
 
 
 def _ratio(r: float | None, t: float) -> str:
@@ -54,13 +45,13 @@ def main() -> None:
             continue
         timing = data.get("timing_seconds", {})
         prepared = prepare_case(case)
-        pw = pairwise_lr(prepared)  # warm-up: contraction paths are planned once per structure
-        t_pw = _time(lambda: pairwise_lr(prepare_case(case)), args.repeat)
+        pw = pairwise_lr(prepared)
+        t_pw = timeit(lambda: pairwise_lr(prepare_case(case)), args.repeat)
         joint_line = ""
         r_joint = timing.get("dviJoint")
         slow = path.stem in ("dvi_grave", "dvi_icmp")
         if r_joint and not (slow and args.skip_slow):
-            t_j = _time(lambda: joint_identification(prepared, pw), 1 if slow else args.repeat)
+            t_j = timeit(lambda: joint_identification(prepared, pw), 1 if slow else args.repeat)
             joint_line = f"{t_j:9.3f}s {r_joint:8.3f}s {_ratio(r_joint, t_j)}"
         r_pw = timing.get("pairwiseLR")
         print(f"  {path.stem[4:]:<24} {t_pw:9.3f}s {r_pw or 0:8.3f}s {_ratio(r_pw, t_pw)}   "

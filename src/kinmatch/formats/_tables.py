@@ -295,3 +295,11 @@ def parse_number(text: str) -> float | None:
     if value != value or value in (float("inf"), float("-inf")):
         return None
     return value
+
+
+def check_no_cells_beyond(row: Row, width: int, file: str) -> None:
+    """A located error if ``row`` holds a value right of the last titled column."""
+    for j in range(width, len(row.cells)):
+        if row.cells[j]:
+            raise error(f"a value ({shown(row.cells[j])}) beyond the last titled column",
+                        file, row.line, j + 1)

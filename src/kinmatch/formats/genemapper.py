@@ -122,14 +122,7 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     markers: dict[str, None] = {}
     results: dict[tuple[str, str], tuple[int, Genotype | Sex | None]] = {}
     for row in rows[1:]:
-        for j in range(width, len(row.cells)):
-            if row.cells[j]:
-                raise _tables.error(
-                    f"a value ({_tables.shown(row.cells[j])}) beyond the last titled column",
-                    file,
-                    row.line,
-                    j + 1,
-                )
+        _tables.check_no_cells_beyond(row, width, file)
         if type_index is not None and _tables.header_key(row.cell(type_index)) in _LADDER_TYPES:
             continue
         sample = row.cell(sample_index)

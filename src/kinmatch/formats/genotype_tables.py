@@ -443,14 +443,7 @@ def parse_wide_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     width = len(header.cells)
     sample_title = header.cell(sample_index) or "sample"
     for row in data:
-        for j in range(width, len(row.cells)):
-            if row.cells[j]:
-                raise _tables.error(
-                    f"a value ({_tables.shown(row.cells[j])}) beyond the last titled column",
-                    file,
-                    row.line,
-                    j + 1,
-                )
+        _tables.check_no_cells_beyond(row, width, file)
         sample = row.cell(sample_index)
         if not sample:
             raise _tables.error(

@@ -175,14 +175,7 @@ def _people(rows: Sequence[Row], layout: _Layout, file: str, default_family: str
         n = len(row.cells)
         if n < needed or (not layout.has_header and n != layout.width):
             raise _tables.error(f"expected {layout.width} columns, found {n}", file, row.line)
-        for j in range(layout.width, n):
-            if row.cells[j]:
-                raise _tables.error(
-                    f"a value ({_tables.shown(row.cells[j])}) beyond the last titled column",
-                    file,
-                    row.line,
-                    j + 1,
-                )
+        _tables.check_no_cells_beyond(row, layout.width, file)
         family = row.cell(cols["family"]) if "family" in cols else default_family
         if "family" in cols and not family:
             raise _tables.error("the family id is empty", file, row.line, *layout.where("family"))
