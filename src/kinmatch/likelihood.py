@@ -63,10 +63,6 @@ from .pedigree import Pedigree, Sex
 #: A genotype as two allele indices into ``Marker.alleles`` (unordered).
 Genotype = tuple[int, int]
 
-#: Alphabets up to this size use the full alphabet for typed people too, so
-#: that markers share one contraction shape and are computed in one batch.
-FULL_DOMAIN_MAX_ALLELES = 4
-
 #: Largest θ founder factor (entries) that will be built.
 THETA_FACTOR_LIMIT = 50_000_000
 
@@ -149,37 +145,130 @@ def balding_nichols_founder_factor(
 
 
 # ---------------------------------------------------------------------------
-# The network of factors for one pedigree and one marker
+# The network of factors for one pedigree and a batch of markers
+
+
+@dataclass(frozen=True)
+class _Alphabet:
+    """One marker's alphabet inside a network.
+
+    ``frequencies`` (``n``), the mutation matrices restricted (or lumped) to
+    the alphabet (``None`` without mutation), and each typed person's two
+    alleles as positions in the alphabet.
+    """
+
+    frequencies: NDArray[np.float64]
+    female: NDArray[np.float64] | None
+    male: NDArray[np.float64] | None
+    positions: tuple[Genotype, ...]  # in the order of the layout's typed people
+
+    @property
+    def size(self) -> int:
+        return len(self.frequencies)
+
+
+def _check_x_genotypes(pedigree: Pedigree, marker: Marker, typed: Mapping[str, Genotype]) -> None:
+    for pid, (a, b) in typed.items():
+        sex = pedigree.sex(pid)
+        if sex == Sex.UNKNOWN:
+            raise PedigreeError(
+                f"'{pid}' is typed at X-linked marker {marker.name} but has unknown sex"
+            )
+        if sex == Sex.MALE and a != b:
+            raise MarkerError(
+                f"'{pid}' is male but heterozygous ({marker.alleles[a]}/{marker.alleles[b]}) "
+                f"at X-linked marker {marker.name}"
+            )
+
+
+def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: "_Layout",
+              lump: bool) -> _Alphabet:
+    """The alphabet a marker needs: the observed alleles, plus the others —
+    merged into one lumped allele when the mutation model allows it (always
+    without mutation), else all of them. Without untyped people in the
+    network the observed alleles suffice."""
+    observed = sorted({a for g in typed.values() for a in g})
+    model = marker.mutation
+    freqs = marker.allele_frequencies
+    if len(layout.people) > len(typed):  # someone untyped is in the network
+        observed_set = set(observed)
+        rest = [i for i in range(marker.n_alleles) if i not in observed_set]
+    else:
+        rest = []
+    if rest and lump and (len(rest) == 1 or model is None or model.lumpable(rest)):
+        p = np.append(freqs[observed], freqs[rest].sum())
+        position = {a: i for i, a in enumerate(observed)}
+
+        def restrict(m: NDArray[np.float64]) -> NDArray[np.float64]:
+            return lumped_matrix(m, observed, rest)
+    else:
+        alphabet = list(range(marker.n_alleles)) if rest else observed
+        full = len(alphabet) == marker.n_alleles
+        p = freqs if full else freqs[alphabet]
+        position = {a: i for i, a in enumerate(alphabet)}
+
+        def restrict(m: NDArray[np.float64]) -> NDArray[np.float64]:
+            return m if full else m[np.ix_(alphabet, alphabet)]
+    female = male = None
+    if model is not None:
+        female = restrict(model.female.matrix)
+        male = female if model.sex_equal else restrict(model.male.matrix)
+    positions = tuple((position[typed[pid][0]], position[typed[pid][1]])
+                      for pid in layout.typed_people)
+    return _Alphabet(p, female, male, positions)
+
+
+#: Alphabets are padded (with alleles of frequency zero) to one of these
+#: sizes, so that markers of similar size share one batched contraction.
+_PADDED_SIZES = (1, 2, 3, 4, 5, 6, 7, 8, 10, 12, 14, 16, 20, 24, 28, 32, 40, 48, 56, 64, 80,
+                 96, 128)
+
+
+def _padded_size(n: int) -> int:
+    for size in _PADDED_SIZES:
+        if size >= n:
+            return size
+    return n
 
 
 @dataclass
 class _Network:
-    """Factors over allele variables; ``contract`` sums them out."""
+    """Factors over allele variables for a batch of markers (axis 0 of every
+    array); contracting sums the allele variables out, marker by marker."""
 
+    n_markers: int
     arrays: list[NDArray[np.float64]] = field(default_factory=list)
     variables: list[tuple[int, ...]] = field(default_factory=list)
-    log_scale: float = 0.0
-    impossible: bool = False
+    log_scale: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    impossible: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
 
-    def add(self, array: NDArray[np.float64], variables: tuple[int, ...], scale: bool = False) -> None:
+    def __post_init__(self) -> None:
+        self.log_scale = np.zeros(self.n_markers)
+        self.impossible = np.zeros(self.n_markers, dtype=bool)
+
+    def add(self, array: NDArray[np.float64], variables: tuple[int, ...],
+            scale: bool = False) -> None:
         if scale:
-            top = float(array.max()) if array.size else 0.0
-            if top <= 0.0:
-                self.impossible = True
-                return
-            if top != 1.0:
-                array = array / top
-                self.log_scale += math.log(top)
+            top = array.reshape(self.n_markers, -1).max(axis=1)
+            bad = top <= 0.0
+            self.impossible |= bad
+            top = np.where(bad, 1.0, top)
+            array = array / top.reshape((-1,) + (1,) * (array.ndim - 1))
+            self.log_scale += np.log(top)
         self.arrays.append(array)
         self.variables.append(variables)
 
-    def signature(self) -> tuple[object, ...]:
-        return tuple(zip(self.variables, (a.shape for a in self.arrays)))
+    def contract(self, output: tuple[int, ...] = ()) -> NDArray[np.float64]:
+        """Sum out every variable not in ``output``; shape ``(markers, *output dims)``."""
+        if not self.arrays:  # nobody typed and nothing to sum: the likelihood is 1
+            return np.ones(self.n_markers)
+        subs = _einsum_subscripts(self.variables, output)
+        shapes = tuple(a.shape for a in self.arrays)
+        return np.asarray(_expression(subs, shapes)(*self.arrays))
 
 
-def _einsum_subscripts(variables: Sequence[tuple[int, ...]], output: tuple[int, ...],
-                       batch: bool) -> str:
-    lead = oe.get_symbol(0) if batch else ""
+def _einsum_subscripts(variables: Sequence[tuple[int, ...]], output: tuple[int, ...]) -> str:
+    lead = oe.get_symbol(0)
 
     def word(vs: tuple[int, ...]) -> str:
         return lead + "".join(oe.get_symbol(v + 1) for v in vs)
@@ -193,14 +282,15 @@ def _expression(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> oe.cont
 
 
 #: Contraction paths by subscripts and the *kind* of each dimension (typed
-#: people's one- or two-allele domains, or a whole alphabet): the best order
-#: of elimination depends on the structure, not on the exact alphabet size,
-#: so pedigrees that differ only in alleles share one path search.
+#: people's one- or two-allele domains, or a whole alphabet; the marker axis
+#: is ignored): the best order of elimination depends on the structure, not
+#: on the exact alphabet size or number of markers, so pedigrees that differ
+#: only in alleles share one path search.
 _PATHS: dict[tuple[str, tuple[tuple[int, ...], ...]], list[tuple[int, ...]]] = {}
 
 
 def _path(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> list[tuple[int, ...]]:
-    kinds = tuple(tuple(d if d <= 2 else 3 for d in shape) for shape in shapes)
+    kinds = tuple(tuple(d if d <= 2 else 3 for d in shape[1:]) for shape in shapes)
     key = (subscripts, kinds)
     path = _PATHS.get(key)
     if path is None:
@@ -212,24 +302,32 @@ def _path(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> list[tuple[in
 
 
 @dataclass(frozen=True)
-class _PersonVars:
-    pid: str
-    sex: Sex
-    variables: tuple[int, ...]  # (paternal, maternal) or (x,) for X males
-    domains: tuple[NDArray[np.intp], ...]
-
-
-@dataclass(frozen=True)
 class _Layout:
-    """What a network looks like for one pedigree, typed set and chromosome:
-    who is kept, their variables, founders and transmissions. Cached."""
+    """What a network looks like for one pedigree, typed set, chromosome and
+    kept people: who is in it (people who are neither typed, kept, nor an
+    ancestor of either are dropped), their allele variables, founders and
+    transmissions, all by position. Pedigrees of different families with the
+    same ``shape`` share one batched contraction."""
 
     people: tuple[str, ...]
-    variables: dict[str, tuple[int, ...]]
-    founders: tuple[str, ...]
-    # (parent id, child variable, child id) for every transmitted allele
-    transmissions: tuple[tuple[str, int, str], ...]
-    founder_components: tuple[tuple[str, ...], ...]
+    variables: tuple[tuple[int, ...], ...]  # (paternal, maternal), or (x,) for X males
+    sexes: tuple[Sex, ...]
+    typed: tuple[bool, ...]
+    inbreeding: tuple[float, ...]  # founder inbreeding (0 for everyone else)
+    founders: tuple[int, ...]
+    # (parent, child variable, child) for every transmitted allele
+    transmissions: tuple[tuple[int, int, int], ...]
+    founder_components: tuple[tuple[int, ...], ...]
+    kept: tuple[int, ...]
+
+    @property
+    def shape(self) -> tuple[object, ...]:
+        return (self.variables, self.sexes, self.typed, self.inbreeding, self.founders,
+                self.transmissions, self.founder_components, self.kept)
+
+    @property
+    def typed_people(self) -> tuple[str, ...]:
+        return tuple(pid for pid, t in zip(self.people, self.typed) if t)
 
 
 def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is_x: bool) -> _Layout:
@@ -243,193 +341,209 @@ def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is
         wanted.add(pid)
         wanted |= pedigree.ancestors(pid)
     people = tuple(pid for pid in pedigree.order if pid in wanted)
-    variables: dict[str, tuple[int, ...]] = {}
+    index = {pid: i for i, pid in enumerate(people)}
+    variables: list[tuple[int, ...]] = []
     nxt = 0
     for pid in people:
         count = 1 if (is_x and pedigree.sex(pid) == Sex.MALE) else 2
-        variables[pid] = tuple(range(nxt, nxt + count))
+        variables.append(tuple(range(nxt, nxt + count)))
         nxt += count
-    founders = tuple(pid for pid in people if pedigree[pid].is_founder)
-    transmissions: list[tuple[str, int, str]] = []
-    for pid in people:
+    founders = tuple(i for i, pid in enumerate(people) if pedigree[pid].is_founder)
+    transmissions: list[tuple[int, int, int]] = []
+    for i, pid in enumerate(people):
         person = pedigree[pid]
         if person.is_founder:
             continue
-        cv = variables[pid]
+        cv = variables[i]
         if len(cv) == 1:
-            transmissions.append((person.mother, cv[0], pid))  # type: ignore[arg-type]
+            transmissions.append((index[person.mother], cv[0], i))  # type: ignore[index]
         else:
-            transmissions.append((person.father, cv[0], pid))  # type: ignore[arg-type]
-            transmissions.append((person.mother, cv[1], pid))  # type: ignore[arg-type]
+            transmissions.append((index[person.father], cv[0], i))  # type: ignore[index]
+            transmissions.append((index[person.mother], cv[1], i))  # type: ignore[index]
     fset = set(founders)
     components = tuple(
-        tuple(pid for pid in comp if pid in fset) for comp in pedigree.components()
+        tuple(index[pid] for pid in comp if pid in index and index[pid] in fset)
+        for comp in pedigree.components()
     )
-    layout = _Layout(people, variables, founders, tuple(transmissions),
-                     tuple(c for c in components if c))
+    layout = _Layout(
+        people=people,
+        variables=tuple(variables),
+        sexes=tuple(pedigree.sex(pid) for pid in people),
+        typed=tuple(pid in typed for pid in people),
+        inbreeding=tuple(pedigree.founder_inbreeding.get(pid, 0.0) for pid in people),
+        founders=founders,
+        transmissions=tuple(transmissions),
+        founder_components=tuple(c for c in components if c),
+        kept=tuple(index[pid] for pid in keep),
+    )
     if len(cache) < 256:
         cache[key] = layout
     return layout
 
 
-def build_network(
-    pedigree: Pedigree,
-    marker: Marker,
-    genotypes: Mapping[str, Genotype],
-    theta: float = 0.0,
-    keep_people: Sequence[str] = (),
-    full_domains: bool | None = None,
-    lump: bool = True,
-) -> tuple[_Network, dict[str, _PersonVars], list[str]]:
-    """The factor network of one marker on one pedigree.
+#: Evidence over a typed person's (paternal, maternal) domain positions,
+#: where the domain is (a, b) for a heterozygote a/b and (a, a) for a
+#: homozygote: the allele pair forms the genotype exactly when ...
+_EVIDENCE_HETEROZYGOUS = np.array([[0.0, 1.0], [1.0, 0.0]])  # ... one is a, the other b
+_EVIDENCE_HOMOZYGOUS = np.array([[1.0, 0.0], [0.0, 0.0]])  # ... both are (the first) a
 
-    ``genotypes`` maps typed people to allele-index pairs. People in
-    ``keep_people`` are kept even when untyped and unneeded (so their
-    genotype distribution can be read off). Returns the network, the
-    variables of each kept person, and the alphabet (allele labels; a lumped
-    allele is ``"*"``).
+
+def _build_network(layout: _Layout, alphabets: Sequence[_Alphabet], size: int,
+                   theta: float) -> _Network:
+    """The factor network of a batch of markers (of one or several
+    pedigrees) that share a layout shape.
+
+    Every alphabet is padded to ``size`` alleles of frequency zero. A typed
+    person's variables range over the person's own two alleles (the domain
+    ``(a, b)``, or ``(a, a)`` for a homozygote); everyone else's over the
+    whole alphabet.
     """
-    typed = {pid: g for pid, g in genotypes.items() if pid in pedigree}
-    is_x = marker.is_x
-    if is_x:
-        for pid, (a, b) in typed.items():
-            sex = pedigree.sex(pid)
-            if sex == Sex.UNKNOWN:
-                raise PedigreeError(
-                    f"'{pid}' is typed at X-linked marker {marker.name} but has unknown sex"
-                )
-            if sex == Sex.MALE and a != b:
-                raise MarkerError(
-                    f"'{pid}' is male but heterozygous ({marker.alleles[a]}/{marker.alleles[b]}) "
-                    f"at X-linked marker {marker.name}"
-                )
-    layout = _layout(pedigree, frozenset(typed), tuple(keep_people), is_x)
-    people = layout.people
+    k = len(alphabets)
+    net = _Network(k)
+    p = np.zeros((k, size))
+    for i, alpha in enumerate(alphabets):
+        p[i, :alpha.size] = alpha.frequencies
+    matrices: dict[Sex, NDArray[np.float64]] = {}
+    for sex in (Sex.FEMALE, Sex.MALE):
+        m = np.broadcast_to(np.eye(size), (k, size, size)).copy()
+        for i, alpha in enumerate(alphabets):
+            mat = alpha.female if sex == Sex.FEMALE else alpha.male
+            if mat is not None:
+                m[i, :alpha.size, :alpha.size] = mat
+        matrices[sex] = m
+    rows = np.arange(k)
+    everything = np.broadcast_to(np.arange(size), (k, size))
+    domains: list[NDArray[np.intp]] = [everything] * len(layout.people)
+    homozygous: dict[int, NDArray[np.bool_]] = {}
+    if any(layout.typed):
+        positions = np.array([alpha.positions for alpha in alphabets], dtype=np.intp)
+        for j, person in enumerate(i for i, t in enumerate(layout.typed) if t):
+            pos = positions[:, j, :]
+            homozygous[person] = pos[:, 0] == pos[:, 1]
+            domains[person] = pos[:, :1] if len(layout.variables[person]) == 1 else pos
 
-    # Alphabet: observed alleles, plus the rest (lumped when the model allows)
-    observed = sorted({a for g in typed.values() for a in g})
-    untyped_present = len(people) > len(typed)
-    observed_set = set(observed)
-    rest = [i for i in range(marker.n_alleles) if i not in observed_set]
-    freqs = marker.allele_frequencies
-    model = marker.mutation
-    if not untyped_present or not rest:
-        alphabet_idx = observed if not untyped_present else list(range(marker.n_alleles))
-        lumped = False
-    elif lump and (len(rest) == 1 or model is None or model.lumpable(rest)):
-        alphabet_idx = observed + [-1]
-        lumped = True
-    else:
-        alphabet_idx = list(range(marker.n_alleles))
-        lumped = False
+    def gather(values: NDArray[np.float64], dom: NDArray[np.intp]) -> NDArray[np.float64]:
+        return values[rows[:, None], dom]
 
-    def restrict(m: NDArray[np.float64]) -> NDArray[np.float64]:
-        if lumped:
-            return lumped_matrix(m, observed, rest)
-        if len(alphabet_idx) == marker.n_alleles:
-            return m
-        return m[np.ix_(alphabet_idx, alphabet_idx)]
-
-    if lumped:
-        p = np.append(freqs[observed], freqs[rest].sum())
-        labels = [marker.alleles[i] for i in observed] + ["*"]
-    else:
-        p = freqs[alphabet_idx]
-        labels = [marker.alleles[i] for i in alphabet_idx]
-    n = len(labels)
-    matrix_of: dict[Sex, NDArray[np.float64] | None] = {Sex.MALE: None, Sex.FEMALE: None}
-    if model is not None:
-        female = restrict(model.female.matrix)
-        matrix_of = {Sex.FEMALE: female,
-                     Sex.MALE: female if model.sex_equal else restrict(model.male.matrix)}
-    position = {a: i for i, a in enumerate(alphabet_idx) if a >= 0}
-    full = n <= FULL_DOMAIN_MAX_ALLELES if full_domains is None else full_domains
-    everything = np.arange(n)
-
-    pvars: dict[str, _PersonVars] = {}
-    for pid in people:
-        g = typed.get(pid)
-        if g is not None and not full:
-            dom = np.array(sorted({position[g[0]], position[g[1]]}), dtype=np.intp)
-        else:
-            dom = everything
-        variables = layout.variables[pid]
-        pvars[pid] = _PersonVars(pid, pedigree.sex(pid), variables, (dom,) * len(variables))
-
-    net = _Network()
     # Founder factors
     if theta > 0:
         for members in layout.founder_components:
-            inbred = [pid for pid in members if pedigree.is_inbred_founder(pid)]
+            inbred = [i for i in members if layout.inbreeding[i] > 0]
             if inbred:
                 raise PedigreeError(
-                    f"theta correction cannot be combined with founder inbreeding ('{inbred[0]}')"
+                    "theta correction cannot be combined with founder inbreeding "
+                    f"('{layout.people[inbred[0]]}')"
                 )
-            fvars = [v for pid in members for v in pvars[pid].variables]
-            fdoms = [d for pid in members for d in pvars[pid].domains]
-            size = math.prod(len(d) for d in fdoms)
-            if size > THETA_FACTOR_LIMIT:
+            fvars = tuple(v for i in members for v in layout.variables[i])
+            fdoms = [domains[i] for i in members for _ in layout.variables[i]]
+            terms = math.prod(d.shape[1] for d in fdoms)
+            if terms > THETA_FACTOR_LIMIT:
                 raise KinmatchError(
-                    f"theta correction over {len(members)} founders of marker {marker.name} needs "
-                    f"{size:.3g} terms; type fewer founders or use theta = 0"
+                    f"theta correction over {len(members)} founders needs {terms:.3g} terms "
+                    f"per marker; type fewer founders or use theta = 0"
                 )
-            net.add(balding_nichols_founder_factor(p, fdoms, theta), tuple(fvars), scale=True)
+            factor = np.stack([balding_nichols_founder_factor(p[i], [d[i] for d in fdoms], theta)
+                               for i in range(k)])
+            net.add(factor, fvars, scale=True)
     else:
-        for pid in layout.founders:
-            pv = pvars[pid]
-            f = pedigree.founder_inbreeding.get(pid, 0.0)
-            if f > 0 and len(pv.variables) == 2:
-                joint = inbred_founder_factor(p, f)[np.ix_(pv.domains[0], pv.domains[1])]
-                net.add(joint, pv.variables, scale=True)
+        for i in layout.founders:
+            variables = layout.variables[i]
+            dom = domains[i]
+            f = layout.inbreeding[i]
+            if f > 0 and len(variables) == 2:
+                pd = gather(p, dom)
+                same = dom[:, :, None] == dom[:, None, :]
+                joint = pd[:, :, None] * (f * same + (1.0 - f) * pd[:, None, :])
+                net.add(joint, variables, scale=True)
             else:
-                for v, d in zip(pv.variables, pv.domains):
-                    net.add(p[d], (v,), scale=True)
+                # a typed founder's allele variables range over its genotype
+                pd = p if dom is everything else gather(p, dom)
+                for v in variables:
+                    net.add(pd, (v,), scale=True)
 
-    # Transmission factors (shared arrays when domains are the full alphabet)
+    # Transmission factors (shared when every domain is the whole alphabet)
     shared: dict[tuple[Sex, int], NDArray[np.float64]] = {}
-    for parent_id_, child_var, child_id in layout.transmissions:
-        parent = pvars[parent_id_]
-        dom = pvars[child_id].domains[0]
-        whole = all(d is everything for d in parent.domains) and dom is everything
-        key = (parent.sex, len(parent.variables))
+    for parent, child_var, child in layout.transmissions:
+        pvars = layout.variables[parent]
+        psex = layout.sexes[parent]
+        pdom, cdom = domains[parent], domains[child]
+        whole = pdom is everything and cdom is everything
+        key = (psex, len(pvars))
         if whole and key in shared:
             tf = shared[key]
         else:
-            m = matrix_of[parent.sex]
-            tf = transmission_factor(np.eye(n) if m is None else m, parent.domains, dom)
+            # M[parent allele, child allele] over the domains; a parent's two
+            # variables share one domain, so T[a, b, c] = (M[a, c] + M[b, c]) / 2
+            first = matrices[psex][rows[:, None, None], pdom[:, :, None], cdom[:, None, :]]
+            if len(pvars) == 1:
+                tf = first
+            else:
+                tf = 0.5 * (first[:, :, None, :] + first[:, None, :, :])
             if whole:
                 shared[key] = tf
-        net.add(tf, parent.variables + (child_var,))
+        net.add(tf, pvars + (child_var,))
 
-    # Evidence factors
-    for pid, g in typed.items():
-        pv = pvars[pid]
-        if len(pv.variables) == 1:
-            if full:
-                net.add((pv.domains[0] == position[g[0]]).astype(float), pv.variables)
-            continue
-        ef = evidence_factor(pv.domains[0], pv.domains[1], (position[g[0]], position[g[1]]))
-        if ef.size > 1:
-            net.add(ef, pv.variables)
-    return net, pvars, labels
+    # Evidence factors (a typed male at an X marker is fixed by his domain)
+    for person, hom in homozygous.items():
+        variables = layout.variables[person]
+        if len(variables) == 2:
+            evidence = np.where(hom[:, None, None], _EVIDENCE_HOMOZYGOUS, _EVIDENCE_HETEROZYGOUS)
+            net.add(evidence, variables)
+    return net
 
 
-def _contract(nets: Sequence[_Network], output: tuple[int, ...] = ()) -> list[NDArray[np.float64]]:
-    """Contract networks that share one signature, in one batched call."""
-    first = nets[0]
-    if not first.arrays:  # nobody typed and nothing to sum: the likelihood is 1
-        return [np.array(1.0) for _ in nets]
-    if len(nets) == 1:
-        subs = _einsum_subscripts(first.variables, output, batch=False)
-        shapes = tuple(a.shape for a in first.arrays)
-        if not shapes:
-            return [np.array(1.0)]
-        return [np.asarray(_expression(subs, shapes)(*first.arrays))]
-    subs = _einsum_subscripts(first.variables, output, batch=True)
-    stacked = [np.stack([net.arrays[i] for net in nets]) for i in range(len(first.arrays))]
-    shapes = tuple(a.shape for a in stacked)
-    result = np.asarray(_expression(subs, shapes)(*stacked))
-    return list(result)
+@dataclass(frozen=True)
+class PedigreeMarkers:
+    """One pedigree with genotypes at a list of markers: a unit of work for
+    the batched likelihood functions. ``keep`` names an untyped person whose
+    genotype distribution is wanted."""
+
+    pedigree: Pedigree
+    markers: Sequence[Marker]
+    genotypes: Sequence[Mapping[str, Genotype]]
+    keep: str | None = None
+
+
+@dataclass
+class _Batch:
+    """(job, marker) pairs whose networks share one shape."""
+
+    layout: _Layout
+    size: int
+    entries: list[tuple[int, int]] = field(default_factory=list)
+    alphabets: list[_Alphabet] = field(default_factory=list)
+
+
+def _batches(jobs: Sequence[PedigreeMarkers], lump: bool) -> list[_Batch]:
+    """Group every marker of every job by network shape: the layout (who is
+    typed, kept and connected, by position), the chromosome and the padded
+    alphabet size."""
+    batches: dict[tuple[object, ...], _Batch] = {}
+    for j, job in enumerate(jobs):
+        pedigree = job.pedigree
+        keep = (job.keep,) if job.keep is not None else ()
+        for i, (marker, geno) in enumerate(zip(job.markers, job.genotypes)):
+            typed = {pid: g for pid, g in geno.items() if pid in pedigree}
+            if job.keep is not None and job.keep in typed:
+                raise KinmatchError(
+                    f"'{job.keep}' is typed; the genotype distribution is for untyped people")
+            if marker.is_x:
+                _check_x_genotypes(pedigree, marker, typed)
+            layout = _layout(pedigree, frozenset(typed), keep, marker.is_x)
+            alpha = _alphabet(marker, typed, layout, lump)
+            size = _padded_size(alpha.size)
+            key = (layout.shape, size)
+            batch = batches.get(key)
+            if batch is None:
+                batch = batches[key] = _Batch(layout, size)
+            batch.entries.append((j, i))
+            batch.alphabets.append(alpha)
+    return list(batches.values())
+
+
+def _check_theta(theta: float) -> None:
+    if not 0 <= theta < 1:
+        raise KinmatchError(f"theta must be in [0, 1), not {theta}")
 
 
 def marker_loglik(
@@ -447,23 +561,34 @@ def markers_loglik(
     markers: Sequence[Marker],
     genotypes: Sequence[Mapping[str, Genotype]],
     theta: float = 0.0,
+    *,
+    lump: bool = True,
 ) -> NDArray[np.float64]:
-    """Log-likelihood per marker; markers with the same network shape are batched."""
-    if not 0 <= theta < 1:
-        raise KinmatchError(f"theta must be in [0, 1), not {theta}")
-    out = np.zeros(len(markers))
-    groups: dict[tuple[object, ...], list[tuple[int, _Network]]] = {}
-    for i, (marker, geno) in enumerate(zip(markers, genotypes)):
-        net, _, _ = build_network(pedigree, marker, geno, theta)
-        if net.impossible:
-            out[i] = -math.inf
-            continue
-        groups.setdefault(net.signature(), []).append((i, net))
-    for members in groups.values():
-        values = _contract([net for _, net in members])
-        for (i, net), value in zip(members, values):
-            v = float(value)
-            out[i] = (math.log(v) + net.log_scale) if v > 0 else -math.inf
+    """Log-likelihood per marker.
+
+    Markers whose networks have the same shape (the same typed people and a
+    similar alphabet size) are contracted together in one batched call.
+    ``lump=False`` switches allele lumping off (for benchmarks and checks).
+    """
+    return pedigrees_loglik([PedigreeMarkers(pedigree, markers, genotypes)], theta,
+                            lump=lump)[0]
+
+
+def pedigrees_loglik(jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *,
+                     lump: bool = True) -> list[NDArray[np.float64]]:
+    """:func:`markers_loglik` for many pedigrees at once: markers of
+    different pedigrees whose networks have the same shape (families drawn
+    alike, typed alike) are contracted in one batched call."""
+    _check_theta(theta)
+    out = [np.zeros(len(job.markers)) for job in jobs]
+    for batch in _batches(jobs, lump):
+        net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
+        values = net.contract()
+        with np.errstate(divide="ignore"):
+            logs = np.where(net.impossible | (values <= 0), -math.inf,
+                            np.log(np.where(values > 0, values, 1.0)) + net.log_scale)
+        for (j, i), value in zip(batch.entries, logs):
+            out[j][i] = value
     return out
 
 
@@ -501,38 +626,37 @@ def genotype_distributions(
     marker, ``P[a, a] = P(person = a | data)``). A marker whose data are
     impossible gets ``-inf`` and an all-zero matrix.
     """
-    if not 0 <= theta < 1:
-        raise KinmatchError(f"theta must be in [0, 1), not {theta}")
-    logliks = np.full(len(markers), -math.inf)
-    dists = [np.zeros((m.n_alleles, m.n_alleles)) for m in markers]
-    groups: dict[tuple[object, ...], list[tuple[int, _Network]]] = {}
-    output: dict[tuple[object, ...], tuple[int, ...]] = {}
-    for i, (marker, geno) in enumerate(zip(markers, genotypes)):
-        if person in geno:
-            raise KinmatchError(
-                f"'{person}' is typed; the genotype distribution is for untyped people")
-        net, pvars, labels = build_network(pedigree, marker, geno, theta, keep_people=[person],
-                                           lump=False)
-        if net.impossible:
-            continue
-        # Without lumping and with an untyped person kept, the alphabet is the marker's.
-        assert len(labels) == marker.n_alleles
-        key = net.signature()
-        groups.setdefault(key, []).append((i, net))
-        output[key] = pvars[person].variables
-    for key, members in groups.items():
-        joints = _contract([net for _, net in members], output=output[key])
-        for (i, net), joint in zip(members, joints):
-            total = float(joint.sum())
-            if total <= 0:
+    return pedigrees_genotype_distributions(
+        [PedigreeMarkers(pedigree, markers, genotypes, keep=person)], theta)[0]
+
+
+def pedigrees_genotype_distributions(
+    jobs: Sequence[PedigreeMarkers], theta: float = 0.0
+) -> list[tuple[NDArray[np.float64], list[NDArray[np.float64]]]]:
+    """:func:`genotype_distributions` of each job's kept person, for many
+    pedigrees at once (batched across pedigrees of the same shape)."""
+    _check_theta(theta)
+    for job in jobs:
+        if job.keep is None:
+            raise KinmatchError("a genotype distribution needs the person to keep")
+    logliks = [np.full(len(job.markers), -math.inf) for job in jobs]
+    dists = [[np.zeros((m.n_alleles, m.n_alleles)) for m in job.markers] for job in jobs]
+    for batch in _batches(jobs, lump=False):
+        net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
+        joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]])
+        totals = joint.reshape(len(batch.entries), -1).sum(axis=1)
+        for row, (j, i) in enumerate(batch.entries):
+            total = float(totals[row])
+            if net.impossible[row] or total <= 0:
                 continue
-            logliks[i] = math.log(total) + net.log_scale
-            if joint.ndim == 1:  # X-linked male: hemizygous, stored on the diagonal
-                np.fill_diagonal(dists[i], joint / total)
+            logliks[j][i] = math.log(total) + net.log_scale[row]
+            n = jobs[j].markers[i].n_alleles
+            if joint.ndim == 2:  # X-linked male: hemizygous, stored on the diagonal
+                np.fill_diagonal(dists[j][i], joint[row, :n] / total)
             else:
-                ordered = joint / total
-                dists[i] = np.triu(ordered + ordered.T - np.diag(np.diag(ordered)))
-    return logliks, dists
+                ordered = joint[row, :n, :n] / total
+                dists[j][i] = np.triu(ordered + ordered.T - np.diag(np.diag(ordered)))
+    return list(zip(logliks, dists))
 
 
 def genotype_log_probability(
@@ -556,3 +680,21 @@ def genotype_log_probability(
     if a == b:
         return math.log(p[a]) + math.log(theta + (1.0 - theta) * p[a])
     return math.log(2.0 * (1.0 - theta)) + math.log(p[a]) + math.log(p[b])
+
+
+def genotype_log_probabilities(
+    allele_frequencies: NDArray[np.float64], a: NDArray[np.intp], b: NDArray[np.intp],
+    theta: float = 0.0, hemizygous: NDArray[np.bool_] | None = None,
+) -> NDArray[np.float64]:
+    """:func:`genotype_log_probability` for arrays of genotypes ``a/b``
+    (``hemizygous`` marks people with one allele; ``-inf`` where a
+    hemizygous genotype has two different alleles)."""
+    p = allele_frequencies
+    pa, pb = p[a], p[b]
+    with np.errstate(divide="ignore"):
+        log_hom = np.log(pa) + np.log(theta + (1.0 - theta) * pa)
+        log_het = math.log(2.0 * (1.0 - theta)) + np.log(pa) + np.log(pb)
+        out = np.where(a == b, log_hom, log_het)
+        if hemizygous is not None and hemizygous.any():
+            out = np.where(hemizygous, np.where(a == b, np.log(pa), -math.inf), out)
+    return out

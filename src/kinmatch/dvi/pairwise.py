@@ -30,7 +30,12 @@ from dataclasses import dataclass, replace
 import numpy as np
 from numpy.typing import NDArray
 
-from ..likelihood import genotype_distributions, genotype_log_probability, markers_loglik
+from ..likelihood import (
+    PedigreeMarkers,
+    genotype_log_probabilities,
+    pedigrees_genotype_distributions,
+    pedigrees_loglik,
+)
 from ..pedigree import Sex
 from .case import UNTYPED, PreparedCase
 
@@ -83,29 +88,39 @@ def missing_person_distributions(prepared: PreparedCase) -> list[MissingPersonDi
     ratio. With frequencies that sum to 1 only within the database's
     rounding, this differs from the normalised conditional distribution in
     the ninth digit, and it is the pedsuite's number.
+
+    All families are computed together: markers of families whose networks
+    have the same shape share one batched contraction, and the
+    mutation-free pass that decides Mendelian compatibility rides along in
+    the same batches.
     """
     case = prepared.case
-    mutating = [k for k, m in enumerate(prepared.markers) if m.mutation is not None]
-    without_mutation = [replace(prepared.markers[k], mutation=None, mutation_spec=None)
-                        for k in mutating]
-    out = []
+    markers = prepared.markers
+    mutating = [k for k, m in enumerate(markers) if m.mutation is not None]
+    without_mutation = [replace(markers[k], mutation=None, mutation_spec=None) for k in mutating]
+    family_logliks = pedigrees_loglik(
+        [PedigreeMarkers(f.pedigree, markers, g) for f, g in zip(case.families, prepared.family_genotypes)],
+        case.theta)
+    jobs = []
     for fam, genos in zip(case.families, prepared.family_genotypes):
-        family_loglik = markers_loglik(fam.pedigree, prepared.markers, genos, case.theta)
         for mp in fam.missing:
-            logtotal, dists = genotype_distributions(fam.pedigree, prepared.markers, genos, mp,
-                                                     case.theta)
+            jobs.append(PedigreeMarkers(fam.pedigree, [*markers, *without_mutation],
+                                        [*genos, *(genos[k] for k in mutating)], keep=mp))
+    results = iter(pedigrees_genotype_distributions(jobs, case.theta))
+    out = []
+    n = len(markers)
+    for fam, family_loglik in zip(case.families, family_logliks):
+        for mp in fam.missing:
+            logtotal, dists = next(results)
             with np.errstate(invalid="ignore"):
-                scale = np.exp(np.where(np.isfinite(logtotal), logtotal - family_loglik, 0.0))
-            scaled = tuple(d * f for d, f in zip(dists, scale))
-            support = [d > 0 for d in dists]
-            if mutating:
-                _, plain = genotype_distributions(fam.pedigree, without_mutation,
-                                                  [genos[k] for k in mutating], mp, case.theta)
-                for k, d in zip(mutating, plain):
-                    support[k] = d > 0
-            compatible = tuple(support)
+                scale = np.exp(np.where(np.isfinite(logtotal[:n]), logtotal[:n] - family_loglik,
+                                        0.0))
+            scaled = tuple(d * f for d, f in zip(dists[:n], scale))
+            support = [d > 0 for d in dists[:n]]
+            for k, plain in zip(mutating, dists[n:]):
+                support[k] = plain > 0
             out.append(MissingPersonDistribution(fam.name, mp, fam.pedigree.sex(mp),
-                                                 family_loglik, scaled, compatible))
+                                                 family_loglik, scaled, tuple(support)))
     return out
 
 
@@ -114,17 +129,17 @@ def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool
     """``log P(sample's genotype)`` per sample and marker (0 where untyped).
 
     ``hemizygous[s]`` says whether sample ``s`` is treated as male at X-linked
-    markers.
+    markers. The sample is a one-person pedigree; see
+    :func:`kinmatch.likelihood.genotype_log_probability` for the formulas.
     """
     g = prepared.sample_genotypes
     out = np.zeros(g.shape[:2])
     theta = prepared.case.theta
     for k, marker in enumerate(prepared.markers):
-        p = marker.allele_frequencies
-        for s in np.flatnonzero(g[:, k, 0] != UNTYPED):
-            a, b = g[s, k]
-            out[s, k] = genotype_log_probability(p, a, b, theta,
-                                                 hemizygous=bool(marker.is_x and hemizygous[s]))
+        rows = np.flatnonzero(g[:, k, 0] != UNTYPED)
+        a, b = g[rows, k, 0], g[rows, k, 1]
+        hemi = hemizygous[rows] if marker.is_x else np.zeros(len(rows), dtype=bool)
+        out[rows, k] = genotype_log_probabilities(marker.allele_frequencies, a, b, theta, hemi)
     return out
 
 
