@@ -2,14 +2,20 @@
 
 * :mod:`.case` — the case model (post-mortem samples, reference families);
 * :mod:`.pairwise` — pairwise LRs and Mendelian incompatibilities;
-* :mod:`.joint` — joint identification: assignments, likelihoods, posteriors.
+* :mod:`.joint` — joint identification: assignments, likelihoods, posteriors;
+* :mod:`.reassociation` — fragment re-association: identity LRs between
+  samples, clusters of fragments, merged profiles;
+* :mod:`.solve` — the complete pipeline (dvir's ``dviSolve``): exclusions,
+  undisputed identifications, simple and complex families, conclusions.
 """
 
 from .case import DVICase, PostMortemSample, PreparedCase, ReferenceFamily, prepare_case
 from .joint import JointResult, joint_identification
 from .pairwise import PairwiseLR, missing_person_distributions, pairwise_lr
+from .reassociation import identity_lr, merge_fragments, reassociate
 
 __all__ = [
     "DVICase", "JointResult", "PairwiseLR", "PostMortemSample", "PreparedCase", "ReferenceFamily",
-    "joint_identification", "missing_person_distributions", "pairwise_lr", "prepare_case",
+    "identity_lr", "joint_identification", "merge_fragments", "missing_person_distributions",
+    "pairwise_lr", "prepare_case", "reassociate",
 ]
