@@ -23,6 +23,7 @@ from kinmatch.dvi import (
     DVICase,
     PostMortemSample,
     ReferenceFamily,
+    pairwise_candidates,
     pairwise_lr,
     prepare_case,
 )
@@ -168,3 +169,29 @@ def test_pairwise_lr_equals_brute_force_on_random_small_cases():
             assert got == pytest.approx(lr, rel=1e-12, abs=1e-300)
             checked += 1
     assert checked >= 30
+
+
+@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("chunk_size", [3, 2048])
+def test_screening_candidates_equal_the_dense_matrix(path, chunk_size):
+    """pairwise_candidates (sparse product, chunked, top-K) gives each
+    sample's best missing persons with the dense matrix's LRs and counts."""
+    case, _ = load_dvir_case(path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare_case(case)
+        dense = pairwise_lr(prepared)
+        top = 3
+        cand = pairwise_candidates(prepared, top=top, chunk_size=chunk_size)
+    log_lr = np.where(np.isnan(dense.log_lr), -np.inf, dense.log_lr)
+    k = min(top, len(dense.missing))
+    for s in range(len(dense.samples)):
+        expected = np.sort(log_lr[s])[::-1][:k]
+        got = cand.log_lr[s, :k]
+        finite = np.isfinite(expected)
+        assert np.array_equal(finite, np.isfinite(got))
+        np.testing.assert_allclose(got[finite], expected[finite], rtol=1e-12, atol=1e-9)
+        for j in np.flatnonzero(finite):
+            m = cand.missing_index[s, j]
+            assert log_lr[s, m] == pytest.approx(got[j], rel=1e-12, abs=1e-9)
+            assert cand.incompatible[s, j] == dense.incompatible[s, m]

@@ -49,7 +49,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 import numpy as np
 import opt_einsum as oe
@@ -181,15 +181,21 @@ def _check_x_genotypes(pedigree: Pedigree, marker: Marker, typed: Mapping[str, G
             )
 
 
-def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: "_Layout",
+def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
               lump: bool) -> _Alphabet:
     """The alphabet a marker needs: the observed alleles, plus the others —
     merged into one lumped allele when the mutation model allows it (always
     without mutation), else all of them. Without untyped people in the
     network the observed alleles suffice."""
-    observed = sorted({a for g in typed.values() for a in g})
     model = marker.mutation
     freqs = marker.allele_frequencies
+    if not lump and len(layout.people) > len(typed):  # the whole alphabet, as it is
+        female = male = None
+        if model is not None:
+            female = model.female.matrix
+            male = female if model.sex_equal else model.male.matrix
+        return _Alphabet(freqs, female, male, tuple(typed[pid] for pid in layout.typed_people))
+    observed = sorted({a for g in typed.values() for a in g})
     if len(layout.people) > len(typed):  # someone untyped is in the network
         observed_set = set(observed)
         rest = [i for i in range(marker.n_alleles) if i not in observed_set]
@@ -325,7 +331,7 @@ class _Layout:
         return (self.variables, self.sexes, self.typed, self.inbreeding, self.founders,
                 self.transmissions, self.founder_components, self.kept)
 
-    @property
+    @cached_property
     def typed_people(self) -> tuple[str, ...]:
         return tuple(pid for pid, t in zip(self.people, self.typed) if t)
 
@@ -400,17 +406,27 @@ def _build_network(layout: _Layout, alphabets: Sequence[_Alphabet], size: int,
     """
     k = len(alphabets)
     net = _Network(k)
-    p = np.zeros((k, size))
+    # Markers seen whole (not lumped) share their arrays: pad each distinct one once
+    distinct: dict[tuple[int, int, int], int] = {}
+    which = np.empty(k, dtype=np.intp)
+    firsts: list[_Alphabet] = []
     for i, alpha in enumerate(alphabets):
-        p[i, :alpha.size] = alpha.frequencies
-    matrices: dict[Sex, NDArray[np.float64]] = {}
-    for sex in (Sex.FEMALE, Sex.MALE):
-        m = np.broadcast_to(np.eye(size), (k, size, size)).copy()
-        for i, alpha in enumerate(alphabets):
-            mat = alpha.female if sex == Sex.FEMALE else alpha.male
+        key = (id(alpha.frequencies), id(alpha.female), id(alpha.male))
+        u = distinct.get(key)
+        if u is None:
+            u = distinct[key] = len(firsts)
+            firsts.append(alpha)
+        which[i] = u
+    p_distinct = np.zeros((len(firsts), size))
+    m_distinct = {sex: np.broadcast_to(np.eye(size), (len(firsts), size, size)).copy()
+                  for sex in (Sex.FEMALE, Sex.MALE)}
+    for u, alpha in enumerate(firsts):
+        p_distinct[u, :alpha.size] = alpha.frequencies
+        for sex, mat in ((Sex.FEMALE, alpha.female), (Sex.MALE, alpha.male)):
             if mat is not None:
-                m[i, :alpha.size, :alpha.size] = mat
-        matrices[sex] = m
+                m_distinct[sex][u, :alpha.size, :alpha.size] = mat
+    p = p_distinct[which]
+    matrices = {sex: m[which] for sex, m in m_distinct.items()}
     rows = np.arange(k)
     everything = np.broadcast_to(np.arange(size), (k, size))
     domains: list[NDArray[np.intp]] = [everything] * len(layout.people)
@@ -461,27 +477,27 @@ def _build_network(layout: _Layout, alphabets: Sequence[_Alphabet], size: int,
                 for v in variables:
                     net.add(pd, (v,), scale=True)
 
-    # Transmission factors (shared when every domain is the whole alphabet)
-    shared: dict[tuple[Sex, int], NDArray[np.float64]] = {}
+    # Transmission factors. A parent with two alleles over a small domain
+    # gets T[a, b, c] = (M[a, c] + M[b, c]) / 2; over the whole alphabet the
+    # (N, N, N) tensor is replaced by two (2, N, N) factors joined by a
+    # meiosis indicator s (which parental allele was passed on):
+    # T[a, b, c] = sum_s A[s, a, c] B[s, b, c] with A = (M/2, 1), B = (1, M/2).
+    next_variable = 1 + max((v for vs in layout.variables for v in vs), default=-1)
     for parent, child_var, child in layout.transmissions:
         pvars = layout.variables[parent]
         psex = layout.sexes[parent]
         pdom, cdom = domains[parent], domains[child]
-        whole = pdom is everything and cdom is everything
-        key = (psex, len(pvars))
-        if whole and key in shared:
-            tf = shared[key]
+        first = matrices[psex][rows[:, None, None], pdom[:, :, None], cdom[:, None, :]]
+        if len(pvars) == 1:
+            net.add(first, pvars + (child_var,))
+        elif pdom.shape[1] <= 2:
+            net.add(0.5 * (first[:, :, None, :] + first[:, None, :, :]), pvars + (child_var,))
         else:
-            # M[parent allele, child allele] over the domains; a parent's two
-            # variables share one domain, so T[a, b, c] = (M[a, c] + M[b, c]) / 2
-            first = matrices[psex][rows[:, None, None], pdom[:, :, None], cdom[:, None, :]]
-            if len(pvars) == 1:
-                tf = first
-            else:
-                tf = 0.5 * (first[:, :, None, :] + first[:, None, :, :])
-            if whole:
-                shared[key] = tf
-        net.add(tf, pvars + (child_var,))
+            s = next_variable
+            next_variable += 1
+            ones = np.ones_like(first)
+            net.add(np.stack([0.5 * first, ones], axis=1), (s, pvars[0], child_var))
+            net.add(np.stack([ones, 0.5 * first], axis=1), (s, pvars[1], child_var))
 
     # Evidence factors (a typed male at an X marker is fixed by his domain)
     for person, hom in homozygous.items():
@@ -635,28 +651,97 @@ def pedigrees_genotype_distributions(
 ) -> list[tuple[NDArray[np.float64], list[NDArray[np.float64]]]]:
     """:func:`genotype_distributions` of each job's kept person, for many
     pedigrees at once (batched across pedigrees of the same shape)."""
+    out = []
+    for job, (logliks, packed) in zip(jobs, _packed_distributions(jobs, theta)):
+        sizes = [m.n_alleles for m in job.markers]
+        offsets = genotype_offsets(sizes)
+        dists = []
+        for k, n in enumerate(sizes):
+            d = np.zeros((n, n))
+            d[np.triu_indices(n)] = packed[offsets[k]:offsets[k + 1]]
+            dists.append(d)
+        out.append((logliks, dists))
+    return out
+
+
+def genotype_offsets(n_alleles: Sequence[int]) -> NDArray[np.intp]:
+    """Where each marker's genotypes start when the unordered genotypes of
+    several markers are laid out in one row (``n (n + 1) / 2`` per marker
+    with ``n`` alleles); the last entry is the row length."""
+    sizes = np.asarray(n_alleles, dtype=np.intp)
+    return np.concatenate([[0], np.cumsum(sizes * (sizes + 1) // 2)]).astype(np.intp)
+
+
+def genotype_column(a: NDArray[np.intp], b: NDArray[np.intp], n_alleles: NDArray[np.intp],
+                    offset: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Column of the unordered genotype ``a/b`` in the layout of
+    :func:`genotype_offsets`: the upper triangle row by row, so
+    ``offset + lo n - lo (lo + 1) / 2 + hi`` with ``lo = min(a, b)``, ``hi = max(a, b)``."""
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    return offset + lo * n_alleles - lo * (lo + 1) // 2 + hi
+
+
+def pedigrees_genotype_distributions_packed(
+    jobs: Sequence[PedigreeMarkers], theta: float = 0.0
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Genotype distributions of each job's kept person, for jobs that share
+    one list of markers, laid out in one row per job (see
+    :func:`genotype_offsets`).
+
+    Returns ``(logliks, P)``: ``logliks[j, k]`` is the log-likelihood of job
+    ``j``'s data at marker ``k`` (summed over the kept person's genotypes)
+    and ``P[j, column(a/b)]`` the probability that the kept person has the
+    unordered genotype ``a/b`` given the data.
+    """
+    if not jobs:
+        return np.zeros((0, 0)), np.zeros((0, 0))
+    sizes = [m.n_alleles for m in jobs[0].markers]
+    for job in jobs:
+        if [m.n_alleles for m in job.markers] != sizes:
+            raise KinmatchError("packed genotype distributions need the same markers in every job")
+    results = _packed_distributions(jobs, theta)
+    return (np.array([r[0] for r in results]).reshape(len(jobs), len(sizes)),
+            np.array([r[1] for r in results]).reshape(len(jobs), -1))
+
+
+@lru_cache(maxsize=256)
+def _upper_triangle(n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
+    return np.triu_indices(n)
+
+
+def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float
+                          ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
+    """Per job: log-likelihood per marker, and the kept person's unordered
+    genotype probabilities in the layout of :func:`genotype_offsets`."""
     _check_theta(theta)
     for job in jobs:
         if job.keep is None:
             raise KinmatchError("a genotype distribution needs the person to keep")
+    offsets = [genotype_offsets([m.n_alleles for m in job.markers]) for job in jobs]
     logliks = [np.full(len(job.markers), -math.inf) for job in jobs]
-    dists = [[np.zeros((m.n_alleles, m.n_alleles)) for m in job.markers] for job in jobs]
+    packed = [np.zeros(int(off[-1])) for off in offsets]
     for batch in _batches(jobs, lump=False):
         net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
         joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]])
-        totals = joint.reshape(len(batch.entries), -1).sum(axis=1)
+        rows = len(batch.entries)
+        if joint.ndim == 2:  # X-linked male: hemizygous, stored on the diagonal
+            unordered = np.zeros((rows, batch.size, batch.size))
+            unordered[:, np.arange(batch.size), np.arange(batch.size)] = joint
+        else:  # P(a/b) = P(a, b) + P(b, a) off the diagonal
+            unordered = joint + joint.transpose(0, 2, 1)
+            diag = np.arange(batch.size)
+            unordered[:, diag, diag] = joint[:, diag, diag]
+        totals = joint.reshape(rows, -1).sum(axis=1)
+        ok = ~net.impossible & (totals > 0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_totals = np.where(ok, np.log(np.where(ok, totals, 1.0)) + net.log_scale, -math.inf)
+            unordered /= np.where(ok, totals, 1.0)[:, None, None]
+        unordered[~ok] = 0.0
         for row, (j, i) in enumerate(batch.entries):
-            total = float(totals[row])
-            if net.impossible[row] or total <= 0:
-                continue
-            logliks[j][i] = math.log(total) + net.log_scale[row]
-            n = jobs[j].markers[i].n_alleles
-            if joint.ndim == 2:  # X-linked male: hemizygous, stored on the diagonal
-                np.fill_diagonal(dists[j][i], joint[row, :n] / total)
-            else:
-                ordered = joint[row, :n, :n] / total
-                dists[j][i] = np.triu(ordered + ordered.T - np.diag(np.diag(ordered)))
-    return list(zip(logliks, dists))
+            logliks[j][i] = log_totals[row]
+            upper = _upper_triangle(jobs[j].markers[i].n_alleles)
+            packed[j][offsets[j][i]:offsets[j][i + 1]] = unordered[row][upper]
+    return list(zip(logliks, packed))
 
 
 def genotype_log_probability(

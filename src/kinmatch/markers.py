@@ -144,6 +144,10 @@ class Marker:
 
     def allele_index(self, label: object) -> int:
         """Index of an allele name; :class:`MarkerError` if the marker lacks it."""
+        if isinstance(label, str):  # names already written canonically: one lookup
+            found = self._index.get(label)
+            if found is not None:
+                return found
         key = canonical_allele(label)
         try:
             return self._index[key]

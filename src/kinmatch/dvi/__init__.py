@@ -11,11 +11,29 @@
 
 from .case import DVICase, PostMortemSample, PreparedCase, ReferenceFamily, prepare_case
 from .joint import JointResult, joint_identification
-from .pairwise import PairwiseLR, missing_person_distributions, pairwise_lr
+from .pairwise import (
+    MissingPersonDistributions,
+    PairwiseCandidates,
+    PairwiseLR,
+    missing_person_distributions,
+    pairwise_candidates,
+    pairwise_lr,
+)
 from .reassociation import identity_lr, merge_fragments, reassociate
+from .solve import (
+    DVISolution,
+    LRMatrix,
+    MissingPersonConclusion,
+    SampleConclusion,
+    SolveStep,
+    solve_case,
+)
 
 __all__ = [
-    "DVICase", "JointResult", "PairwiseLR", "PostMortemSample", "PreparedCase", "ReferenceFamily",
+    "DVICase", "DVISolution", "JointResult", "LRMatrix", "MissingPersonConclusion",
+    "MissingPersonDistributions", "PairwiseCandidates", "PairwiseLR",
+    "PostMortemSample", "PreparedCase", "ReferenceFamily", "SampleConclusion", "SolveStep",
     "identity_lr", "joint_identification", "merge_fragments", "missing_person_distributions",
-    "pairwise_lr", "prepare_case", "reassociate",
+    "pairwise_candidates", "pairwise_lr", "prepare_case",
+    "reassociate", "solve_case",
 ]

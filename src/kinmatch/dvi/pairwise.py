@@ -25,15 +25,19 @@ known and differ, the pair is impossible and its LR is NaN (dvir's NA).
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy import sparse
 
 from ..likelihood import (
     PedigreeMarkers,
+    genotype_column,
     genotype_log_probabilities,
-    pedigrees_genotype_distributions,
+    genotype_offsets,
+    pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
 from ..pedigree import Sex
@@ -41,16 +45,27 @@ from .case import UNTYPED, PreparedCase
 
 
 @dataclass(frozen=True)
-class MissingPersonDistribution:
-    """``P(missing person's genotype | family data)`` per marker."""
+class MissingPersonDistributions:
+    """``P(missing person's genotype | family data)`` for every missing
+    person, all markers in one row (the layout of
+    :func:`kinmatch.likelihood.genotype_offsets`: marker ``k``'s unordered
+    genotype ``a/b`` is column ``genotype_column(a, b, n_k, offsets[k])``)."""
 
-    family: str
-    missing: str
-    sex: Sex
-    family_loglik: NDArray[np.float64]  # (markers,) log P(family data)
-    distributions: tuple[NDArray[np.float64], ...]  # per marker, (n, n) upper triangle
-    #: per marker, ``True`` where a genotype is Mendel-compatible with the family
-    compatible: tuple[NDArray[np.bool_], ...]
+    families: tuple[str, ...]
+    missing: tuple[str, ...]
+    sexes: tuple[Sex, ...]
+    offsets: NDArray[np.intp]  # (markers + 1,)
+    n_alleles: NDArray[np.intp]  # (markers,)
+    family_loglik: NDArray[np.float64]  # (missing, markers) log P(family data)
+    log_probability: NDArray[np.float64]  # (missing, genotypes); -inf where impossible
+    #: ``True`` where a genotype is Mendel-compatible with the family (no mutation)
+    compatible: NDArray[np.bool_]  # (missing, genotypes)
+
+    def columns(self, genotypes: NDArray[np.intp]) -> NDArray[np.intp]:
+        """Columns of genotypes ``(..., markers, 2)``; ``-1`` where untyped."""
+        a, b = genotypes[..., 0], genotypes[..., 1]
+        cols = genotype_column(a, b, self.n_alleles, self.offsets[:-1])
+        return np.where(a == UNTYPED, -1, cols)
 
 
 @dataclass(frozen=True)
@@ -79,7 +94,7 @@ class PairwiseLR:
         return self.incompatible >= 0
 
 
-def missing_person_distributions(prepared: PreparedCase) -> list[MissingPersonDistribution]:
+def missing_person_distributions(prepared: PreparedCase) -> MissingPersonDistributions:
     """One peeling pass per family, missing person and marker.
 
     Each distribution is ``P(family data, m = g) / P(family data)`` with the
@@ -96,32 +111,41 @@ def missing_person_distributions(prepared: PreparedCase) -> list[MissingPersonDi
     """
     case = prepared.case
     markers = prepared.markers
-    mutating = [k for k, m in enumerate(markers) if m.mutation is not None]
-    without_mutation = [replace(markers[k], mutation=None, mutation_spec=None) for k in mutating]
-    family_logliks = pedigrees_loglik(
-        [PedigreeMarkers(f.pedigree, markers, g) for f, g in zip(case.families, prepared.family_genotypes)],
-        case.theta)
-    jobs = []
-    for fam, genos in zip(case.families, prepared.family_genotypes):
-        for mp in fam.missing:
-            jobs.append(PedigreeMarkers(fam.pedigree, [*markers, *without_mutation],
-                                        [*genos, *(genos[k] for k in mutating)], keep=mp))
-    results = iter(pedigrees_genotype_distributions(jobs, case.theta))
-    out = []
     n = len(markers)
-    for fam, family_loglik in zip(case.families, family_logliks):
+    mutating = any(m.mutation is not None for m in markers)
+    without_mutation = [replace(m, mutation=None, mutation_spec=None) for m in markers]
+    family_logliks = pedigrees_loglik(
+        [PedigreeMarkers(f.pedigree, markers, g)
+         for f, g in zip(case.families, prepared.family_genotypes)], case.theta)
+    jobs, owner = [], []
+    for f, (fam, genos) in enumerate(zip(case.families, prepared.family_genotypes)):
         for mp in fam.missing:
-            logtotal, dists = next(results)
-            with np.errstate(invalid="ignore"):
-                scale = np.exp(np.where(np.isfinite(logtotal[:n]), logtotal[:n] - family_loglik,
-                                        0.0))
-            scaled = tuple(d * f for d, f in zip(dists[:n], scale))
-            support = [d > 0 for d in dists[:n]]
-            for k, plain in zip(mutating, dists[n:]):
-                support[k] = plain > 0
-            out.append(MissingPersonDistribution(fam.name, mp, fam.pedigree.sex(mp),
-                                                 family_loglik, scaled, tuple(support)))
-    return out
+            owner.append(f)
+            jobs.append(PedigreeMarkers(fam.pedigree, markers, genos, keep=mp))
+            if mutating:
+                jobs.append(PedigreeMarkers(fam.pedigree, without_mutation, genos, keep=mp))
+    offsets = genotype_offsets([m.n_alleles for m in markers])
+    logtotal, packed = pedigrees_genotype_distributions_packed(jobs, case.theta)
+    if not jobs:  # no family: nothing to peel
+        logtotal, packed = np.zeros((0, n)), np.zeros((0, int(offsets[-1])))
+    step = 2 if mutating else 1
+    family_loglik = np.array([family_logliks[f] for f in owner]).reshape(len(owner), n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = logtotal[::step]
+        shift = np.where(np.isfinite(own), own - family_loglik, 0.0)
+        log_probability = np.log(packed[::step]) + np.repeat(shift, np.diff(offsets), axis=1)
+    compatible = packed[step - 1::step] > 0
+    missing = [(fam.name, mp, fam.pedigree.sex(mp)) for fam in case.families for mp in fam.missing]
+    return MissingPersonDistributions(
+        families=tuple(f for f, _, _ in missing),
+        missing=tuple(m for _, m, _ in missing),
+        sexes=tuple(x for _, _, x in missing),
+        offsets=offsets,
+        n_alleles=np.array([m.n_alleles for m in markers], dtype=np.intp),
+        family_loglik=family_loglik,
+        log_probability=log_probability,
+        compatible=compatible,
+    )
 
 
 def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool_]
@@ -143,39 +167,135 @@ def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool
     return out
 
 
-def pairwise_lr(prepared: PreparedCase,
-                distributions: list[MissingPersonDistribution] | None = None) -> PairwiseLR:
-    """The pairwise LR matrix (see the module docstring)."""
-    case = prepared.case
-    dists = distributions if distributions is not None else missing_person_distributions(prepared)
-    g = prepared.sample_genotypes
-    n_samples, n_markers = g.shape[:2]
-    sample_sex = np.array([int(s.sex) for s in case.samples], dtype=np.int64)
-    typed = g[:, :, 0] != UNTYPED
+def _population_log_probabilities(prepared: PreparedCase, dists: MissingPersonDistributions
+                                  ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """``log P(sample's genotype)`` for the denominator of each pair, as
+    (samples × markers) for the male reading and, where X markers are used,
+    one for the female reading; and which missing persons use the female one.
+
+    At X-linked markers a sample of unknown sex is read as the missing
+    person's sex (male when that is unknown too).
+    """
+    sample_sex = np.array([int(s.sex) for s in prepared.case.samples], dtype=np.int64)
     has_x = any(m.is_x for m in prepared.markers)
-    log_pop = {sex: sample_log_probabilities(prepared, np.where(sample_sex == 0, sex == Sex.MALE,
-                                                                sample_sex == Sex.MALE))
-               for sex in ((Sex.MALE, Sex.FEMALE) if has_x else (Sex.MALE,))}
-    out = np.zeros((n_samples, len(dists), n_markers))
-    incompatible = np.zeros((n_samples, len(dists)), dtype=np.int64)
-    for c, d in enumerate(dists):
-        pop = log_pop[d.sex if (has_x and d.sex == Sex.FEMALE) else Sex.MALE]
-        for k in range(n_markers):
-            rows = np.flatnonzero(typed[:, k])
-            values = d.distributions[k][g[rows, k, 0], g[rows, k, 1]]
-            with np.errstate(divide="ignore"):
-                out[rows, c, k] = np.log(values) - pop[rows, k]
-            clash = ~d.compatible[k][g[rows, k, 0], g[rows, k, 1]]
-            incompatible[rows[clash], c] += 1
-        if d.sex != Sex.UNKNOWN:
-            clash = (sample_sex != Sex.UNKNOWN) & (sample_sex != int(d.sex))
-            out[clash, c, :] = math.nan
-            incompatible[clash, c] = -1
+    male = sample_log_probabilities(prepared, np.where(sample_sex == 0, True,
+                                                       sample_sex == Sex.MALE))
+    female_mp = np.array([has_x and sex == Sex.FEMALE for sex in dists.sexes], dtype=bool)
+    if not female_mp.any():
+        return male[None], female_mp
+    female = sample_log_probabilities(prepared, sample_sex == Sex.MALE)
+    return np.stack([male, female]), female_mp
+
+
+def _sex_clash(prepared: PreparedCase, dists: MissingPersonDistributions) -> NDArray[np.bool_]:
+    """(samples × missing) ``True`` where both sexes are known and differ."""
+    sample_sex = np.array([int(s.sex) for s in prepared.case.samples], dtype=np.int64)
+    mp_sex = np.array([int(x) for x in dists.sexes], dtype=np.int64)
+    return ((sample_sex[:, None] != Sex.UNKNOWN) & (mp_sex[None, :] != Sex.UNKNOWN)
+            & (sample_sex[:, None] != mp_sex[None, :]))
+
+
+def pairwise_lr(prepared: PreparedCase,
+                distributions: MissingPersonDistributions | None = None) -> PairwiseLR:
+    """The pairwise LR matrix (see the module docstring): every sample's
+    per-marker LR is a lookup in its missing person's genotype distribution
+    divided by the sample's population probability."""
+    dists = distributions if distributions is not None else missing_person_distributions(prepared)
+    cols = dists.columns(prepared.sample_genotypes)  # (S, K)
+    typed = cols >= 0
+    safe = np.where(typed, cols, 0)
+    with np.errstate(invalid="ignore"):
+        out = np.where(typed[None], dists.log_probability[:, safe], 0.0).transpose(1, 0, 2)
+    pops, female_mp = _population_log_probabilities(prepared, dists)
+    out[:, ~female_mp, :] -= pops[0][:, None, :]
+    if female_mp.any():
+        out[:, female_mp, :] -= pops[1][:, None, :]
+    incompatible = (~dists.compatible[:, safe] & typed[None]).sum(axis=2).T.astype(np.int64)
+    clash = _sex_clash(prepared, dists)
+    out[clash] = math.nan
+    incompatible[clash] = -1
     return PairwiseLR(
-        samples=tuple(s.id for s in case.samples),
-        missing=tuple(d.missing for d in dists),
-        families=tuple(d.family for d in dists),
+        samples=tuple(s.id for s in prepared.case.samples),
+        missing=dists.missing,
+        families=dists.families,
         markers=tuple(m.name for m in prepared.markers),
         log_lr_per_marker=out,
+        incompatible=incompatible,
+    )
+
+
+@dataclass(frozen=True)
+class PairwiseCandidates:
+    """The best missing persons of every sample, for cases too large for a
+    dense pairwise matrix: ``missing_index[s, j]`` is sample ``s``'s
+    ``j``-th best missing person by LR (``-1`` when fewer qualify),
+    ``log_lr[s, j]`` its natural-log LR and ``incompatible[s, j]`` its
+    number of Mendelian incompatibilities."""
+
+    samples: tuple[str, ...]
+    missing: tuple[str, ...]
+    families: tuple[str, ...]
+    missing_index: NDArray[np.intp]  # (samples, top)
+    log_lr: NDArray[np.float64]  # (samples, top); -inf where there is no candidate
+    incompatible: NDArray[np.int64]  # (samples, top)
+
+
+def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: int = 2048,
+                        distributions: MissingPersonDistributions | None = None,
+                        progress: Callable[[int, int], None] | None = None,
+                        ) -> PairwiseCandidates:
+    """The ``top`` missing persons of every sample by pairwise LR, in bounded memory.
+
+    The log-LR of sample ``s`` and missing person ``m`` is
+    ``sum_k log P_m(g_sk) - log P(g_sk)``: a sparse one-hot matrix of the
+    samples' genotype columns (samples × genotypes, one entry per typed
+    marker) times the dense matrix of log-probabilities (genotypes ×
+    missing persons). Samples go through in chunks of ``chunk_size``, so
+    memory is ``chunk_size × missing persons`` however many samples there
+    are; only each chunk's best ``top`` are kept. Pairs whose sexes differ
+    are never candidates. The LRs equal :func:`pairwise_lr`'s.
+    """
+    dists = distributions if distributions is not None else missing_person_distributions(prepared)
+    n_samples = prepared.sample_genotypes.shape[0]
+    n_missing = len(dists.missing)
+    top = max(0, min(top, n_missing))
+    cols = dists.columns(prepared.sample_genotypes)
+    pops, female_mp = _population_log_probabilities(prepared, dists)
+    clash = _sex_clash(prepared, dists)
+    # -inf (an impossible genotype) survives the sparse product: 1.0 * -inf = -inf
+    log_p = np.ascontiguousarray(dists.log_probability.T)  # (genotypes, missing)
+    index = np.full((n_samples, top), -1, dtype=np.intp)
+    best = np.full((n_samples, top), -math.inf)
+    incompatible = np.zeros((n_samples, top), dtype=np.int64)
+    for start in range(0, n_samples, chunk_size):
+        stop = min(n_samples, start + chunk_size)
+        c = cols[start:stop]
+        rows, markers = np.nonzero(c >= 0)
+        onehot = sparse.csr_matrix((np.ones(len(rows)), (rows, c[rows, markers])),
+                                   shape=(stop - start, log_p.shape[0]))
+        scores = np.asarray(onehot @ log_p)  # (chunk, missing)
+        scores[:, ~female_mp] -= pops[0][start:stop].sum(axis=1)[:, None]
+        if female_mp.any():
+            scores[:, female_mp] -= pops[1][start:stop].sum(axis=1)[:, None]
+        scores[clash[start:stop]] = -math.inf
+        scores[np.isnan(scores)] = -math.inf
+        if top:
+            part = np.argpartition(-scores, top - 1, axis=1)[:, :top]
+            part_scores = np.take_along_axis(scores, part, axis=1)
+            order = np.argsort(-part_scores, axis=1, kind="stable")
+            chosen = np.take_along_axis(part, order, axis=1)
+            index[start:stop] = chosen
+            best[start:stop] = np.take_along_axis(scores, chosen, axis=1)
+            safe = np.where(c >= 0, c, 0)
+            incompat = ~dists.compatible[chosen[:, :, None], safe[:, None, :]] & (c >= 0)[:, None, :]
+            incompatible[start:stop] = incompat.sum(axis=2)
+        if progress is not None:
+            progress(stop, n_samples)
+    return PairwiseCandidates(
+        samples=tuple(s.id for s in prepared.case.samples),
+        missing=dists.missing,
+        families=dists.families,
+        missing_index=index,
+        log_lr=best,
         incompatible=incompatible,
     )
