@@ -9,6 +9,7 @@ what is returned must be well formed.
 from __future__ import annotations
 
 import io
+import json
 import math
 import os
 import warnings
@@ -343,3 +344,92 @@ def test_marker_names_never_fail_otherwise(name):
         assert canonical_marker_name(name) == canonical_marker_name(canonical_marker_name(name))
     except KinmatchError:
         pass
+
+
+# -- kinmatch's JSON readers: case, DVI case, hypotheses ----------------------------
+
+from kinmatch.dvi import DVICase
+from kinmatch.formats.case_json import (
+    HypothesesFile,
+    KinshipCase,
+    parse_case,
+    parse_hypotheses_file,
+)
+from kinmatch.formats.dvi_json import parse_dvi_case
+
+JSON_EXAMPLES = {
+    parse_dvi_case: EXAMPLES.parent / "dvi_case.json",
+    parse_case: EXAMPLES.parent / "paternity.json",
+    parse_hypotheses_file: EXAMPLES / "missing_son_hypotheses.json",
+}
+_JSON_TYPES = (DVICase, KinshipCase, HypothesesFile)
+
+
+def run_json(parser: Callable[..., Any], data: bytes | str) -> None:
+    """Call a JSON reader; only a KinmatchError may come out, else a case."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            result = parser(data, "fuzz.json")
+        except KinmatchError as err:
+            assert str(err) and err.location.file == "fuzz.json"
+            return
+    assert isinstance(result, _JSON_TYPES)
+
+
+json_leaves = (st.none() | st.booleans() | st.integers(-3, 40)
+               | st.floats(allow_nan=False, allow_infinity=False)
+               | st.sampled_from(NASTY) | st.text(max_size=5))
+json_values = st.recursive(
+    json_leaves,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
+        st.sampled_from(["id", "sex", "name", "profile", "missing", "pedigree", "model", "rate",
+                         "father", "mother", "x"]) | st.text(max_size=4), inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@st.composite
+def edited_json(draw: st.DrawFn, doc: Any) -> Any:
+    """``doc`` with a few nodes replaced by random JSON values, or deleted."""
+    doc = json.loads(json.dumps(doc))
+    for _ in range(draw(st.integers(1, 4))):
+        node, key = doc, None
+        parent = None
+        for _depth in range(draw(st.integers(0, 6))):
+            if isinstance(node, dict) and node:
+                key = draw(st.sampled_from(sorted(node)))
+            elif isinstance(node, list) and node:
+                key = draw(st.integers(0, len(node) - 1))
+            else:
+                break
+            parent, node = node, node[key]
+        if parent is None:
+            continue
+        if draw(st.booleans()) and isinstance(parent, dict):
+            del parent[key]
+        else:
+            parent[key] = draw(json_values)
+    return doc
+
+
+@FUZZ
+@given(data=st.binary(max_size=2000))
+def test_json_readers_on_arbitrary_bytes(data):
+    for parser in JSON_EXAMPLES:
+        run_json(parser, data)
+
+
+@FUZZ
+@given(data=st.data())
+def test_json_readers_on_mutated_examples(data):
+    for parser, path in JSON_EXAMPLES.items():
+        run_json(parser, data.draw(mutated(path.read_bytes())))
+
+
+@FUZZ
+@given(data=st.data())
+def test_json_readers_on_edited_documents(data):
+    for parser, path in JSON_EXAMPLES.items():
+        doc = data.draw(edited_json(json.loads(path.read_text())))
+        run_json(parser, json.dumps(doc, indent=1))

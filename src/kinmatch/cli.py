@@ -19,9 +19,12 @@ from rich.console import Console
 from rich.table import Table
 
 from . import __version__
-from .errors import KinmatchError, KinmatchWarning
+from .errors import CaseFormatError, KinmatchError, KinmatchWarning, Location
 from .formats.case_json import KinshipCase, read_case
+from .formats.convert import OUTPUT_KINDS, convert
+from .formats.table_case import MUTATION_MODELS, mutation_spec, read_table_case
 from .kinship import KinshipResult, kinship_lr
+from .markers import DEFAULT_MINIMUM_FREQUENCY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -106,23 +109,123 @@ def print_lr_table(result: KinshipResult, title: str, console: Console) -> None:
     console.print(summary)
 
 
+def _table_case_options(fn: F) -> F:
+    """The options that assemble a kinship case from laboratory tables."""
+    options = [
+        click.option("--frequencies", "frequencies", type=click.Path(dir_okay=False),
+                     metavar="FILE",
+                     help="Allele frequency database (Familias text, long or wide CSV, .xlsx). "
+                          "Giving it means the case is assembled from tables."),
+        click.option("--pedigree", type=click.Path(dir_okay=False), metavar="FILE",
+                     help="Reference family: a PED table or PLINK .fam; with --missing and "
+                          "--poi it gives the hypotheses 'missing_person' and 'unrelated'."),
+        click.option("--missing", metavar="ID", help="The missing person's id in --pedigree."),
+        click.option("--poi", metavar="SAMPLE",
+                     help="The person of interest: a sample of the genotype table."),
+        click.option("--hypotheses", "hypotheses", type=click.Path(dir_okay=False),
+                     metavar="FILE",
+                     help="Hypotheses file (JSON, \"format\": \"kinmatch-hypotheses\"), "
+                          "instead of --pedigree/--missing/--poi."),
+        click.option("--mutation", type=click.Choice(MUTATION_MODELS, case_sensitive=False),
+                     default=None, help="Mutation model used at every marker (default none)."),
+        click.option("--mutation-rate", type=click.FloatRange(0, 1), default=None,
+                     metavar="RATE", help="Mutation rate per transmission."),
+        click.option("--mutation-rate2", type=click.FloatRange(0, 1), default=None,
+                     metavar="RATE", help="Stepwise: rate of mutations to microvariants."),
+        click.option("--mutation-range", type=click.FloatRange(0, min_open=True), default=None,
+                     metavar="K", help="Stepwise: relative probability of each further step."),
+        click.option("--stationary", is_flag=True,
+                     help="Make the mutation model stationary (PM transformation)."),
+        click.option("--minimum-frequency", type=click.FloatRange(0, 1, min_open=True,
+                                                                  max_open=True),
+                     default=DEFAULT_MINIMUM_FREQUENCY, show_default=True,
+                     help="Frequency of alleles missing from the database."),
+        click.option("--normalise", is_flag=True,
+                     help="Divide each marker's frequencies by their sum instead of refusing "
+                          "frequencies that do not sum to 1."),
+    ]
+    for option in reversed(options):
+        fn = option(fn)
+    return fn
+
+
+def _table_case_settings(kwargs: dict[str, Any], theta: float | None) -> dict[str, Any] | None:
+    """The keyword arguments of ``read_table_case`` from the table options, or
+    ``None`` when no table option was given."""
+    keys = ("frequencies", "pedigree", "missing", "poi", "hypotheses")
+    if kwargs.get("frequencies") is None:
+        given = [k for k in keys[1:] if kwargs.get(k) is not None]
+        if given:
+            raise KinmatchError(f"--{given[0]} builds a case from laboratory tables: give the "
+                                "frequency database too (--frequencies FILE)")
+        return None
+    spec = mutation_spec(kwargs.get("mutation"), kwargs.get("mutation_rate"),
+                         kwargs.get("mutation_rate2"), kwargs.get("mutation_range"),
+                         bool(kwargs.get("stationary")))
+    return {
+        "frequencies": kwargs["frequencies"],
+        "pedigree": kwargs.get("pedigree"),
+        "missing": kwargs.get("missing"),
+        "poi": kwargs.get("poi"),
+        "hypotheses": kwargs.get("hypotheses"),
+        "mutation": spec,
+        "theta": theta,
+        "minimum_frequency": kwargs.get("minimum_frequency", DEFAULT_MINIMUM_FREQUENCY),
+        "normalise": bool(kwargs.get("normalise")),
+    }
+
+
 @main.command("lr")
-@click.argument("case", type=click.Path(dir_okay=False))
+@click.argument("case", type=click.Path(dir_okay=False), required=False)
+@click.option("--profiles", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Genotype table (wide CSV/TSV/.xlsx or GeneMapper export) of a case "
+                   "assembled from tables.")
+@_table_case_options
 @click.option("--json", "as_json", is_flag=True, help="Print the log-likelihoods and LRs as JSON.")
 @click.option("--reference", "reference", metavar="NAME",
               help="Hypothesis in the denominator (default: the case's, else the last one).")
 @click.option("--theta", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Subpopulation correction θ (overrides the case's).")
 @_friendly
-def lr_command(case: str, as_json: bool, reference: str | None, theta: float | None) -> None:
-    """Kinship LRs for the hypotheses of CASE: a kinmatch JSON case file, or a
-    Familias .fam file (each of its pedigrees is a hypothesis).
+def lr_command(case: str | None, profiles: str | None, as_json: bool, reference: str | None,
+               theta: float | None, **table: Any) -> None:
+    """Kinship LRs for the hypotheses of a case.
+
+    CASE is a kinmatch JSON case file or a Familias .fam file (each of its
+    pedigrees is a hypothesis). A case can also be assembled from laboratory
+    tables: a genotype table (--profiles, or CASE), a frequency database
+    (--frequencies) and the hypotheses, either the missing-person question
+    (--pedigree FAMILY.ped --missing ID --poi SAMPLE) or a hypotheses file
+    (--hypotheses FILE.json):
+
+    \b
+      kinmatch lr --profiles run42.txt --frequencies db.txt \\
+          --pedigree family.ped --missing Missing-Son --poi UHR-2024-007 \\
+          --mutation stepwise --mutation-rate 0.002 \\
+          --mutation-rate2 1e-6 --mutation-range 0.1
 
     Prints a table of LRs per marker and in total against the reference
     hypothesis; with --json, the log-likelihood of every hypothesis per
     marker and in total, and the LR of each against the reference.
     """
-    data = _read_kinship_case(case)
+    settings = _table_case_settings(table, theta)
+    if settings is not None:
+        if case is not None and profiles is not None:
+            raise KinmatchError("give the genotype table once: as CASE or as --profiles")
+        source = profiles or case
+        if source is None:
+            raise KinmatchError("give the genotype table (--profiles FILE)")
+        data = read_table_case(source, **settings)
+        shown = source
+    else:
+        if profiles is not None:
+            raise KinmatchError("--profiles builds a case from laboratory tables: give the "
+                                "frequency database (--frequencies) and the hypotheses too")
+        if case is None:
+            raise KinmatchError("give a case file (JSON or Familias .fam), or a case "
+                                "assembled from tables (--profiles, --frequencies, ...)")
+        data = _read_kinship_case(case)
+        shown = case
     try:
         result = kinship_lr(
             data.hypotheses,
@@ -133,29 +236,83 @@ def lr_command(case: str, as_json: bool, reference: str | None, theta: float | N
             minimum_frequency=data.minimum_frequency,
         )
     except KinmatchError as err:
-        raise err.at(file=case) from None
-    _print_result(result, data, case, as_json)
+        raise err.at(file=shown) from None
+    _print_result(result, data, shown, as_json)
 
 
 def _read_kinship_case(path: str) -> KinshipCase:
     """A kinship case from a kinmatch JSON file or a Familias file, by content."""
+    from .formats.detect import INPUT_KINDS, detect_input
     from .formats.familias import familias_to_kinship_case, read_familias
 
-    try:
-        with open(path, "rb") as handle:
-            head = handle.read(64).lstrip(b"\xef\xbb\xbf \t\r\n")
-    except FileNotFoundError:
-        raise KinmatchError(f"{path}: file not found") from None
-    except OSError as err:
-        raise KinmatchError(f"{path}: cannot be read ({err.strerror})") from None
-    if head.startswith(b"{"):
-        return read_case(path)
-    if head.startswith(b'"Output from Familias') or path.lower().endswith(".fam"):
-        case = familias_to_kinship_case(read_familias(path))
+    kind = detect_input(path)
+    if kind == "familias":
+        fam = read_familias(path)
+        if fam.dvi is not None and not fam.pedigrees:
+            raise CaseFormatError("this Familias file holds a DVI case; kinmatch lr computes "
+                                  "the LRs of a kinship case", Location(path))
+        case = familias_to_kinship_case(fam)
         if not case.title:
             case.title = path
         return case
-    return read_case(path)
+    if kind in ("kinship-json", "dvi-json"):
+        return read_case(path)  # a DVI case file is refused with a located message
+    if kind == "genotypes":
+        raise CaseFormatError("this is a genotype table: give the frequency database "
+                              "(--frequencies) and the hypotheses (--pedigree with --missing "
+                              "and --poi, or --hypotheses) to build a case from it",
+                              Location(path))
+    raise CaseFormatError(f"this is {INPUT_KINDS[kind]}, not a case (expected a kinmatch JSON "
+                          "case or a Familias .fam file)", Location(path))
+
+
+@main.command("convert")
+@click.argument("paths", nargs=-1, type=click.Path(dir_okay=False), metavar="[INPUT] OUTPUT")
+@click.option("--to", "to", type=click.Choice(list(OUTPUT_KINDS)), default=None,
+              help="Output format (default: from OUTPUT's extension and the input).")
+@click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (never the input).")
+@click.option("--profiles", type=click.Path(dir_okay=False), metavar="FILE",
+              help="Genotype table of a case assembled from tables (instead of INPUT).")
+@_table_case_options
+@click.option("--theta", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Subpopulation correction θ of a case assembled from tables.")
+@_friendly
+def convert_command(paths: tuple[str, ...], to: str | None, force: bool, profiles: str | None,
+                    theta: float | None, **table: Any) -> None:
+    """Convert INPUT to OUTPUT; the input's format is read from its content.
+
+    \b
+    Cases:        kinmatch JSON (kinship or DVI) <-> Familias .fam;
+                  kinship case -> PED (one family per hypothesis)
+    Pedigrees:    PED <-> PLINK .fam <-> hypotheses JSON (one family per hypothesis)
+    Frequencies:  Familias text <-> long CSV <-> wide CSV (--to wide-csv)
+    Genotypes:    GeneMapper export / wide table -> wide genotype CSV
+    Tables case:  genotype table + --frequencies + hypotheses -> JSON case
+
+    \b
+      kinmatch convert case.fam case.json
+      kinmatch convert run42.txt case.json --frequencies db.txt \\
+          --pedigree family.ped --missing Missing-Son --poi UHR-2024-007
+
+    The output is written whole or not at all, and never over the input.
+    """
+    settings = _table_case_settings(table, theta)
+    if profiles is not None:
+        if settings is None:
+            raise KinmatchError("--profiles builds a case from laboratory tables: give the "
+                                "frequency database (--frequencies) and the hypotheses too")
+        if len(paths) != 1:
+            raise KinmatchError("with --profiles give only OUTPUT")
+        source, output = profiles, paths[0]
+    else:
+        if len(paths) != 2:
+            raise KinmatchError("give INPUT and OUTPUT")
+        source, output = paths
+    done = convert(source, output, to=to, overwrite=force, table_case=settings,
+                   normalise=bool(table.get("normalise")))
+    label = "kinmatch JSON" if done.output_kind == "json" else OUTPUT_KINDS[done.output_kind]
+    _err.print(f"wrote {done.output} ({label}): the {done.what} of {done.input}",
+               soft_wrap=True, markup=False)
 
 
 def _print_result(result: KinshipResult, data: KinshipCase, case: str, as_json: bool) -> None:

@@ -1,9 +1,11 @@
-"""kinmatch's own JSON case format, version 1.
+"""kinmatch's own JSON case format, version 1, and the machinery its JSON readers share.
 
 A kinship case file holds the markers (alleles, frequencies, mutation
 models), the typed people's profiles, and two or more hypotheses: pedigrees
 given person by person, or named relationships between two people. The
-format is documented in ``docs/case-format.md``; an example::
+format is documented in ``docs/case-format.md`` and published as a JSON
+Schema (draft 2020-12) shipped in the package,
+``kinmatch/schemas/kinship-case.schema.json``; an example::
 
     {
       "format": "kinmatch-case",
@@ -25,15 +27,27 @@ format is documented in ``docs/case-format.md``; an example::
       "reference": "unrelated"
     }
 
-Every error names the file, the line and column, and the field (as a JSON
-pointer such as ``/markers/2/frequencies``).
+``version`` is optional: a file without it is read as version 1. A file of a
+later version is refused with an error saying which version this kinmatch
+reads. Reading goes in three steps, each stopping at the first problem with
+a :class:`~kinmatch.errors.CaseFormatError` naming the file, the line and
+column, and the field (as a JSON pointer such as ``/markers/2/frequencies``):
+
+1. the JSON syntax, the ``format`` and the ``version``;
+2. the schema (types, required and unknown fields, ranges), worded for people;
+3. the meaning: frequencies sum to 1, pedigrees are consistent, every typed
+   person is in every hypothesis, X-linked genotypes fit the sexes.
+
+:class:`JsonReader` and the ``read_*`` helpers are shared with the DVI case
+format (:mod:`kinmatch.formats.dvi_json`) and the hypotheses files of
+table-based cases.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -46,9 +60,18 @@ from ..kinship import Hypothesis, check_hypotheses
 from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from ..pedigree import Individual, Pedigree, Sex, parent_id
 from ..relationships import relationship_pedigree
+from ._io import atomic_write_text
 
 FORMAT_NAME = "kinmatch-case"
+#: The version of kinmatch's JSON formats that this kinmatch reads and writes.
 FORMAT_VERSION = 1
+
+#: The ``format`` values of kinmatch's JSON files and what each holds.
+JSON_FORMATS: dict[str, str] = {
+    "kinmatch-case": "a kinship case",
+    "kinmatch-dvi-case": "a DVI case",
+    "kinmatch-hypotheses": "a hypotheses file",
+}
 
 T = TypeVar("T")
 
@@ -68,11 +91,22 @@ class KinshipCase:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-class _Reader:
-    """Walks the parsed JSON and turns every problem into a located error."""
+# ---------------------------------------------------------------------------
+# The shared reader machinery
+
+
+class JsonReader:
+    """A parsed JSON document that turns every problem into a located error.
+
+    ``positions`` maps JSON pointers to where their keys and values start in
+    the text, so an error at ``/markers/1/frequencies`` names its line and
+    column.
+    """
 
     def __init__(self, text: str, filename: str) -> None:
         self.filename = filename
+        if text.startswith("\ufeff"):
+            text = text[1:]
         try:
             self.data = json.loads(text)
         except json.JSONDecodeError as err:
@@ -80,17 +114,31 @@ class _Reader:
                 f"not valid JSON: {err.msg}",
                 Location(filename, err.lineno, err.colno),
             ) from None
+        except RecursionError:
+            raise CaseFormatError("not valid JSON: nested too deeply", Location(filename)) from None
         try:
             self.positions = json_source_map.calculate(text)
         except Exception:  # noqa: BLE001 - positions are a convenience only
             self.positions = {}
 
-    def error(self, pointer: str, message: str) -> CaseFormatError:
+    def position(self, pointer: str) -> tuple[int | None, int | None]:
+        """The 1-based line and column of ``pointer`` (its key if it has one), if known."""
         entry = self.positions.get(pointer)
+        if entry is None:
+            return None, None
+        loc = entry.key_start or entry.value_start
+        return loc.line + 1, loc.column + 1
+
+    def error(self, pointer: str, message: str) -> CaseFormatError:
+        """A :class:`CaseFormatError` at ``pointer``; an unknown pointer is
+        located at its nearest known parent."""
+        probe = pointer
         line = column = None
-        if entry is not None:
-            loc = entry.key_start or entry.value_start
-            line, column = loc.line + 1, loc.column + 1
+        while True:
+            line, column = self.position(probe)
+            if line is not None or not probe:
+                break
+            probe = probe.rsplit("/", 1)[0]
         return CaseFormatError(message, Location(self.filename, line, column, pointer or "/"))
 
     def wrap(self, pointer: str, fn: Callable[[], T]) -> T:
@@ -104,6 +152,7 @@ class _Reader:
 
     def field(self, obj: Mapping[str, Any], key: str, pointer: str, kind: type | tuple[type, ...],
               required: bool = True, default: Any = None) -> Any:
+        """``obj[key]``, checked to be of ``kind``; ``default`` when absent and not required."""
         if key not in obj:
             if required:
                 raise self.error(pointer, f"missing required field '{key}'")
@@ -113,15 +162,67 @@ class _Reader:
         ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
         if not ok:
             expected = " or ".join(_TYPE_WORDS.get(k, k.__name__) for k in kinds)
-            raise self.error(f"{pointer}/{key}", f"expected {expected}, found {_describe(value)}")
+            raise self.error(f"{pointer}/{pointer_key(key)}",
+                             f"expected {expected}, found {describe(value)}")
         return value
 
+    def check_header(self, format_name: str) -> dict[str, Any]:
+        """The root object, after checking its ``format`` and ``version``.
 
-_TYPE_WORDS = {dict: "an object", list: "a list", str: "text", float: "a number",
-               int: "a number", bool: "true or false"}
+        Done before the schema so that another kind of kinmatch file, or a
+        file from a later kinmatch, gets a plain explanation.
+        """
+        root = self.data
+        what = JSON_FORMATS[format_name]
+        if not isinstance(root, dict):
+            raise self.error("", f"{what} file is a JSON object, not {describe(root)}")
+        if "format" not in root:
+            raise self.error("", f"missing required field 'format' (\"{format_name}\" for "
+                                 f"{what})")
+        fmt = root["format"]
+        if fmt != format_name:
+            if isinstance(fmt, str) and fmt in JSON_FORMATS:
+                raise self.error("/format", f"this file holds {JSON_FORMATS[fmt]} "
+                                            f"(\"{fmt}\"), not {what} (\"{format_name}\")")
+            raise self.error("/format", f"expected \"{format_name}\", found {describe(fmt)}")
+        version = root.get("version", FORMAT_VERSION)
+        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
+            raise self.error("/version", f"this file is version {version} of the format; this "
+                                         f"kinmatch reads version {FORMAT_VERSION}: update kinmatch")
+        return root
+
+    def validate(self, schema: str) -> None:
+        """Check the document against a shipped schema; the first problem in
+        the file becomes a located :class:`CaseFormatError`."""
+        from ..schemas import validator
+
+        errors = list(validator(schema).iter_errors(self.data))
+        if not errors:
+            return
+        # The problem that comes first in the file; at one place, the first
+        # the schema states (its keywords are written in a deliberate order).
+        best: tuple[tuple[int, int, int], str, str] | None = None
+        for index, err in enumerate(errors):
+            pointer, message = schema_error(err)
+            line, column = self.position(pointer)
+            key = (line if line is not None else 1 << 30, column or 0, index)
+            if best is None or key < best[0]:
+                best = (key, pointer, message)
+        assert best is not None
+        _, pointer, message = best
+        raise self.error(pointer, message)
 
 
-def _describe(value: Any) -> str:
+_TYPE_WORDS: dict[Any, str] = {
+    dict: "an object", list: "a list", str: "text", float: "a number", int: "a number",
+    bool: "true or false", "object": "an object", "array": "a list", "string": "text",
+    "number": "a number", "integer": "a whole number", "boolean": "true or false",
+    "null": "null",
+}
+
+
+def describe(value: Any) -> str:
+    """A JSON value described for an error message: ``text 'x'``, ``a list``, ``1.5``..."""
     if value is None:
         return "null"
     if isinstance(value, bool):
@@ -135,47 +236,112 @@ def _describe(value: Any) -> str:
     return f"{value!r}"
 
 
-def _pointer_key(key: str) -> str:
-    return key.replace("~", "~0").replace("/", "~1")
+def pointer_key(key: str) -> str:
+    """A key escaped for a JSON pointer (RFC 6901)."""
+    return str(key).replace("~", "~0").replace("/", "~1")
 
 
-def read_case(path: str | Path) -> KinshipCase:
-    """Read a kinship case from a kinmatch JSON case file."""
+def json_pointer(path: Iterable[Any]) -> str:
+    """The JSON pointer of a path of keys and indices (``""`` for the root)."""
+    return "".join(f"/{pointer_key(str(p))}" for p in path)
+
+
+def schema_error(err: Any) -> tuple[str, str]:
+    """A ``jsonschema`` validation error as (JSON pointer, message for people).
+
+    Messages follow the project's wording (``expected a number, found text
+    'x'``, ``unknown field 'y'``); a subschema's ``x-kinmatch-error``
+    annotation (text, or text per keyword) overrides the generic wording.
+    ``{found}``, ``{value}`` and ``{expected}`` in it are filled in.
+    """
+    pointer = json_pointer(err.absolute_path)
+    instance = err.instance
+    keyword = err.validator
+    value = err.validator_value
+    schema = err.schema if isinstance(err.schema, dict) else {}
+    expected = ""
+    if keyword == "required":
+        missing = [k for k in value if isinstance(instance, dict) and k not in instance]
+        message = f"missing required field '{missing[0] if missing else value[0]}'"
+    elif keyword in ("additionalProperties", "unevaluatedProperties"):
+        known = sorted(schema.get("properties", {}))
+        extra = [k for k in instance if k not in known] if isinstance(instance, dict) else []
+        if extra:
+            pointer = f"{pointer}/{pointer_key(extra[0])}"
+            message = f"unknown field '{extra[0]}' (expected one of {', '.join(known)})"
+        else:
+            message = err.message
+    elif keyword == "type":
+        kinds = value if isinstance(value, list) else [value]
+        message = (f"expected {' or '.join(str(_TYPE_WORDS.get(k, k)) for k in kinds)}, "
+                   f"found {describe(instance)}")
+    elif keyword == "const":
+        message = f"expected {json.dumps(value)}, found {describe(instance)}"
+    elif keyword == "enum":
+        expected = ", ".join(str(v) if not isinstance(v, str) else v for v in value)
+        message = f"expected one of {expected}, found {describe(instance)}"
+    elif keyword in _BOUNDS:
+        message = f"expected a number {_BOUNDS[keyword]} {value}, found {describe(instance)}"
+    elif keyword == "minItems":
+        message = f"expected at least {value} item{'s' if value != 1 else ''}, found {len(instance)}"
+    elif keyword == "maxItems":
+        message = f"expected at most {value} item{'s' if value != 1 else ''}, found {len(instance)}"
+    elif keyword == "minLength":
+        message = "expected non-empty text"
+    elif keyword == "dependentRequired":
+        need = [(k, d) for k, deps in value.items() if k in instance for d in deps
+                if d not in instance]
+        message = (f"missing required field '{need[0][1]}' (needed with '{need[0][0]}')"
+                   if need else err.message)
+    else:
+        message = err.message
+    custom = schema.get("x-kinmatch-error")
+    if isinstance(custom, dict):
+        custom = custom.get(keyword)
+    if isinstance(custom, str):
+        shown = instance if not isinstance(instance, (dict, list)) else describe(instance)
+        found = (f"a list of {len(instance)} item{'s' if len(instance) != 1 else ''}"
+                 if isinstance(instance, list) else describe(instance))
+        message = custom.format(found=found, value=shown, expected=expected)
+    return pointer, message
+
+
+_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
+           "exclusiveMaximum": "<"}
+
+
+def read_json_text(path: str | Path) -> str:
+    """The text of a JSON file (UTF-8, with or without a byte-order mark)."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except FileNotFoundError:
         raise CaseFormatError("file not found", Location(str(p))) from None
-    except UnicodeDecodeError as err:
-        raise CaseFormatError(f"not UTF-8 text ({err.reason} at byte {err.start})",
-                              Location(str(p))) from None
+    except IsADirectoryError:
+        raise CaseFormatError("is a folder, not a file", Location(str(p))) from None
     except OSError as err:
         raise CaseFormatError(f"cannot read file: {err.strerror}", Location(str(p))) from None
-    return parse_case(text, str(p))
+    return decode_json_bytes(data, str(p))
 
 
-def parse_case(text: str, filename: str = "<case>") -> KinshipCase:
-    """Parse the text of a kinmatch JSON case file."""
-    r = _Reader(text, filename)
-    root = r.data
-    if not isinstance(root, dict):
-        raise r.error("", f"a case file is a JSON object, not {_describe(root)}")
-    fmt = r.field(root, "format", "", str)
-    if fmt != FORMAT_NAME:
-        raise r.error("/format", f"expected \"{FORMAT_NAME}\", found '{fmt}'")
-    version = r.field(root, "version", "", int)
-    if version != FORMAT_VERSION:
-        raise r.error("/version", f"this kinmatch reads version {FORMAT_VERSION}, not {version}")
-    known = {"format", "version", "title", "theta", "markers", "profiles", "hypotheses",
-             "reference", "options", "description"}
-    for key in root:
-        if key not in known:
-            raise r.error(f"/{_pointer_key(key)}", f"unknown field '{key}' (expected one of {', '.join(sorted(known))})")
+def decode_json_bytes(data: bytes | str, filename: str) -> str:
+    """JSON text from a file's bytes: UTF-8, with or without a byte-order mark."""
+    if isinstance(data, str):
+        return data
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data[:err.start].count(b"\n") + 1
+        raise CaseFormatError(f"not UTF-8 text ({err.reason} at byte {err.start})",
+                              Location(filename, line)) from None
 
-    title = r.field(root, "title", "", str, required=False, default="")
-    theta = float(r.field(root, "theta", "", (int, float), required=False, default=0.0))
-    if not 0 <= theta < 1:
-        raise r.error("/theta", f"theta must be in [0, 1), not {theta}")
+
+# ---------------------------------------------------------------------------
+# Parts shared by kinmatch's JSON formats
+
+
+def read_options(r: JsonReader, root: Mapping[str, Any]) -> tuple[float, bool]:
+    """``options.minimum_frequency`` and ``options.normalise_frequencies``."""
     options = r.field(root, "options", "", dict, required=False, default={})
     min_freq = float(r.field(options, "minimum_frequency", "/options", (int, float),
                              required=False, default=DEFAULT_MINIMUM_FREQUENCY))
@@ -183,34 +349,19 @@ def parse_case(text: str, filename: str = "<case>") -> KinshipCase:
         raise r.error("/options/minimum_frequency", f"must be in (0, 1), not {min_freq}")
     normalise = r.field(options, "normalise_frequencies", "/options", bool, required=False,
                         default=False)
-
-    markers = _read_markers(r, r.field(root, "markers", "", list), normalise)
-    profiles = _read_profiles(r, r.field(root, "profiles", "", dict), {m.name: m for m in markers})
-    hyps = r.field(root, "hypotheses", "", list)
-    if len(hyps) < 2:
-        raise r.error("/hypotheses", "a kinship case needs at least two hypotheses")
-    hypotheses: list[Hypothesis] = []
-    for i, h in enumerate(hyps):
-        hypotheses.append(_read_hypothesis(r, h, f"/hypotheses/{i}", profiles))
-    names = [h.name for h in hypotheses]
-    for i, name in enumerate(names):
-        if name in names[:i]:
-            raise r.error(f"/hypotheses/{i}/name", f"hypothesis name '{name}' is used twice")
-    reference = r.field(root, "reference", "", str, required=False)
-    if reference is not None and reference not in names:
-        raise r.error("/reference", f"'{reference}' is not one of the hypotheses ({', '.join(names)})")
-    typed = [pid for pid, prof in profiles.items() if prof]
-    for i, h in enumerate(hypotheses):
-        for pid in typed:
-            if pid not in h.pedigree:
-                raise r.error(f"/hypotheses/{i}",
-                              f"typed person '{pid}' is missing from hypothesis '{h.name}'")
-    r.wrap("/hypotheses", lambda: check_hypotheses(hypotheses, typed))
-    _check_x_profiles(r, markers, profiles, hypotheses)
-    return KinshipCase(markers, profiles, hypotheses, reference, theta, title, min_freq, filename)
+    return min_freq, bool(normalise)
 
 
-def _read_markers(r: _Reader, items: list[Any], normalise: bool) -> list[Marker]:
+def read_theta(r: JsonReader, root: Mapping[str, Any]) -> float:
+    """``theta`` (default 0), in [0, 1)."""
+    theta = float(r.field(root, "theta", "", (int, float), required=False, default=0.0))
+    if not 0 <= theta < 1:
+        raise r.error("/theta", f"theta must be in [0, 1), not {theta}")
+    return theta
+
+
+def read_markers(r: JsonReader, items: list[Any], normalise: bool) -> list[Marker]:
+    """The ``markers`` list: every marker built and checked (frequencies, mutation model)."""
     if not items:
         raise r.error("/markers", "a case needs at least one marker")
     markers: list[Marker] = []
@@ -219,10 +370,10 @@ def _read_markers(r: _Reader, items: list[Any], normalise: bool) -> list[Marker]
     for i, item in enumerate(items):
         ptr = f"/markers/{i}"
         if not isinstance(item, dict):
-            raise r.error(ptr, f"a marker is an object, not {_describe(item)}")
+            raise r.error(ptr, f"a marker is an object, not {describe(item)}")
         for key in item:
             if key not in allowed:
-                raise r.error(f"{ptr}/{_pointer_key(key)}", f"unknown marker field '{key}'")
+                raise r.error(f"{ptr}/{pointer_key(key)}", f"unknown marker field '{key}'")
         name = r.field(item, "name", ptr, str)
         if name in names:
             raise r.error(f"{ptr}/name", f"marker '{name}' is defined twice")
@@ -231,11 +382,11 @@ def _read_markers(r: _Reader, items: list[Any], normalise: bool) -> list[Marker]
         alleles = r.field(item, "alleles", ptr, list)
         for j, a in enumerate(alleles):
             if not isinstance(a, (str, int, float)) or isinstance(a, bool):
-                raise r.error(f"{ptr}/alleles/{j}", f"an allele name is text, not {_describe(a)}")
+                raise r.error(f"{ptr}/alleles/{j}", f"an allele name is text, not {describe(a)}")
         freqs = r.field(item, "frequencies", ptr, list)
         for j, f in enumerate(freqs):
             if not isinstance(f, (int, float)) or isinstance(f, bool):
-                raise r.error(f"{ptr}/frequencies/{j}", f"expected a number, found {_describe(f)}")
+                raise r.error(f"{ptr}/frequencies/{j}", f"expected a number, found {describe(f)}")
         mutation = r.field(item, "mutation", ptr, dict, required=False)
         rest = r.field(item, "rest_allele", ptr, str, required=False)
         markers.append(r.wrap(ptr, lambda: Marker.create(
@@ -244,44 +395,71 @@ def _read_markers(r: _Reader, items: list[Any], normalise: bool) -> list[Marker]
     return markers
 
 
-def _read_profiles(r: _Reader, items: dict[str, Any], markers: Mapping[str, Marker]
-                   ) -> dict[str, dict[str, tuple[str, str]]]:
-    profiles: dict[str, dict[str, tuple[str, str]]] = {}
-    for pid, prof in items.items():
-        ptr = f"/profiles/{_pointer_key(pid)}"
-        if not isinstance(prof, dict):
-            raise r.error(ptr, f"a profile maps marker names to genotypes, not {_describe(prof)}")
-        out: dict[str, tuple[str, str]] = {}
-        for mname, geno in prof.items():
-            gptr = f"{ptr}/{_pointer_key(mname)}"
-            if mname not in markers:
-                raise r.error(gptr, f"marker '{mname}' is not defined in /markers")
-            if geno is None or geno in ("-", "", ["-", "-"]):
-                continue  # untyped at this marker
-            if isinstance(geno, str):
-                parts = [a.strip() for a in geno.replace(",", "/").split("/")]
-            elif isinstance(geno, list):
-                parts = geno
-            else:
-                raise r.error(gptr, f"a genotype is [\"a\", \"b\"] or \"a/b\", not {_describe(geno)}")
-            if len(parts) == 1:
-                parts = parts * 2
-            if len(parts) != 2:
-                raise r.error(gptr, f"a genotype has two alleles, found {len(parts)}")
-            labels = []
-            for a in parts:
-                if not isinstance(a, (str, int, float)) or isinstance(a, bool):
-                    raise r.error(gptr, f"an allele name is text, not {_describe(a)}")
-                labels.append(a)
-            canon = r.wrap(gptr, lambda: tuple(canonical_allele(a) for a in labels))
-            out[mname] = (canon[0], canon[1])
-        profiles[pid] = out
-    return profiles
+def read_profile(r: JsonReader, prof: Any, ptr: str, markers: Mapping[str, Marker]
+                 ) -> dict[str, tuple[str, str]]:
+    """One ``{marker: genotype}`` profile; untyped markers are left out."""
+    if not isinstance(prof, dict):
+        raise r.error(ptr, f"a profile maps marker names to genotypes, not {describe(prof)}")
+    out: dict[str, tuple[str, str]] = {}
+    for mname, geno in prof.items():
+        gptr = f"{ptr}/{pointer_key(mname)}"
+        if mname not in markers:
+            raise r.error(gptr, f"marker '{mname}' is not defined in /markers")
+        if geno is None or geno in ("-", "", ["-", "-"]):
+            continue  # untyped at this marker
+        if isinstance(geno, str):
+            parts = [a.strip() for a in geno.replace(",", "/").split("/")]
+        elif isinstance(geno, list):
+            parts = geno
+        else:
+            raise r.error(gptr, f"a genotype is [\"a\", \"b\"] or \"a/b\", not {describe(geno)}")
+        if len(parts) == 1:
+            parts = parts * 2
+        if len(parts) != 2:
+            raise r.error(gptr, f"a genotype has two alleles, found {len(parts)}")
+        labels = []
+        for a in parts:
+            if not isinstance(a, (str, int, float)) or isinstance(a, bool):
+                raise r.error(gptr, f"an allele name is text, not {describe(a)}")
+            labels.append(a)
+        canon = r.wrap(gptr, lambda: tuple(canonical_allele(a) for a in labels))
+        out[mname] = (canon[0], canon[1])
+    return out
 
 
-def _read_hypothesis(r: _Reader, h: Any, ptr: str, profiles: Mapping[str, Any]) -> Hypothesis:
+def read_profiles(r: JsonReader, items: dict[str, Any], markers: Mapping[str, Marker],
+                  pointer: str = "/profiles") -> dict[str, dict[str, tuple[str, str]]]:
+    """``{person: {marker: genotype}}`` at ``pointer``."""
+    return {pid: read_profile(r, prof, f"{pointer}/{pointer_key(pid)}", markers)
+            for pid, prof in items.items()}
+
+
+_PERSON_FIELDS = ("id", "sex", "father", "mother", "fid", "mid")
+
+
+def read_pedigree(r: JsonReader, records: list[Any], ptr: str,
+                  inbreeding: Mapping[str, float] | None = None) -> Pedigree:
+    """A pedigree given person by person (``id``, ``sex``, ``father``/``mother``)."""
+    people = []
+    for j, rec in enumerate(records):
+        pptr = f"{ptr}/{j}"
+        if not isinstance(rec, dict):
+            raise r.error(pptr, f"a person is an object, not {describe(rec)}")
+        for key in rec:
+            if key not in _PERSON_FIELDS:
+                raise r.error(f"{pptr}/{pointer_key(key)}", f"unknown person field '{key}'")
+        pid = r.field(rec, "id", pptr, (str, int))
+        sex = r.wrap(f"{pptr}/sex", lambda: Sex.parse(rec.get("sex", 0)))
+        father = parent_id(rec.get("father", rec.get("fid")))
+        mother = parent_id(rec.get("mother", rec.get("mid")))
+        people.append(Individual(str(pid), sex, father, mother))
+    return r.wrap(ptr, lambda: Pedigree(people, inbreeding or {}))
+
+
+def read_hypothesis(r: JsonReader, h: Any, ptr: str) -> Hypothesis:
+    """One hypothesis: a ``pedigree`` or a ``relationship`` ``between`` two people."""
     if not isinstance(h, dict):
-        raise r.error(ptr, f"a hypothesis is an object, not {_describe(h)}")
+        raise r.error(ptr, f"a hypothesis is an object, not {describe(h)}")
     name = r.field(h, "name", ptr, str)
     description = r.field(h, "description", ptr, str, required=False, default="")
     has_ped, has_rel = "pedigree" in h, "relationship" in h
@@ -289,21 +467,8 @@ def _read_hypothesis(r: _Reader, h: Any, ptr: str, profiles: Mapping[str, Any]) 
         raise r.error(ptr, "a hypothesis gives either 'pedigree' or 'relationship' (exactly one)")
     if has_ped:
         records = r.field(h, "pedigree", ptr, list)
-        people = []
-        for j, rec in enumerate(records):
-            pptr = f"{ptr}/pedigree/{j}"
-            if not isinstance(rec, dict):
-                raise r.error(pptr, f"a person is an object, not {_describe(rec)}")
-            for key in rec:
-                if key not in ("id", "sex", "father", "mother", "fid", "mid"):
-                    raise r.error(f"{pptr}/{_pointer_key(key)}", f"unknown person field '{key}'")
-            pid = r.field(rec, "id", pptr, (str, int))
-            sex = r.wrap(f"{pptr}/sex", lambda: Sex.parse(rec.get("sex", 0)))
-            father = parent_id(rec.get("father", rec.get("fid")))
-            mother = parent_id(rec.get("mother", rec.get("mid")))
-            people.append(Individual(str(pid), sex, father, mother))
         inbreeding = r.field(h, "founder_inbreeding", ptr, dict, required=False, default={})
-        pedigree = r.wrap(f"{ptr}/pedigree", lambda: Pedigree(people, inbreeding))
+        pedigree = read_pedigree(r, records, f"{ptr}/pedigree", inbreeding)
     else:
         rel = r.field(h, "relationship", ptr, str)
         between = r.field(h, "between", ptr, list)
@@ -318,7 +483,67 @@ def _read_hypothesis(r: _Reader, h: Any, ptr: str, profiles: Mapping[str, Any]) 
     return Hypothesis(name, pedigree, description)
 
 
-def _check_x_profiles(r: _Reader, markers: list[Marker],
+def read_hypotheses(r: JsonReader, root: Mapping[str, Any]) -> tuple[list[Hypothesis], str | None]:
+    """The ``hypotheses`` (two or more, unique names) and the ``reference`` among them."""
+    hyps = r.field(root, "hypotheses", "", list)
+    if len(hyps) < 2:
+        raise r.error("/hypotheses", "a kinship case needs at least two hypotheses")
+    hypotheses = [read_hypothesis(r, h, f"/hypotheses/{i}") for i, h in enumerate(hyps)]
+    names = [h.name for h in hypotheses]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise r.error(f"/hypotheses/{i}/name", f"hypothesis name '{name}' is used twice")
+    reference = r.field(root, "reference", "", str, required=False)
+    if reference is not None and reference not in names:
+        raise r.error("/reference", f"'{reference}' is not one of the hypotheses ({', '.join(names)})")
+    return hypotheses, reference
+
+
+# ---------------------------------------------------------------------------
+# The kinship case
+
+
+def read_case(path: str | Path) -> KinshipCase:
+    """Read a kinship case from a kinmatch JSON case file."""
+    return parse_case(read_json_text(path), str(path))
+
+
+def parse_case(text: str | bytes, filename: str = "<case>") -> KinshipCase:
+    """Parse the text (or bytes) of a kinmatch JSON case file."""
+    r = JsonReader(decode_json_bytes(text, filename), filename)
+    root = r.check_header(FORMAT_NAME)
+    r.validate("kinship-case")
+    known = {"format", "version", "title", "theta", "markers", "profiles", "hypotheses",
+             "reference", "options", "description"}
+    for key in root:
+        if key not in known:
+            raise r.error(f"/{pointer_key(key)}", f"unknown field '{key}' (expected one of {', '.join(sorted(known))})")
+
+    title = r.field(root, "title", "", str, required=False, default="")
+    theta = read_theta(r, root)
+    min_freq, normalise = read_options(r, root)
+    markers = read_markers(r, r.field(root, "markers", "", list), normalise)
+    profiles = read_profiles(r, r.field(root, "profiles", "", dict), {m.name: m for m in markers})
+    hypotheses, reference = read_hypotheses(r, root)
+    check_case_hypotheses(r, markers, profiles, hypotheses)
+    return KinshipCase(markers, profiles, hypotheses, reference, theta, title, min_freq, filename)
+
+
+def check_case_hypotheses(r: JsonReader, markers: list[Marker],
+                          profiles: Mapping[str, Mapping[str, tuple[str, str]]],
+                          hypotheses: list[Hypothesis]) -> None:
+    """Every typed person is in every hypothesis, with one sex, fitting the X markers."""
+    typed = [pid for pid, prof in profiles.items() if prof]
+    for i, h in enumerate(hypotheses):
+        for pid in typed:
+            if pid not in h.pedigree:
+                raise r.error(f"/hypotheses/{i}",
+                              f"typed person '{pid}' is missing from hypothesis '{h.name}'")
+    r.wrap("/hypotheses", lambda: check_hypotheses(hypotheses, typed))
+    _check_x_profiles(r, markers, profiles, hypotheses)
+
+
+def _check_x_profiles(r: JsonReader, markers: list[Marker],
                       profiles: Mapping[str, Mapping[str, tuple[str, str]]],
                       hypotheses: list[Hypothesis]) -> None:
     """Males are hemizygous at X markers; people typed there need a known sex."""
@@ -330,7 +555,7 @@ def _check_x_profiles(r: _Reader, markers: list[Marker],
         for mname, (a, b) in prof.items():
             if mname not in x_markers:
                 continue
-            ptr = f"/profiles/{_pointer_key(pid)}/{_pointer_key(mname)}"
+            ptr = f"/profiles/{pointer_key(pid)}/{pointer_key(mname)}"
             if Sex.MALE in sexes and a != b:
                 raise r.error(ptr, f"'{pid}' is male but heterozygous ({a}/{b}) at X-linked "
                                    f"marker {mname}; a male has one X allele")
@@ -339,40 +564,130 @@ def _check_x_profiles(r: _Reader, markers: list[Marker],
                                    "unknown sex in every hypothesis")
 
 
+# ---------------------------------------------------------------------------
+# Hypotheses files (for cases assembled from laboratory tables)
+
+
+@dataclass
+class HypothesesFile:
+    """The hypotheses of a kinship case on their own (``"format": "kinmatch-hypotheses"``)."""
+
+    hypotheses: list[Hypothesis]
+    reference: str | None = None
+    theta: float | None = None
+    title: str = ""
+    source: str | None = None
+    reader: JsonReader | None = field(default=None, repr=False, compare=False)
+
+    def locate(self, pointer: str, message: str) -> CaseFormatError:
+        """An error at ``pointer`` of the file, with its line and column."""
+        if self.reader is not None:
+            return self.reader.error(pointer, message)
+        return CaseFormatError(message, Location(self.source, field=pointer))
+
+
+def read_hypotheses_file(path: str | Path) -> HypothesesFile:
+    """Read a hypotheses file (``kinmatch-hypotheses``, see ``hypotheses.schema.json``)."""
+    return parse_hypotheses_file(read_json_text(path), str(path))
+
+
+def parse_hypotheses_file(text: str | bytes, filename: str = "<hypotheses>") -> HypothesesFile:
+    """Parse the text (or bytes) of a hypotheses file."""
+    r = JsonReader(decode_json_bytes(text, filename), filename)
+    root = r.check_header("kinmatch-hypotheses")
+    r.validate("hypotheses")
+    hypotheses, reference = read_hypotheses(r, root)
+    theta = read_theta(r, root) if "theta" in root else None
+    title = r.field(root, "title", "", str, required=False, default="")
+    return HypothesesFile(hypotheses, reference, theta, title, filename, r)
+
+
+def hypotheses_to_dict(hypotheses: Iterable[Hypothesis], reference: str | None = None,
+                       title: str = "") -> dict[str, Any]:
+    """A hypotheses file as a JSON document (pedigrees written person by person)."""
+    out: dict[str, Any] = {"format": "kinmatch-hypotheses", "version": FORMAT_VERSION}
+    if title:
+        out["title"] = title
+    out["hypotheses"] = [hypothesis_to_dict(h) for h in hypotheses]
+    if reference is not None:
+        out["reference"] = reference
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Writing
+
+
+def marker_to_dict(m: Marker) -> dict[str, Any]:
+    """A marker as written in kinmatch's JSON formats."""
+    entry: dict[str, Any] = {
+        "name": m.name,
+        "chromosome": m.chromosome,
+        "alleles": list(m.alleles),
+        "frequencies": [float(f) for f in m.allele_frequencies],
+    }
+    if m.mutation_spec is not None:
+        entry["mutation"] = plain_json(m.mutation_spec)
+    return entry
+
+
+def pedigree_to_records(pedigree: Pedigree) -> list[dict[str, Any]]:
+    """A pedigree person by person: ``{"id", "sex", "father", "mother"}`` (``"0"``: none)."""
+    return [{"id": p.id, "sex": int(p.sex), "father": p.father or "0", "mother": p.mother or "0"}
+            for p in pedigree]
+
+
+def profile_to_dict(profile: Mapping[str, Iterable[str]]) -> dict[str, list[str]]:
+    """A profile as ``{marker: [allele, allele]}`` (a one-allele genotype as written)."""
+    return {k: [str(a) for a in g] for k, g in profile.items()}
+
+
+def hypothesis_to_dict(h: Hypothesis) -> dict[str, Any]:
+    """A hypothesis with its pedigree person by person."""
+    entry: dict[str, Any] = {"name": h.name, "pedigree": pedigree_to_records(h.pedigree)}
+    if h.description:
+        entry["description"] = h.description
+    if h.pedigree.founder_inbreeding:
+        entry["founder_inbreeding"] = dict(h.pedigree.founder_inbreeding)
+    return entry
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` with numpy scalars and arrays, tuples and mappings made plain JSON values."""
+    if isinstance(value, Mapping):
+        return {str(k): plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if hasattr(value, "tolist"):
+        return plain_json(value.tolist())
+    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
+        return value
+    if isinstance(value, float):
+        return value
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def dump_json(doc: Mapping[str, Any]) -> str:
+    """A document as kinmatch writes it: indented, UTF-8 names kept, a final newline."""
+    try:
+        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
+    except ValueError:
+        raise KinmatchError("cannot write a number that is not finite (NaN or infinity) "
+                            "in a JSON case file") from None
+
+
 def case_to_dict(case: KinshipCase) -> dict[str, Any]:
     """The case as a version-1 JSON document (pedigrees written person by person)."""
-    markers = []
-    for m in case.markers:
-        entry: dict[str, Any] = {
-            "name": m.name,
-            "chromosome": m.chromosome,
-            "alleles": list(m.alleles),
-            "frequencies": [float(f) for f in m.allele_frequencies],
-        }
-        if m.mutation_spec is not None:
-            entry["mutation"] = dict(m.mutation_spec)
-        markers.append(entry)
-    hypotheses = []
-    for h in case.hypotheses:
-        entry = {
-            "name": h.name,
-            "pedigree": [
-                {"id": p.id, "sex": int(p.sex), "father": p.father or "0", "mother": p.mother or "0"}
-                for p in h.pedigree
-            ],
-        }
-        if h.description:
-            entry["description"] = h.description
-        if h.pedigree.founder_inbreeding:
-            entry["founder_inbreeding"] = dict(h.pedigree.founder_inbreeding)
-        hypotheses.append(entry)
     out: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
     if case.title:
         out["title"] = case.title
     out["theta"] = case.theta
-    out["markers"] = markers
-    out["profiles"] = {pid: {k: list(g) for k, g in prof.items()} for pid, prof in case.profiles.items()}
-    out["hypotheses"] = hypotheses
+    out["markers"] = [marker_to_dict(m) for m in case.markers]
+    out["profiles"] = {pid: profile_to_dict(prof) for pid, prof in case.profiles.items()}
+    out["hypotheses"] = [hypothesis_to_dict(h) for h in case.hypotheses]
     if case.reference is not None:
         out["reference"] = case.reference
     if not math.isclose(case.minimum_frequency, DEFAULT_MINIMUM_FREQUENCY):
@@ -380,5 +695,11 @@ def case_to_dict(case: KinshipCase) -> dict[str, Any]:
     return out
 
 
+def format_case(case: KinshipCase) -> str:
+    """The text of a kinship case file."""
+    return dump_json(case_to_dict(case))
+
+
 def write_case(case: KinshipCase, path: str | Path) -> None:
-    Path(path).write_text(json.dumps(case_to_dict(case), indent=2) + "\n", encoding="utf-8")
+    """Write a kinship case file (atomically: a failure leaves no partial file)."""
+    atomic_write_text(path, format_case(case))

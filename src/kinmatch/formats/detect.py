@@ -1,0 +1,110 @@
+"""What a file holds, from its content (and, where content cannot tell, its name).
+
+:func:`detect_input` tells apart every input kinmatch reads: its JSON files
+(kinship cases, DVI cases, hypotheses), Familias ``.fam`` files, LINKAGE/PLINK
+``.fam`` files (six whitespace-separated columns: the same extension as
+Familias' files, told apart by content), PED-style pedigree tables,
+frequency databases (Familias text, long and wide tables) and genotype
+tables (wide tables and GeneMapper exports, as text or ``.xlsx``).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+from . import _tables
+from .frequencies import _long_columns, sniff_frequency_format
+from .genotype_tables import is_long_genotype_header
+
+InputKind = Literal[
+    "kinship-json", "dvi-json", "hypotheses-json", "familias", "plink-fam", "ped",
+    "frequencies", "genotypes",
+]
+
+#: What each kind of input is, for messages and documentation.
+INPUT_KINDS: dict[str, str] = {
+    "kinship-json": "a kinmatch JSON kinship case",
+    "dvi-json": "a kinmatch JSON DVI case",
+    "hypotheses-json": "a kinmatch JSON hypotheses file",
+    "familias": "a Familias .fam file",
+    "plink-fam": "a LINKAGE/PLINK .fam pedigree file",
+    "ped": "a PED-style pedigree table",
+    "frequencies": "an allele frequency database",
+    "genotypes": "a genotype table (wide table or GeneMapper export)",
+}
+
+_JSON_KINDS: dict[str, InputKind] = {
+    "kinmatch-case": "kinship-json",
+    "kinmatch-dvi-case": "dvi-json",
+    "kinmatch-hypotheses": "hypotheses-json",
+}
+_PED_TITLES = {"id", "iid", "individual", "person", "name", "father", "fid", "pat", "dad",
+               "mother", "mid", "mat", "mom", "mum", "famid", "family", "ped", "pedigree",
+               "sex", "gender"}
+_SAMPLE_TITLES = {"sample", "samplename", "sampleid", "samplefile"}
+_SEX_CODES = {"0", "1", "2", "-9"}
+
+
+def detect_input(path: str | Path) -> InputKind:
+    """The kind of a file kinmatch can read; a located error when it cannot tell."""
+    name = str(path)
+    data = _tables.read_bytes(path)
+    if data.startswith(b"PK\x03\x04") or _tables.is_xlsx(path):
+        rows = _tables.xlsx_rows(data, name)
+        found = _table_kind(rows[0] if rows else None, name)
+        assert found is not None  # without allow_unknown, an unknown header raises
+        return found
+    head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
+    if head.startswith(b"{"):
+        try:
+            fmt = json.loads(data.decode("utf-8-sig")).get("format")
+        except (ValueError, AttributeError):
+            fmt = None
+        return _JSON_KINDS.get(fmt, "kinship-json") if isinstance(fmt, str) else "kinship-json"
+    if head.startswith(b'"'):
+        return "familias"
+    text = _tables.decode_text(data, name)
+    lines = [ln for ln in _tables.split_lines(text)
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    if not lines:
+        raise _tables.error("the file is empty", name, 1)
+    fields = [ln.split() for ln in lines[:50]]
+    if all(len(f) == 6 for f in fields) and all(f[4] in _SEX_CODES for f in fields):
+        return "plink-fam" if Path(name).suffix.lower() == ".fam" else "ped"
+    rows = _tables.text_rows(lines[0], name)
+    header = rows[0] if rows else None
+    if header is not None and len(header.cells) == 1 and " " in header.cells[0]:
+        header = _tables.Row(header.line, tuple(header.cells[0].split()))
+    kind = _table_kind(header, name, allow_unknown=True)
+    if kind is not None:
+        return kind
+    if sniff_frequency_format(data, name) == "familias" and len(lines) > 1:
+        second = lines[1].replace(",", ".").split()
+        if len(second) == 2 and _tables.parse_number(second[1]) is not None:
+            return "frequencies"
+    if Path(name).suffix.lower() in (".ped", ".pfam"):
+        return "ped"
+    raise _tables.error(
+        "cannot tell what this file holds; expected " + ", ".join(INPUT_KINDS.values()), name, 1)
+
+
+def _table_kind(header: _tables.Row | None, name: str,
+                allow_unknown: bool = False) -> InputKind | None:
+    if header is not None:
+        keys = [_tables.header_key(c) for c in header.cells]
+        if is_long_genotype_header(header):
+            return "genotypes"
+        if _long_columns(header) is not None or (keys and keys[0] in ("allele", "alleles")):
+            return "frequencies"
+        if keys and keys[0] in _SAMPLE_TITLES:
+            return "genotypes"
+        if sum(k in _PED_TITLES for k in keys) >= 3 and ("sex" in keys or "gender" in keys):
+            return "ped"
+        if keys and keys[0] in ("id", "name", "individual", "person") and len(keys) > 1:
+            return "genotypes"
+    if allow_unknown:
+        return None
+    raise _tables.error("cannot tell whether this workbook holds genotypes or allele "
+                        "frequencies from its header", name, 1)
