@@ -1,0 +1,179 @@
+"""The identification report of a DVI case, as one self-contained HTML page.
+
+The page is written for the people who act on it: the case manager (what is
+identified, what is open, what was excluded and why), the forensic
+geneticist (the evidence per identification, marker by marker; the steps of
+the pipeline; the pairwise and joint analyses) and the families'
+representatives (each family's pedigree with its missing person and the
+identified remains marked). Everything is inline (styles, SVG drawings), so
+the file can be archived, mailed or printed as it is.
+
+This module only arranges results computed elsewhere
+(:func:`kinmatch.dvi.solve_case`, :func:`kinmatch.dvi.pairwise_lr`,
+:func:`kinmatch.dvi.joint_identification`); it computes no likelihood.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+from jinja2 import Environment, PackageLoader, select_autoescape
+
+from .. import __version__
+from ..dvi.case import DVICase
+from ..dvi.joint import NOT_MISSING, JointResult
+from ..dvi.pairwise import PairwiseLR
+from ..dvi.solve import DVISolution
+from .pedigree_svg import reference_family_svg
+
+#: Conclusions that name an identification, in the order they are listed.
+IDENTIFYING = ("Undisputed", "Match", "Match (GLR)", "Symmetric match")
+
+#: Largest pairwise matrix shown whole in the report.
+MATRIX_LIMIT = 60
+
+
+def format_lr(value: float | None) -> str:
+    """An LR as people read it: 3 significant digits, powers of ten when large or small."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if value == 0:
+        return "0"
+    if math.isinf(value):
+        return "∞"
+    if 1e-3 <= abs(value) < 1e5:
+        return f"{value:.4g}"
+    exponent = math.floor(math.log10(abs(value)))
+    mantissa = value / 10**exponent
+    return f"{mantissa:.3g} × 10^{exponent}"
+
+
+def _log10(value: float | None) -> str:
+    if value is None or math.isnan(value) or value <= 0:
+        return "–"
+    return f"{math.log10(value):.2f}"
+
+
+@dataclass(frozen=True)
+class MarkerEvidence:
+    marker: str
+    genotype: str
+    lr: float
+
+
+def _evidence(case: DVICase, pairwise: PairwiseLR, sample: str, missing_person: str
+              ) -> list[MarkerEvidence]:
+    """Per-marker LRs of one pair from the pairwise analysis."""
+    if sample not in pairwise.samples or missing_person not in pairwise.missing:
+        return []
+    s = pairwise.samples.index(sample)
+    m = pairwise.missing.index(missing_person)
+    profile = next(x.profile for x in case.samples if x.id == sample)
+    rows = []
+    for k, name in enumerate(pairwise.markers):
+        alleles = profile.get(name)
+        genotype = "/".join(alleles) if alleles else "not typed"
+        rows.append(MarkerEvidence(name, genotype, float(np.exp(pairwise.log_lr_per_marker[s, m, k]))))
+    return rows
+
+
+def dvi_report_html(
+    case: DVICase,
+    solution: DVISolution,
+    pairwise: PairwiseLR,
+    *,
+    joint: JointResult | None = None,
+    joint_note: str | None = None,
+    fragments: Mapping[str, Sequence[str]] | None = None,
+    source: str | None = None,
+    generated: datetime | None = None,
+    top_assignments: int = 10,
+) -> str:
+    """The HTML report of a solved DVI case.
+
+    ``pairwise`` gives the per-marker evidence shown for each
+    identification; ``joint`` (optional) the best assignments and the
+    posterior probability of each pair; ``fragments`` maps merged samples to
+    the fragments they were built from; ``source`` names the input file.
+    """
+    generated = generated or datetime.now(timezone.utc)
+    params = dict(solution.parameters)
+    counts = Counter(r.conclusion or "not reached" for r in solution.missing_persons)
+    identified = {r.missing_person: r.sample for r in solution.missing_persons
+                  if r.conclusion in IDENTIFYING and r.sample}
+    families = []
+    for fam in case.families:
+        rows = [r for r in solution.missing_persons if r.family == fam.name]
+        marks = {m: s for m, s in identified.items() if m in fam.missing}
+        evidence = {}
+        for r in rows:
+            if r.sample and "/" not in r.sample and r.conclusion in (*IDENTIFYING, "Probable"):
+                evidence[r.missing_person] = _evidence(case, pairwise, r.sample, r.missing_person)
+        families.append({
+            "name": fam.name,
+            "svg": reference_family_svg(fam, identified=marks, title=f"Family {fam.name}"),
+            "rows": rows,
+            "typed": sorted(pid for pid, prof in fam.profiles.items() if prof),
+            "evidence": evidence,
+        })
+    matrix = None
+    if len(pairwise.samples) <= MATRIX_LIMIT and len(pairwise.missing) <= MATRIX_LIMIT:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log10 = pairwise.log_lr / math.log(10)
+        matrix = {
+            "samples": pairwise.samples,
+            "missing": pairwise.missing,
+            "cells": [[("–" if math.isnan(v) else ("−∞" if math.isinf(v) else f"{v:.1f}"), v)
+                       for v in row] for row in log10],
+            "incompatible": pairwise.incompatible,
+        }
+    joint_view = None
+    if joint is not None and len(joint.loglik):
+        n = min(top_assignments, len(joint.loglik))
+        posts = []
+        for s, sample in enumerate(joint.samples):
+            row = joint.posterior[s]
+            best = int(np.argmax(row))
+            who = "not among the missing" if best == len(joint.missing) else joint.missing[best]
+            posts.append((sample, who, float(row[best])))
+        joint_view = {
+            "rows": [{"pairs": [(s, joint.missing[c]) for s, c in zip(joint.samples, joint.assignments[i])
+                                if c != NOT_MISSING],
+                      "loglik": float(joint.loglik[i]),
+                      "lr_vs_best": float(joint.lr_vs_best[i])} for i in range(n)],
+            "n_assignments": joint.n_assignments,
+            "posteriors": posts,
+        }
+    env = Environment(loader=PackageLoader("kinmatch.report", "templates"),
+                      autoescape=select_autoescape(["html", "j2"]), trim_blocks=True,
+                      lstrip_blocks=True)
+    env.filters["lr"] = format_lr
+    env.filters["log10"] = _log10
+    template = env.get_template("dvi_report.html.j2")
+    context: dict[str, Any] = {
+        "title": case.title or "DVI case",
+        "source": source,
+        "generated": generated.strftime("%Y-%m-%d %H:%M UTC"),
+        "version": __version__,
+        "params": params,
+        "theta": case.theta,
+        "markers": [m.name for m in case.markers],
+        "n_samples": len(case.samples),
+        "n_families": len(case.families),
+        "n_missing": sum(len(f.missing) for f in case.families),
+        "counts": sorted(counts.items(), key=lambda kv: (kv[0] not in IDENTIFYING, kv[0])),
+        "identifying": IDENTIFYING,
+        "solution": solution,
+        "families": families,
+        "matrix": matrix,
+        "joint": joint_view,
+        "joint_note": joint_note,
+        "fragments": dict(fragments or {}),
+    }
+    return template.render(**context)
