@@ -3,8 +3,9 @@
     uv run python bench/dvi_bench.py [--skip-slow]
 
 For every dataset in ../shared/reference/dvir (and the copied simulated ones)
-prints kinmatch's wall time for the pairwise LR matrix and for the joint
-analysis, next to dvir's median timings (pairwiseLR, dviJoint) on the same
+prints kinmatch's wall time for the pairwise LR matrix, the whole solve
+(dviSolve) and the joint analysis, next to dvir's timings (pairwiseLR,
+dviSolve, dviJoint) on the same
 machine class, and the ratio dvir / kinmatch.
 """
 
@@ -20,7 +21,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from dvir_cases import dvir_case_paths, load_dvir_case  # noqa: E402
-from kinmatch.dvi import joint_identification, pairwise_lr, prepare_case  # noqa: E402
+from kinmatch.dvi import joint_identification, pairwise_lr, prepare_case, solve_case  # noqa: E402
 from run import timeit  # noqa: E402
 
 
@@ -38,7 +39,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     print("DVI: kinmatch vs dvir 3.4.2 (median wall time; ratio = dvir / kinmatch)\n")
     print(f"  {'dataset':<24} {'pairwise':>10} {'dvir':>9} {'ratio':>9}   "
-          f"{'joint':>10} {'dvir':>9} {'ratio':>9}")
+          f"{'solve':>10} {'dvir':>9} {'ratio':>9}   {'joint':>10} {'dvir':>9} {'ratio':>9}")
     for path in dvir_case_paths():
         case, data = load_dvir_case(path)
         if not case.families:
@@ -54,8 +55,15 @@ def main() -> None:
             t_j = timeit(lambda: joint_identification(prepared, pw), 1 if slow else args.repeat)
             joint_line = f"{t_j:9.3f}s {r_joint:8.3f}s {_ratio(r_joint, t_j)}"
         r_pw = timing.get("pairwiseLR")
+        solve_line = ""
+        r_solve = timing.get("dviSolve")
+        if r_solve:
+            threshold = data.get("dviSolve", {}).get("threshold", 1e4)
+            t_s = timeit(lambda: solve_case(case, threshold=threshold),
+                         1 if slow else args.repeat)
+            solve_line = f"{t_s:9.3f}s {r_solve:8.3f}s {_ratio(r_solve, t_s)}"
         print(f"  {path.stem[4:]:<24} {t_pw:9.3f}s {r_pw or 0:8.3f}s {_ratio(r_pw, t_pw)}   "
-              f"{joint_line}")
+              f"{solve_line:<31}   {joint_line}")
 
 
 if __name__ == "__main__":
