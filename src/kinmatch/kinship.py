@@ -22,7 +22,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from .errors import KinmatchError
-from .likelihood import Genotype, markers_loglik
+from .likelihood import Genotype, Observation, markers_loglik
 from .markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from .pedigree import Pedigree, Sex
 
@@ -118,13 +118,24 @@ def typed_genotypes(
     markers: Sequence[Marker],
     profiles: Profiles,
     minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY,
-) -> tuple[list[Marker], list[dict[str, Genotype]]]:
+    dropout: Mapping[str, float] | None = None,
+    dropin: Mapping[str, float] | None = None,
+) -> tuple[list[Marker], list[dict[str, Genotype | Observation]]]:
     """Map allele names to indices, adding unseen alleles to the markers.
 
     Returns the (possibly extended) markers and, per marker, the genotypes
     of the people typed there. Markers in a profile that the case does not
-    define are an error.
+    define are an error. People with a drop-out or drop-in probability
+    (``dropout[person]``, ``dropin[person]``) get an :class:`Observation`
+    of the alleles seen instead of a genotype: one allele seen may then be
+    a heterozygote with an allele lost.
     """
+    dropout = dict(dropout or {})
+    dropin = dict(dropin or {})
+    for person in (*dropout, *dropin):
+        if person not in profiles or not profiles[person]:
+            raise KinmatchError(f"a drop-out / drop-in probability is given for '{person}', "
+                                "who is not typed")
     known = {m.name for m in markers}
     for person, profile in profiles.items():
         for marker_name in profile:
@@ -133,11 +144,11 @@ def typed_genotypes(
                     f"person '{person}' is typed at marker '{marker_name}', which the case does not define"
                 )
     out_markers: list[Marker] = []
-    out_genotypes: list[dict[str, Genotype]] = []
+    out_genotypes: list[dict[str, Genotype | Observation]] = []
     for marker in markers:
         seen = [a for p in profiles.values() if marker.name in p for a in p[marker.name]]
         marker = marker.with_alleles(seen, minimum_frequency)
-        genotypes: dict[str, Genotype] = {}
+        genotypes: dict[str, Genotype | Observation] = {}
         for person, profile in profiles.items():
             if marker.name in profile:
                 alleles = list(profile[marker.name])
@@ -148,7 +159,13 @@ def typed_genotypes(
                         f"person '{person}' at marker {marker.name}: a genotype has two alleles, "
                         f"not {len(alleles)}"
                     )
-                genotypes[person] = (marker.allele_index(alleles[0]), marker.allele_index(alleles[1]))
+                a, b = marker.allele_index(alleles[0]), marker.allele_index(alleles[1])
+                d, c = dropout.get(person, 0.0), dropin.get(person, 0.0)
+                if d or c:
+                    seen = (a,) if a == b else (a, b)
+                    genotypes[person] = Observation(seen, d, c)
+                else:
+                    genotypes[person] = (a, b)
         out_markers.append(marker)
         out_genotypes.append(genotypes)
     return out_markers, out_genotypes
@@ -183,15 +200,23 @@ def kinship_lr(
     theta: float = 0.0,
     reference: str | None = None,
     minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY,
+    dropout: Mapping[str, float] | None = None,
+    dropin: Mapping[str, float] | None = None,
 ) -> KinshipResult:
     """Log-likelihood of each hypothesis per marker, and LRs against ``reference``
-    (default: the last hypothesis, conventionally "unrelated")."""
+    (default: the last hypothesis, conventionally "unrelated").
+
+    ``dropout`` and ``dropin`` give, per typed person (typically degraded
+    remains), the probability that an allele drops out and that a spurious
+    allele drops in (see :class:`kinmatch.likelihood.Observation`).
+    """
     typed = [pid for pid, prof in profiles.items() if prof]
     check_hypotheses(hypotheses, typed)
     ref = reference if reference is not None else hypotheses[-1].name
     if ref not in [h.name for h in hypotheses]:
         raise KinmatchError(f"reference hypothesis '{ref}' is not among the hypotheses")
-    full_markers, genotypes = typed_genotypes(markers, profiles, minimum_frequency)
+    full_markers, genotypes = typed_genotypes(markers, profiles, minimum_frequency, dropout,
+                                              dropin)
     loglik = np.vstack(
         [markers_loglik(h.pedigree, full_markers, genotypes, theta) for h in hypotheses]
     )

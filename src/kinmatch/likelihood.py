@@ -47,7 +47,7 @@ large pedigrees do not underflow.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property, lru_cache
 
@@ -62,6 +62,112 @@ from .pedigree import Pedigree, Sex
 
 #: A genotype as two allele indices into ``Marker.alleles`` (unordered).
 Genotype = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Observation:
+    """The alleles seen in a possibly degraded sample at one marker.
+
+    The true genotype may have lost alleles (drop-out: each allele copy of a
+    heterozygote independently with probability ``dropout``; a homozygote's
+    single signal with ``homozygote_dropout``, by default ``dropout**2``, both
+    copies lost) and gained at most one spurious allele (drop-in: probability
+    ``dropin``, the allele drawn from the population frequencies). See
+    :func:`observation_factor`. With ``dropout = dropin = 0`` an observation
+    is an ordinary genotype and is computed exactly as one.
+    """
+
+    alleles: tuple[int, ...]  # one or two distinct allele indices
+    dropout: float = 0.0
+    dropin: float = 0.0
+    homozygote_dropout: float | None = None
+
+    def __post_init__(self) -> None:
+        if len(self.alleles) not in (1, 2) or (len(self.alleles) == 2
+                                              and self.alleles[0] == self.alleles[1]):
+            raise KinmatchError("an observation holds one allele or two different ones")
+        for name in ("dropout", "dropin"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise KinmatchError(f"{name} probability must be in [0, 1), not {value}")
+        if self.homozygote_dropout is not None and not 0.0 <= self.homozygote_dropout < 1.0:
+            raise KinmatchError("homozygote drop-out probability must be in [0, 1)")
+
+    @property
+    def exact(self) -> bool:
+        """No drop-out and no drop-in: the alleles are the genotype."""
+        return self.dropout == 0.0 and self.dropin == 0.0
+
+    @property
+    def genotype(self) -> Genotype:
+        a = self.alleles
+        return (a[0], a[0]) if len(a) == 1 else (min(a), max(a))
+
+    @property
+    def hom_dropout(self) -> float:
+        return self.dropout ** 2 if self.homozygote_dropout is None else self.homozygote_dropout
+
+
+def observation_factor(
+    p: NDArray[np.float64], first: NDArray[np.intp], second: NDArray[np.intp],
+    dropout: NDArray[np.float64], dropin: NDArray[np.float64],
+    homozygote_dropout: NDArray[np.float64], hemizygous: bool = False,
+) -> NDArray[np.float64]:
+    """``E[k, i, j] = P(observed alleles | true genotype i/j)`` with drop-out and drop-in.
+
+    Rows ``k`` are markers (``p``: (K, N) frequencies; ``first``, ``second``:
+    the observed alleles' positions, ``second = -1`` when one allele was
+    seen). The observation is the set of surviving alleles ``S`` plus at most
+    one drop-in allele ``x`` not in ``S`` (Gill et al. 2000; Balding &
+    Buckleton 2009, *Forensic Sci. Int. Genet.* 4:1-10; Familias' drop-out
+    model, Egeland et al. 2015, ch. 6)::
+
+        P(O | G) = sum_S P(S | G) [ (1 - c) 1{O = S} + c p_x 1{O = S + x} ]
+
+    with, for a heterozygote ``i/j``, ``P({i, j}) = (1 - d)^2``,
+    ``P({i}) = P({j}) = d (1 - d)``, ``P({}) = d^2``, and for a homozygote
+    ``P({i}) = 1 - d_hom``, ``P({}) = d_hom``. ``hemizygous`` (a male at an X
+    marker): one copy, ``P({i}) = 1 - d``, and the result is (K, N).
+    """
+    k, n = p.shape
+    rows = np.arange(k)
+    one = second < 0
+    s_pos = first
+    t_pos = np.where(one, first, second)
+    p_s = p[rows, s_pos][:, None]
+    p_t = p[rows, t_pos][:, None]
+    d = dropout[:, None]
+    c = dropin[:, None]
+    i = np.arange(n)[None, :]
+    is_s = i == s_pos[:, None]
+    is_t = (i == t_pos[:, None]) & ~one[:, None]
+    in_o = is_s | is_t
+    # P(other observed allele dropped in | allele i survived), for two observed alleles
+    other = np.where(is_s, p_t, np.where(is_t, p_s, 0.0))
+    single = one[:, None]
+    if hemizygous:
+        # survive {i}: 1 - d; survive {}: d
+        two_obs = (1 - d) * c * other * in_o
+        one_obs = np.where(is_s, (1 - d) * (1 - c), 0.0) + d * c * p_s
+        return np.where(single, one_obs, two_obs)
+    dh = homozygote_dropout[:, None, None]
+    d3, c3 = d[:, :, None], c[:, :, None]
+    in_i, in_j = in_o[:, :, None], in_o[:, None, :]
+    is_si, is_sj = is_s[:, :, None], is_s[:, None, :]
+    other_i, other_j = other[:, :, None], other[:, None, :]
+    hom = np.eye(n, dtype=bool)[None]
+    # two alleles observed
+    exact_pair = (in_i & in_j & ~hom)  # {i, j} is the observed pair
+    het_two = ((1 - d3) ** 2 * (1 - c3) * exact_pair
+               + d3 * (1 - d3) * c3 * (other_i * in_i + other_j * in_j))
+    hom_two = (1 - dh) * c3 * other_i * in_i
+    two = np.where(hom, hom_two, het_two)
+    # one allele observed (s)
+    ps3 = p_s[:, :, None]
+    het_one = d3 * (1 - d3) * (1 - c3) * (is_si.astype(float) + is_sj) + d3 ** 2 * c3 * ps3
+    hom_one = (1 - dh) * (1 - c3) * is_si + dh * c3 * ps3
+    one_ = np.where(hom, hom_one, het_one)
+    return np.where(single[:, :, None], one_, two)
 
 #: Largest θ founder factor (entries) that will be built.
 THETA_FACTOR_LIMIT = 50_000_000
@@ -161,6 +267,9 @@ class _Alphabet:
     female: NDArray[np.float64] | None
     male: NDArray[np.float64] | None
     positions: tuple[Genotype, ...]  # in the order of the layout's typed people
+    #: per uncertain person (layout order): observed positions (second -1 if one
+    #: allele), drop-out, drop-in and homozygote drop-out
+    observations: tuple[tuple[int, int, float, float, float], ...] = ()
 
     @property
     def size(self) -> int:
@@ -182,20 +291,23 @@ def _check_x_genotypes(pedigree: Pedigree, marker: Marker, typed: Mapping[str, G
 
 
 def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
-              lump: bool) -> _Alphabet:
+              lump: bool, uncertain: Mapping[str, Observation] | None = None) -> _Alphabet:
     """The alphabet a marker needs: the observed alleles, plus the others —
     merged into one lumped allele when the mutation model allows it (always
     without mutation), else all of them. Without untyped people in the
     network the observed alleles suffice."""
     model = marker.mutation
     freqs = marker.allele_frequencies
+    uncertain = uncertain or {}
     if not lump and len(layout.people) > len(typed):  # the whole alphabet, as it is
         female = male = None
         if model is not None:
             female = model.female.matrix
             male = female if model.sex_equal else model.male.matrix
-        return _Alphabet(freqs, female, male, tuple(typed[pid] for pid in layout.typed_people))
-    observed = sorted({a for g in typed.values() for a in g})
+        return _Alphabet(freqs, female, male, tuple(typed[pid] for pid in layout.typed_people),
+                         _observations(layout, uncertain, lambda a: a))
+    observed = sorted({a for g in typed.values() for a in g}
+                      | {a for o in uncertain.values() for a in o.alleles})
     if len(layout.people) > len(typed):  # someone untyped is in the network
         observed_set = set(observed)
         rest = [i for i in range(marker.n_alleles) if i not in observed_set]
@@ -221,7 +333,18 @@ def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
         male = female if model.sex_equal else restrict(model.male.matrix)
     positions = tuple((position[typed[pid][0]], position[typed[pid][1]])
                       for pid in layout.typed_people)
-    return _Alphabet(p, female, male, positions)
+    return _Alphabet(p, female, male, positions,
+                     _observations(layout, uncertain, position.__getitem__))
+
+
+def _observations(layout: _Layout, uncertain: Mapping[str, Observation],
+                  position: Callable[[int], int]) -> tuple[tuple[int, int, float, float, float], ...]:
+    out = []
+    for pid in layout.uncertain_people:
+        o = uncertain[pid]
+        second = position(o.alleles[1]) if len(o.alleles) == 2 else -1
+        out.append((position(o.alleles[0]), second, o.dropout, o.dropin, o.hom_dropout))
+    return tuple(out)
 
 
 #: Alphabets are padded (with alleles of frequency zero) to one of these
@@ -318,7 +441,8 @@ class _Layout:
     people: tuple[str, ...]
     variables: tuple[tuple[int, ...], ...]  # (paternal, maternal), or (x,) for X males
     sexes: tuple[Sex, ...]
-    typed: tuple[bool, ...]
+    typed: tuple[bool, ...]  # genotype known exactly
+    uncertain: tuple[bool, ...]  # typed with drop-out / drop-in (an Observation)
     inbreeding: tuple[float, ...]  # founder inbreeding (0 for everyone else)
     founders: tuple[int, ...]
     # (parent, child variable, child) for every transmitted allele
@@ -328,22 +452,27 @@ class _Layout:
 
     @property
     def shape(self) -> tuple[object, ...]:
-        return (self.variables, self.sexes, self.typed, self.inbreeding, self.founders,
-                self.transmissions, self.founder_components, self.kept)
+        return (self.variables, self.sexes, self.typed, self.uncertain, self.inbreeding,
+                self.founders, self.transmissions, self.founder_components, self.kept)
 
     @cached_property
     def typed_people(self) -> tuple[str, ...]:
         return tuple(pid for pid, t in zip(self.people, self.typed) if t)
 
+    @cached_property
+    def uncertain_people(self) -> tuple[str, ...]:
+        return tuple(pid for pid, u in zip(self.people, self.uncertain) if u)
 
-def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is_x: bool) -> _Layout:
+
+def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is_x: bool,
+            uncertain: frozenset[str] = frozenset()) -> _Layout:
     cache: dict[tuple[object, ...], _Layout] = pedigree.__dict__.setdefault("_layout_cache", {})
-    key = (typed, keep, is_x)
+    key = (typed, keep, is_x, uncertain)
     found = cache.get(key)
     if found is not None:
         return found
     wanted: set[str] = set()
-    for pid in (*typed, *keep):
+    for pid in (*typed, *uncertain, *keep):
         wanted.add(pid)
         wanted |= pedigree.ancestors(pid)
     people = tuple(pid for pid in pedigree.order if pid in wanted)
@@ -376,6 +505,7 @@ def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is
         variables=tuple(variables),
         sexes=tuple(pedigree.sex(pid) for pid in people),
         typed=tuple(pid in typed for pid in people),
+        uncertain=tuple(pid in uncertain for pid in people),
         inbreeding=tuple(pedigree.founder_inbreeding.get(pid, 0.0) for pid in people),
         founders=founders,
         transmissions=tuple(transmissions),
@@ -505,6 +635,16 @@ def _build_network(layout: _Layout, alphabets: Sequence[_Alphabet], size: int,
         if len(variables) == 2:
             evidence = np.where(hom[:, None, None], _EVIDENCE_HOMOZYGOUS, _EVIDENCE_HETEROZYGOUS)
             net.add(evidence, variables)
+    # Observations with drop-out / drop-in: P(seen alleles | genotype) over the whole alphabet
+    if any(layout.uncertain):
+        obs = np.array([alpha.observations for alpha in alphabets], dtype=float)  # (K, U, 5)
+        for u, person in enumerate(i for i, x in enumerate(layout.uncertain) if x):
+            o = obs[:, u, :]
+            variables = layout.variables[person]
+            factor = observation_factor(p, o[:, 0].astype(np.intp), o[:, 1].astype(np.intp),
+                                        o[:, 2], o[:, 3], o[:, 4],
+                                        hemizygous=len(variables) == 1)
+            net.add(factor, variables)
     return net
 
 
@@ -516,7 +656,7 @@ class PedigreeMarkers:
 
     pedigree: Pedigree
     markers: Sequence[Marker]
-    genotypes: Sequence[Mapping[str, Genotype]]
+    genotypes: Sequence[Mapping[str, Genotype | Observation]]
     keep: str | None = None
 
 
@@ -539,14 +679,29 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool) -> list[_Batch]:
         pedigree = job.pedigree
         keep = (job.keep,) if job.keep is not None else ()
         for i, (marker, geno) in enumerate(zip(job.markers, job.genotypes)):
-            typed = {pid: g for pid, g in geno.items() if pid in pedigree}
-            if job.keep is not None and job.keep in typed:
+            typed: dict[str, Genotype] = {}
+            uncertain: dict[str, Observation] = {}
+            for pid, g in geno.items():
+                if pid not in pedigree:
+                    continue
+                if isinstance(g, Observation):
+                    if g.exact:
+                        typed[pid] = g.genotype
+                    else:
+                        uncertain[pid] = g
+                else:
+                    typed[pid] = g
+            if job.keep is not None and (job.keep in typed or job.keep in uncertain):
                 raise KinmatchError(
                     f"'{job.keep}' is typed; the genotype distribution is for untyped people")
             if marker.is_x:
                 _check_x_genotypes(pedigree, marker, typed)
-            layout = _layout(pedigree, frozenset(typed), keep, marker.is_x)
-            alpha = _alphabet(marker, typed, layout, lump)
+                for pid in uncertain:
+                    if pedigree.sex(pid) == Sex.UNKNOWN:
+                        raise PedigreeError(f"'{pid}' is typed at X-linked marker "
+                                            f"{marker.name} but has unknown sex")
+            layout = _layout(pedigree, frozenset(typed), keep, marker.is_x, frozenset(uncertain))
+            alpha = _alphabet(marker, typed, layout, lump, uncertain)
             size = _padded_size(alpha.size)
             key = (layout.shape, size)
             batch = batches.get(key)

@@ -1,0 +1,180 @@
+"""Drop-out and drop-in: the observation model against explicit enumeration,
+and pedigree likelihoods against the exact engine summed over true genotypes."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+
+from enumeration import brute_force_likelihood
+from kinmatch.likelihood import Observation, markers_loglik, observation_factor
+from kinmatch.markers import Marker
+from kinmatch.pedigree import Sex, pedigree_from_records
+
+FREQS = np.array([0.1, 0.25, 0.3, 0.35])
+ALLELES = [str(i) for i in range(1, 5)]
+
+
+def enumerate_observation(genotype, observed, d, c, dh=None, hemizygous=False):
+    """P(observed set | genotype) by listing every drop-out and drop-in event.
+
+    A heterozygote's two allele copies drop out independently with
+    probability d; a homozygote's signal disappears with probability dh
+    (default: both copies independently, d**2); a hemizygote's one copy with
+    d. Then no drop-in (1 - c) or one drop-in allele x (c p_x) not among the
+    survivors."""
+    a, b = genotype
+    events = []  # (probability, surviving set)
+    if hemizygous:
+        events = [(1 - d, {a}), (d, set())]
+    elif a == b:
+        h = d * d if dh is None else dh
+        events = [(1 - h, {a}), (h, set())]
+    else:
+        for keep_a, keep_b in itertools.product([True, False], repeat=2):
+            prob = (1 - d if keep_a else d) * (1 - d if keep_b else d)
+            events.append((prob, ({a} if keep_a else set()) | ({b} if keep_b else set())))
+    total = 0.0
+    for prob, survivors in events:
+        if survivors == set(observed):
+            total += prob * (1 - c)
+        for x in range(len(FREQS)):
+            if x not in survivors and survivors | {x} == set(observed):
+                total += prob * c * FREQS[x]
+    return total
+
+
+@pytest.mark.parametrize("observed", [(0,), (2,), (0, 1), (1, 3)])
+@pytest.mark.parametrize("d,c,dh", [(0.3, 0.0, None), (0.1, 0.05, None), (0.6, 0.2, 0.5),
+                                    (0.0, 0.1, None)])
+def test_observation_factor_equals_enumeration(observed, d, c, dh):
+    n = len(FREQS)
+    second = observed[1] if len(observed) == 2 else -1
+    dh_value = d * d if dh is None else dh
+    got = observation_factor(FREQS[None], np.array([observed[0]]), np.array([second]),
+                             np.array([d]), np.array([c]), np.array([dh_value]))[0]
+    for i, j in itertools.product(range(n), repeat=2):
+        want = enumerate_observation((i, j), observed, d, c, dh)
+        assert got[i, j] == pytest.approx(want, abs=1e-15), (i, j)
+    hemi = observation_factor(FREQS[None], np.array([observed[0]]), np.array([second]),
+                              np.array([d]), np.array([c]), np.array([dh_value]),
+                              hemizygous=True)[0]
+    for i in range(n):
+        assert hemi[i] == pytest.approx(enumerate_observation((i, i), observed, d, c,
+                                                              hemizygous=True), abs=1e-15)
+
+
+def _marker(mutation=None, chromosome="autosomal"):
+    return Marker.create("M", ALLELES, FREQS, mutation=mutation, chromosome=chromosome)
+
+
+def _family():
+    return pedigree_from_records([
+        {"id": "F", "father": None, "mother": None, "sex": 1},
+        {"id": "M", "father": None, "mother": None, "sex": 2},
+        {"id": "C", "father": "F", "mother": "M", "sex": 1},
+        {"id": "S", "father": "F", "mother": "M", "sex": 2},
+    ])
+
+
+def _sum_over_true_genotypes(ped, marker, genotypes, person, obs, hemizygous=False):
+    """sum_G L(data, person = G) P(O | G), each term from the brute-force engine."""
+    n = marker.n_alleles
+    total = 0.0
+    pairs = [(i, i) for i in range(n)] if hemizygous else \
+        [(i, j) for i in range(n) for j in range(i, n)]
+    for g in pairs:
+        lik = brute_force_likelihood(ped, marker, {**genotypes, person: g})
+        total += lik * enumerate_observation(g, obs.alleles, obs.dropout, obs.dropin,
+                                             obs.homozygote_dropout, hemizygous=hemizygous)
+    return total
+
+
+@pytest.mark.parametrize("mutation", [None, {"model": "equal", "rate": 0.05}])
+@pytest.mark.parametrize("obs", [Observation((2,), 0.3), Observation((0, 3), 0.2, 0.05),
+                                 Observation((1,), 0.5, 0.1, homozygote_dropout=0.4)])
+def test_degraded_child_equals_the_sum_over_true_genotypes(mutation, obs):
+    ped, marker = _family(), _marker(mutation)
+    genotypes = {"F": (0, 2), "S": (1, 2)}
+    got = markers_loglik(ped, [marker], [{**genotypes, "C": obs}])[0]
+    want = _sum_over_true_genotypes(ped, marker, genotypes, "C", obs)
+    assert math.exp(got) == pytest.approx(want, rel=1e-12)
+
+
+def test_two_degraded_people_and_an_untyped_founder():
+    ped, marker = _family(), _marker({"model": "proportional", "rate": 0.01})
+    o_c, o_s = Observation((2,), 0.25, 0.02), Observation((0, 2), 0.1)
+    got = math.exp(markers_loglik(ped, [marker], [{"F": (0, 2), "C": o_c, "S": o_s}])[0])
+    n = marker.n_alleles
+    want = 0.0
+    pairs = [(i, j) for i in range(n) for j in range(i, n)]
+    for gc in pairs:
+        for gs in pairs:
+            lik = brute_force_likelihood(ped, marker, {"F": (0, 2), "C": gc, "S": gs})
+            want += (lik * enumerate_observation(gc, (2,), 0.25, 0.02)
+                     * enumerate_observation(gs, (0, 2), 0.1, 0.0))
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_x_linked_degraded_son():
+    ped, marker = _family(), _marker(chromosome="X")
+    obs = Observation((1,), 0.3, 0.05)
+    got = math.exp(markers_loglik(ped, [marker], [{"M": (1, 2), "C": obs}])[0])
+    want = _sum_over_true_genotypes(ped, marker, {"M": (1, 2)}, "C", obs, hemizygous=True)
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_no_dropout_is_exactly_the_exact_model():
+    ped, marker = _family(), _marker({"model": "stepwise", "rate": 0.01, "rate2": 1e-4,
+                                      "range": 0.1})
+    exact = markers_loglik(ped, [marker] * 2, [{"F": (0, 2), "C": (2, 3)},
+                                               {"F": (1, 1), "C": (1, 1)}])
+    observed = markers_loglik(ped, [marker] * 2,
+                              [{"F": Observation((0, 2)), "C": Observation((2, 3), 0.0, 0.0)},
+                               {"F": (1, 1), "C": Observation((1,))}])
+    assert np.array_equal(exact, observed)
+
+
+def test_dropout_explains_a_mendelian_inconsistency():
+    """A father 1/1 and a 'child' seen as 2 only: impossible without drop-out
+    and mutation; with drop-out the child may be 1/2 with allele 1 lost."""
+    ped, marker = _family(), _marker()
+    assert markers_loglik(ped, [marker], [{"F": (0, 0), "C": (1, 1)}])[0] == -math.inf
+    d = 0.2
+    got = math.exp(markers_loglik(ped, [marker], [{"F": (0, 0), "C": Observation((1,), d)}])[0])
+    # P(F = 1/1) * P(C = 1/2 | F) * P(see {2} | 1/2): C's maternal allele is 2 with p_2
+    p1, p2 = FREQS[0], FREQS[1]
+    assert got == pytest.approx(p1 * p1 * p2 * d * (1 - d), rel=1e-12)
+
+
+def test_observation_checks():
+    with pytest.raises(Exception):
+        Observation((1, 1), 0.1)
+    with pytest.raises(Exception):
+        Observation((1,), 1.0)
+    assert Observation((2, 1)).genotype == (1, 2)
+
+
+@pytest.mark.parametrize("d", [0.0, 0.1, 0.4])
+@pytest.mark.parametrize("pa", [0.05, 0.3])
+def test_paternity_index_with_a_degraded_child(d, pa):
+    """Father a/b, child seen as a only, drop-out d (no drop-in):
+
+        PI = {[p_a (1-d^2) + (1-p_a) d(1-d)]/2 + p_a d(1-d)/2}
+             / [p_a^2 (1-d^2) + 2 p_a (1-p_a) d(1-d)]
+    """
+    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.relationships import parent_child, unrelated
+
+    marker = Marker.create("M", ["a", "b", "c"], [pa, 0.2, 0.8 - pa])
+    result = kinship_lr([Hypothesis("paternity", parent_child("F", "C")),
+                         Hypothesis("unrelated", unrelated("F", "C"))],
+                        [marker], {"F": {"M": ["a", "b"]}, "C": {"M": ["a"]}},
+                        dropout={"C": d})
+    u = d * (1 - d)
+    num = 0.5 * (pa * (1 - d * d) + (1 - pa) * u) + 0.5 * pa * u
+    den = pa * pa * (1 - d * d) + 2 * pa * (1 - pa) * u
+    assert result.lr("paternity")[0] == pytest.approx(num / den, rel=1e-12)
