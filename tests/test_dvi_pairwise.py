@@ -195,3 +195,63 @@ def test_screening_candidates_equal_the_dense_matrix(path, chunk_size):
             m = cand.missing_index[s, j]
             assert log_lr[s, m] == pytest.approx(got[j], rel=1e-12, abs=1e-9)
             assert cand.incompatible[s, j] == dense.incompatible[s, m]
+
+
+@pytest.mark.parametrize("name", ["dvi_planecrash.json", "dvi_sim_30fam_50pm.json"])
+@pytest.mark.parametrize("dropout,dropin", [(0.2, 0.0), (0.35, 0.05)])
+def test_degraded_samples_equal_whole_pedigree_kinship_lr(name, dropout, dropin):
+    """With drop-out / drop-in, the pairwise LR (matrix products over the
+    true genotypes) equals the kinship LR of the whole pedigrees with the
+    sample as an Observation; a complete sample (d = c = 0) is unchanged."""
+    from dataclasses import replace as dc_replace
+
+    path = next((p for p in PATHS if p.name == name), None)
+    if path is None:
+        pytest.skip(f"{name} needs ../shared/reference/dvir")
+    case, _ = load_dvir_case(path)
+    samples = list(case.samples[:4])
+    degraded = [dc_replace(s, dropout=dropout, dropin=dropin) for s in samples[:3]]
+    case = dc_replace(case, samples=[*degraded, samples[3]], families=case.families[:3])
+    result = _solve(case)
+    plain = _solve(dc_replace(case, samples=samples))
+    np.testing.assert_array_equal(result.log_lr_per_marker[3], plain.log_lr_per_marker[3])
+    markers = list(prepare_case(case).markers)
+    for fam in case.families:
+        for mp in fam.missing:
+            c = result.missing.index(mp)
+            for s, sample in enumerate(degraded):
+                if not result.sex_compatible[s, c]:
+                    continue
+                h1 = Hypothesis("H1", fam.pedigree)
+                h2 = Hypothesis("H2", Pedigree(
+                    list(_renamed(fam.pedigree, mp, "__untyped__"))
+                    + [Individual(mp, fam.pedigree.sex(mp))]))
+                profiles = {**{pid: dict(p) for pid, p in fam.profiles.items()},
+                            mp: dict(sample.profile)}
+                want = kinship_lr([h1, h2], markers, profiles, reference="H2",
+                                  dropout={mp: dropout}, dropin={mp: dropin})
+                got = result.log_lr_per_marker[s, c]
+                np.testing.assert_allclose(got, want.log_lr("H1"), rtol=1e-11, atol=1e-11)
+
+
+def test_screening_with_degraded_samples_equals_the_dense_matrix():
+    from dataclasses import replace as dc_replace
+
+    case, _ = load_dvir_case(next(p for p in PATHS if p.name == "dvi_sim_30fam_50pm.json"))
+    case = dc_replace(case, samples=[dc_replace(s, dropout=0.3) if i % 3 == 0 else s
+                                     for i, s in enumerate(case.samples)])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prepared = prepare_case(case)
+        dense = pairwise_lr(prepared)
+        cand = pairwise_candidates(prepared, top=2, chunk_size=7)
+    log_lr = np.where(np.isnan(dense.log_lr), -np.inf, dense.log_lr)
+    for s in range(len(dense.samples)):
+        for j in range(2):
+            m = cand.missing_index[s, j]
+            want = np.sort(log_lr[s])[::-1][j]
+            if np.isneginf(want):
+                assert m == -1 and np.isneginf(cand.log_lr[s, j])
+                continue
+            assert cand.log_lr[s, j] == pytest.approx(want, rel=1e-12)
+            assert cand.incompatible[s, j] == dense.incompatible[s, m]

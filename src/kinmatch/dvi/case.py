@@ -42,6 +42,22 @@ class PostMortemSample:
     id: str
     profile: Profile
     sex: Sex = Sex.UNKNOWN
+    #: probability that an allele of the remains drops out (0: a complete profile)
+    dropout: float = 0.0
+    #: probability of one spurious (drop-in) allele per marker
+    dropin: float = 0.0
+
+    def __post_init__(self) -> None:
+        for name in ("dropout", "dropin"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise KinmatchError(f"sample '{self.id}': {name} probability must be in "
+                                    f"[0, 1), not {value}")
+
+    @property
+    def degraded(self) -> bool:
+        """Whether drop-out or drop-in is modelled for this sample."""
+        return self.dropout > 0.0 or self.dropin > 0.0
 
 
 @dataclass(frozen=True)

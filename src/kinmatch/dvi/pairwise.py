@@ -35,11 +35,13 @@ from scipy import sparse
 from ..likelihood import (
     PedigreeMarkers,
     genotype_column,
+    observation_factor,
     genotype_log_probabilities,
     genotype_offsets,
     pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
+from ..markers import Marker
 from ..pedigree import Sex
 from .case import UNTYPED, PreparedCase
 
@@ -211,6 +213,10 @@ def pairwise_lr(prepared: PreparedCase,
     if female_mp.any():
         out[:, female_mp, :] -= pops[1][:, None, :]
     incompatible = (~dists.compatible[:, safe] & typed[None]).sum(axis=2).T.astype(np.int64)
+    degraded = np.array([s.degraded for s in prepared.case.samples], dtype=bool)
+    if degraded.any():
+        rows = np.flatnonzero(degraded)
+        out[rows], incompatible[rows] = degraded_log_lr(prepared, dists, rows)
     clash = _sex_clash(prepared, dists)
     out[clash] = math.nan
     incompatible[clash] = -1
@@ -222,6 +228,81 @@ def pairwise_lr(prepared: PreparedCase,
         log_lr_per_marker=out,
         incompatible=incompatible,
     )
+
+
+def _genotype_log_probabilities_all(marker: Marker, theta: float, hemizygous: bool
+                                    ) -> NDArray[np.float64]:
+    """log P(genotype) of every unordered genotype of a marker, in packed
+    order (a hemizygote's allele on the diagonal, -inf off it)."""
+    n = marker.n_alleles
+    a, b = np.triu_indices(n)
+    hemi = np.full(len(a), hemizygous)
+    return genotype_log_probabilities(marker.allele_frequencies, a, b, theta, hemi)
+
+
+def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
+                    rows: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
+    """Per-marker log-LRs and incompatibility counts of degraded samples.
+
+    For a sample with drop-out / drop-in the true genotype is unknown, so
+    each marker's LR sums over it (Gill et al. 2000; Balding & Buckleton 2009)::
+
+        LR_k(s, m) = sum_G P(m = G | family) P(O_sk | G) / sum_G P(G) P(O_sk | G)
+
+    with ``P(O | G)`` from :func:`kinmatch.likelihood.observation_factor`:
+    a matrix product of the observation weights (samples × genotypes) with
+    the missing persons' distributions (genotypes × missing persons), per
+    marker. A marker is incompatible when no Mendel-compatible genotype
+    explains what was seen. Returns ``(rows, missing, markers)`` log-LRs
+    and ``(rows, missing)`` counts; sexes are not checked here.
+    """
+    case = prepared.case
+    g = prepared.sample_genotypes[rows]
+    samples = [case.samples[r] for r in rows]
+    n_rows, n_missing = len(rows), len(dists.missing)
+    out = np.zeros((n_rows, n_missing, len(prepared.markers)))
+    incompatible = np.zeros((n_rows, n_missing), dtype=np.int64)
+    d = np.array([s.dropout for s in samples])
+    c = np.array([s.dropin for s in samples])
+    male = np.array([s.sex == Sex.MALE for s in samples])
+    unknown = np.array([s.sex == Sex.UNKNOWN for s in samples])
+    mp_male = np.array([x != Sex.FEMALE for x in dists.sexes])
+    for k, marker in enumerate(prepared.markers):
+        typed = np.flatnonzero(g[:, k, 0] != UNTYPED)
+        if not len(typed):
+            continue
+        lo, hi = dists.offsets[k], dists.offsets[k + 1]
+        probs = np.exp(dists.log_probability[:, lo:hi])  # (missing, genotypes)
+        compatible = dists.compatible[:, lo:hi].astype(float)
+        a, b = g[typed, k, 0], g[typed, k, 1]
+        second = np.where(a == b, -1, b)
+        p = np.broadcast_to(marker.allele_frequencies, (len(typed), marker.n_alleles))
+        upper = np.triu_indices(marker.n_alleles)
+        readings = [(False, np.ones(n_missing, dtype=bool), np.ones(len(typed), dtype=bool))]
+        if marker.is_x:
+            # a sample is hemizygous if male, or of unknown sex paired with a male
+            readings = [(True, mp_male, male[typed] | unknown[typed]),
+                        (False, ~mp_male, ~male[typed])]
+        for hemizygous, columns, who in readings:
+            if not columns.any() or not who.any():
+                continue
+            t = typed[who]
+            factor = observation_factor(p[who], a[who], second[who], d[t], c[t], d[t] ** 2,
+                                        hemizygous=hemizygous)
+            if hemizygous:
+                weights = np.zeros((len(t), len(upper[0])))
+                diagonal = upper[0] == upper[1]
+                weights[:, diagonal] = factor
+            else:
+                weights = factor[:, upper[0], upper[1]]
+            pop = np.exp(_genotype_log_probabilities_all(marker, case.theta, hemizygous))
+            with np.errstate(divide="ignore"):
+                numerator = np.log(weights @ probs[columns].T)
+                denominator = np.log(weights @ pop)
+            block = np.ix_(t, np.flatnonzero(columns))
+            out[block[0], block[1], k] = numerator - denominator[:, None]
+            incompatible[block] += (weights @ compatible[columns].T) <= 0
+    return out, incompatible
 
 
 @dataclass(frozen=True)
@@ -277,6 +358,11 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
         scores[:, ~female_mp] -= pops[0][start:stop].sum(axis=1)[:, None]
         if female_mp.any():
             scores[:, female_mp] -= pops[1][start:stop].sum(axis=1)[:, None]
+        degraded_rows = [r for r in range(start, stop) if prepared.case.samples[r].degraded]
+        degraded_counts = None
+        if degraded_rows:
+            dl, degraded_counts = degraded_log_lr(prepared, dists, np.array(degraded_rows))
+            scores[np.array(degraded_rows) - start] = dl.sum(axis=2)
         scores[clash[start:stop]] = -math.inf
         scores[np.isnan(scores)] = -math.inf
         if top:
@@ -289,8 +375,15 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
             safe = np.where(c >= 0, c, 0)
             incompat = ~dists.compatible[chosen[:, :, None], safe[:, None, :]] & (c >= 0)[:, None, :]
             incompatible[start:stop] = incompat.sum(axis=2)
+            if degraded_counts is not None:
+                rel = np.array(degraded_rows) - start
+                incompatible[np.array(degraded_rows)] = np.take_along_axis(
+                    degraded_counts, chosen[rel], axis=1)
         if progress is not None:
             progress(stop, n_samples)
+    none = np.isneginf(best)  # impossible pairs (sexes differ, LR 0) are no candidates
+    index[none] = -1
+    incompatible[none] = 0
     return PairwiseCandidates(
         samples=tuple(s.id for s in prepared.case.samples),
         missing=dists.missing,

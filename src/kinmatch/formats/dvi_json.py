@@ -116,7 +116,9 @@ def _read_samples(r: JsonReader, items: list[Any], markers: Mapping[str, Marker]
         sex = r.wrap(f"{ptr}/sex", lambda: Sex.parse(item.get("sex", 0)))
         profile = read_profile(r, r.field(item, "profile", ptr, dict), f"{ptr}/profile", markers)
         _check_x(r, f"{ptr}/profile", f"sample '{sid}'", sex, profile, markers)
-        samples.append(PostMortemSample(sid, profile, sex))
+        rates = {name: float(r.field(item, name, ptr, (int, float), required=False) or 0.0)
+                 for name in ("dropout", "dropin")}
+        samples.append(r.wrap(ptr, lambda: PostMortemSample(sid, profile, sex, **rates)))
     return samples
 
 
@@ -182,8 +184,14 @@ def dvi_case_to_dict(case: DVICase) -> dict[str, Any]:
     if not math.isclose(case.minimum_frequency, DEFAULT_MINIMUM_FREQUENCY):
         out["options"] = {"minimum_frequency": case.minimum_frequency}
     out["markers"] = [marker_to_dict(m) for m in case.markers]
-    out["samples"] = [{"id": s.id, "sex": int(s.sex), "profile": profile_to_dict(s.profile)}
-                      for s in case.samples]
+    out["samples"] = []
+    for s in case.samples:
+        entry = {"id": s.id, "sex": int(s.sex), "profile": profile_to_dict(s.profile)}
+        if s.dropout:
+            entry["dropout"] = s.dropout
+        if s.dropin:
+            entry["dropin"] = s.dropin
+        out["samples"].append(entry)
     families = []
     for f in case.families:
         entry: dict[str, Any] = {"name": f.name, "pedigree": pedigree_to_records(f.pedigree),
