@@ -209,3 +209,104 @@ def test_maximum_likelihood_dropout_recovers_the_simulated_rate():
     assert abs(grid[np.argmax(curve)] - d_hat) <= 0.011  # the grid agrees with the optimiser
     assert estimate_sample_dropout(markers, {k: v for k, v in complete.items()
                                              if v[0] != v[1]}) == 0.0
+
+
+# ---------------------------------------------------------------------------
+# Silent (null) alleles
+
+
+def _silent_marker(silent_frequency=0.05, mutation=None):
+    freqs = list(FREQS * (1 - silent_frequency)) + [silent_frequency]
+    return Marker.create("M", [*ALLELES, "silent"], freqs, silent_allele="silent",
+                         mutation=mutation)
+
+
+@pytest.mark.parametrize("ps", [0.0001, 0.05, 0.2])
+def test_paternity_index_with_a_silent_allele(ps):
+    """Father seen as a only (a/a or a/silent), child a/b:
+    PI = (p_a + p_s) / (2 p_a (p_a + 2 p_s)); 1/(2 p_a) without the silent allele."""
+    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.relationships import parent_child, unrelated
+
+    marker = _silent_marker(ps)
+    pa = marker.allele_frequencies[0]
+    result = kinship_lr([Hypothesis("paternity", parent_child("F", "C")),
+                         Hypothesis("unrelated", unrelated("F", "C"))],
+                        [marker], {"F": {"M": ["1"]}, "C": {"M": ["1", "2"]}})
+    assert result.lr("paternity")[0] == pytest.approx((pa + ps) / (2 * pa * (pa + 2 * ps)),
+                                                      rel=1e-12)
+
+
+def test_a_silent_allele_turns_an_exclusion_into_a_small_lr():
+    """Father seen a, child seen b: excluded without a silent allele; with one,
+    both may carry it: PI = p_s / ((p_a + 2 p_s)(p_b + 2 p_s))."""
+    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.relationships import parent_child, unrelated
+
+    hyps = [Hypothesis("paternity", parent_child("F", "C")),
+            Hypothesis("unrelated", unrelated("F", "C"))]
+    profiles = {"F": {"M": ["1"]}, "C": {"M": ["2"]}}
+    plain = kinship_lr(hyps, [_marker()], profiles)
+    assert plain.lr("paternity")[0] == 0.0
+    marker = _silent_marker(0.03)
+    pa, pb, ps = marker.allele_frequencies[[0, 1, 4]]
+    result = kinship_lr(hyps, [marker], profiles)
+    assert result.lr("paternity")[0] == pytest.approx(ps / ((pa + 2 * ps) * (pb + 2 * ps)),
+                                                      rel=1e-12)
+
+
+@pytest.mark.parametrize("mutation", [None, {"model": "equal", "rate": 0.05}])
+def test_silent_allele_equals_the_sum_over_true_genotypes(mutation):
+    """Everyone seen homozygous may carry the silent allele: the likelihood is
+    the sum over their true genotypes (brute force treats 'silent' as an
+    ordinary allele)."""
+    marker = _silent_marker(0.08, mutation)
+    ped = _family()
+    seen = {"F": (0, 0), "C": (0, 2), "S": (2, 2)}
+    got = math.exp(markers_loglik(ped, [marker], [seen])[0])
+    sigma = marker.silent_index
+    want = 0.0
+    for gf in [(0, 0), (0, sigma)]:
+        for gs in [(2, 2), (2, sigma)]:
+            want += brute_force_likelihood(ped, marker, {"F": gf, "C": (0, 2), "S": gs})
+    assert got == pytest.approx(want, rel=1e-12)
+
+
+def test_silent_allele_with_dropout_equals_enumeration():
+    marker = _silent_marker(0.1)
+    n = marker.n_alleles
+    sigma = marker.silent_index
+    p = marker.allele_frequencies
+    d, c = 0.3, 0.05
+    got = observation_factor(p[None], np.array([1]), np.array([-1]), np.array([d]),
+                             np.array([c]), np.array([d * d]), silent=np.array([sigma]))[0]
+    for i, j in itertools.product(range(n), repeat=2):
+        # enumerate copies: a silent copy never shows
+        copies = [x for x in (i, j) if x != sigma]
+        events = []
+        if i == j and i != sigma:
+            events = [(1 - d * d, {i}), (d * d, set())]
+        elif not copies:
+            events = [(1.0, set())]
+        elif len(copies) == 1:
+            events = [(1 - d, {copies[0]}), (d, set())]
+        else:
+            for ka, kb in itertools.product([True, False], repeat=2):
+                events.append(((1 - d if ka else d) * (1 - d if kb else d),
+                               ({i} if ka else set()) | ({j} if kb else set())))
+        want = 0.0
+        for prob, surv in events:
+            if surv == {1}:
+                want += prob * (1 - c)
+            for x in range(n):
+                if x != sigma and x not in surv and surv | {x} == {1}:
+                    want += prob * c * p[x]
+        assert got[i, j] == pytest.approx(want, abs=1e-15), (i, j)
+
+
+def test_the_silent_allele_cannot_be_observed():
+    from kinmatch.errors import MarkerError
+
+    marker = _silent_marker()
+    with pytest.raises(MarkerError, match="silent"):
+        markers_loglik(_family(), [marker], [{"F": (0, marker.silent_index)}])

@@ -255,3 +255,31 @@ def test_screening_with_degraded_samples_equals_the_dense_matrix():
                 continue
             assert cand.log_lr[s, j] == pytest.approx(want, rel=1e-12)
             assert cand.incompatible[s, j] == dense.incompatible[s, m]
+
+
+def test_silent_allele_marker_equals_whole_pedigree_kinship_lr():
+    """At a marker with a silent allele a sample seen homozygous may be
+    a/silent: the pairwise LR sums over both, as the kinship engine does."""
+    freqs = [0.2, 0.3, 0.4, 0.1]
+    marker = Marker.create("M", ["10", "11", "12", "silent"], freqs, silent_allele="silent",
+                           mutation={"model": "equal", "rate": 0.01})
+    plain = Marker.create("N", ["10", "11", "12"], [0.3, 0.3, 0.4])
+    ped = pedigree_from_records([
+        {"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
+        {"id": "MP", "sex": 1, "father": "F", "mother": "Mo"},
+        {"id": "Sib", "sex": 2, "father": "F", "mother": "Mo"}])
+    profiles = {"F": {"M": ("10",), "N": ("10", "11")}, "Sib": {"M": ("10", "12"), "N": ("11",)}}
+    samples = [PostMortemSample("V1", {"M": ("10",), "N": ("10", "11")}, Sex.MALE),
+               PostMortemSample("V2", {"M": ("12",), "N": ("12",)}, Sex.MALE),
+               PostMortemSample("V3", {"M": ("10", "11"), "N": ("11",)}, Sex.MALE)]
+    case = DVICase([marker, plain], samples, [ReferenceFamily("F1", ped, ("MP",), profiles)])
+    result = _solve(case)
+    for s, sample in enumerate(samples):
+        h1 = Hypothesis("H1", ped)
+        h2 = Hypothesis("H2", Pedigree(list(_renamed(ped, "MP", "__untyped__"))
+                                       + [Individual("MP", Sex.MALE)]))
+        want = kinship_lr([h1, h2], [marker, plain], {**profiles, "MP": dict(sample.profile)},
+                          reference="H2")
+        np.testing.assert_allclose(result.log_lr_per_marker[s, 0], want.log_lr("H1"),
+                                   rtol=1e-12, atol=1e-12)
+    assert result.log_lr_per_marker[1, 0, 0] > -np.inf  # 12 vs father 10: possible via silent

@@ -620,7 +620,7 @@ def test_stationary_stepwise_that_cannot_be_made_stationary_falls_back_to_equal(
     np.testing.assert_allclose(marker.mutation.female.matrix, equal_matrix(4, 0.05))
 
 
-def test_silent_alleles_and_dropout_are_kept_but_not_computed():
+def test_silent_alleles_are_computed_and_dropout_kept():
     fam = read_familias(FAM_DIR / "pair_parent_child_none.fam")
     fam.loci[0].silent_allele, fam.loci[0].silent_frequency = True, 0.01
     fam.loci[1].dropout = 0.05
@@ -628,8 +628,12 @@ def test_silent_alleles_and_dropout_are_kept_but_not_computed():
     again = parse_familias(format_familias(fam), "x.fam")
     assert again == fam
     assert "-1 (Consider dropouts)" in format_familias(fam)
-    with pytest.raises(CaseFormatError, match=r"x.fam, line \d+: field '/loci/M1'.*silent allele"):
-        familias_to_kinship_case(again)
+    with pytest.warns(KinmatchWarning, match="drop-out is set for M2"):
+        case = familias_to_kinship_case(again)
+    m1 = case.markers[0]
+    assert m1.silent_allele == "silent"  # the listed frequencies (sum 1) make room for it
+    assert m1.allele_frequencies[m1.silent_index] == pytest.approx(0.01)
+    assert m1.allele_frequencies.sum() == pytest.approx(1.0)
     again.loci[0].silent_allele = False
     with pytest.warns(KinmatchWarning, match="drop-out is set for M2"):
         familias_to_kinship_case(again)
@@ -866,3 +870,30 @@ def test_real_dvi_file_through_the_dvi_module_gives_dvir_pairwise_lrs(name):
                 assert np.isnan(got), f"{sid} x {col}"
             else:
                 _assert_rel([got], [value], f"{sid} x {col}")
+
+
+def test_silent_allele_loci_read_compute_and_round_trip():
+    """A locus with a silent allele becomes a marker whose allele 'silent' is
+    never observed; the LR equals the kinship engine's with that marker, and
+    writing the case back keeps the silent allele and its frequency."""
+    from dataclasses import replace as dc_replace
+
+    from kinmatch.formats.familias import SILENT_ALLELE
+
+    fam = read_familias(next(p for p in sorted(FAM_DIR.glob("*.fam"))
+                             if not p.name.startswith("X_")))
+    silent_frequency = 0.04
+    loci = [dc_replace(locus, silent_allele=True, silent_frequency=silent_frequency,
+                       frequencies=[f * (1 - silent_frequency) for f in locus.frequencies])
+            for locus in fam.loci]
+    fam = dc_replace(fam, loci=loci)
+    case = _quiet(familias_to_kinship_case, fam)
+    for marker in case.markers:
+        assert marker.silent_allele == SILENT_ALLELE
+        assert marker.allele_frequencies[marker.silent_index] == pytest.approx(silent_frequency)
+    again = _quiet(familias_to_kinship_case, parse_familias(format_familias(fam)))
+    for a, b in zip(case.markers, again.markers):
+        assert a.alleles == b.alleles and a.silent_allele == b.silent_allele
+        np.testing.assert_allclose(a.allele_frequencies, b.allele_frequencies, rtol=1e-12)
+    np.testing.assert_allclose(_logliks(again)[case.hypotheses[0].name],
+                               _logliks(case)[case.hypotheses[0].name], rtol=1e-12)

@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
 import numpy as np
@@ -81,6 +81,8 @@ class Observation:
     dropout: float = 0.0
     dropin: float = 0.0
     homozygote_dropout: float | None = None
+    #: index of the marker's silent allele, if it has one: carried, never seen
+    silent: int | None = None
 
     def __post_init__(self) -> None:
         if len(self.alleles) not in (1, 2) or (len(self.alleles) == 2
@@ -95,8 +97,10 @@ class Observation:
 
     @property
     def exact(self) -> bool:
-        """No drop-out and no drop-in: the alleles are the genotype."""
-        return self.dropout == 0.0 and self.dropin == 0.0
+        """The alleles are the genotype: no drop-out, no drop-in, and not one
+        allele seen at a marker with a silent allele (which may hide behind it)."""
+        return (self.dropout == 0.0 and self.dropin == 0.0
+                and (self.silent is None or len(self.alleles) == 2))
 
     @property
     def genotype(self) -> Genotype:
@@ -112,6 +116,7 @@ def observation_factor(
     p: NDArray[np.float64], first: NDArray[np.intp], second: NDArray[np.intp],
     dropout: NDArray[np.float64], dropin: NDArray[np.float64],
     homozygote_dropout: NDArray[np.float64], hemizygous: bool = False,
+    silent: NDArray[np.intp] | None = None,
 ) -> NDArray[np.float64]:
     """``E[k, i, j] = P(observed alleles | true genotype i/j)`` with drop-out and drop-in.
 
@@ -128,7 +133,14 @@ def observation_factor(
     ``P({i}) = P({j}) = d (1 - d)``, ``P({}) = d^2``, and for a homozygote
     ``P({i}) = 1 - d_hom``, ``P({}) = d_hom``. ``hemizygous`` (a male at an X
     marker): one copy, ``P({i}) = 1 - d``, and the result is (K, N).
+
+    ``silent`` (per row, ``-1`` for none) is the position of a silent allele:
+    its copies never show, so ``i/silent`` is seen like a hemizygote ``i``
+    (one copy that may drop out) and ``silent/silent`` shows only drop-in.
     """
+    if silent is not None and np.any(silent >= 0):
+        return _with_silent(p, first, second, dropout, dropin, homozygote_dropout, hemizygous,
+                            silent)
     k, n = p.shape
     rows = np.arange(k)
     one = second < 0
@@ -168,6 +180,30 @@ def observation_factor(
     hom_one = (1 - dh) * (1 - c3) * is_si + dh * c3 * ps3
     one_ = np.where(hom, hom_one, het_one)
     return np.where(single[:, :, None], one_, two)
+
+
+def _with_silent(p: NDArray[np.float64], first: NDArray[np.intp], second: NDArray[np.intp],
+                 dropout: NDArray[np.float64], dropin: NDArray[np.float64],
+                 homozygote_dropout: NDArray[np.float64], hemizygous: bool,
+                 silent: NDArray[np.intp]) -> NDArray[np.float64]:
+    """:func:`observation_factor` where some rows have a silent allele."""
+    factor = observation_factor(p, first, second, dropout, dropin, homozygote_dropout,
+                                hemizygous)
+    rows = np.flatnonzero(silent >= 0)
+    sigma = silent[rows]
+    # a copy of the silent allele never shows: i/silent is seen as a hemizygote i
+    hemi = observation_factor(p[rows], first[rows], second[rows], dropout[rows], dropin[rows],
+                              homozygote_dropout[rows], hemizygous=True)
+    one = second[rows] < 0
+    # nothing shows from silent/silent (or a hemizygous silent): only a drop-in
+    nothing = np.where(one, dropin[rows] * p[rows, first[rows]], 0.0)
+    if hemizygous:
+        factor[rows, sigma] = nothing
+        return factor
+    factor[rows, sigma, :] = hemi
+    factor[rows, :, sigma] = hemi
+    factor[rows, sigma, sigma] = nothing
+    return factor
 
 #: Largest θ founder factor (entries) that will be built.
 THETA_FACTOR_LIMIT = 50_000_000
@@ -268,8 +304,8 @@ class _Alphabet:
     male: NDArray[np.float64] | None
     positions: tuple[Genotype, ...]  # in the order of the layout's typed people
     #: per uncertain person (layout order): observed positions (second -1 if one
-    #: allele), drop-out, drop-in and homozygote drop-out
-    observations: tuple[tuple[int, int, float, float, float], ...] = ()
+    #: allele), drop-out, drop-in, homozygote drop-out, silent position (-1: none)
+    observations: tuple[tuple[int, int, float, float, float, int], ...] = ()
 
     @property
     def size(self) -> int:
@@ -307,7 +343,8 @@ def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
         return _Alphabet(freqs, female, male, tuple(typed[pid] for pid in layout.typed_people),
                          _observations(layout, uncertain, lambda a: a))
     observed = sorted({a for g in typed.values() for a in g}
-                      | {a for o in uncertain.values() for a in o.alleles})
+                      | {a for o in uncertain.values() for a in o.alleles}
+                      | {o.silent for o in uncertain.values() if o.silent is not None})
     if len(layout.people) > len(typed):  # someone untyped is in the network
         observed_set = set(observed)
         rest = [i for i in range(marker.n_alleles) if i not in observed_set]
@@ -338,12 +375,14 @@ def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
 
 
 def _observations(layout: _Layout, uncertain: Mapping[str, Observation],
-                  position: Callable[[int], int]) -> tuple[tuple[int, int, float, float, float], ...]:
+                  position: Callable[[int], int]
+                  ) -> tuple[tuple[int, int, float, float, float, int], ...]:
     out = []
     for pid in layout.uncertain_people:
         o = uncertain[pid]
         second = position(o.alleles[1]) if len(o.alleles) == 2 else -1
-        out.append((position(o.alleles[0]), second, o.dropout, o.dropin, o.hom_dropout))
+        silent = position(o.silent) if o.silent is not None else -1
+        out.append((position(o.alleles[0]), second, o.dropout, o.dropin, o.hom_dropout, silent))
     return tuple(out)
 
 
@@ -643,7 +682,8 @@ def _build_network(layout: _Layout, alphabets: Sequence[_Alphabet], size: int,
             variables = layout.variables[person]
             factor = observation_factor(p, o[:, 0].astype(np.intp), o[:, 1].astype(np.intp),
                                         o[:, 2], o[:, 3], o[:, 4],
-                                        hemizygous=len(variables) == 1)
+                                        hemizygous=len(variables) == 1,
+                                        silent=o[:, 5].astype(np.intp))
             net.add(factor, variables)
     return net
 
@@ -681,9 +721,12 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool) -> list[_Batch]:
         for i, (marker, geno) in enumerate(zip(job.markers, job.genotypes)):
             typed: dict[str, Genotype] = {}
             uncertain: dict[str, Observation] = {}
+            silent = marker.silent_index
             for pid, g in geno.items():
                 if pid not in pedigree:
                     continue
+                if silent is not None:
+                    g = _with_silent_observation(marker, pid, g, silent)
                 if isinstance(g, Observation):
                     if g.exact:
                         typed[pid] = g.genotype
@@ -710,6 +753,18 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool) -> list[_Batch]:
             batch.entries.append((j, i))
             batch.alphabets.append(alpha)
     return list(batches.values())
+
+
+def _with_silent_observation(marker: Marker, pid: str, g: Genotype | Observation,
+                             silent: int) -> Genotype | Observation:
+    """At a marker with a silent allele, one allele seen may be a/silent."""
+    alleles = g.alleles if isinstance(g, Observation) else tuple(sorted(set(g)))
+    if silent in alleles:
+        raise MarkerError(f"'{pid}' is typed with the silent allele '{marker.silent_allele}' "
+                          f"of marker {marker.name}, which cannot be observed")
+    if isinstance(g, Observation):
+        return replace(g, silent=silent)
+    return Observation(alleles, silent=silent) if len(alleles) == 1 else g
 
 
 def _check_theta(theta: float) -> None:

@@ -26,7 +26,7 @@ from numpy.typing import ArrayLike, NDArray
 
 from .alleles import canonical_allele
 from .errors import MarkerError, warn
-from .mutation import MutationModel, mutation_model
+from .mutation import MutationMatrix, MutationModel, mutation_model
 
 Chromosome = Literal["autosomal", "X"]
 CHROMOSOMES: tuple[Chromosome, ...] = ("autosomal", "X")
@@ -52,6 +52,8 @@ class Marker:
     chromosome: Chromosome = "autosomal"
     mutation: MutationModel | None = None
     mutation_spec: Mapping[str, Any] | None = None
+    #: a silent (null) allele among ``alleles``: carried and inherited, never seen
+    silent_allele: str | None = None
     _index: dict[str, int] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
@@ -69,10 +71,17 @@ class Marker:
         mutation: Mapping[str, Any] | None = None,
         normalise: bool = False,
         rest_allele: str | None = None,
+        silent_allele: str | None = None,
     ) -> Marker:
         """Validate and build a marker.
 
         ``mutation`` is a model spec (see :func:`kinmatch.mutation.mutation_model`).
+        ``silent_allele`` names one of ``alleles`` as a silent (null) allele
+        (Familias' silent allele): it is inherited like any other but never
+        observed, so a person seen as homozygous ``a`` may be ``a/silent``.
+        The mutation model is built over the observable alleles (frequencies
+        renormalised among them) and the silent allele neither mutates nor
+        is mutated into.
         """
         name = str(name).strip()
         if not name:
@@ -121,8 +130,17 @@ class Marker:
                 )
         freqs = np.array(freqs, dtype=float)
         freqs.setflags(write=False)
+        silent = None
+        if silent_allele is not None:
+            silent = canonical_allele(silent_allele)
+            if silent not in seen:
+                raise MarkerError(f"marker {name}: silent allele '{silent}' is not among its "
+                                  "alleles")
         try:
-            model = mutation_model(labels, freqs, mutation)
+            if silent is None:
+                model = mutation_model(labels, freqs, mutation)
+            else:
+                model = _with_silent_allele(labels, freqs, labels.index(silent), mutation)
         except MarkerError as err:
             raise MarkerError(f"marker {name}: {err.message}") from None
         return cls(
@@ -132,7 +150,13 @@ class Marker:
             chromosome=chromosome,  # type: ignore[arg-type]
             mutation=model,
             mutation_spec=mutation,
+            silent_allele=silent,
         )
+
+    @property
+    def silent_index(self) -> int | None:
+        """Index of the silent allele, if the marker has one."""
+        return None if self.silent_allele is None else self._index[self.silent_allele]
 
     @property
     def n_alleles(self) -> int:
@@ -198,10 +222,31 @@ class Marker:
             freqs[order],
             chromosome=self.chromosome,
             mutation=spec,
+            silent_allele=self.silent_allele,
         )
 
     def renamed(self, name: str) -> Marker:
         return replace(self, name=name, _index={})
+
+
+def _with_silent_allele(labels: Sequence[str], freqs: NDArray[np.float64], silent: int,
+                        spec: Mapping[str, Any] | None) -> MutationModel | None:
+    """The mutation model over the observable alleles, embedded with the
+    silent allele as an absorbing-free fixed state (identity row and column)."""
+    keep = [i for i in range(len(labels)) if i != silent]
+    observable = freqs[keep] / freqs[keep].sum()
+    inner = mutation_model([labels[i] for i in keep], observable, spec)
+    if inner is None:
+        return None
+
+    def embed(m: MutationMatrix) -> MutationMatrix:
+        full = np.eye(len(labels))
+        full[np.ix_(keep, keep)] = m.matrix
+        return MutationMatrix(full, m.model, m.rate, m.rate2, m.range, m.transform)
+
+    female = embed(inner.female)
+    male = female if inner.male is inner.female else embed(inner.male)
+    return MutationModel(female=female, male=male)
 
 
 def _has_custom_matrix(spec: Mapping[str, Any] | None) -> bool:

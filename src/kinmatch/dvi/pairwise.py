@@ -212,11 +212,15 @@ def pairwise_lr(prepared: PreparedCase,
     out[:, ~female_mp, :] -= pops[0][:, None, :]
     if female_mp.any():
         out[:, female_mp, :] -= pops[1][:, None, :]
-    incompatible = (~dists.compatible[:, safe] & typed[None]).sum(axis=2).T.astype(np.int64)
-    degraded = np.array([s.degraded for s in prepared.case.samples], dtype=bool)
-    if degraded.any():
-        rows = np.flatnonzero(degraded)
-        out[rows], incompatible[rows] = degraded_log_lr(prepared, dists, rows)
+    incompatible_per_marker = ~dists.compatible[:, safe] & typed[None]  # (C, S, K)
+    summed = _needs_sum(prepared)
+    rows = np.flatnonzero(summed.any(axis=1))
+    if len(rows):
+        values, clash_k = degraded_log_lr(prepared, dists, rows, summed[rows])
+        r, k = np.nonzero(summed[rows])
+        out[rows[r], :, k] = values[r, :, k]
+        incompatible_per_marker[:, rows[r], k] = clash_k[r, :, k].T
+    incompatible = incompatible_per_marker.sum(axis=2).T.astype(np.int64)
     clash = _sex_clash(prepared, dists)
     out[clash] = math.nan
     incompatible[clash] = -1
@@ -240,9 +244,26 @@ def _genotype_log_probabilities_all(marker: Marker, theta: float, hemizygous: bo
     return genotype_log_probabilities(marker.allele_frequencies, a, b, theta, hemi)
 
 
+def _needs_sum(prepared: PreparedCase) -> NDArray[np.bool_]:
+    """(samples × markers) where the true genotype is not the one seen: every
+    marker of a degraded sample, and a homozygous-looking genotype at a
+    marker with a silent allele."""
+    return _needs_sum_rows(prepared, 0, prepared.sample_genotypes.shape[0])
+
+
+def _needs_sum_rows(prepared: PreparedCase, start: int, stop: int) -> NDArray[np.bool_]:
+    g = prepared.sample_genotypes[start:stop]
+    degraded = np.array([s.degraded for s in prepared.case.samples[start:stop]], dtype=bool)
+    silent = np.array([m.silent_allele is not None for m in prepared.markers], dtype=bool)
+    typed = g[:, :, 0] != UNTYPED
+    return typed & (degraded[:, None] | (silent[None, :] & (g[:, :, 0] == g[:, :, 1])))
+
+
 def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
-                    rows: NDArray[np.intp]) -> tuple[NDArray[np.float64], NDArray[np.int64]]:
-    """Per-marker log-LRs and incompatibility counts of degraded samples.
+                    rows: NDArray[np.intp], mask: NDArray[np.bool_] | None = None,
+                    ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """Per-marker log-LRs and incompatibilities of samples whose true
+    genotype is uncertain (drop-out / drop-in, or a silent allele).
 
     For a sample with drop-out / drop-in the true genotype is unknown, so
     each marker's LR sums over it (Gill et al. 2000; Balding & Buckleton 2009)::
@@ -254,21 +275,24 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
     the missing persons' distributions (genotypes × missing persons), per
     marker. A marker is incompatible when no Mendel-compatible genotype
     explains what was seen. Returns ``(rows, missing, markers)`` log-LRs
-    and ``(rows, missing)`` counts; sexes are not checked here.
+    and incompatibility flags (0 / False where ``mask``, (rows × markers),
+    is False); sexes are not checked here.
     """
     case = prepared.case
     g = prepared.sample_genotypes[rows]
     samples = [case.samples[r] for r in rows]
     n_rows, n_missing = len(rows), len(dists.missing)
     out = np.zeros((n_rows, n_missing, len(prepared.markers)))
-    incompatible = np.zeros((n_rows, n_missing), dtype=np.int64)
+    incompatible = np.zeros((n_rows, n_missing, len(prepared.markers)), dtype=bool)
+    if mask is None:
+        mask = np.ones((n_rows, len(prepared.markers)), dtype=bool)
     d = np.array([s.dropout for s in samples])
     c = np.array([s.dropin for s in samples])
     male = np.array([s.sex == Sex.MALE for s in samples])
     unknown = np.array([s.sex == Sex.UNKNOWN for s in samples])
     mp_male = np.array([x != Sex.FEMALE for x in dists.sexes])
     for k, marker in enumerate(prepared.markers):
-        typed = np.flatnonzero(g[:, k, 0] != UNTYPED)
+        typed = np.flatnonzero((g[:, k, 0] != UNTYPED) & mask[:, k])
         if not len(typed):
             continue
         lo, hi = dists.offsets[k], dists.offsets[k + 1]
@@ -287,8 +311,9 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
             if not columns.any() or not who.any():
                 continue
             t = typed[who]
+            silent = np.full(len(t), -1 if marker.silent_index is None else marker.silent_index)
             factor = observation_factor(p[who], a[who], second[who], d[t], c[t], d[t] ** 2,
-                                        hemizygous=hemizygous)
+                                        hemizygous=hemizygous, silent=silent)
             if hemizygous:
                 weights = np.zeros((len(t), len(upper[0])))
                 diagonal = upper[0] == upper[1]
@@ -301,7 +326,7 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
                 denominator = np.log(weights @ pop)
             block = np.ix_(t, np.flatnonzero(columns))
             out[block[0], block[1], k] = numerator - denominator[:, None]
-            incompatible[block] += (weights @ compatible[columns].T) <= 0
+            incompatible[block[0], block[1], k] = (weights @ compatible[columns].T) <= 0
     return out, incompatible
 
 
@@ -358,10 +383,12 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
         scores[:, ~female_mp] -= pops[0][start:stop].sum(axis=1)[:, None]
         if female_mp.any():
             scores[:, female_mp] -= pops[1][start:stop].sum(axis=1)[:, None]
-        degraded_rows = [r for r in range(start, stop) if prepared.case.samples[r].degraded]
+        summed = _needs_sum_rows(prepared, start, stop)
+        degraded_rows = list(start + np.flatnonzero(summed.any(axis=1)))
         degraded_counts = None
         if degraded_rows:
-            dl, degraded_counts = degraded_log_lr(prepared, dists, np.array(degraded_rows))
+            dl, flags = degraded_log_lr(prepared, dists, np.array(degraded_rows))
+            degraded_counts = flags.sum(axis=2)
             scores[np.array(degraded_rows) - start] = dl.sum(axis=2)
         scores[clash[start:stop]] = -math.inf
         scores[np.isnan(scores)] = -math.inf

@@ -164,9 +164,10 @@ class FamiliasLocus:
     ``alleles`` are the names as written in the file. ``database_size``,
     ``dropout`` and ``minor_allele_frequency`` come from the locus' info line
     (``None`` when the line lacks them); ``silent_allele`` and
-    ``silent_frequency`` describe a silent (null) allele. The likelihood
-    engine does not model drop-out or silent alleles yet; they are kept so
-    that a file is written back as it was read.
+    ``silent_frequency`` describe a silent (null) allele, which becomes a
+    marker allele named ``"silent"`` (:data:`SILENT_ALLELE`) that is never
+    observed. The per-locus drop-out probability is kept so that a file is
+    written back as it was read.
     """
 
     name: str
@@ -1197,17 +1198,30 @@ def locus_mutation_spec(locus: FamiliasLocus) -> dict[str, Any] | None:
     return f_spec if f_spec == m_spec else {"female": f_spec, "male": m_spec}
 
 
+#: Name of a Familias locus' silent allele among a kinmatch marker's alleles.
+SILENT_ALLELE = "silent"
+
+
 def _locus_marker(locus: FamiliasLocus, chromosome: str, filename: str | None) -> Marker:
     where = Location(filename, locus.line, None, f"/loci/{locus.name}")
-    if locus.silent_allele and locus.silent_frequency > 0:
-        raise CaseFormatError(f"locus {locus.name} has a silent allele (frequency "
-                              f"{locus.silent_frequency:g}); kinmatch does not model silent "
-                              "alleles yet", where)
     try:
         labels = [_kinmatch_allele(a) for a in locus.alleles]
     except MarkerError as err:
         raise CaseFormatError(f"locus {locus.name}: {err.message}", where) from None
-    total = sum(locus.frequencies)
+    frequencies = list(locus.frequencies)
+    silent = None
+    if locus.silent_allele and locus.silent_frequency > 0:
+        # the silent allele is one more allele of the locus, never observed
+        silent = SILENT_ALLELE
+        if silent in labels:
+            raise CaseFormatError(f"locus {locus.name} has an allele named '{silent}' and a "
+                                  "silent allele", where)
+        labels.append(silent)
+        if abs(sum(frequencies) - 1) <= 1e-6:
+            # the observable alleles' frequencies sum to 1: scale them to make room
+            frequencies = [f * (1 - locus.silent_frequency) for f in frequencies]
+        frequencies.append(locus.silent_frequency)
+    total = sum(frequencies)
     normalise = False
     if abs(total - 1) > 1e-6:
         if round(total, 3) != 1:
@@ -1220,8 +1234,8 @@ def _locus_marker(locus: FamiliasLocus, chromosome: str, filename: str | None) -
         # Extreme parameters (e.g. range ** step underflowing to 0) give NaN
         # matrices, which Marker.create rejects; numpy need not warn first.
         with np.errstate(all="ignore"):
-            return Marker.create(locus.name, labels, locus.frequencies, chromosome=chromosome,
-                                 mutation=spec, normalise=normalise)
+            return Marker.create(locus.name, labels, frequencies, chromosome=chromosome,
+                                 mutation=spec, normalise=normalise, silent_allele=silent)
     except MarkerError as err:
         if _has_pm(spec):
             warn(f"locus {locus.name}: {err.message}; using the equal model with the same rates "
@@ -1575,6 +1589,13 @@ def _familias_locus(marker: Marker) -> FamiliasLocus:
         male = _familias_mutation(spec.get("male"), marker.name)
     else:
         female = male = _familias_mutation(spec, marker.name)
+    if marker.silent_allele is not None:
+        keep = [i for i, a in enumerate(marker.alleles) if a != marker.silent_allele]
+        return FamiliasLocus(marker.name, [marker.alleles[i] for i in keep],
+                             [float(marker.allele_frequencies[i]) for i in keep], female, male,
+                             silent_allele=True,
+                             silent_frequency=float(
+                                 marker.allele_frequencies[marker.silent_index]))
     return FamiliasLocus(marker.name, list(marker.alleles),
                          [float(f) for f in marker.allele_frequencies], female, male)
 
