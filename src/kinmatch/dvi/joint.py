@@ -1,10 +1,13 @@
 """Joint identification: which samples are which missing persons, all at once.
 
+Model
+-----
 An **assignment** ``a`` maps every post-mortem sample either to a missing
 person or to ``*`` ("not among the missing"), using each missing person at
-most once and never across a known sex difference. Its likelihood factorises
-over reference families (Vigeland & Egeland, *DNA-based identification in
-disaster victim identification*, 2021; dvir's ``dviJoint``)::
+most once and only through allowed pairs (by default every pair whose sexes
+agree). Its likelihood factorises over reference families (Vigeland &
+Egeland, *DNA-based identification in disaster victim identification*, 2021;
+Kling, Egeland & Vigeland, *Mass identifications*, 2021; dvir's ``dviJoint``)::
 
     L(a) = prod_F L(F with the samples a places in it) * prod_{s: a(s) = *} L(s)
 
@@ -13,20 +16,99 @@ and with ``g_F(A) = log L(F with A) - log L(F) - sum_{s in A} log L(s)``,
     log L(a) = sum_F log L(F) + sum_s log L(s) + sum_F g_F(A_F(a)).
 
 For a family that receives one sample, ``g_F`` is the pairwise log-LR; a
-family that receives several is peeled with all of them placed. With a flat
-prior over assignments the posterior of ``a`` is ``L(a) / sum_b L(b)``, and
-the posterior that sample ``s`` is missing person ``m`` is the sum over the
-assignments that say so (dvir's ``Bmarginal``).
+family that receives several is peeled with all of them placed.
 
-Exactness at scale: a pair with pairwise LR 0 cannot be in any assignment of
-positive likelihood, so only positive pairs are enumerated. Samples and
-families linked by positive pairs fall into connected **components** that are
-independent: the likelihood is a product over components and so is the set
-of assignments. Each component is enumerated on its own, posteriors are
-computed per component, and the best assignments of the whole case are
-merged from the components' sorted lists. The number of assignments dvir
-would enumerate (every sex-consistent one, zero-likelihood ones included) is
-reported as ``n_assignments`` for comparison.
+Priors. The posterior of ``a`` is ``pi(a) L(a) / sum_b pi(b) L(b)`` and the
+posterior that sample ``s`` is missing person ``m`` is the sum over the
+assignments that say so (dvir's ``Bmarginal``). The default prior is flat
+(``pi = 1``, dvir's default). A user prior is of product form
+
+    pi(a) ∝ prod_{(s, m) in a} w[s, m]        (w >= 0: prior odds of "s is m" vs "s is *")
+
+given either as the matrix ``w`` (``prior=``) or per missing person
+(``missing_prior=``, ``p_m`` = the probability that ``m`` is among the
+remains): each ``m`` is among the remains with probability ``p_m``
+independently and, if so, equally likely any of the ``n`` samples, given
+that no two missing persons are the same sample. That prior is
+``prod_{m in a} p_m / n * prod_{m not in a} (1 - p_m)``, which is the product
+form with ``w[s, m] = p_m / (n (1 - p_m))``. A product-form prior keeps the
+likelihood's factorisation, so everything below holds with
+``B[s, m] = LR[s, m] w[s, m]`` in place of the LR.
+
+Components
+----------
+A pair with LR 0 (or not allowed, or of prior 0) cannot be in an assignment
+of positive weight. Samples and families linked by the remaining pairs fall
+into connected **components** that are independent: the weight is a product
+over components and so is the set of assignments. Each component is solved
+on its own and the best assignments of the whole case are merged from the
+components' sorted lists (a k-best product).
+
+Small components are **enumerated** (exact, identical to dvir). A component
+with more than ``component_limit`` assignments is solved by **bounding**:
+
+* **One missing person per family in the component** (the usual mass-fatality
+  case): ``log L(a) - log L(nobody) = sum_{(s, m) in a} log LR[s, m]`` is
+  additive, so the best assignment is a maximum-weight bipartite matching in
+  which every sample may also take its own "not among the missing" column of
+  weight 0 (``scipy.optimize.linear_sum_assignment`` on the samples ×
+  (missing persons + one ``*`` per sample) matrix). The k best come from
+  **Murty's** partitioning (K. G. Murty, *An algorithm for ranking all the
+  assignments in order of increasing cost*, Operations Research 16, 1968):
+  the solutions outside the ones listed split into disjoint subproblems,
+  each fixing the choices of some samples and forbidding one, and the best
+  of all subproblems is the next solution. Top-k is exact.
+* **Families with several missing persons**: a best-first branch-and-bound
+  over the samples, a node being the choices of the first samples. Its
+  priority is the exact gain so far plus, per remaining sample, the
+  largest increment it could add: ``log LR`` for a family with one missing
+  person in the component, ``-log L(s)`` otherwise (the increment of placing
+  ``s`` is ``sum_k log P(s's genotype at m | F, A) - log L(s) <= -log L(s)``
+  because a conditional probability is at most 1). The bound is admissible,
+  so leaves come out best first: top-k is exact. Exhausting ``max_nodes``
+  raises an error rather than returning an inexact ranking.
+
+Posterior bounds (bounded components)
+-------------------------------------
+The estimate is the posterior over the assignments listed (the top
+``posterior_assignments`` by posterior weight), clipped into a certified
+interval ``[lower, upper]``; ``posterior_error`` is the largest distance
+from the estimate to the ends of the interval, and ``exact`` says whether
+every component was enumerated completely. Intervals are intersections of:
+
+1. **Listed mass.** With ``E`` the listed weight, ``E[s, m]`` its part with
+   ``s = m`` and ``R >= Z - E`` a bound on the weight not listed,
+   ``E[s, m] / (E + R) <= P(s = m) <= (E[s, m] + R) / (E + R)`` (the
+   posterior ``(E_sm + r) / (E + r')`` with ``0 <= r <= r' <= R`` is smallest
+   at ``r = 0, r' = R`` and largest at ``r = r' = R``). In the branch-and-bound,
+   ``R`` is the sum over the open nodes of ``exp(gain so far) * prod over the
+   remaining samples of (1 + sum_m exp(max increment))`` (dropping the rule
+   that a missing person is used once only adds terms). For Murty
+   components ``R = Z+ - E`` with the relaxation
+   ``Z <= min(prod_s (1 + sum_m B[s, m]), prod_m (1 + sum_s B[s, m]))``.
+2. **Vertex-deletion recursion** (one missing person per family; the
+   monomer-dimer recursion of Godsil, *Matchings and walks in graphs*, 1981,
+   as used for certified bounds by Bayati, Gamarnik, Katz, Nair & Tetali,
+   *Simple deterministic approximation algorithms for counting matchings*,
+   STOC 2007). ``Z(H)`` is the sum of ``prod B`` over the matchings of the
+   bipartite graph ``H`` (a matching = an assignment). With
+   ``x(H, v) = Z(H - v) / Z(H)`` in ``(0, 1]``, splitting on how ``v`` is
+   matched gives ``Z(H) = Z(H - v) + sum_u B[v, u] Z(H - v - u)``, i.e.
+
+       x(H, v) = 1 / (1 + sum_{u ~ v} B[v, u] x(H - v, u)),
+
+   and ``P(s = *) = x(G, s)``, ``P(s = m) = B[s, m] x(G, s) x(G - s, m)``.
+   The map is decreasing in each ``x(H - v, u)``, so bounds alternate: from
+   ``0 < x <= 1`` one gets ``1 / (1 + deg_H v) <= x(H, v)``, and with a lower
+   bound ``l`` on the ``x(H - v, u)``, ``x(H, v) <= 1 / (1 + sum B[v, u] l_u)``;
+   degrees in subgraphs are at most those in ``G`` minus the deleted
+   neighbours, which keeps every step valid. Two levels of this are computed
+   for every pair in ``O(samples × missing)``; they are tight whenever a
+   pair's LR dominates the LRs of its row and column, which is the typical
+   identification. Finally ``P(s = m) >= 1 - sum of the other upper bounds of
+   row s`` and ``P(s = m) <= 1 - sum of the other lower bounds of column m``.
+
+All bounds are computed in floating point; they are certified up to rounding.
 """
 
 from __future__ import annotations
@@ -35,9 +117,11 @@ import heapq
 import math
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 from numpy.typing import NDArray
+from scipy.optimize import linear_sum_assignment
 
 from ..errors import KinmatchError
 from ..likelihood import markers_loglik
@@ -48,13 +132,32 @@ from .pairwise import PairwiseLR, sample_log_probabilities
 #: Column index meaning "not among the missing" (dvir's ``*``).
 NOT_MISSING = -1
 
-#: Largest number of assignments enumerated in one component.
-DEFAULT_COMPONENT_LIMIT = 2_000_000
+#: Largest number of assignments enumerated in one component; larger ones are bounded.
+DEFAULT_COMPONENT_LIMIT = 200_000
+
+#: Assignments listed per bounded component for the posterior estimate.
+DEFAULT_POSTERIOR_ASSIGNMENTS = 200
+
+#: Node expansions allowed in the branch-and-bound of one component.
+DEFAULT_MAX_NODES = 2_000_000
+
+#: log-LRs are clipped here before exponentiating in the bounds (exp(600) is finite).
+_LOG_CAP = 600.0
+
+Method = Literal["auto", "enumerate", "bound"]
 
 
 @dataclass(frozen=True)
 class JointResult:
-    """Assignments of samples to missing persons, best first."""
+    """Assignments of samples to missing persons, best first, and posteriors.
+
+    ``posterior[s, c]`` is P(sample ``s`` is missing person ``c``) (last
+    column: not among the missing). Where ``exact`` is false, some component
+    was too large to enumerate: ``posterior`` is then an estimate with
+    certified ``posterior_lower <= true posterior <= posterior_upper`` and
+    ``posterior_error = max(posterior - lower, upper - posterior)``; the
+    ranking of ``assignments``/``loglik`` is exact in every case.
+    """
 
     samples: tuple[str, ...]
     missing: tuple[str, ...]
@@ -62,9 +165,24 @@ class JointResult:
     assignments: NDArray[np.intp]  # (top, samples): column of the missing person, or NOT_MISSING
     loglik: NDArray[np.float64]  # (top,) natural log, best first
     posterior: NDArray[np.float64]  # (samples, missing + 1); last column = not among the missing
-    n_assignments: int  # sex-consistent assignments in all (dvir's n)
-    n_positive: int  # assignments of positive likelihood
+    n_assignments: int  # allowed assignments in all (dvir's n); -1 if too costly to count
+    n_positive: int  # assignments of positive likelihood; -1 if a component was bounded
     components: tuple[tuple[tuple[int, ...], tuple[int, ...]], ...]  # (samples, columns) each
+    posterior_lower: NDArray[np.float64]  # (samples, missing + 1)
+    posterior_upper: NDArray[np.float64]  # (samples, missing + 1)
+    exact: bool  # every component enumerated: posteriors exact
+    component_exact: tuple[bool, ...] = ()  # per component
+
+    @property
+    def posterior_error(self) -> NDArray[np.float64]:
+        """Largest possible error of each posterior (0 where exact)."""
+        return np.maximum(self.posterior - self.posterior_lower,
+                          self.posterior_upper - self.posterior)
+
+    @property
+    def max_posterior_error(self) -> float:
+        """The stated error bound of the whole posterior table."""
+        return float(self.posterior_error.max()) if self.posterior.size else 0.0
 
     @property
     def lr_vs_best(self) -> NDArray[np.float64]:
@@ -185,7 +303,7 @@ def count_assignments(allowed: NDArray[np.bool_]) -> int:
 
     Dynamic programming over samples with the set of used columns as state,
     restricted to columns some sample may take; exact for the case sizes dvir
-    can enumerate, and computed per connected component otherwise.
+    can enumerate (see :func:`count_matchings` for large ones).
     """
     states: dict[frozenset[int], int] = {frozenset(): 1}
     for s in range(allowed.shape[0]):
@@ -201,9 +319,352 @@ def count_assignments(allowed: NDArray[np.bool_]) -> int:
     return sum(states.values())
 
 
+def count_matchings(allowed: NDArray[np.bool_], max_states: int = 1_000_000) -> int | None:
+    """Number of injective partial assignments, by column classes; ``None`` if too costly.
+
+    Columns allowed by exactly the same samples are interchangeable, so the
+    state need only count the used columns of each class:
+    ``N(s + 1, u + e_g) += N(s, u) * (size_g - u_g)`` for each class ``g`` that
+    sample ``s`` allows, and ``N(s + 1, u) += N(s, u)`` for ``*``. With one
+    class of ``m`` columns and ``n`` samples this is
+    ``sum_k C(n, k) C(m, k) k!``. Sex is what usually splits the classes, so
+    there are few.
+    """
+    if allowed.size == 0:
+        return 1
+    patterns: dict[bytes, int] = {}
+    col_class = np.array([patterns.setdefault(allowed[:, c].tobytes(), len(patterns))
+                          for c in range(allowed.shape[1])], dtype=np.intp)
+    sizes = np.bincount(col_class, minlength=len(patterns))
+    if math.prod(int(x) + 1 for x in sizes) > max_states:
+        return None
+    states: dict[tuple[int, ...], int] = {tuple(0 for _ in sizes): 1}
+    for s in range(allowed.shape[0]):
+        classes = sorted({int(g) for g in col_class[allowed[s]]})
+        nxt: dict[tuple[int, ...], int] = {}
+        for used, n in states.items():
+            nxt[used] = nxt.get(used, 0) + n
+            for g in classes:
+                free = int(sizes[g]) - used[g]
+                if free > 0:
+                    key = used[:g] + (used[g] + 1,) + used[g + 1:]
+                    nxt[key] = nxt.get(key, 0) + n * free
+        states = nxt
+    return sum(states.values())
+
+
+# ---------------------------------------------------------------------------
+# Murty's k-best assignments (one missing person per family)
+
+
+class _Murty:
+    """k-best partial matchings of samples (rows) to missing persons (columns).
+
+    ``weight[s, m]`` is the additive log-weight of pair ``(s, m)`` (``-inf`` when
+    impossible); a sample may also stay unmatched with weight 0. Each sample
+    row of the LSA matrix has the ``m`` real columns and one private ``*``
+    column; a subproblem fixes some rows' choices and forbids some others.
+    """
+
+    def __init__(self, weight: NDArray[np.float64]) -> None:
+        self.n, self.m = weight.shape
+        n, m = self.n, self.m
+        cost = np.full((n, m + n), np.inf)
+        cost[:, :m] = np.where(np.isfinite(weight), -weight, np.inf)
+        cost[np.arange(n), m + np.arange(n)] = 0.0
+        self.cost = cost
+        self.weight = weight
+
+    def _column(self, row: int, choice: int) -> int:
+        return choice if choice != NOT_MISSING else self.m + row
+
+    def solve(self, forced: dict[int, int], forbidden: dict[int, frozenset[int]]
+              ) -> tuple[float, tuple[int, ...]] | None:
+        """Best solution with the rows in ``forced`` fixed and ``forbidden`` choices barred."""
+        n, m = self.n, self.m
+        choice = [NOT_MISSING] * n
+        value = 0.0
+        used_cols = []
+        for r, c in forced.items():
+            choice[r] = c
+            if c != NOT_MISSING:
+                value += float(self.weight[r, c])
+                used_cols.append(c)
+        free_rows = [r for r in range(n) if r not in forced]
+        if free_rows:
+            keep = np.ones(m + n, dtype=bool)
+            keep[used_cols] = False
+            keep[[m + r for r in forced]] = False
+            cols = np.flatnonzero(keep)
+            sub = self.cost[np.ix_(free_rows, cols)]
+            position = {int(c): j for j, c in enumerate(cols)}
+            for i, r in enumerate(free_rows):
+                for c in forbidden.get(r, ()):
+                    j = position.get(self._column(r, c))
+                    if j is not None:
+                        sub[i, j] = np.inf
+            try:
+                rows, picked = linear_sum_assignment(sub)
+            except ValueError:  # no feasible completion
+                return None
+            if not np.isfinite(sub[rows, picked]).all():
+                return None
+            for i, j in zip(rows, picked):
+                c = int(cols[j])
+                r = free_rows[int(i)]
+                choice[r] = c if c < m else NOT_MISSING
+                if c < m:
+                    value += float(self.weight[r, c])
+        return value, tuple(choice)
+
+    def ranked(self) -> Iterator[tuple[float, tuple[int, ...]]]:
+        """Solutions best first, each once (Murty 1968)."""
+        root = self.solve({}, {})
+        if root is None:
+            return
+        counter = 0
+        heap: list[tuple[float, int, tuple[int, ...], dict[int, int], dict[int, frozenset[int]]]]
+        heap = [(-root[0], counter, root[1], {}, {})]
+        while heap:
+            neg, _, sol, forced, forbidden = heapq.heappop(heap)
+            yield -neg, sol
+            fixed = dict(forced)
+            for r in range(self.n):
+                if r in forced:
+                    continue
+                bar = dict(forbidden)
+                bar[r] = bar.get(r, frozenset()) | {sol[r]}
+                child = self.solve(fixed, bar)
+                if child is not None:
+                    counter += 1
+                    heapq.heappush(heap, (-child[0], counter, child[1], dict(fixed), bar))
+                fixed[r] = sol[r]
+
+
+# ---------------------------------------------------------------------------
+# Certified posterior bounds for one-missing-person components
+
+
+def _sum_except(b: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
+    """``out[i, j] = sum over the other entries of b's line through (i, j) along axis``,
+    without the cancellation of ``total - b[i, j]`` at the line's largest entry."""
+    total = b.sum(axis=axis, keepdims=True)
+    out = np.maximum(total - b, 0.0)
+    if b.shape[axis] == 0:
+        return out
+    top = np.argmax(b, axis=axis)
+    masked = b.copy()
+    if axis == 0:
+        masked[top, np.arange(b.shape[1])] = 0.0
+        out[top, np.arange(b.shape[1])] = masked.sum(axis=0)
+    else:
+        masked[np.arange(b.shape[0]), top] = 0.0
+        out[np.arange(b.shape[0]), top] = masked.sum(axis=1)
+    return out
+
+
+def _recursion_bounds(b: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Lower and upper bounds of the posteriors (samples × (missing + 1)) by two
+    levels of the vertex-deletion recursion (module docstring, bound 2).
+
+    ``b[s, m]`` >= 0 is the weight of pair ``(s, m)``; the last column of the
+    result is "not among the missing".
+    """
+    n, m = b.shape
+    row_ex = _sum_except(b, 1)  # r_s - b[s, m]: row s without column m
+    col_ex = _sum_except(b, 0)  # c_m - b[s, m]: column m without row s
+    # x(G - s - u, w) for samples w != s (u a missing person): w's degree there <= r_w - b[w, u]
+    q = b / (1.0 + row_ex)  # b[w, u] * lower bound of x(G - s - u, w)
+    hi_xu = 1.0 / (1.0 + _sum_except(q, 0))  # upper bound of x(G - s, u), per (s, u)
+    # upper bound of x(G - s - u, w): 1 / (1 + sum_{z != u} b[w, z] / (1 + c_z - b[w, z]))
+    p = b / (1.0 + col_ex)
+    hi_w = 1.0 / (1.0 + _sum_except(p, 1))  # per (w, u)
+    lo_xu = 1.0 / (1.0 + _sum_except(b * hi_w, 0))  # lower bound of x(G - s, u), per (s, u)
+    lo_xs = 1.0 / (1.0 + (b * hi_xu).sum(axis=1))  # x(G, s)
+    hi_xs = 1.0 / (1.0 + (b * lo_xu).sum(axis=1))
+    # x(G - s, m) = 1 / (1 + sum_{u != s} b[u, m] x(G - s - m, u)), u samples:
+    #   1 / (1 + r_u - b[u, m]) <= x(G - s - m, u) <= hi_w[u, m]
+    lo_u = 1.0 / (1.0 + row_ex)
+    lo_xm = lo_xu  # the same expression: sum_{u != s} b[u, m] hi_w[u, m]
+    hi_xm = 1.0 / (1.0 + _sum_except(b * lo_u, 0))
+    lower = np.zeros((n, m + 1))
+    upper = np.zeros((n, m + 1))
+    lower[:, :m] = b * lo_xs[:, None] * lo_xm
+    upper[:, :m] = b * hi_xs[:, None] * hi_xm
+    lower[:, m] = lo_xs
+    upper[:, m] = hi_xs
+    return _tighten(np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0))
+
+
+def _tighten(lower: NDArray[np.float64], upper: NDArray[np.float64]
+             ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Use that each row sums to 1 and each missing person's column to at most 1."""
+    m = lower.shape[1] - 1
+    lower = np.maximum(lower, 1.0 - _sum_except(upper, 1))
+    col_lo = _sum_except(lower[:, :m], 0)
+    upper = upper.copy()
+    upper[:, :m] = np.minimum(upper[:, :m], 1.0 - col_lo)
+    upper = np.minimum(upper, 1.0 - _sum_except(lower, 1))
+    return np.clip(lower, 0.0, 1.0), np.clip(np.maximum(upper, lower), 0.0, 1.0)
+
+
+def _listed_mass(values: NDArray[np.float64], assign: NDArray[np.intp], n_cols: int
+                 ) -> tuple[float, NDArray[np.float64]]:
+    """log of the listed weight and its share per (sample, column), relative to it."""
+    if len(values) == 0:
+        return -math.inf, np.zeros((assign.shape[1], n_cols + 1))
+    top = float(values.max())
+    w = np.exp(values - top)
+    total = float(w.sum())
+    share = np.zeros((assign.shape[1], n_cols + 1))
+    for j in range(assign.shape[1]):
+        col = assign[:, j]
+        np.add.at(share[j], np.where(col == NOT_MISSING, n_cols, col), w)
+    return top + math.log(total), share / total
+
+
+def _mass_bounds(log_e: float, share: NDArray[np.float64], log_r: float
+                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Bound 1: ``E_sm / (E + R) <= P <= (E_sm + R) / (E + R)``."""
+    if log_r == -math.inf:
+        return share.copy(), share.copy()
+    # with E = 1: rho = R / E
+    rho = math.exp(min(log_r - log_e, 700.0))
+    lower = share / (1.0 + rho)
+    upper = (share + rho) / (1.0 + rho)
+    return lower, np.minimum(upper, 1.0)
+
+
+def _logsumexp(values: Sequence[float]) -> float:
+    finite = [v for v in values if v != -math.inf]
+    if not finite:
+        return -math.inf
+    top = max(finite)
+    return top + math.log(sum(math.exp(v - top) for v in finite))
+
+
+# ---------------------------------------------------------------------------
+# Branch-and-bound (families with several missing persons)
+
+
+@dataclass
+class _Search:
+    """Leaves of a best-first branch-and-bound, and the weight it left unexplored."""
+
+    values: list[float]
+    rows: list[tuple[int, ...]]
+    log_rest: float  # log of an upper bound on the weight of all other leaves (-inf: none)
+
+
+def _branch_and_bound(samples: Sequence[int], options: dict[int, list[int]],
+                      bound: dict[tuple[int, int], float], log_prior: NDArray[np.float64],
+                      gain: _FamilyGain, k: int, max_nodes: int) -> _Search:
+    """The ``k`` best assignments of ``samples`` by ``sum_F g_F + sum log prior``.
+
+    ``bound[(s, c)]`` is an upper bound of the increment of placing ``s`` at
+    ``c`` in any context (prior included); a node's priority is its exact
+    value plus the sum over the remaining samples of their best positive
+    bound, so leaves are popped best first.
+    """
+    n = len(samples)
+    best_inc = [max([0.0] + [bound[(s, c)] for c in options[s]]) for s in samples]
+    log_mass = [_logsumexp([0.0] + [bound[(s, c)] for c in options[s]]) for s in samples]
+    opt = [0.0] * (n + 1)
+    mass = [0.0] * (n + 1)
+    for i in range(n - 1, -1, -1):
+        opt[i] = opt[i + 1] + best_inc[i]
+        mass[i] = mass[i + 1] + log_mass[i]
+    counter = 0
+    Node = tuple[float, int, int, float, tuple[int, ...], tuple[tuple[int, tuple[tuple[int, int], ...]], ...]]
+    heap: list[Node] = [(-opt[0], 0, 0, 0.0, (), ())]
+    values: list[float] = []
+    rows: list[tuple[int, ...]] = []
+    expanded = 0
+    while heap and len(rows) < k:
+        _, _, depth, value, chosen, placed = heapq.heappop(heap)
+        if depth == n:
+            values.append(value)
+            rows.append(chosen)
+            continue
+        expanded += 1
+        if expanded > max_nodes:
+            raise KinmatchError(
+                f"the joint analysis of a component of {n} samples needed more than "
+                f"{max_nodes:,} search nodes; exclude more pairs (a stricter incompatibility "
+                "limit) or solve the undisputed identifications first")
+        s = samples[depth]
+        used = set(chosen)
+        by_family = dict(placed)
+        children = [(NOT_MISSING, value, placed)]
+        for c in options[s]:
+            if c in used or log_prior[s, c] == -math.inf:
+                continue
+            f = gain.column_family[c]
+            old = by_family.get(f, ())
+            new = old + ((s, c),)
+            v = value - gain(f, old) + gain(f, new) + float(log_prior[s, c])
+            if v == -math.inf or math.isnan(v):
+                continue
+            nb = dict(by_family)
+            nb[f] = new
+            children.append((c, v, tuple(sorted(nb.items()))))
+        for c, v, pl in children:
+            counter += 1
+            heapq.heappush(heap, (-(v + opt[depth + 1]), counter, depth + 1, v, chosen + (c,), pl))
+    log_rest = _logsumexp([node[3] + mass[node[2]] for node in heap])
+    return _Search(values, rows, log_rest)
+
+
+# ---------------------------------------------------------------------------
+# The joint analysis
+
+
+def _prior_log_odds(n_samples: int, n_cols: int, prior: NDArray[np.float64] | None,
+                    missing_prior: Sequence[float] | NDArray[np.float64] | None
+                    ) -> NDArray[np.float64]:
+    """``log w[s, m]`` of the product-form prior (module docstring)."""
+    log_w = np.zeros((n_samples, n_cols))
+    with np.errstate(divide="ignore"):
+        if prior is not None:
+            w = np.asarray(prior, dtype=float)
+            if w.shape != (n_samples, n_cols) or not np.all(np.isfinite(w)) or np.any(w < 0):
+                raise KinmatchError(f"the pair prior must be a {n_samples} x {n_cols} matrix of "
+                                    "finite non-negative prior odds")
+            log_w += np.log(w)
+        if missing_prior is not None:
+            p = np.asarray(missing_prior, dtype=float)
+            if p.shape != (n_cols,) or np.any(~(p >= 0)) or np.any(~(p < 1)):
+                raise KinmatchError(f"the missing-person prior must give {n_cols} probabilities "
+                                    "in [0, 1)")
+            log_w += np.log(p / (max(n_samples, 1) * (1.0 - p)))[None, :]
+    return log_w
+
+
 def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: int = 30,
-                         component_limit: int = DEFAULT_COMPONENT_LIMIT) -> JointResult:
-    """The best ``top`` assignments, their log-likelihoods and the posterior of each pair."""
+                         component_limit: int = DEFAULT_COMPONENT_LIMIT,
+                         allowed: NDArray[np.bool_] | None = None,
+                         prior: NDArray[np.float64] | None = None,
+                         missing_prior: Sequence[float] | NDArray[np.float64] | None = None,
+                         method: Method = "auto",
+                         posterior_assignments: int = DEFAULT_POSTERIOR_ASSIGNMENTS,
+                         max_nodes: int = DEFAULT_MAX_NODES) -> JointResult:
+    """The best ``top`` assignments, their log-likelihoods and the posterior of each pair.
+
+    ``allowed`` (samples × missing persons, default: every pair whose sexes
+    agree) restricts the pairs an assignment may use (dvir's pairings).
+    ``prior`` (samples × missing persons, prior odds ``w[s, m]`` of "s is m"
+    against "s is *") or ``missing_prior`` (per missing person, the
+    probability that it is among the remains) set a product-form prior over
+    assignments (module docstring); the default is flat. The ranking of
+    assignments is by likelihood (dvir's joint table); posteriors use the prior.
+
+    ``method``: ``"enumerate"`` every component (an error past
+    ``component_limit`` assignments), ``"bound"`` every component (Murty or
+    branch-and-bound, posteriors with certified bounds), or ``"auto"``:
+    enumerate components of at most ``component_limit`` assignments and
+    bound the others. A bounded component lists its ``max(top,
+    posterior_assignments)`` best assignments for the posterior estimate.
+    """
     case = prepared.case
     sexes = np.array([int(s.sex) for s in case.samples])
     sample_ll = sample_log_probabilities(prepared, sexes == Sex.MALE).sum(axis=1)
@@ -211,49 +672,118 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
                           for f, g in zip(case.families, prepared.family_genotypes)])
     gain = _FamilyGain(prepared, pairwise, sample_ll, family_ll)
     log_lr = pairwise.log_lr
-    positive = pairwise.sex_compatible & np.isfinite(log_lr)
+    n_samples, n_cols = log_lr.shape
+    permitted = pairwise.sex_compatible.copy()
+    if allowed is not None:
+        mask = np.asarray(allowed, dtype=bool)
+        if mask.shape != (n_samples, n_cols):
+            raise KinmatchError(f"the allowed pairs must be a {n_samples} x {n_cols} matrix")
+        permitted &= mask
+    positive = permitted & np.isfinite(log_lr)
+    log_w = _prior_log_odds(n_samples, n_cols, prior, missing_prior)
+    flat = prior is None and missing_prior is None
     if np.isneginf(family_ll).any():
         bad = case.families[int(np.flatnonzero(np.isneginf(family_ll))[0])].name
         raise KinmatchError(f"the reference data of family '{bad}' are impossible on their own "
                             "(a Mendelian inconsistency among the relatives); correct them first")
     base = float(family_ll.sum() + sample_ll.sum())
-    n_samples, n_cols = log_lr.shape
     posterior = np.zeros((n_samples, n_cols + 1))
     posterior[:, n_cols] = 1.0
+    lower = posterior.copy()
+    upper = posterior.copy()
     comps = _components(positive, gain.column_family, len(case.families))
     ranked: list[tuple[NDArray[np.float64], NDArray[np.intp], list[int]]] = []
     n_positive = 1
+    comp_exact: list[bool] = []
     for comp_samples, comp_cols in comps:
         options = {s: [c for c in comp_cols if positive[s, c]] for s in comp_samples}
-        rows = []
-        values = []
-        for assignment in _enumerate(comp_samples, options, component_limit):
-            by_family: dict[int, list[tuple[int, int]]] = {}
-            for s, c in zip(comp_samples, assignment):
-                if c != NOT_MISSING:
-                    by_family.setdefault(gain.column_family[c], []).append((s, c))
-            v = sum(gain(f, tuple(p)) for f, p in by_family.items())
-            if v == -math.inf:
-                continue
-            rows.append(assignment)
-            values.append(v)
-        vals = np.array(values)
-        assign = np.array(rows, dtype=np.intp).reshape(len(rows), len(comp_samples))
-        order = np.argsort(-vals, kind="stable")
-        vals, assign = vals[order], assign[order]
-        n_positive *= len(vals)
-        weights = np.exp(vals - vals[0])
-        weights /= weights.sum()
-        for j, s in enumerate(comp_samples):
-            posterior[s, :] = 0.0
-            col = assign[:, j]
-            np.add.at(posterior[s], np.where(col == NOT_MISSING, n_cols, col), weights)
+        sub = positive[np.ix_(comp_samples, comp_cols)]
+        enumerate_it = method == "enumerate"
+        if method == "auto":
+            if math.prod(1 + len(o) for o in options.values()) <= component_limit:
+                enumerate_it = True
+            else:
+                size = count_matchings(sub, max_states=100_000)
+                enumerate_it = size is not None and size <= component_limit
+        if enumerate_it:
+            vals, assign, post = _enumerated(comp_samples, options, gain, log_w, component_limit)
+            n_positive *= len(vals)
+            for j, s in enumerate(comp_samples):
+                posterior[s] = lower[s] = upper[s] = post[j]
+            ranked.append((vals, assign, comp_samples))
+            comp_exact.append(True)
+            continue
+        n_positive = -1
+        n_list = max(top, posterior_assignments)
+        families = [gain.column_family[c] for c in comp_cols]
+        additive = len(set(families)) == len(families)
+        local = {c: i for i, c in enumerate(comp_cols)}
+        w_lik = np.where(sub, log_lr[np.ix_(comp_samples, comp_cols)], -np.inf)
+        w_post = w_lik + log_w[np.ix_(comp_samples, comp_cols)]
+        if additive:
+            lik_rows = _murty_list(w_lik, top if not flat else n_list)
+            post_rows = lik_rows if flat else _murty_list(w_post, n_list)
+            exhausted = len(post_rows[0]) < n_list
+            b = np.exp(np.minimum(np.where(np.isfinite(w_post), w_post, -np.inf), _LOG_CAP))
+            log_e, share = _listed_mass(post_rows[0], post_rows[1], len(comp_cols))
+            if exhausted:
+                log_r = -math.inf
+            else:
+                log_z = min(sum(_logsumexp([0.0, *row[np.isfinite(row)]]) for row in w_post),
+                            sum(_logsumexp([0.0, *col[np.isfinite(col)]]) for col in w_post.T))
+                log_r = log_z + math.log(-math.expm1(log_e - log_z)) if log_z > log_e else -math.inf
+            lo1, hi1 = _mass_bounds(log_e, share, log_r)
+            if exhausted:
+                lo, hi = lo1, hi1
+            else:
+                lo2, hi2 = _recursion_bounds(b)
+                lo, hi = np.maximum(lo1, lo2), np.minimum(hi1, hi2)
+                hi = np.maximum(hi, lo)
+            vals, assign = lik_rows
+        else:
+            bound = {}
+            for s in comp_samples:
+                for c in options[s]:
+                    shared = families.count(gain.column_family[c]) > 1
+                    inc = max(float(log_lr[s, c]), float(-sample_ll[s])) if shared else float(log_lr[s, c])
+                    bound[(s, c)] = inc + 1e-9 * (1.0 + abs(inc))
+            zero_prior = np.zeros_like(log_w)
+            lik = _branch_and_bound(comp_samples, options, bound, zero_prior, gain,
+                                    top if not flat else n_list, max_nodes)
+            if flat:
+                post_search = lik
+            else:
+                post_bound = {key: v + float(log_w[key]) for key, v in bound.items()}
+                post_search = _branch_and_bound(comp_samples, options, post_bound, log_w, gain,
+                                                n_list, max_nodes)
+            post_assign = _local(post_search.rows, local, len(comp_samples))
+            log_e, share = _listed_mass(np.array(post_search.values), post_assign, len(comp_cols))
+            exhausted = post_search.log_rest == -math.inf
+            lo, hi = _mass_bounds(log_e, share, post_search.log_rest)
+            vals = np.array(lik.values)
+            # branch-and-bound rows hold global column indices already
+            assign = np.array(lik.rows, dtype=np.intp).reshape(len(lik.rows), len(comp_samples))
+            ranked.append((vals, assign, comp_samples))
+            _store(posterior, lower, upper, comp_samples, comp_cols, share, lo, hi, n_cols)
+            comp_exact.append(exhausted)
+            continue
+        # Murty rows are in local column indices
+        assign = np.where(assign == NOT_MISSING, NOT_MISSING,
+                          np.asarray(comp_cols, dtype=np.intp)[np.maximum(assign, 0)])
         ranked.append((vals, assign, comp_samples))
+        _store(posterior, lower, upper, comp_samples, comp_cols, share, lo, hi, n_cols)
+        comp_exact.append(exhausted)
     best_rows, best_ll = _merge_top(ranked, n_samples, top)
-    allowed = pairwise.sex_compatible
     n_all = 1
-    for comp_samples, comp_cols in _components(allowed, gain.column_family, len(case.families)):
-        n_all *= count_assignments(allowed[np.ix_(comp_samples, comp_cols)])
+    for comp_samples, comp_cols in _components(permitted, gain.column_family, len(case.families)):
+        sub = permitted[np.ix_(comp_samples, comp_cols)]
+        count = count_matchings(sub)
+        if count is None and math.prod(1 + int(r.sum()) for r in sub) <= 10 * component_limit:
+            count = count_assignments(sub)
+        if count is None:
+            n_all = -1
+            break
+        n_all *= count
     return JointResult(
         samples=pairwise.samples,
         missing=pairwise.missing,
@@ -264,7 +794,82 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
         n_assignments=n_all,
         n_positive=n_positive,
         components=tuple((tuple(s), tuple(c)) for s, c in comps),
+        posterior_lower=lower,
+        posterior_upper=upper,
+        exact=all(comp_exact),
+        component_exact=tuple(comp_exact),
     )
+
+
+def _local(rows: Sequence[tuple[int, ...]], local: dict[int, int], width: int) -> NDArray[np.intp]:
+    """Rows of global column indices as local ones."""
+    out = np.array([[local[c] if c != NOT_MISSING else NOT_MISSING for c in r] for r in rows],
+                   dtype=np.intp)
+    return out.reshape(len(rows), width)
+
+
+def _store(posterior: NDArray[np.float64], lower: NDArray[np.float64], upper: NDArray[np.float64],
+           samples: Sequence[int], cols: Sequence[int], share: NDArray[np.float64],
+           lo: NDArray[np.float64], hi: NDArray[np.float64], n_cols: int) -> None:
+    """Write a bounded component's estimate (listed share clipped into [lo, hi]) and bounds."""
+    target = [*cols, n_cols]
+    est = np.clip(share, lo, hi)
+    for j, s in enumerate(samples):
+        posterior[s] = lower[s] = upper[s] = 0.0
+        posterior[s, target] = est[j]
+        lower[s, target] = lo[j]
+        upper[s, target] = hi[j]
+
+
+def _murty_list(weight: NDArray[np.float64], k: int) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
+    """The ``k`` best partial matchings (local columns) and their weights."""
+    values, rows = [], []
+    for v, sol in _Murty(weight).ranked():
+        values.append(v)
+        rows.append(sol)
+        if len(rows) >= k:
+            break
+    return (np.array(values, dtype=float),
+            np.array(rows, dtype=np.intp).reshape(len(rows), weight.shape[0]))
+
+
+def _enumerated(samples: list[int], options: dict[int, list[int]], gain: _FamilyGain,
+                log_w: NDArray[np.float64], limit: int
+                ) -> tuple[NDArray[np.float64], NDArray[np.intp], NDArray[np.float64]]:
+    """Every assignment of a component: log-likelihood gains sorted best first, the
+    rows, and the exact posterior (samples × (missing + 1), columns global)."""
+    n_cols = log_w.shape[1]
+    rows = []
+    values = []
+    priors = []
+    for assignment in _enumerate(samples, options, limit):
+        by_family: dict[int, list[tuple[int, int]]] = {}
+        pv = 0.0
+        for s, c in zip(samples, assignment):
+            if c != NOT_MISSING:
+                by_family.setdefault(gain.column_family[c], []).append((s, c))
+                pv += float(log_w[s, c])
+        v = sum(gain(f, tuple(p)) for f, p in by_family.items())
+        if v == -math.inf:
+            continue
+        rows.append(assignment)
+        values.append(v)
+        priors.append(pv)
+    vals = np.array(values)
+    pri = np.array(priors)
+    assign = np.array(rows, dtype=np.intp).reshape(len(rows), len(samples))
+    order = np.argsort(-vals, kind="stable")
+    vals, assign, pri = vals[order], assign[order], pri[order]
+    post_w = vals + pri
+    with np.errstate(invalid="ignore"):
+        weights = np.exp(post_w - post_w.max())
+    weights = np.nan_to_num(weights)
+    weights /= weights.sum()
+    post = np.zeros((len(samples), n_cols + 1))
+    for j in range(len(samples)):
+        col = assign[:, j]
+        np.add.at(post[j], np.where(col == NOT_MISSING, n_cols, col), weights)
+    return vals, assign, post
 
 
 def _merge_top(ranked: list[tuple[NDArray[np.float64], NDArray[np.intp], list[int]]],
@@ -296,4 +901,5 @@ def _merge_top(ranked: list[tuple[NDArray[np.float64], NDArray[np.intp], list[in
     return np.array(rows, dtype=np.intp), np.array(values)
 
 
-__all__ = ["JointResult", "NOT_MISSING", "count_assignments", "joint_identification"]
+__all__ = ["DEFAULT_COMPONENT_LIMIT", "JointResult", "NOT_MISSING", "count_assignments",
+           "count_matchings", "joint_identification"]

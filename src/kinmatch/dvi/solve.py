@@ -64,7 +64,13 @@ from ..errors import KinmatchError
 from ..ibd import kinship_coefficients
 from ..pedigree import Pedigree, Sex
 from .case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from .joint import NOT_MISSING, JointResult, count_assignments, joint_identification
+from .joint import (
+    DEFAULT_COMPONENT_LIMIT,
+    NOT_MISSING,
+    JointResult,
+    count_assignments,
+    joint_identification,
+)
 from .pairwise import PairwiseLR, pairwise_lr
 
 #: dvir's tolerance for "at least the threshold": ``sqrt(.Machine$double.eps)``.
@@ -799,21 +805,15 @@ def symmetric_glr(table: JointTable, samples: Sequence[str], missing: Sequence[s
     return None
 
 
-def _restricted(pw: PairwiseLR, allowed: Mapping[str, tuple[str, ...]]) -> PairwiseLR:
-    """The pairwise LRs with every pair outside ``allowed`` made impossible.
+def _allowed_mask(pw: PairwiseLR, allowed: Mapping[str, tuple[str, ...]]) -> NDArray[np.bool_]:
+    """dvir's pairings as a samples × missing persons mask for the joint analysis.
 
-    The joint analysis enumerates only sex-compatible pairs of positive LR;
-    marking the other pairs as sex-incompatible restricts it to dvir's
-    pairings (pairs removed by exclusions stay out).
+    Pairs outside ``allowed`` (excluded, sex-inconsistent, or of LR 0) are
+    left out of every assignment.
     """
-    per_marker = pw.log_lr_per_marker.copy()
-    incompatible = pw.incompatible.copy()
-    for i, s in enumerate(pw.samples):
-        for j, m in enumerate(pw.missing):
-            if m not in allowed.get(s, ()):
-                per_marker[i, j, :] = math.nan
-                incompatible[i, j] = -1
-    return replace(pw, log_lr_per_marker=per_marker, incompatible=incompatible)
+    mask = np.array([[m in allowed.get(s, ()) for m in pw.missing] for s in pw.samples],
+                    dtype=bool)
+    return mask.reshape(len(pw.samples), len(pw.missing))
 
 
 def _safe_max(values: NDArray[np.float64]) -> float:
@@ -867,8 +867,10 @@ def complex_family(data: _Data, family: str, lr: LRMatrix, *, threshold: float,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             prepared = prepare_case(case)
-        pw = _restricted(pairwise_lr(prepared), sub.pairings)
-        joint = joint_identification(prepared, pw, top=n_grid)
+        pw = pairwise_lr(prepared)
+        joint = joint_identification(prepared, pw, top=n_grid,
+                                     allowed=_allowed_mask(pw, sub.pairings), method="enumerate",
+                                     component_limit=max(n_grid, DEFAULT_COMPONENT_LIMIT))
         table = joint_table(joint, sub.pairings)
         glr = pairwise_glr(table, missing)
         found = [(i, j) for j in range(len(missing)) for i in range(len(samples))
