@@ -75,6 +75,10 @@ class CaseFormatError(KinmatchError):
     """A malformed case file."""
 
 
+class LineageError(KinmatchError):
+    """Bad lineage-marker input (Y-STR haplotypes, mtDNA profiles, their databases)."""
+
+
 class KinmatchWarning(UserWarning):
     """Something the user should know, but that does not stop the computation."""
 
