@@ -1,0 +1,200 @@
+"""``kinmatch dvi``: solve a DVI case and write the identification report."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from ..errors import CaseFormatError, Location
+from ._common import _err, friendly, main
+
+
+def _read_dvi_case(path: str) -> Any:
+    """A DVI case from a kinmatch JSON DVI case or a Familias DVI file, by content."""
+    from ..formats.detect import INPUT_KINDS, detect_input
+    from ..formats.dvi_json import read_dvi_case
+    from ..formats.familias import familias_to_dvi_case, read_familias
+
+    kind = detect_input(path)
+    if kind == "dvi-json":
+        return read_dvi_case(path)
+    if kind == "familias":
+        fam = read_familias(path)
+        if fam.dvi is None:
+            raise CaseFormatError("this Familias file holds a kinship case, not a DVI case "
+                                  "(use kinmatch lr)", Location(path))
+        case = familias_to_dvi_case(fam)
+        return case if case.title else _with_title(case, path)
+    if kind == "kinship-json":
+        raise CaseFormatError("this is a kinship case; kinmatch dvi needs a DVI case "
+                              "(use kinmatch lr)", Location(path))
+    raise CaseFormatError(f"this is {INPUT_KINDS[kind]}, not a DVI case (expected a kinmatch "
+                          "JSON DVI case or a Familias DVI .fam file)", Location(path))
+
+
+def _with_title(case: Any, title: str) -> Any:
+    from dataclasses import replace
+
+    return replace(case, title=title)
+
+
+@main.command("dvi")
+@click.argument("case", type=click.Path(dir_okay=False))
+@click.option("--threshold", type=click.FloatRange(1, min_open=False), default=1e4,
+              show_default=True, help="LR (and GLR) needed for an identification.")
+@click.option("--threshold2", type=click.FloatRange(1), default=None,
+              help="LR for 'Probable' [default: max(1, threshold / 10)].")
+@click.option("--max-incompatible", type=click.IntRange(0), default=2, show_default=True,
+              help="Exclude pairs with more Mendelian incompatibilities than this.")
+@click.option("--ignore-sex", is_flag=True, help="Pair samples with missing persons of either sex.")
+@click.option("--merge-fragments", is_flag=True,
+              help="Re-associate fragments first: samples whose identity LR reaches "
+                   "--identity-threshold with no mismatch are merged into one individual.")
+@click.option("--identity-threshold", type=click.FloatRange(1), default=1e6, show_default=True,
+              help="Identity LR for merging fragments.")
+@click.option("--max-assignments", type=click.IntRange(1), default=100_000, show_default=True,
+              help="Largest joint analysis enumerated exactly (per family in the pipeline, per "
+                   "component in the whole-case analysis); beyond it, k-best search with "
+                   "posterior bounds.")
+@click.option("--top", type=click.IntRange(1), default=10, show_default=True,
+              help="Joint assignments to show.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print everything as JSON: pairwise LRs, exclusions, joint assignments, "
+                   "posteriors and conclusions.")
+@click.option("--report", "report", type=click.Path(dir_okay=False), metavar="FILE.html",
+              help="Write the HTML identification report.")
+@click.option("--progress/--no-progress", default=True, show_default=True,
+              help="Show progress on the terminal (stderr).")
+@friendly
+def dvi_command(case: str, threshold: float, threshold2: float | None, max_incompatible: int,
+                ignore_sex: bool, merge_fragments: bool, identity_threshold: float,
+                max_assignments: int, top: int, as_json: bool, report: str | None,
+                progress: bool) -> None:
+    """Solve a DVI case: which remains are which missing person.
+
+    CASE is a kinmatch JSON DVI case or a Familias DVI .fam file. Pairwise
+    LRs, exclusions, undisputed identifications and the joint analysis
+    follow dvir's dviSolve; the conclusions are printed as tables (or JSON
+    with --json), and --report writes the HTML report with pedigree drawings.
+    """
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from ..dvi import joint_identification, pairwise_lr, prepare_case, solve_case
+    from ..dvi import merge_fragments as merge
+
+    stages = ["read the case", "re-associate fragments", "pairwise LRs", "solve (dviSolve)",
+              "joint analysis", "write the report"]
+    with Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
+                  TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
+                  console=_err, transient=True, disable=not progress) as bar:
+        task = bar.add_task(stages[0], total=len(stages))
+
+        def advance(i: int) -> None:
+            bar.update(task, completed=i, description=stages[i] if i < len(stages) else "done")
+
+        dvi = _read_dvi_case(case)
+        advance(1)
+        fragments: dict[str, tuple[str, ...]] = {}
+        if merge_fragments:
+            merged = merge(dvi, threshold=identity_threshold)
+            dvi = merged.case
+            fragments = {k: v for k, v in merged.individuals.items() if len(v) > 1}
+        advance(2)
+        prepared = prepare_case(dvi)
+        pairwise = pairwise_lr(prepared)
+        advance(3)
+        solution = solve_case(dvi, threshold=threshold, threshold2=threshold2,
+                              max_incompatible=max_incompatible, ignore_sex=ignore_sex,
+                              max_assignments=max_assignments)
+        advance(4)
+        joint = joint_identification(prepared, pairwise, top=top,
+                                     component_limit=max_assignments)
+        joint_note = None
+        if not joint.exact:
+            joint_note = (f"The joint analysis is too large to enumerate; the {len(joint.loglik)} "
+                          "best assignments are exact (k-best search) and each posterior is "
+                          "given with guaranteed bounds (largest uncertainty "
+                          f"{joint.max_posterior_error:.2g}).")
+        advance(5)
+        if report:
+            from ..formats._io import atomic_write_text
+            from ..report.dvi_report import dvi_report_html
+
+            html = dvi_report_html(dvi, solution, pairwise, joint=joint, joint_note=joint_note,
+                                   fragments=fragments, source=case, top_assignments=top)
+            atomic_write_text(report, html)
+        advance(6)
+
+    if as_json:
+        out = {
+            "case": {"source": case, "title": dvi.title, "samples": len(dvi.samples),
+                     "families": len(dvi.families), "theta": dvi.theta,
+                     "markers": [m.name for m in dvi.markers]},
+            "fragments": {k: list(v) for k, v in fragments.items()},
+            "pairwise": {
+                "samples": list(pairwise.samples), "missing": list(pairwise.missing),
+                "families": list(pairwise.families),
+                "log10_lr": [[None if math.isnan(v) else (None if math.isinf(v) else v / math.log(10))
+                              for v in row] for row in pairwise.log_lr.tolist()],
+                "incompatible": pairwise.incompatible.tolist(),
+            },
+            "solution": solution.to_dict(),
+            "joint": None if joint is None else {
+                "exact": bool(joint.exact),
+                "n_assignments": joint.n_assignments,
+                "top": [{"assignment": joint.describe(i), "loglik": float(joint.loglik[i]),
+                         "lr_vs_best": float(joint.lr_vs_best[i])}
+                        for i in range(len(joint.loglik))],
+                "posterior": {"samples": list(joint.samples),
+                              "missing": [*joint.missing, "*"],
+                              "values": joint.posterior.tolist(),
+                              "lower": joint.posterior_lower.tolist(),
+                              "upper": joint.posterior_upper.tolist()},
+            },
+            "joint_note": joint_note,
+        }
+        click.echo(json.dumps(out, indent=2, allow_nan=False))
+        return
+    _print_dvi(solution, dvi, case, report, joint_note)
+
+
+def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
+               joint_note: str | None) -> None:
+    from collections import Counter
+
+    from ..report.dvi_report import IDENTIFYING, format_lr
+
+    console = Console(highlight=False)
+    title = dvi.title or source
+    console.print(f"[bold]{title}[/]: {len(dvi.samples)} samples, {len(dvi.families)} families, "
+                  f"{sum(len(f.missing) for f in dvi.families)} missing persons, "
+                  f"{len(dvi.markers)} markers")
+    am = Table(title="Missing persons", title_justify="left")
+    for col in ("Family", "Missing", "Sample", "LR", "GLR", "Conclusion", "Comment"):
+        am.add_column(col, justify="right" if col in ("LR", "GLR") else "left")
+    for r in solution.missing_persons:
+        style = "bold" if r.conclusion in IDENTIFYING else None
+        am.add_row(r.family, r.missing_person, r.sample or "", format_lr(r.lr), format_lr(r.glr),
+                   r.conclusion or "", r.comment or "", style=style)
+    console.print(am)
+    pm = Table(title="Post-mortem samples", title_justify="left")
+    for col in ("Sample", "Missing", "Family", "LR", "Conclusion", "Comment"):
+        pm.add_column(col, justify="right" if col == "LR" else "left")
+    for r in solution.samples:
+        pm.add_row(r.sample, r.missing_person or "", r.family or "", format_lr(r.lr),
+                   r.conclusion or "", r.comment or "")
+    console.print(pm)
+    counts = Counter(r.conclusion for r in solution.missing_persons if r.conclusion)
+    identified = sum(n for c, n in counts.items() if c in IDENTIFYING)
+    console.print(f"{identified} of {len(solution.missing_persons)} missing persons identified"
+                  + "".join(f"; {n} {c.lower()}" for c, n in sorted(counts.items())
+                            if c not in IDENTIFYING))
+    if joint_note:
+        console.print(f"[dim]{joint_note}[/]")
+    if report:
+        console.print(f"report written to {report}")
