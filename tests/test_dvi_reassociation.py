@@ -490,3 +490,112 @@ def test_many_samples_stream_in_bounded_blocks():
     result = reassociate(case, chunk_size=50)
     want = sorted(tuple(sorted(v, key=lambda s: int(s[1:]))) for v in truth.values())
     assert sorted(result.groups) == want
+
+
+# --------------------------------------------------------------------------- degraded fragments
+
+
+def _seen_after_dropout(genotype, d, rng):
+    a, b = genotype
+    if a == b:
+        return (a,) if rng.random() > d * d else ()
+    return tuple(x for x in (a, b) if rng.random() > d)
+
+
+def _observation_probability(genotype, seen, d):
+    """P(seen | genotype) with independent drop-out d per copy (no drop-in), by listing events."""
+    a, b = genotype
+    total = 0.0
+    if a == b:
+        for prob, surv in ((1 - d * d, {a}), (d * d, set())):
+            total += prob * (surv == set(seen))
+        return total
+    for ka, kb in itertools.product([True, False], repeat=2):
+        surv = ({a} if ka else set()) | ({b} if kb else set())
+        total += (1 - d if ka else d) * (1 - d if kb else d) * (surv == set(seen))
+    return total
+
+
+@pytest.mark.parametrize("d1,d2", [(0.3, 0.0), (0.2, 0.4)])
+def test_degraded_identity_lr_equals_enumeration(d1, d2):
+    """theta = 0: LR = sum_G P(G) P(O1|G) P(O2|G) / [sum_G P(G) P(O1|G)] [sum_G P(G) P(O2|G)]."""
+    from kinmatch.dvi.reassociation import degraded_identity_log_lr
+
+    freqs = np.array([0.1, 0.2, 0.3, 0.4])
+    marker = _marker("M", freqs)
+    genotypes = [(a, b) for a in range(4) for b in range(a, 4)]
+    prior = {g: (freqs[g[0]] ** 2 if g[0] == g[1] else 2 * freqs[g[0]] * freqs[g[1]])
+             for g in genotypes}
+    for seen1 in [(0,), (0, 2), (3,)]:
+        for seen2 in [(0,), (0, 2), (1, 2)]:
+            if d2 == 0 and len(seen2) == 1:
+                seen2 = (seen2[0], seen2[0])
+            names1 = [marker.alleles[a] for a in seen1]
+            names2 = [marker.alleles[a] for a in seen2]
+            case = DVICase([marker], [PostMortemSample("A", {"M": names1}, dropout=d1),
+                                      PostMortemSample("B", {"M": names2}, dropout=d2)], [])
+            prepared = prepare_case(case)
+            got = degraded_identity_log_lr(prepared, 0, 1, 0)
+            o2 = tuple(sorted(set(seen2)))
+            w1 = {g: _observation_probability(g, seen1, d1) for g in genotypes}
+            w2 = {g: (_observation_probability(g, o2, d2) if d2 > 0 else float(g == tuple(seen2)))
+                  for g in genotypes}
+            num = sum(prior[g] * w1[g] * w2[g] for g in genotypes)
+            den = (sum(prior[g] * w1[g] for g in genotypes)
+                   * sum(prior[g] * w2[g] for g in genotypes))
+            if num == 0:
+                assert got == -math.inf
+            else:
+                assert math.exp(got) == pytest.approx(num / den, rel=1e-12)
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.05])
+def test_degraded_formula_reduces_to_the_match_lr_for_complete_samples(theta):
+    from kinmatch.dvi.reassociation import degraded_identity_log_lr
+
+    freqs = np.array([0.1, 0.2, 0.3, 0.4])
+    marker = _marker("M", freqs)
+    for g in [("10", "12"), ("11", "11")]:
+        case = _case([marker], {"A": {"M": g}, "B": {"M": g}}, theta=theta)
+        got = degraded_identity_log_lr(prepare_case(case), 0, 1, 0)
+        want = _brute_force_identity_lr(tuple(sorted(int(a) - 10 for a in g)),
+                                        tuple(sorted(int(a) - 10 for a in g)), freqs, theta)
+        assert math.exp(got) == pytest.approx(want, rel=1e-12)
+
+
+def test_degraded_fragments_are_reassociated_with_the_dropout_model():
+    """Fragments that lost alleles (d = 0.3) mismatch as plain genotypes; with
+    their drop-out probability they link to the right person, the clusters
+    are the truth, and merged profiles are consistent with the people."""
+    rng = np.random.default_rng(77)
+    markers = [_marker(f"L{k}", rng.dirichlet(np.ones(8))) for k in range(24)]
+    people = [{m.name: tuple(sorted(rng.choice(8, 2, p=m.allele_frequencies))) for m in markers}
+              for _ in range(6)]
+    d = 0.3
+    samples, truth = [], {}
+    for person in range(6):
+        for f in range(3):
+            fid = f"P{person}F{f}"
+            profile = {}
+            for m in markers:
+                seen = _seen_after_dropout(people[person][m.name], d, rng)
+                if seen:
+                    profile[m.name] = [m.alleles[a] for a in seen]
+            samples.append(PostMortemSample(fid, profile, dropout=d))
+            truth.setdefault(person, []).append(fid)
+    case = DVICase(markers, samples, [])
+    plain = reassociate(DVICase(markers, [PostMortemSample(s.id, s.profile) for s in samples],
+                                []))
+    assert len(plain.clusters) > 6  # without the model, dropped alleles look like mismatches
+    result = reassociate(case, threshold=1e6)
+    want = sorted(tuple(v) for v in truth.values())
+    assert sorted(tuple(c.members) for c in result.clusters) == want
+    assert all(c.consistent for c in result.clusters)
+    merged = merge_fragments(case, result)
+    for sample in merged.case.samples:
+        person = int(sample.id[1])
+        assert sample.dropout <= d  # lost only if lost in every fragment typed there
+        for m in markers:
+            seen = sample.profile.get(m.name)
+            if seen:
+                assert {m.allele_index(a) for a in seen} <= set(people[person][m.name])

@@ -78,12 +78,17 @@ expected: with 1,000 fragments at most 50 for 10⁴ and 0.5 for 10⁶.
 Victims of one disaster are often relatives (siblings share a genotype at a
 marker far more often than unrelated people), which is another reason not
 to merge on a handful of shared markers. Pass ``threshold=1e4`` for dvir's
-threshold. ``max_mismatches`` defaults to 0 because kinmatch has no
-drop-out, drop-in or typing-error model yet: a mismatch makes the identity
-LR 0. Allowing mismatches (a crude stand-in for the error models with which
-dvir's and Familias' direct match tolerate discordant markers) links pairs
-on the LR over their agreeing markers; every cluster built with such a link
-is inconsistent by construction, and so reported for review, not merged.
+threshold. ``max_mismatches`` defaults to 0: a marker that no genotype
+explains makes the identity LR 0. Degraded samples (a drop-out / drop-in
+probability on the :class:`~kinmatch.dvi.case.PostMortemSample`) are
+compared with the observation model of
+:func:`kinmatch.likelihood.observation_factor`: the LR of a marker sums over
+the true genotype (:func:`degraded_identity_log_lr`), a fragment showing
+``12`` where another shows ``12/14`` is consistent with one person, and a
+marker is a mismatch only if no genotype explains both. Allowing mismatches
+(a stand-in for a typing-error model) links pairs on the LR over their
+agreeing markers; every cluster built with such a link is inconsistent by
+construction, and so reported for review, not merged.
 
 Merged profiles
 ---------------
@@ -100,8 +105,9 @@ Correspondence with dvir and Familias
 * dvir ``directMatch(x, y)`` with ``dropout = dropin = typingError = 0`` is
   ``identity_lr(case).lr[x, y]`` at θ = 0: the same per-marker rule (1 for a
   marker missing in either sample, 0 for a mismatch, else one over the
-  genotype probability) and 0 for known, different sexes. dvir has no θ
-  and kinmatch no error models.
+  genotype probability) and 0 for known, different sexes. dvir has no θ;
+  with drop-out, dvir's ``directMatch(dropout = d)`` corresponds to a
+  sample's ``dropout`` here (kinmatch has no typing-error model).
 * dvir ``mergePM(pm, threshold, method = "combine", names = "combine")``:
   its ``LRmat`` is :attr:`IdentityLR.lr` (dvir puts 0 on the diagonal,
   kinmatch NaN), ``nonmissing`` is the diagonal of
@@ -152,6 +158,7 @@ from scipy.sparse.csgraph import connected_components
 
 from ..errors import KinmatchError, warn
 from ..pedigree import Sex
+from ..likelihood import balding_nichols_founder_factor, observation_factor
 from .case import UNTYPED, DVICase, PostMortemSample, PreparedCase, prepare_case
 
 #: Smallest identity LR that links two fragments (see the module docstring).
@@ -330,6 +337,11 @@ class _Tables:
     hemizygous_delta: NDArray[np.float64] | None  # (S, K) change for a male pair at X markers
     male: NDArray[np.bool_]  # (S,) recorded male
     sex: NDArray[np.int64]  # (S,) recorded or implied sex, 0 unknown
+    degraded: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+    prepared: PreparedCase | None = None
+    #: per degraded sample, its identity log-LR and mismatches with everyone
+    degraded_rows: dict[int, tuple[NDArray[np.float64], NDArray[np.int64]]] = field(
+        default_factory=dict)
 
 
 def _tables(prepared: PreparedCase) -> _Tables:
@@ -360,7 +372,11 @@ def _tables(prepared: PreparedCase) -> _Tables:
             delta[rows, k] = np.where(hom, -np.log(theta + one * pa) - hom_val, 0.0)
             het_x[rows[~hom]] = True
     implied = np.where((sex == int(Sex.UNKNOWN)) & het_x, int(Sex.FEMALE), sex)
-    return _Tables(codes, match, delta, sex == int(Sex.MALE), implied)
+    degraded = np.array([s.degraded for s in prepared.case.samples], dtype=bool)
+    tables = _Tables(codes, match, delta, sex == int(Sex.MALE), implied, degraded, prepared)
+    if degraded.any():
+        tables = replace(tables, degraded_rows=_degraded_rows(prepared, tables))
+    return tables
 
 
 @dataclass(frozen=True)
@@ -401,8 +417,148 @@ def _blocks(t: _Tables, chunk_size: int | None) -> Iterator[_Block]:
             log_lr = log_lr + np.where(male_pair, extra, 0.0)
         sa, sb = t.sex[r0:r1, None], t.sex[None, r0:]
         sex_conflict = (sa != 0) & (sb != 0) & (sa != sb)
+        if t.degraded_rows:
+            _degraded_pairs(t, r0, r1, log_lr, n_mismatches)
         yield _Block(slice(r0, r1), slice(r0, n_samples), log_lr, n_compared, n_mismatches,
                      sex_conflict)
+
+
+def _observation_weights(prepared: PreparedCase, s: int, k: int, hemizygous: bool
+                         ) -> NDArray[np.float64]:
+    """``P(what sample s shows at marker k | ordered alleles)``: (n, n), or (n,)
+    for one allele (a male at an X marker); an indicator for a complete sample."""
+    marker = prepared.markers[k]
+    sample = prepared.case.samples[s]
+    a, b = (int(x) for x in prepared.sample_genotypes[s, k])
+    n = marker.n_alleles
+    if not sample.degraded:
+        if hemizygous:
+            w = np.zeros(n)
+            w[a] = 1.0
+            return w
+        w = np.zeros((n, n))
+        w[a, b] = w[b, a] = 1.0
+        return w
+    second = -1 if a == b else b
+    silent = marker.silent_index
+    factor = observation_factor(
+        marker.allele_frequencies[None], np.array([a]), np.array([second]),
+        np.array([sample.dropout]), np.array([sample.dropin]), np.array([sample.dropout ** 2]),
+        hemizygous=hemizygous, silent=None if silent is None else np.array([silent]))
+    return factor[0]
+
+
+def degraded_identity_log_lr(prepared: PreparedCase, s1: int, s2: int, k: int,
+                             hemizygous: bool = False) -> float:
+    """Identity log-LR at one marker when either sample may have lost alleles.
+
+    With ``E_i(x) = P(what sample i shows | ordered alleles x)`` and ``B_m``
+    the Balding–Nichols probability of ``m`` ordered allele draws (θ as for
+    every kinmatch likelihood; ``d`` alleles per person, 2, or 1 for a male
+    at an X marker)::
+
+        LR = sum_x B_d(x) E_1(x) E_2(x) / sum_{x, y} B_2d(x, y) E_1(x) E_2(y)
+
+    the same person carrying ``x`` against two unrelated people of one
+    subpopulation carrying ``x`` and ``y``. For complete samples this is the
+    NRC II 4.10 match LR (or 0 for a mismatch); ``-inf`` when no genotype
+    explains both.
+    """
+    marker = prepared.markers[k]
+    p = marker.allele_frequencies
+    theta = float(prepared.case.theta)
+    e1 = _observation_weights(prepared, s1, k, hemizygous)
+    e2 = _observation_weights(prepared, s2, k, hemizygous)
+    d = e1.ndim
+    everything = np.arange(marker.n_alleles)
+    same = balding_nichols_founder_factor(p, [everything] * d, theta)
+    apart = balding_nichols_founder_factor(p, [everything] * (2 * d), theta)
+    num = float(np.sum(same * e1 * e2))
+    axes = tuple(range(d))
+    den = float(np.tensordot(np.tensordot(e1, apart, axes=(axes, axes)), e2, axes=(axes, axes)))
+    if num <= 0.0:
+        return -math.inf
+    return math.log(num) - math.log(den)
+
+
+def _degraded_rows(prepared: PreparedCase, t: _Tables
+                   ) -> dict[int, tuple[NDArray[np.float64], NDArray[np.int64]]]:
+    """For every degraded sample ``d``: its identity log-LR with every sample
+    (over the markers both show and that some genotype explains) and the
+    number of markers none explains — the sums of
+    :func:`degraded_identity_log_lr`, vectorised over the other samples."""
+    g = prepared.sample_genotypes
+    n_samples = g.shape[0]
+    typed = g[:, :, 0] != UNTYPED
+    theta = float(prepared.case.theta)
+    degraded = np.flatnonzero(t.degraded)
+    out = {}
+    tables: dict[tuple[int, int], tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+    for d in degraded:
+        total = np.zeros(n_samples)
+        mismatches = np.zeros(n_samples, dtype=np.int64)
+        male_pair = t.male[d] | t.male
+        for k in np.flatnonzero(typed[d]):
+            marker = prepared.markers[k]
+            others = np.flatnonzero(typed[:, k])
+            others = others[others != d]
+            for hemi in ((False, True) if marker.is_x else (False,)):
+                who = others[male_pair[others] == hemi] if marker.is_x else others
+                if not len(who):
+                    continue
+                dim = 1 if hemi else 2
+                key = (int(k), dim)
+                if key not in tables:
+                    everything = np.arange(marker.n_alleles)
+                    p = marker.allele_frequencies
+                    tables[key] = (balding_nichols_founder_factor(p, [everything] * dim, theta),
+                                   balding_nichols_founder_factor(p, [everything] * 2 * dim,
+                                                                  theta))
+                same, apart = tables[key]
+                e = _observation_weights(prepared, int(d), int(k), hemi)
+                axes = tuple(range(dim))
+                v = same * e  # the same person carries x
+                m = np.tensordot(e, apart, axes=(axes, axes))  # someone else carries x
+                num, den = np.empty(len(who)), np.empty(len(who))
+                exact = ~t.degraded[who]
+                a, b = g[who[exact], k, 0], g[who[exact], k, 1]
+                if hemi:
+                    num[exact], den[exact] = v[a], m[a]
+                else:
+                    het = a != b
+                    num[exact] = v[a, b] + np.where(het, v[b, a], 0.0)
+                    den[exact] = m[a, b] + np.where(het, m[b, a], 0.0)
+                for r in np.flatnonzero(~exact):
+                    e2 = _observation_weights(prepared, int(who[r]), int(k), hemi)
+                    num[r], den[r] = float(np.sum(v * e2)), float(np.sum(m * e2))
+                ok = num > 0
+                total[who[ok]] += np.log(num[ok]) - np.log(den[ok])
+                mismatches[who[~ok]] += 1
+        out[int(d)] = (total, mismatches)
+    return out
+
+
+def _explainable(prepared: PreparedCase, members: list[int], k: int) -> bool:
+    """Whether one genotype explains what every member shows at marker ``k``."""
+    weights = [_observation_weights(prepared, s, k, False) for s in members]
+    return bool(np.any(np.prod(np.stack(weights), axis=0) > 0))
+
+
+def _degraded_pairs(t: _Tables, r0: int, r1: int, log_lr: NDArray[np.float64],
+                    n_mismatches: NDArray[np.int64]) -> None:
+    """Overwrite the block's pairs that involve a degraded sample: the LR
+    sums over the true genotypes, a marker is a mismatch only if no genotype
+    explains both samples, and the LR is over the other markers."""
+    rows = t.degraded_rows
+    for d, (values, mismatches) in rows.items():
+        if r0 <= d < r1:  # the degraded sample's own row in this block
+            log_lr[d - r0, :] = values[r0:]
+            n_mismatches[d - r0, :] = mismatches[r0:]
+        if d >= r0:  # its column, for the block's rows above it
+            upto = min(r1, d) - r0
+            if upto > 0:
+                log_lr[:upto, d - r0] = values[r0:r0 + upto]
+                n_mismatches[:upto, d - r0] = mismatches[r0:r0 + upto]
 
 
 def _prepared(case: DVICase | PreparedCase) -> PreparedCase:
@@ -557,7 +713,12 @@ def _cluster(prepared: PreparedCase, t: _Tables, idx: list[int], links: tuple[Id
     for k, marker in enumerate(prepared.markers):
         col = codes[:, k]
         typed = col != UNTYPED
-        if len(np.unique(col[typed])) > 1:
+        members_degraded = t.degraded[idx] & typed
+        if members_degraded.any():
+            clash = not _explainable(prepared, [idx[m] for m in np.flatnonzero(typed)], k)
+        else:
+            clash = len(np.unique(col[typed])) > 1
+        if clash:
             genotypes = {names[m]: (marker.alleles[g[idx[m], k, 0]],
                                     marker.alleles[g[idx[m], k, 1]])
                          for m in np.flatnonzero(typed)}
@@ -569,7 +730,11 @@ def _cluster(prepared: PreparedCase, t: _Tables, idx: list[int], links: tuple[Id
         for x in range(len(idx)):
             for y in range(x + 1, len(idx)):
                 both = (codes[x] != UNTYPED) & (codes[y] != UNTYPED)
-                clash = bool(np.any(both & (codes[x] != codes[y])))
+                if t.degraded[idx[x]] or t.degraded[idx[y]]:
+                    clash = any(not _explainable(prepared, [idx[x], idx[y]], int(k))
+                                for k in np.flatnonzero(both))
+                else:
+                    clash = bool(np.any(both & (codes[x] != codes[y])))
                 clash |= bool(sexes[x] != 0 and sexes[y] != 0 and sexes[x] != sexes[y])
                 if clash:
                     pairs.append((names[x], names[y]))
@@ -584,19 +749,42 @@ def _cluster(prepared: PreparedCase, t: _Tables, idx: list[int], links: tuple[Id
 
 def merged_sample(case: DVICase, cluster: FragmentCluster) -> PostMortemSample:
     """One sample for a consistent cluster: each marker's genotype from the first
-    member typed there (all members typed there agree), the members' known sex,
-    and the cluster's id."""
+    complete member typed there (all complete members agree), the members'
+    known sex, and the cluster's id.
+
+    Where only degraded members show a marker, the merged profile holds the
+    union of the alleles they show (the marker is left untyped if that is
+    more than two alleles, which only drop-in explains) and the allele is
+    lost in the merged profile only if it dropped out of every one of them:
+    the merged drop-out probability at that marker is the product of theirs.
+    The merged sample carries the largest such product over its markers
+    (conservative where fewer fragments overlap) and the members' largest
+    drop-in probability; a cluster of complete samples merges to a complete one.
+    """
     if not cluster.consistent:
         raise KinmatchError(f"cluster {cluster.describe()} is inconsistent and cannot be merged")
     members = [case.samples[i] for i in cluster.indices]
     profile: dict[str, tuple[str, ...]] = {}
+    dropout, dropin = 0.0, 0.0
     for marker in case.markers:
-        for s in members:
-            alleles = s.profile.get(marker.name)
-            if alleles:
-                profile[marker.name] = tuple(alleles)
-                break
-    return PostMortemSample(cluster.id, profile, cluster.sex)
+        complete = [s for s in members if not s.degraded and s.profile.get(marker.name)]
+        if complete:
+            profile[marker.name] = tuple(complete[0].profile[marker.name])
+            continue
+        degraded = [s for s in members if s.degraded and s.profile.get(marker.name)]
+        if not degraded:
+            continue
+        seen: list[str] = []
+        for s in degraded:
+            for a in s.profile[marker.name]:
+                if a not in seen:
+                    seen.append(a)
+        if len(seen) > 2:
+            continue
+        profile[marker.name] = tuple(seen)
+        dropout = max(dropout, math.prod(s.dropout for s in degraded))
+        dropin = max(dropin, max(s.dropin for s in degraded))
+    return PostMortemSample(cluster.id, profile, cluster.sex, dropout=dropout, dropin=dropin)
 
 
 def merge_fragments(
