@@ -310,3 +310,64 @@ def test_the_silent_allele_cannot_be_observed():
     marker = _silent_marker()
     with pytest.raises(MarkerError, match="silent"):
         markers_loglik(_family(), [marker], [{"F": (0, marker.silent_index)}])
+
+
+# ---------------------------------------------------------------------------
+# Drop-out in case files and on the command line
+
+
+def _degraded_case_json(dropout):
+    return {
+        "format": "kinmatch-case", "version": 1,
+        "markers": [{"name": "M", "alleles": ["a", "b", "c"], "frequencies": [0.2, 0.3, 0.5]},
+                    {"name": "N", "alleles": ["a", "b"], "frequencies": [0.4, 0.6]}],
+        "profiles": {"F": {"M": "a/b", "N": "a/a"}, "C": {"M": "a", "N": "b"}},
+        "hypotheses": [
+            {"name": "paternity", "pedigree": [{"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
+                                               {"id": "C", "sex": 1, "father": "F",
+                                                "mother": "Mo"}]},
+            {"name": "unrelated", "pedigree": [{"id": "F", "sex": 1}, {"id": "C", "sex": 1}]}],
+        "dropout": dropout,
+    }
+
+
+@pytest.mark.parametrize("dropout", [{"C": 0.2}, {"C": {"M": 0.3, "N": 0.1}}])
+def test_case_file_dropout_reaches_the_lr(tmp_path, dropout):
+    import json as _json
+
+    from click.testing import CliRunner
+
+    from kinmatch.cli import main
+    from kinmatch.formats.case_json import format_case, parse_case
+    from kinmatch.kinship import kinship_lr
+
+    text = _json.dumps(_degraded_case_json(dropout))
+    case = parse_case(text, "degraded.json")
+    assert case.dropout == dropout
+    want = kinship_lr(case.hypotheses, case.markers, case.profiles, dropout=dropout)
+    # without drop-out, N (father a/a, child b) excludes paternity; with it, it does not
+    assert want.lr("paternity")[1] > 0
+    again = parse_case(format_case(case), "again.json")
+    assert again.dropout == dropout
+    path = tmp_path / "degraded.json"
+    path.write_text(text)
+    out = CliRunner().invoke(main, ["lr", str(path), "--json"])
+    assert out.exit_code == 0, out.output
+    data = _json.loads(out.output)
+    got = next(h["lr"] for h in data["hypotheses"] if h["name"] == "paternity")
+    total = float(np.exp(want.total_log_lr("paternity")))
+    assert got == pytest.approx(total, rel=1e-12)
+
+
+def test_dropout_for_an_untyped_person_is_a_located_error():
+    import json as _json
+
+    from kinmatch.errors import CaseFormatError
+    from kinmatch.formats.case_json import parse_case
+
+    doc = _degraded_case_json({"X": 0.2})
+    with pytest.raises(CaseFormatError, match=r"degraded.json.*dropout/X.*not typed"):
+        parse_case(_json.dumps(doc, indent=1), "degraded.json")
+    doc = _degraded_case_json({"C": 1.5})
+    with pytest.raises(CaseFormatError, match="dropout"):
+        parse_case(_json.dumps(doc, indent=1), "degraded.json")

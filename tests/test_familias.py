@@ -628,15 +628,18 @@ def test_silent_alleles_are_computed_and_dropout_kept():
     again = parse_familias(format_familias(fam), "x.fam")
     assert again == fam
     assert "-1 (Consider dropouts)" in format_familias(fam)
-    with pytest.warns(KinmatchWarning, match="drop-out is set for M2"):
-        case = familias_to_kinship_case(again)
+    case = familias_to_kinship_case(again)
     m1 = case.markers[0]
     assert m1.silent_allele == "silent"  # the listed frequencies (sum 1) make room for it
     assert m1.allele_frequencies[m1.silent_index] == pytest.approx(0.01)
     assert m1.allele_frequencies.sum() == pytest.approx(1.0)
-    again.loci[0].silent_allele = False
-    with pytest.warns(KinmatchWarning, match="drop-out is set for M2"):
-        familias_to_kinship_case(again)
+    # the persons marked "consider dropouts" get the loci's drop-out probabilities
+    assert case.dropout == {fam.persons[0].name: {"M2": 0.05}}
+    want = kinship_lr(case.hypotheses, case.markers, case.profiles, dropout=case.dropout)
+    plain = kinship_lr(case.hypotheses, case.markers, case.profiles)
+    assert want.log_lr(case.hypotheses[0].name)[1] != plain.log_lr(case.hypotheses[0].name)[1]
+    np.testing.assert_array_equal(want.log_lr(case.hypotheses[0].name)[[0, 2, 3]],
+                                  plain.log_lr(case.hypotheses[0].name)[[0, 2, 3]])
 
 
 # ---------------------------------------------------------------------------

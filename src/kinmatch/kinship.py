@@ -118,7 +118,7 @@ def typed_genotypes(
     markers: Sequence[Marker],
     profiles: Profiles,
     minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY,
-    dropout: Mapping[str, float] | None = None,
+    dropout: Mapping[str, float | Mapping[str, float]] | None = None,
     dropin: Mapping[str, float] | None = None,
 ) -> tuple[list[Marker], list[dict[str, Genotype | Observation]]]:
     """Map allele names to indices, adding unseen alleles to the markers.
@@ -160,7 +160,10 @@ def typed_genotypes(
                         f"not {len(alleles)}"
                     )
                 a, b = marker.allele_index(alleles[0]), marker.allele_index(alleles[1])
-                d, c = dropout.get(person, 0.0), dropin.get(person, 0.0)
+                d_any = dropout.get(person, 0.0)
+                d = (d_any.get(marker.name, 0.0) if isinstance(d_any, Mapping)
+                     else float(d_any))
+                c = dropin.get(person, 0.0)
                 if d or c:
                     seen = (a,) if a == b else (a, b)
                     genotypes[person] = Observation(seen, d, c)
@@ -200,14 +203,15 @@ def kinship_lr(
     theta: float = 0.0,
     reference: str | None = None,
     minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY,
-    dropout: Mapping[str, float] | None = None,
+    dropout: Mapping[str, float | Mapping[str, float]] | None = None,
     dropin: Mapping[str, float] | None = None,
 ) -> KinshipResult:
     """Log-likelihood of each hypothesis per marker, and LRs against ``reference``
     (default: the last hypothesis, conventionally "unrelated").
 
     ``dropout`` and ``dropin`` give, per typed person (typically degraded
-    remains), the probability that an allele drops out and that a spurious
+    remains), the probability that an allele drops out (one value, or one
+    per marker name as Familias sets it per locus) and that a spurious
     allele drops in (see :class:`kinmatch.likelihood.Observation`).
     """
     typed = [pid for pid, prof in profiles.items() if prof]

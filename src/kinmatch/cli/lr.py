@@ -107,6 +107,8 @@ def lr_command(case: str | None, profiles: str | None, as_json: bool, reference:
             theta=data.theta if theta is None else theta,
             reference=reference or data.reference,
             minimum_frequency=data.minimum_frequency,
+            dropout=data.dropout,
+            dropin=data.dropin,
         )
     except KinmatchError as err:
         raise err.at(file=shown) from None

@@ -89,6 +89,10 @@ class KinshipCase:
     minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY
     source: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    #: drop-out probability per degraded person: one value, or one per marker
+    dropout: dict[str, float | dict[str, float]] = field(default_factory=dict)
+    #: drop-in probability per degraded person
+    dropin: dict[str, float] = field(default_factory=dict)
 
 
 # ---------------------------------------------------------------------------
@@ -514,7 +518,7 @@ def parse_case(text: str | bytes, filename: str = "<case>") -> KinshipCase:
     root = r.check_header(FORMAT_NAME)
     r.validate("kinship-case")
     known = {"format", "version", "title", "theta", "markers", "profiles", "hypotheses",
-             "reference", "options", "description"}
+             "reference", "options", "description", "dropout", "dropin"}
     for key in root:
         if key not in known:
             raise r.error(f"/{pointer_key(key)}", f"unknown field '{key}' (expected one of {', '.join(sorted(known))})")
@@ -526,7 +530,35 @@ def parse_case(text: str | bytes, filename: str = "<case>") -> KinshipCase:
     profiles = read_profiles(r, r.field(root, "profiles", "", dict), {m.name: m for m in markers})
     hypotheses, reference = read_hypotheses(r, root)
     check_case_hypotheses(r, markers, profiles, hypotheses)
-    return KinshipCase(markers, profiles, hypotheses, reference, theta, title, min_freq, filename)
+    dropout, dropin = _read_dropout(r, root, profiles)
+    return KinshipCase(markers, profiles, hypotheses, reference, theta, title, min_freq, filename,
+                       dropout=dropout, dropin=dropin)
+
+
+def _read_dropout(r: JsonReader, root: Mapping[str, Any],
+                  profiles: Mapping[str, Mapping[str, Any]]
+                  ) -> tuple[dict[str, float | dict[str, float]], dict[str, float]]:
+    """The drop-out / drop-in probabilities, for typed people only."""
+    dropout: dict[str, float | dict[str, float]] = {}
+    for pid, value in r.field(root, "dropout", "", dict, required=False, default={}).items():
+        ptr = f"/dropout/{pointer_key(pid)}"
+        if pid not in profiles or not profiles[pid]:
+            raise r.error(ptr, f"a drop-out probability is given for '{pid}', who is not typed")
+        if isinstance(value, dict):
+            for mname in value:
+                if mname not in profiles[pid]:
+                    raise r.error(f"{ptr}/{pointer_key(mname)}",
+                                  f"'{pid}' is not typed at marker '{mname}'")
+            dropout[pid] = {k: float(v) for k, v in value.items()}
+        else:
+            dropout[pid] = float(value)
+    dropin: dict[str, float] = {}
+    for pid, value in r.field(root, "dropin", "", dict, required=False, default={}).items():
+        if pid not in profiles or not profiles[pid]:
+            raise r.error(f"/dropin/{pointer_key(pid)}",
+                          f"a drop-in probability is given for '{pid}', who is not typed")
+        dropin[pid] = float(value)
+    return dropout, dropin
 
 
 def check_case_hypotheses(r: JsonReader, markers: list[Marker],
@@ -692,6 +724,11 @@ def case_to_dict(case: KinshipCase) -> dict[str, Any]:
         out["reference"] = case.reference
     if not math.isclose(case.minimum_frequency, DEFAULT_MINIMUM_FREQUENCY):
         out["options"] = {"minimum_frequency": case.minimum_frequency}
+    if case.dropout:
+        out["dropout"] = {pid: (dict(v) if isinstance(v, dict) else v)
+                          for pid, v in case.dropout.items()}
+    if case.dropin:
+        out["dropin"] = dict(case.dropin)
     return out
 
 

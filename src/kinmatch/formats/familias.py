@@ -1389,11 +1389,14 @@ def familias_to_kinship_case(
             raise CaseFormatError(f"two pedigrees are named '{ped.name}'",
                                   Location(fam.source, ped.line, None, "/pedigrees"))
         hypotheses.append(Hypothesis(ped.name, _hypothesis_pedigree(fam, ped, typed)))
-    drop = [locus.name for locus in fam.loci
-            if (locus.dropout or 0) > 0 and any(p.consider_dropout for p in fam.persons)]
-    if drop:
-        warn(f"drop-out is set for {', '.join(drop[:5])}{'...' if len(drop) > 5 else ''}; "
-             "kinmatch does not model drop-out yet and computes without it")
+    # Familias' drop-out: a probability per locus, for the persons marked
+    # "consider dropouts" (Familias 3; Kling, Tillmar & Egeland 2014)
+    rates = {locus.name: float(locus.dropout) for locus in fam.loci if (locus.dropout or 0) > 0}
+    dropout: dict[str, float | dict[str, float]] = {}
+    for person in fam.persons:
+        typed_at = {name: d for name, d in rates.items() if name in profiles.get(person.name, {})}
+        if person.consider_dropout and typed_at:
+            dropout[person.name] = typed_at
     return KinshipCase(
         markers=markers,
         profiles=profiles,
@@ -1404,6 +1407,7 @@ def familias_to_kinship_case(
         minimum_frequency=minimum_frequency,
         source=fam.source,
         extra={"familias_version": fam.version, "database": fam.database_name},
+        dropout=dropout,
     )
 
 
