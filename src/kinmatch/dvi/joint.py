@@ -6,8 +6,9 @@ An **assignment** ``a`` maps every post-mortem sample either to a missing
 person or to ``*`` ("not among the missing"), using each missing person at
 most once and only through allowed pairs (by default every pair whose sexes
 agree). Its likelihood factorises over reference families (Vigeland &
-Egeland, *DNA-based identification in disaster victim identification*, 2021;
-Kling, Egeland & Vigeland, *Mass identifications*, 2021; dvir's ``dviJoint``)::
+Egeland 2021, Joint DNA-based disaster victim identification, *Sci. Rep.*
+11:13661; Kling, Egeland, Tillmar & Prieto 2021, *Mass Identifications*,
+Academic Press; dvir's ``dviJoint``)::
 
     L(a) = prod_F L(F with the samples a places in it) * prod_{s: a(s) = *} L(s)
 
@@ -17,6 +18,15 @@ and with ``g_F(A) = log L(F with A) - log L(F) - sum_{s in A} log L(s)``,
 
 For a family that receives one sample, ``g_F`` is the pairwise log-LR; a
 family that receives several is peeled with all of them placed.
+
+Lineage markers. The pairwise log-LR is the combined one (autosomal + Y +
+mtDNA, :mod:`.pairwise`). For a family that receives several samples the
+autosomal markers are peeled jointly and the lineage parts are added per
+placed pair, ``g_F(A) = g_F^auto(A) + sum_{(s, m) in A} (log LR_Y + log LR_mt)(s, m)``:
+an approximation, since each pair's lineage part is computed from the
+family's typed relatives only (a sample placed as one missing person does
+not serve as a lineage reference for another placed in the same family, and
+two placed samples' haplotypes are not compared with each other).
 
 Priors. The posterior of ``a`` is ``pi(a) L(a) / sum_b pi(b) L(b)`` and the
 posterior that sample ``s`` is missing person ``m`` is the sum over the
@@ -115,16 +125,23 @@ from __future__ import annotations
 
 import heapq
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from ..errors import KinmatchError
-from ..likelihood import markers_loglik
+from ..likelihood import (
+    Observation,
+    PedigreeMarkers,
+    genotype_log_probabilities,
+    markers_loglik,
+    observation_factor,
+    pedigrees_loglik,
+)
 from ..pedigree import Sex
 from .case import UNTYPED, PreparedCase
 from .pairwise import PairwiseLR, sample_log_probabilities
@@ -196,6 +213,40 @@ class JointResult:
                 for s, c in zip(self.samples, self.assignments[row])}
 
 
+def _sample_observation_loglik(prepared: PreparedCase, male: NDArray[np.bool_]
+                               ) -> NDArray[np.float64]:
+    """``log P(what each sample shows)`` as a one-person pedigree, summed over
+    markers: the genotype probability, or ``sum_G P(G) P(seen | G)`` where the
+    true genotype is uncertain (a degraded sample, or a homozygous-looking
+    genotype at a marker with a silent allele) — the same denominator as the
+    pairwise LR's."""
+    out = sample_log_probabilities(prepared, male)
+    g = prepared.sample_genotypes
+    theta = prepared.case.theta
+    for s, sample in enumerate(prepared.case.samples):
+        for k, marker in enumerate(prepared.markers):
+            a, b = int(g[s, k, 0]), int(g[s, k, 1])
+            if a == UNTYPED or not (sample.degraded or (marker.silent_allele is not None
+                                                       and a == b)):
+                continue
+            hemi = bool(marker.is_x and male[s])
+            silent = marker.silent_index
+            factor = observation_factor(
+                marker.allele_frequencies[None], np.array([a]), np.array([-1 if a == b else b]),
+                np.array([sample.dropout]), np.array([sample.dropin]),
+                np.array([sample.dropout ** 2]), hemizygous=hemi,
+                silent=None if silent is None else np.array([silent]))[0]
+            n = marker.n_alleles
+            lo, hi = np.triu_indices(n)
+            prior = np.exp(genotype_log_probabilities(marker.allele_frequencies, lo, hi, theta,
+                                                      np.full(len(lo), hemi)))
+            weights = factor[lo] if hemi else factor[lo, hi]
+            if hemi:
+                weights = np.where(lo == hi, weights, 0.0)
+            out[s, k] = math.log(float(prior @ weights))
+    return out.sum(axis=1)
+
+
 class _FamilyGain:
     """``g_F(A)`` for sets of (sample, missing person) placed in one family, cached."""
 
@@ -222,22 +273,56 @@ class _FamilyGain:
             self.cache[key] = found
         return found
 
-    def _compute(self, family: int, placed: tuple[tuple[int, int], ...]) -> float:
+    def prefetch(self, requests: Iterable[tuple[int, tuple[tuple[int, int], ...]]]) -> None:
+        """Compute many placements at once: placements of one family that put
+        samples in the same places share a network shape, so their peeling
+        is one batched contraction (:func:`kinmatch.likelihood.pedigrees_loglik`)."""
+        todo = [key for key in dict.fromkeys(requests)
+                if len(key[1]) > 1 and key not in self.cache]
+        if not todo:
+            return
         prepared = self.prepared
-        fam = prepared.case.families[family]
+        jobs = [PedigreeMarkers(prepared.case.families[f].pedigree, prepared.markers,
+                                self._genotypes(f, placed)) for f, placed in todo]
+        for key, logliks in zip(todo, pedigrees_loglik(jobs, prepared.case.theta)):
+            self.cache[key] = self._gain(key[0], key[1], float(logliks.sum()))
+
+    def _genotypes(self, family: int, placed: tuple[tuple[int, int], ...]
+                   ) -> list[dict[str, Any]]:
+        prepared = self.prepared
         g = prepared.sample_genotypes
         genotypes = []
         for k, base in enumerate(prepared.family_genotypes[family]):
             geno = dict(base)
             for s, c in placed:
                 if g[s, k, 0] != UNTYPED:
-                    geno[self.pairwise.missing[c]] = (int(g[s, k, 0]), int(g[s, k, 1]))
+                    geno[self.pairwise.missing[c]] = self._sample_genotype(s, k)
             genotypes.append(geno)
-        total = float(markers_loglik(fam.pedigree, prepared.markers, genotypes,
-                                     prepared.case.theta).sum())
+        return genotypes
+
+    def _sample_genotype(self, s: int, k: int) -> Any:
+        """The sample's genotype at marker k, or what it shows if degraded."""
+        sample = self.prepared.case.samples[s]
+        a, b = (int(x) for x in self.prepared.sample_genotypes[s, k])
+        if sample.degraded:
+            return Observation((a,) if a == b else (a, b), sample.dropout, sample.dropin)
+        return (a, b)
+
+    def _compute(self, family: int, placed: tuple[tuple[int, int], ...]) -> float:
+        prepared = self.prepared
+        fam = prepared.case.families[family]
+        total = float(markers_loglik(fam.pedigree, prepared.markers,
+                                     self._genotypes(family, placed), prepared.case.theta).sum())
+        return self._gain(family, placed, total)
+
+    def _gain(self, family: int, placed: tuple[tuple[int, int], ...], total: float) -> float:
         if math.isinf(total):
             return -math.inf
-        return total - self.family_loglik[family] - sum(self.sample_loglik[s] for s, _ in placed)
+        gain = total - self.family_loglik[family] - sum(self.sample_loglik[s] for s, _ in placed)
+        if self.pairwise.has_lineage:  # lineage parts per placed pair (module docstring)
+            lineage = self.pairwise.log_lr_lineage
+            gain += float(sum(lineage[s, c] for s, c in placed))
+        return gain
 
 
 def _components(positive: NDArray[np.bool_], column_family: Sequence[int], n_families: int
@@ -667,7 +752,7 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
     """
     case = prepared.case
     sexes = np.array([int(s.sex) for s in case.samples])
-    sample_ll = sample_log_probabilities(prepared, sexes == Sex.MALE).sum(axis=1)
+    sample_ll = _sample_observation_loglik(prepared, sexes == Sex.MALE)
     family_ll = np.array([float(markers_loglik(f.pedigree, prepared.markers, g, case.theta).sum())
                           for f, g in zip(case.families, prepared.family_genotypes)])
     gain = _FamilyGain(prepared, pairwise, sample_ll, family_ll)
@@ -742,10 +827,13 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
             vals, assign = lik_rows
         else:
             bound = {}
+            lineage = pairwise.log_lr_lineage
             for s in comp_samples:
                 for c in options[s]:
                     shared = families.count(gain.column_family[c]) > 1
-                    inc = max(float(log_lr[s, c]), float(-sample_ll[s])) if shared else float(log_lr[s, c])
+                    # autosomal increment <= -log L(s); the lineage part is added as it is
+                    inc = (max(float(log_lr[s, c]), float(-sample_ll[s] + lineage[s, c]))
+                           if shared else float(log_lr[s, c]))
                     bound[(s, c)] = inc + 1e-9 * (1.0 + abs(inc))
             zero_prior = np.zeros_like(log_w)
             lik = _branch_and_bound(comp_samples, options, bound, zero_prior, gain,
@@ -842,7 +930,16 @@ def _enumerated(samples: list[int], options: dict[int, list[int]], gain: _Family
     rows = []
     values = []
     priors = []
-    for assignment in _enumerate(samples, options, limit):
+    assignments = list(_enumerate(samples, options, limit))
+    requests = []
+    for assignment in assignments:
+        by_family_: dict[int, list[tuple[int, int]]] = {}
+        for s, c in zip(samples, assignment):
+            if c != NOT_MISSING:
+                by_family_.setdefault(gain.column_family[c], []).append((s, c))
+        requests += [(f, tuple(p)) for f, p in by_family_.items()]
+    gain.prefetch(requests)
+    for assignment in assignments:
         by_family: dict[int, list[tuple[int, int]]] = {}
         pv = 0.0
         for s, c in zip(samples, assignment):

@@ -13,9 +13,10 @@ For two samples with genotypes ``g1`` and ``g2`` at a marker,
     LR = P(g1, g2 | same person) / P(g1, g2 | two unrelated people)
 
 and the LR of a pair is the product over the markers typed in both (a marker
-untyped in either sample contributes 1). Without an error model (no drop-out,
-drop-in or typing error yet) the numerator is 0 unless ``g1 = g2``, and then
-it is the probability of the one genotype, so a mismatching marker gives LR 0.
+untyped in either sample contributes 1). For complete samples the numerator
+is 0 unless ``g1 = g2``, and then it is the probability of the one genotype,
+so a mismatching marker gives LR 0; degraded samples are compared with the
+drop-out model (see *Clustering* below and :func:`degraded_identity_log_lr`).
 
 With the subpopulation correction θ (Balding & Nichols 1994), alleles drawn
 from one subpopulation follow the sampling formula used everywhere in
@@ -139,8 +140,8 @@ Council (1996), *The Evaluation of Forensic DNA Evidence* (NRC II), §4.10;
 D. Kling, A. O. Tillmar & T. Egeland (2014), Familias 3 – Extensions and
 new functionality, *FSI: Genetics* 13:121–127; T. Egeland, D. Kling &
 P. Mostad (2016), *Relationship Inference with Familias and R*, ch. 3 and 4;
-D. Kling, T. Egeland & M. D. Vigeland (2021), *Mass Identifications*,
-Academic Press; M. D. Vigeland & T. Egeland, dvir (``directMatch``,
+D. Kling, T. Egeland, A. Tillmar & L. Prieto (2021), *Mass
+Identifications: Statistical Methods in Forensic Genetics*, Academic Press; M. D. Vigeland & T. Egeland, dvir (``directMatch``,
 ``mergePM``).
 """
 
