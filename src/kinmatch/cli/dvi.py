@@ -131,6 +131,12 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
         advance(6)
 
     if as_json:
+        from ..report.dvi_report import row_parts
+
+        def log10s(values: Any) -> list[list[float | None]]:
+            return [[None if not math.isfinite(v) else v / math.log(10) for v in row]
+                    for row in values.tolist()]
+
         out = {
             "case": {"source": case, "title": dvi.title, "samples": len(dvi.samples),
                      "families": len(dvi.families), "theta": dvi.theta,
@@ -142,8 +148,23 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
                 "log10_lr": [[None if math.isnan(v) else (None if math.isinf(v) else v / math.log(10))
                               for v in row] for row in pairwise.log_lr.tolist()],
                 "incompatible": pairwise.incompatible.tolist(),
+                "log10_lr_autosomal": log10s(pairwise.log_lr_autosomal),
+                "log10_lr_y": log10s(pairwise.log_lr_y),
+                "log10_lr_mtdna": log10s(pairwise.log_lr_mtdna),
+                "lineage_exclusions": pairwise.lineage_exclusions.tolist(),
+                "lineage": [] if pairwise.lineage is None else pairwise.lineage.to_dict(),
             },
             "solution": solution.to_dict(),
+            "lr_parts": {
+                "missing_persons": [
+                    {"family": r.family, "missing_person": r.missing_person, "sample": r.sample,
+                     **(p.to_dict() if (p := row_parts(pairwise, r)) is not None else {})}
+                    for r in solution.missing_persons],
+                "samples": [
+                    {"sample": r.sample, "missing_person": r.missing_person,
+                     **(p.to_dict() if (p := row_parts(pairwise, r)) is not None else {})}
+                    for r in solution.samples],
+            },
             "joint": None if joint is None else {
                 "exact": bool(joint.exact),
                 "n_assignments": joint.n_assignments,
@@ -160,14 +181,25 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
         }
         click.echo(json.dumps(out, indent=2, allow_nan=False))
         return
-    _print_dvi(solution, dvi, case, report, joint_note)
+    _print_dvi(solution, dvi, case, report, joint_note, pairwise)
 
 
 def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
-               joint_note: str | None) -> None:
+               joint_note: str | None, pairwise: Any = None) -> None:
     from collections import Counter
 
-    from ..report.dvi_report import IDENTIFYING, format_lr
+    from ..report.dvi_report import IDENTIFYING, format_lr, row_parts
+
+    lineage = pairwise is not None and dvi.has_lineage_data
+    parts_columns = ("Autosomal", "Y", "mtDNA") if lineage else ()
+
+    def parts(row: Any) -> list[str]:
+        if not lineage:
+            return []
+        p = row_parts(pairwise, row)
+        if p is None:
+            return ["–", "–", "–"]
+        return [format_lr(p.autosomal), format_lr(p.y), format_lr(p.mtdna)]
 
     console = Console(highlight=False)
     title = dvi.title or source
@@ -175,18 +207,19 @@ def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
                   f"{sum(len(f.missing) for f in dvi.families)} missing persons, "
                   f"{len(dvi.markers)} markers")
     am = Table(title="Missing persons", title_justify="left")
-    for col in ("Family", "Missing", "Sample", "LR", "GLR", "Conclusion", "Comment"):
-        am.add_column(col, justify="right" if col in ("LR", "GLR") else "left")
+    for col in ("Family", "Missing", "Sample", *parts_columns, "LR", "GLR", "Conclusion",
+                "Comment"):
+        am.add_column(col, justify="right" if col in ("LR", "GLR", *parts_columns) else "left")
     for r in solution.missing_persons:
         style = "bold" if r.conclusion in IDENTIFYING else None
-        am.add_row(r.family, r.missing_person, r.sample or "", format_lr(r.lr), format_lr(r.glr),
-                   r.conclusion or "", r.comment or "", style=style)
+        am.add_row(r.family, r.missing_person, r.sample or "", *parts(r), format_lr(r.lr),
+                   format_lr(r.glr), r.conclusion or "", r.comment or "", style=style)
     console.print(am)
     pm = Table(title="Post-mortem samples", title_justify="left")
-    for col in ("Sample", "Missing", "Family", "LR", "Conclusion", "Comment"):
-        pm.add_column(col, justify="right" if col == "LR" else "left")
+    for col in ("Sample", "Missing", "Family", *parts_columns, "LR", "Conclusion", "Comment"):
+        pm.add_column(col, justify="right" if col in ("LR", *parts_columns) else "left")
     for r in solution.samples:
-        pm.add_row(r.sample, r.missing_person or "", r.family or "", format_lr(r.lr),
+        pm.add_row(r.sample, r.missing_person or "", r.family or "", *parts(r), format_lr(r.lr),
                    r.conclusion or "", r.comment or "")
     console.print(pm)
     counts = Counter(r.conclusion for r in solution.missing_persons if r.conclusion)

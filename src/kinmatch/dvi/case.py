@@ -7,7 +7,15 @@ A disaster-victim-identification (DVI) case holds
 * **reference families** (``ReferenceFamily``): each a pedigree in which
   some relatives are typed (the ante-mortem data) and one or more members are
   **missing persons**, the people the remains might be;
-* the **markers** with their allele frequencies and mutation models.
+* the **markers** with their allele frequencies and mutation models;
+* optionally **lineage markers**: a sample's Y-STR haplotype
+  (``PostMortemSample.y_haplotype``) and mtDNA profile
+  (``PostMortemSample.mtdna``), the relatives' haplotypes and profiles
+  (``ReferenceFamily.y_haplotypes``, ``ReferenceFamily.mtdna_profiles``) and
+  the databases and models that turn them into LRs (``DVICase.lineage``, a
+  :class:`~kinmatch.lineage.LineageSettings`). All default to "no lineage
+  data", with which every result is exactly the autosomal one; see
+  :mod:`kinmatch.dvi.lineage_evidence` for how they enter the LRs.
 
 ``prepare_case`` turns allele names into allele indices once for the whole
 case, adding alleles that the frequency database lacks (with the minimum
@@ -25,6 +33,7 @@ from numpy.typing import NDArray
 
 from ..errors import KinmatchError, MarkerError
 from ..likelihood import Genotype
+from ..lineage import LineageSettings, MtProfile, YHaplotype
 from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from ..pedigree import Pedigree, Sex
 
@@ -46,6 +55,10 @@ class PostMortemSample:
     dropout: float = 0.0
     #: probability of one spurious (drop-in) allele per marker
     dropin: float = 0.0
+    #: Y-STR haplotype of the remains (``None``: not typed)
+    y_haplotype: YHaplotype | None = None
+    #: mtDNA profile of the remains (``None``: not typed)
+    mtdna: MtProfile | None = None
 
     def __post_init__(self) -> None:
         for name in ("dropout", "dropin"):
@@ -53,6 +66,13 @@ class PostMortemSample:
             if not 0.0 <= value < 1.0:
                 raise KinmatchError(f"sample '{self.id}': {name} probability must be in "
                                     f"[0, 1), not {value}")
+        if self.y_haplotype is not None and self.sex == Sex.FEMALE:
+            raise KinmatchError(f"sample '{self.id}' is female but has a Y-STR haplotype")
+
+    @property
+    def has_lineage_data(self) -> bool:
+        """Whether a Y-STR haplotype or an mtDNA profile was typed."""
+        return self.y_haplotype is not None or self.mtdna is not None
 
     @property
     def degraded(self) -> bool:
@@ -68,6 +88,10 @@ class ReferenceFamily:
     pedigree: Pedigree
     missing: tuple[str, ...]
     profiles: Mapping[str, Profile] = field(default_factory=dict)
+    #: Y-STR haplotypes of typed relatives (men), by pedigree id
+    y_haplotypes: Mapping[str, YHaplotype] = field(default_factory=dict)
+    #: mtDNA profiles of typed relatives, by pedigree id
+    mtdna_profiles: Mapping[str, MtProfile] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not self.missing:
@@ -84,6 +108,25 @@ class ReferenceFamily:
             if pid not in self.pedigree:
                 raise KinmatchError(
                     f"family '{self.name}': typed person '{pid}' is not in the pedigree")
+        for what, typed in (("Y-STR haplotype", self.y_haplotypes),
+                            ("mtDNA profile", self.mtdna_profiles)):
+            for pid in typed:
+                if pid not in self.pedigree:
+                    raise KinmatchError(f"family '{self.name}': '{pid}', who has a {what}, "
+                                        "is not in the pedigree")
+                if pid in self.missing:
+                    raise KinmatchError(
+                        f"missing person '{pid}' of family '{self.name}' has a {what}; a "
+                        "missing person's data is what the remains may supply")
+        for pid in self.y_haplotypes:
+            if self.pedigree.sex(pid) == Sex.FEMALE:
+                raise KinmatchError(f"family '{self.name}': '{pid}' is female but has a "
+                                    "Y-STR haplotype")
+
+    @property
+    def has_lineage_data(self) -> bool:
+        """Whether any relative has a Y-STR haplotype or an mtDNA profile."""
+        return bool(self.y_haplotypes) or bool(self.mtdna_profiles)
 
 
 @dataclass
@@ -96,6 +139,8 @@ class DVICase:
     theta: float = 0.0
     minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY
     title: str = ""
+    #: databases and models of the lineage markers (default: none)
+    lineage: LineageSettings = field(default_factory=LineageSettings)
 
     def __post_init__(self) -> None:
         ids = [s.id for s in self.samples]
@@ -114,6 +159,15 @@ class DVICase:
                 "missing persons must have case-wide unique ids")
         if not 0 <= self.theta < 1:
             raise KinmatchError(f"theta must be in [0, 1), not {self.theta}")
+
+    @property
+    def has_lineage_data(self) -> bool:
+        """Whether any sample or relative carries a Y-STR haplotype or an mtDNA profile.
+
+        Without lineage data every LR of the case is the autosomal one, exactly.
+        """
+        return (any(s.has_lineage_data for s in self.samples)
+                or any(f.has_lineage_data for f in self.families))
 
     @property
     def missing_persons(self) -> list[tuple[str, str]]:

@@ -20,6 +20,18 @@ A marker where ``s`` placed as ``m`` breaks Mendel's laws — where
 incompatibility; the number of such markers is reported per pair (dvir's
 ``exclusionMatrix``), whatever the mutation model would make of them. Where the sexes of ``s`` and ``m`` are both
 known and differ, the pair is impossible and its LR is NaN (dvir's NA).
+
+Lineage markers. When the case holds Y-STR haplotypes or mtDNA profiles
+(:mod:`.lineage_evidence`), each pair also gets a Y part and an mtDNA part,
+from the family's typed relatives on the missing person's paternal and
+maternal lines, and the pair's LR is the product::
+
+    log LR(s, m) = sum_k log LR_k(s, m) + log LR_Y(s, m) + log LR_mt(s, m)
+
+``log_lr_per_marker`` stays autosomal; ``log_lr_y`` and ``log_lr_mtdna``
+are 0 where a system does not apply, and without lineage data ``log_lr`` is
+the autosomal sum exactly (bit for bit). A lineage exclusion (LR 0) adds one
+to the pair's incompatibility count.
 """
 
 from __future__ import annotations
@@ -44,6 +56,7 @@ from ..likelihood import (
 from ..markers import Marker
 from ..pedigree import Sex
 from .case import UNTYPED, PreparedCase
+from .lineage_evidence import LineageEvidenceTable, lineage_evidence
 
 
 @dataclass(frozen=True)
@@ -72,7 +85,16 @@ class MissingPersonDistributions:
 
 @dataclass(frozen=True)
 class PairwiseLR:
-    """Pairwise log-LRs, samples × missing persons."""
+    """Pairwise log-LRs, samples × missing persons, with their parts.
+
+    ``log_lr_per_marker`` holds the autosomal (and X) markers;
+    ``log_lr_y`` and ``log_lr_mtdna`` (samples × missing) the lineage parts,
+    0 where a system does not apply (``-inf`` for a lineage exclusion);
+    ``lineage`` the evidence behind them (which relative, how many meioses,
+    the frequency and its method). ``incompatible`` counts the Mendelian
+    incompatibilities plus the lineage exclusions (``lineage_exclusions``
+    alone), -1 where the sexes differ.
+    """
 
     samples: tuple[str, ...]
     missing: tuple[str, ...]
@@ -80,11 +102,46 @@ class PairwiseLR:
     markers: tuple[str, ...]
     log_lr_per_marker: NDArray[np.float64]  # (samples, missing, markers); NaN where sexes differ
     incompatible: NDArray[np.int64]  # (samples, missing) markers with LR 0; -1 where sexes differ
+    log_lr_y: NDArray[np.float64] | None = None  # (samples, missing); None is read as zeros
+    log_lr_mtdna: NDArray[np.float64] | None = None  # (samples, missing)
+    lineage_exclusions: NDArray[np.int64] | None = None  # (samples, missing)
+    lineage: LineageEvidenceTable | None = None
+
+    def __post_init__(self) -> None:
+        shape = self.log_lr_per_marker.shape[:2]
+        for name, dtype in (("log_lr_y", np.float64), ("log_lr_mtdna", np.float64),
+                            ("lineage_exclusions", np.int64)):
+            if getattr(self, name) is None:
+                object.__setattr__(self, name, np.zeros(shape, dtype=dtype))
+
+    @property
+    def has_lineage(self) -> bool:
+        """Whether some pair has a lineage part other than LR 1."""
+        return bool(np.any(self.log_lr_y) or np.any(self.log_lr_mtdna))
+
+    @property
+    def log_lr_autosomal(self) -> NDArray[np.float64]:
+        """The autosomal natural-log LR per pair (sum over markers); NaN where sexes differ."""
+        return self.log_lr_per_marker.sum(axis=2)
+
+    @property
+    def log_lr_lineage(self) -> NDArray[np.float64]:
+        """``log_lr_y + log_lr_mtdna`` per pair."""
+        return self.log_lr_y + self.log_lr_mtdna  # type: ignore[operator]
 
     @property
     def log_lr(self) -> NDArray[np.float64]:
-        """Total natural-log LR per pair (sum over markers); NaN where sexes differ."""
-        return self.log_lr_per_marker.sum(axis=2)
+        """Combined natural-log LR per pair: autosomal + Y + mtDNA; NaN where sexes differ.
+
+        Without lineage parts this is the autosomal sum itself (bit for bit).
+        """
+        total = self.log_lr_per_marker.sum(axis=2)
+        if not self.has_lineage:
+            return total
+        with np.errstate(invalid="ignore"):
+            total = total + self.log_lr_lineage
+        total[~self.sex_compatible] = math.nan
+        return total
 
     @property
     def lr(self) -> NDArray[np.float64]:
@@ -198,10 +255,13 @@ def _sex_clash(prepared: PreparedCase, dists: MissingPersonDistributions) -> NDA
 
 
 def pairwise_lr(prepared: PreparedCase,
-                distributions: MissingPersonDistributions | None = None) -> PairwiseLR:
+                distributions: MissingPersonDistributions | None = None,
+                lineage: LineageEvidenceTable | None = None) -> PairwiseLR:
     """The pairwise LR matrix (see the module docstring): every sample's
     per-marker LR is a lookup in its missing person's genotype distribution
-    divided by the sample's population probability."""
+    divided by the sample's population probability; the lineage parts come
+    from :func:`~kinmatch.dvi.lineage_evidence.lineage_evidence` (computed
+    here when the case has lineage data and ``lineage`` is not given)."""
     dists = distributions if distributions is not None else missing_person_distributions(prepared)
     cols = dists.columns(prepared.sample_genotypes)  # (S, K)
     typed = cols >= 0
@@ -224,6 +284,15 @@ def pairwise_lr(prepared: PreparedCase,
     clash = _sex_clash(prepared, dists)
     out[clash] = math.nan
     incompatible[clash] = -1
+    parts: dict[str, object] = {}
+    if lineage is None and prepared.case.has_lineage_data:
+        lineage = lineage_evidence(prepared.case)
+    if lineage is not None and len(lineage):
+        y, mt, excl = lineage.dense()
+        excl[clash] = 0
+        incompatible = np.where(clash, incompatible, incompatible + excl)
+        parts = {"log_lr_y": y, "log_lr_mtdna": mt, "lineage_exclusions": excl,
+                 "lineage": lineage}
     return PairwiseLR(
         samples=tuple(s.id for s in prepared.case.samples),
         missing=dists.missing,
@@ -231,6 +300,7 @@ def pairwise_lr(prepared: PreparedCase,
         markers=tuple(m.name for m in prepared.markers),
         log_lr_per_marker=out,
         incompatible=incompatible,
+        **parts,  # type: ignore[arg-type]
     )
 
 
@@ -359,9 +429,15 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
     missing persons). Samples go through in chunks of ``chunk_size``, so
     memory is ``chunk_size × missing persons`` however many samples there
     are; only each chunk's best ``top`` are kept. Pairs whose sexes differ
-    are never candidates. The LRs equal :func:`pairwise_lr`'s.
+    are never candidates. The LRs equal :func:`pairwise_lr`'s, lineage parts
+    included (added pair by pair from the sparse lineage evidence).
     """
     dists = distributions if distributions is not None else missing_person_distributions(prepared)
+    by_sample: dict[int, list[tuple[int, float, int]]] = {}
+    if prepared.case.has_lineage_data:
+        for (s_i, m_i), pair in lineage_evidence(prepared.case).pairs.items():
+            by_sample.setdefault(s_i, []).append(
+                (m_i, pair.log_lr_y + pair.log_lr_mtdna, pair.exclusions))
     n_samples = prepared.sample_genotypes.shape[0]
     n_missing = len(dists.missing)
     top = max(0, min(top, n_missing))
@@ -390,6 +466,11 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
             dl, flags = degraded_log_lr(prepared, dists, np.array(degraded_rows))
             degraded_counts = flags.sum(axis=2)
             scores[np.array(degraded_rows) - start] = dl.sum(axis=2)
+        lineage_excl = np.zeros(scores.shape, dtype=np.int64)
+        for s_i in range(start, stop):
+            for m_i, value, excl in by_sample.get(s_i, ()):
+                scores[s_i - start, m_i] += value
+                lineage_excl[s_i - start, m_i] = excl
         scores[clash[start:stop]] = -math.inf
         scores[np.isnan(scores)] = -math.inf
         if top:
@@ -406,6 +487,8 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
                 rel = np.array(degraded_rows) - start
                 incompatible[np.array(degraded_rows)] = np.take_along_axis(
                     degraded_counts, chosen[rel], axis=1)
+            if by_sample:
+                incompatible[start:stop] += np.take_along_axis(lineage_excl, chosen, axis=1)
         if progress is not None:
             progress(stop, n_samples)
     none = np.isneginf(best)  # impossible pairs (sexes differ, LR 0) are no candidates

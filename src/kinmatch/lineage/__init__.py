@@ -45,6 +45,7 @@ from .mtdna import (
     read_mt_database,
     read_mt_profiles,
 )
+from .settings import LineageSettings
 from .ystr import (
     YFILER_PLUS,
     YFILER_PLUS_RATES,
@@ -124,7 +125,7 @@ class CombinedLR:
 
 __all__ = [
     "CONTROL_REGION", "CombinedLR", "DiscreteLaplaceModel", "FrequencyEstimate",
-    "LineConnection", "LineageApplicability", "MtComparison", "MtConclusion", "MtDatabase",
+    "LineConnection", "LineageApplicability", "LineageSettings", "MtComparison", "MtConclusion", "MtDatabase",
     "MtDifference", "MtLineageResult", "MtProfile", "MtVariant", "SeqRange", "YDatabase",
     "YFILER_PLUS", "YFILER_PLUS_RATES", "YHaplotype", "YLineageResult", "YLocus", "YLocusTable",
     "YLocusTerm", "YMutationModel", "applicable_lineages", "canonical_locus",

@@ -11,6 +11,12 @@ the file can be archived, mailed or printed as it is.
 This module only arranges results computed elsewhere
 (:func:`kinmatch.dvi.solve_case`, :func:`kinmatch.dvi.pairwise_lr`,
 :func:`kinmatch.dvi.joint_identification`); it computes no likelihood.
+
+When the case has lineage markers (Y-STRs, mtDNA) every identification table
+shows the autosomal, Y and mtDNA LRs in their own columns next to the
+combined LR (:func:`lr_parts`), and each identification's evidence names the
+relative on the paternal / maternal line used, the meioses, the haplotype
+frequency and its method (:mod:`kinmatch.dvi.lineage_evidence`).
 """
 
 from __future__ import annotations
@@ -28,6 +34,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from .. import __version__
 from ..dvi.case import DVICase
 from ..dvi.joint import NOT_MISSING, JointResult
+from ..dvi.lineage_evidence import LineEvidence
 from ..dvi.pairwise import PairwiseLR
 from ..dvi.solve import DVISolution
 from .pedigree_svg import reference_family_svg
@@ -58,6 +65,77 @@ def _log10(value: float | None) -> str:
     if value is None or math.isnan(value) or value <= 0:
         return "–"
     return f"{math.log10(value):.2f}"
+
+
+@dataclass(frozen=True)
+class LRParts:
+    """The parts of one pair's LR: autosomal × Y × mtDNA = combined.
+
+    ``y`` / ``mtdna`` are ``None`` where the system does not apply (LR 1);
+    ``autosomal`` is the combined LR divided by the lineage parts, i.e. the
+    autosomal LR of the step that concluded (identified samples then count as
+    reference data), and the pairwise autosomal LR when a lineage part is 0.
+    """
+
+    autosomal: float | None
+    y: float | None
+    mtdna: float | None
+    combined: float | None
+    y_evidence: LineEvidence | None = None
+    mtdna_evidence: LineEvidence | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        def num(v: float | None) -> float | None:
+            return None if v is None or not math.isfinite(v) else float(v)
+
+        return {"lr_autosomal": num(self.autosomal), "lr_y": num(self.y),
+                "lr_mtdna": num(self.mtdna), "lr": num(self.combined),
+                "y": None if self.y_evidence is None else self.y_evidence.to_dict(),
+                "mtdna": None if self.mtdna_evidence is None else self.mtdna_evidence.to_dict()}
+
+
+def lr_parts(pairwise: PairwiseLR, sample: str | None, missing_person: str | None,
+             lr: float | None = None) -> LRParts | None:
+    """The autosomal, Y and mtDNA parts of ``lr`` (default: the pairwise LR) for a pair.
+
+    ``None`` when the pair is not one sample and one missing person of
+    ``pairwise`` (a symmetric match "V1/V2", no sample).
+    """
+    if not sample or not missing_person or sample not in pairwise.samples \
+            or missing_person not in pairwise.missing:
+        return None
+    s, m = pairwise.samples.index(sample), pairwise.missing.index(missing_person)
+    pair = pairwise.lineage.get(sample, missing_person) if pairwise.lineage is not None else None
+    y_ev = pair.y if pair is not None else None
+    mt_ev = pair.mtdna if pair is not None else None
+    y = None if y_ev is None else y_ev.lr
+    mt = None if mt_ev is None else mt_ev.lr
+    with np.errstate(over="ignore"):
+        pairwise_auto = float(np.exp(pairwise.log_lr_autosomal[s, m]))
+        combined = float(np.exp(pairwise.log_lr[s, m])) if lr is None else lr
+    lineage = (1.0 if y is None else y) * (1.0 if mt is None else mt)
+    if lr is not None and lineage > 0 and not math.isnan(lr):
+        autosomal = lr / lineage
+    else:
+        autosomal = pairwise_auto
+    return LRParts(autosomal, y, mt, combined, y_ev, mt_ev)
+
+
+def row_parts(pairwise: PairwiseLR, row: Any) -> LRParts | None:
+    """:func:`lr_parts` of an AM or PM row of a :class:`~kinmatch.dvi.DVISolution`.
+
+    A row that names no partner but says "Best: X" (dvir's inconclusive
+    rows) is read as the pair with X, whose LR the row reports.
+    """
+    sample, mp = row.sample, row.missing_person
+    best = None
+    if row.comment and str(row.comment).startswith("Best: "):
+        best = str(row.comment)[len("Best: "):].strip()
+    if not sample and best:
+        sample = best
+    if not mp and best:
+        mp = best
+    return lr_parts(pairwise, sample, mp, row.lr)
 
 
 @dataclass(frozen=True)
@@ -105,6 +183,9 @@ def dvi_report_html(
     generated = generated or datetime.now(timezone.utc)
     params = dict(solution.parameters)
     counts = Counter(r.conclusion or "not reached" for r in solution.missing_persons)
+    show_lineage = case.has_lineage_data
+    am_parts = [row_parts(pairwise, r) for r in solution.missing_persons]
+    pm_parts = [row_parts(pairwise, r) for r in solution.samples]
     identified = {r.missing_person: r.sample for r in solution.missing_persons
                   if r.conclusion in IDENTIFYING and r.sample}
     families = []
@@ -112,15 +193,22 @@ def dvi_report_html(
         rows = [r for r in solution.missing_persons if r.family == fam.name]
         marks = {m: s for m, s in identified.items() if m in fam.missing}
         evidence = {}
+        lineage = {}
         for r in rows:
             if r.sample and "/" not in r.sample and r.conclusion in (*IDENTIFYING, "Probable"):
                 evidence[r.missing_person] = _evidence(case, pairwise, r.sample, r.missing_person)
+                parts = lr_parts(pairwise, r.sample, r.missing_person, r.lr)
+                if show_lineage and parts is not None:
+                    lineage[r.missing_person] = parts
         families.append({
             "name": fam.name,
             "svg": reference_family_svg(fam, identified=marks, title=f"Family {fam.name}"),
             "rows": rows,
             "typed": sorted(pid for pid, prof in fam.profiles.items() if prof),
             "evidence": evidence,
+            "lineage": lineage,
+            "typed_y": sorted(fam.y_haplotypes),
+            "typed_mtdna": sorted(fam.mtdna_profiles),
         })
     matrix = None
     if len(pairwise.samples) <= MATRIX_LIMIT and len(pairwise.missing) <= MATRIX_LIMIT:
@@ -133,6 +221,12 @@ def dvi_report_html(
                        for v in row] for row in log10],
             "incompatible": pairwise.incompatible,
         }
+    lineage_pairs = []
+    if show_lineage and pairwise.lineage is not None:
+        for (s, m), pair in sorted(pairwise.lineage.pairs.items()):
+            parts = lr_parts(pairwise, pair.sample, pair.missing_person)
+            lineage_pairs.append({"sample": pair.sample, "missing": pair.missing_person,
+                                  "family": pair.family, "parts": parts})
     joint_view = None
     if joint is not None and len(joint.loglik):
         n = min(top_assignments, len(joint.loglik))
@@ -175,5 +269,9 @@ def dvi_report_html(
         "joint": joint_view,
         "joint_note": joint_note,
         "fragments": dict(fragments or {}),
+        "show_lineage": show_lineage,
+        "am_parts": am_parts,
+        "pm_parts": pm_parts,
+        "lineage_pairs": lineage_pairs,
     }
     return template.render(**context)
