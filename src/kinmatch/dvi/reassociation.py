@@ -494,7 +494,7 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
     theta = float(prepared.case.theta)
     degraded = np.flatnonzero(t.degraded)
     out = {}
-    tables: dict[tuple[int, int], tuple[NDArray[np.float64], NDArray[np.float64]]] = {}
+    tables: dict[tuple[int, int], tuple[NDArray[np.float64], NDArray[np.float64] | None]] = {}
     for d in degraded:
         total = np.zeros(n_samples)
         mismatches = np.zeros(n_samples, dtype=np.int64)
@@ -512,14 +512,18 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
                 if key not in tables:
                     everything = np.arange(marker.n_alleles)
                     p = marker.allele_frequencies
-                    tables[key] = (balding_nichols_founder_factor(p, [everything] * dim, theta),
-                                   balding_nichols_founder_factor(p, [everything] * 2 * dim,
-                                                                  theta))
+                    same_ = balding_nichols_founder_factor(p, [everything] * dim, theta)
+                    apart_ = (None if theta == 0 else  # θ = 0: two people are independent
+                              balding_nichols_founder_factor(p, [everything] * 2 * dim, theta))
+                    tables[key] = (same_, apart_)
                 same, apart = tables[key]
                 e = _observation_weights(prepared, int(d), int(k), hemi)
                 axes = tuple(range(dim))
                 v = same * e  # the same person carries x
-                m = np.tensordot(e, apart, axes=(axes, axes))  # someone else carries x
+                if apart is None:
+                    m = float(np.sum(v)) * same  # someone else carries y
+                else:
+                    m = np.tensordot(e, apart, axes=(axes, axes))
                 num, den = np.empty(len(who)), np.empty(len(who))
                 exact = ~t.degraded[who]
                 a, b = g[who[exact], k, 0], g[who[exact], k, 1]
