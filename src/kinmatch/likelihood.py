@@ -458,14 +458,82 @@ _PATHS: dict[tuple[str, tuple[tuple[int, ...], ...]], list[tuple[int, ...]]] = {
 
 
 def _path(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> list[tuple[int, ...]]:
+    """The cheaper of opt_einsum's own path and variable elimination in
+    min-size order (:func:`_elimination_path`), cached by structure."""
     kinds = tuple(tuple(d if d <= 2 else 3 for d in shape[1:]) for shape in shapes)
     key = (subscripts, kinds)
     path = _PATHS.get(key)
     if path is None:
         optimize = "auto-hq" if len(shapes) <= 12 else "greedy"
-        path, _ = oe.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)
+        path, info = oe.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)
+        if len(shapes) > 3:
+            elim = _elimination_path(subscripts, shapes)
+            _, elim_info = oe.contract_path(subscripts, *shapes, shapes=True, optimize=elim)
+            if elim_info.opt_cost < info.opt_cost:
+                path = elim
         if len(_PATHS) < 20_000:
             _PATHS[key] = path
+    return path
+
+
+def _elimination_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]
+                      ) -> list[tuple[int, ...]]:
+    """Variable elimination (peeling) as a pairwise contraction path.
+
+    Repeatedly sum out the allele or meiosis variable whose elimination makes
+    the smallest new factor (the min-size heuristic for an elimination order,
+    as in Elston–Stewart peeling of nuclear families and its generalisation
+    to loops; Lange & Elston 1975, Kjærulff 1990): the factors holding it are
+    multiplied pairwise, smallest first, and it is summed out with the last
+    one. Variables shared by every factor (the marker axis) and output
+    variables are never eliminated. On large pedigrees this finds orders
+    that opt_einsum's greedy search, which looks at factors rather than
+    variables, misses by an order of magnitude.
+    """
+    inputs, output = subscripts.split("->")
+    words = inputs.split(",")
+    dims: dict[str, int] = {}
+    for word, shape in zip(words, shapes):
+        dims.update(zip(word, shape))
+    ops = [set(w) for w in words]
+    keep = set(output) | set.intersection(*ops)
+
+    def size(indices: set[str]) -> int:
+        return math.prod(dims[c] for c in indices)
+
+    path: list[tuple[int, ...]] = []
+    variables = set().union(*ops) - keep
+    while variables:
+        def cost(v: str) -> int:
+            return size(set().union(*(o for o in ops if v in o)) - {v})
+        variables = {v for v in variables if any(v in o for o in ops)}
+        if not variables:
+            break
+        v = min(sorted(variables), key=cost)
+        while True:
+            touching = sorted((k for k, o in enumerate(ops) if v in o), key=lambda k: size(ops[k]))
+            if not touching:  # already summed out along with another variable
+                break
+            if len(touching) == 1:
+                k = touching[0]
+                path.append((k,))
+                ops.append(ops.pop(k) - {v})
+                break
+            i, j = touching[0], touching[1]
+            merged = ops[i] | ops[j]
+            rest = [o for k, o in enumerate(ops) if k not in (i, j)]
+            needed = keep.union(*rest)
+            path.append((i, j))
+            for k in sorted((i, j), reverse=True):
+                ops.pop(k)
+            ops.append({c for c in merged if c in needed})
+            if v not in ops[-1]:
+                break
+        variables.discard(v)
+    while len(ops) > 1:
+        path.append((0, 1))
+        a, b = ops.pop(1), ops.pop(0)
+        ops.append(a | b)
     return path
 
 

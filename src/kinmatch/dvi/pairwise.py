@@ -37,7 +37,9 @@ to the pair's incompatibility count.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from typing import Any
+from collections import OrderedDict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -55,7 +57,7 @@ from ..likelihood import (
 )
 from ..markers import Marker
 from ..pedigree import Sex
-from .case import UNTYPED, PreparedCase
+from .case import UNTYPED, PreparedCase, ReferenceFamily
 from .lineage_evidence import LineageEvidenceTable, lineage_evidence
 
 
@@ -171,29 +173,23 @@ def missing_person_distributions(prepared: PreparedCase) -> MissingPersonDistrib
     case = prepared.case
     markers = prepared.markers
     n = len(markers)
-    mutating = any(m.mutation is not None for m in markers)
-    without_mutation = [replace(m, mutation=None, mutation_spec=None) for m in markers]
-    family_logliks = pedigrees_loglik(
-        [PedigreeMarkers(f.pedigree, markers, g)
-         for f, g in zip(case.families, prepared.family_genotypes)], case.theta)
-    jobs, owner = [], []
-    for f, (fam, genos) in enumerate(zip(case.families, prepared.family_genotypes)):
-        for mp in fam.missing:
-            owner.append(f)
-            jobs.append(PedigreeMarkers(fam.pedigree, markers, genos, keep=mp))
-            if mutating:
-                jobs.append(PedigreeMarkers(fam.pedigree, without_mutation, genos, keep=mp))
     offsets = genotype_offsets([m.n_alleles for m in markers])
-    logtotal, packed = pedigrees_genotype_distributions_packed(jobs, case.theta)
-    if not jobs:  # no family: nothing to peel
-        logtotal, packed = np.zeros((0, n)), np.zeros((0, int(offsets[-1])))
-    step = 2 if mutating else 1
-    family_loglik = np.array([family_logliks[f] for f in owner]).reshape(len(owner), n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        own = logtotal[::step]
-        shift = np.where(np.isfinite(own), own - family_loglik, 0.0)
-        log_probability = np.log(packed[::step]) + np.repeat(shift, np.diff(offsets), axis=1)
-    compatible = packed[step - 1::step] > 0
+    keys = [_family_key(fam, genos, markers, case.theta)
+            for fam, genos in zip(case.families, prepared.family_genotypes)]
+    todo = [f for f, key in enumerate(keys) if key not in _FAMILY_CACHE]
+    if todo:
+        fresh = _family_distributions([case.families[f] for f in todo],
+                                      [prepared.family_genotypes[f] for f in todo],
+                                      markers, case.theta, offsets)
+        for f, rows in zip(todo, fresh):
+            _FAMILY_CACHE[keys[f]] = rows
+            while len(_FAMILY_CACHE) > _FAMILY_CACHE_SIZE:
+                _FAMILY_CACHE.popitem(last=False)
+    rows = [_FAMILY_CACHE[key] for key in keys]
+    width = int(offsets[-1])
+    family_loglik = np.vstack([r[0] for r in rows]) if rows else np.zeros((0, n))
+    log_probability = np.vstack([r[1] for r in rows]) if rows else np.zeros((0, width))
+    compatible = np.vstack([r[2] for r in rows]) if rows else np.zeros((0, width), dtype=bool)
     missing = [(fam.name, mp, fam.pedigree.sex(mp)) for fam in case.families for mp in fam.missing]
     return MissingPersonDistributions(
         families=tuple(f for f, _, _ in missing),
@@ -205,6 +201,57 @@ def missing_person_distributions(prepared: PreparedCase) -> MissingPersonDistrib
         log_probability=log_probability,
         compatible=compatible,
     )
+
+
+#: Distributions of recently peeled families, by family, data, markers and θ:
+#: dviSolve recomputes the LRs after every step, and only the families that
+#: received an identified sample change.
+_FAMILY_CACHE: OrderedDict[tuple[object, ...], tuple[NDArray[np.float64], NDArray[np.float64],
+                                                      NDArray[np.bool_]]] = OrderedDict()
+_FAMILY_CACHE_SIZE = 4096
+
+
+def _family_key(family: ReferenceFamily, genotypes: Sequence[Mapping[str, Any]],
+                markers: Sequence[Marker], theta: float) -> tuple[object, ...]:
+    data = tuple(tuple(sorted(g.items())) for g in genotypes)
+    return (family.pedigree, family.missing, data, tuple(id(m) for m in markers),
+            tuple(markers), float(theta))
+
+
+def _family_distributions(families: Sequence[ReferenceFamily],
+                          genotypes: Sequence[Sequence[Mapping[str, Any]]],
+                          markers: Sequence[Marker], theta: float,
+                          offsets: NDArray[np.intp]
+                          ) -> list[tuple[NDArray[np.float64], NDArray[np.float64],
+                                          NDArray[np.bool_]]]:
+    """Per family: (its missing persons' family log-likelihood rows, their
+    log-probability rows, their Mendel-compatibility rows), all families in
+    one batched pass."""
+    n = len(markers)
+    mutating = any(m.mutation is not None for m in markers)
+    without_mutation = [replace(m, mutation=None, mutation_spec=None) for m in markers]
+    family_logliks = pedigrees_loglik(
+        [PedigreeMarkers(f.pedigree, markers, g) for f, g in zip(families, genotypes)], theta)
+    jobs, owner = [], []
+    for f, (fam, genos) in enumerate(zip(families, genotypes)):
+        for mp in fam.missing:
+            owner.append(f)
+            jobs.append(PedigreeMarkers(fam.pedigree, markers, genos, keep=mp))
+            if mutating:
+                jobs.append(PedigreeMarkers(fam.pedigree, without_mutation, genos, keep=mp))
+    logtotal, packed = pedigrees_genotype_distributions_packed(jobs, theta)
+    if not jobs:
+        return []
+    step = 2 if mutating else 1
+    family_loglik = np.array([family_logliks[f] for f in owner]).reshape(len(owner), n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = logtotal[::step]
+        shift = np.where(np.isfinite(own), own - family_loglik, 0.0)
+        log_probability = np.log(packed[::step]) + np.repeat(shift, np.diff(offsets), axis=1)
+    compatible = packed[step - 1::step] > 0
+    owner_arr = np.array(owner)
+    return [(family_loglik[owner_arr == f], log_probability[owner_arr == f],
+             compatible[owner_arr == f]) for f in range(len(families))]
 
 
 def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool_]
