@@ -68,12 +68,22 @@ def _with_title(case: Any, title: str) -> Any:
                    "posteriors and conclusions.")
 @click.option("--report", "report", type=click.Path(dir_okay=False), metavar="FILE.html",
               help="Write the HTML identification report.")
+@click.option("--estimate-dropout", is_flag=True,
+              help="Estimate each sample's drop-out probability by maximum likelihood from its "
+                   "own profile (samples without one set in the case).")
+@click.option("--dropin", type=click.FloatRange(0, 1, max_open=True), default=None,
+              help="Drop-in probability for the samples whose drop-out is estimated.")
+@click.option("--truth", type=click.Path(dir_okay=False, exists=True), default=None,
+              metavar="TRUTH.json",
+              help="For simulated cases: compare the identifications with the truth "
+                   "(kinmatch simulate writes it) and print correct, false and missed.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress on the terminal (stderr).")
 @friendly
 def dvi_command(case: str, threshold: float, threshold2: float | None, max_incompatible: int,
                 ignore_sex: bool, merge_fragments: bool, identity_threshold: float,
                 max_assignments: int, top: int, as_json: bool, report: str | None,
+                estimate_dropout: bool, dropin: float | None, truth: str | None,
                 progress: bool) -> None:
     """Solve a DVI case: which remains are which missing person.
 
@@ -87,7 +97,7 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
     from ..dvi import joint_identification, pairwise_lr, prepare_case, solve_case
     from ..dvi import merge_fragments as merge
 
-    stages = ["read the case", "re-associate fragments", "pairwise LRs", "solve (dviSolve)",
+    stages = ["read the case", "drop-out and fragments", "pairwise LRs", "solve (dviSolve)",
               "joint analysis", "write the report"]
     with Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
@@ -99,6 +109,8 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
 
         dvi = _read_dvi_case(case)
         advance(1)
+        if estimate_dropout:
+            dvi = _with_estimated_dropout(dvi, dropin)
         fragments: dict[str, tuple[str, ...]] = {}
         if merge_fragments:
             merged = merge(dvi, threshold=identity_threshold)
@@ -130,6 +142,7 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
             atomic_write_text(report, html)
         advance(6)
 
+    scores = _score(solution, dvi, truth, fragments) if truth else None
     if as_json:
         from ..report.dvi_report import row_parts
 
@@ -178,9 +191,12 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
                               "upper": joint.posterior_upper.tolist()},
             },
             "joint_note": joint_note,
+            "truth": scores,
         }
         click.echo(json.dumps(out, indent=2, allow_nan=False))
         return
+    if scores is not None:
+        _print_scores(scores)
     _print_dvi(solution, dvi, case, report, joint_note, pairwise)
 
 
@@ -231,3 +247,58 @@ def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
         console.print(f"[dim]{joint_note}[/]")
     if report:
         console.print(f"report written to {report}")
+
+
+#: Smallest drop-out probability given to a sample whose drop-out is estimated.
+DROPOUT_FLOOR = 0.01
+
+
+def _with_estimated_dropout(dvi: Any, dropin: float | None) -> Any:
+    """The case with each sample's drop-out estimated by maximum likelihood
+    (:func:`kinmatch.dropout.estimate_sample_dropout`, at least
+    :data:`DROPOUT_FLOOR`), unless the case sets one."""
+    from dataclasses import replace
+
+    from ..dropout import estimate_sample_dropout
+    from ..dvi import prepare_case
+
+    markers = prepare_case(dvi).markers
+    samples = []
+    for s in dvi.samples:
+        if s.dropout == 0.0:
+            c = s.dropin if dropin is None else dropin
+            # old remains are never assumed complete: at least DROPOUT_FLOOR
+            d = max(DROPOUT_FLOOR,
+                    estimate_sample_dropout(markers, s.profile, dropin=c, theta=dvi.theta))
+            s = replace(s, dropout=d, dropin=c if d > 0 else s.dropin)
+        samples.append(s)
+    return replace(dvi, samples=samples)
+
+
+def _score(solution: Any, dvi: Any, truth_path: str, fragments: dict[str, tuple[str, ...]]
+           ) -> dict[str, Any]:
+    """Identifications (conclusions that name one) against a simulated case's truth."""
+    from ..report.dvi_report import IDENTIFYING
+    from ..scenarios import score_identifications
+
+    with open(truth_path, encoding="utf-8") as fh:
+        truth = json.load(fh)
+    miner_of = {name: fam["miner"] for name, fam in truth.get("families", {}).items()}
+    identified = {r.sample: miner_of.get(r.family, r.missing_person)
+                  for r in solution.missing_persons
+                  if r.conclusion in IDENTIFYING and r.sample and "/" not in r.sample}
+    result = score_identifications(identified, truth, fragments)
+    return {"correct": len(result["correct"]), "false": len(result["false"]),
+            "missed": len(result["missed"]), "identifiable": result["identifiable"],
+            "false_identifications": [list(x) for x in result["false"]],
+            "missed_miners": result["missed"]}
+
+
+def _print_scores(scores: dict[str, Any]) -> None:
+    console = Console(highlight=False)
+    console.print(f"[bold]Against the truth:[/] {scores['correct']} correct, "
+                  f"{scores['false']} false, {scores['missed']} missed "
+                  f"(of {scores['identifiable']} recovered missing persons with reference "
+                  "donors)")
+    for sample, who in scores["false_identifications"]:
+        console.print(f"  false: {sample} identified as {who}")

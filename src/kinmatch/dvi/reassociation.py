@@ -789,7 +789,10 @@ def merged_sample(case: DVICase, cluster: FragmentCluster) -> PostMortemSample:
         profile[marker.name] = tuple(seen)
         dropout = max(dropout, math.prod(s.dropout for s in degraded))
         dropin = max(dropin, max(s.dropin for s in degraded))
-    return PostMortemSample(cluster.id, profile, cluster.sex, dropout=dropout, dropin=dropin)
+    y = next((s.y_haplotype for s in members if s.y_haplotype is not None), None)
+    mt = next((s.mtdna for s in members if s.mtdna is not None), None)
+    return PostMortemSample(cluster.id, profile, cluster.sex, dropout=dropout, dropin=dropin,
+                            y_haplotype=y, mtdna=mt)
 
 
 def merge_fragments(
