@@ -222,22 +222,40 @@ def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
     console.print(f"[bold]{title}[/]: {len(dvi.samples)} samples, {len(dvi.families)} families, "
                   f"{sum(len(f.missing) for f in dvi.families)} missing persons, "
                   f"{len(dvi.markers)} markers")
-    am = Table(title="Missing persons", title_justify="left")
-    for col in ("Family", "Missing", "Sample", *parts_columns, "LR", "GLR", "Conclusion",
-                "Comment"):
-        am.add_column(col, justify="right" if col in ("LR", "GLR", *parts_columns) else "left")
-    for r in solution.missing_persons:
+    # A large case lists what needs attention; every row is in --json and the report.
+    large = len(solution.missing_persons) > LARGE_CASE_ROWS
+    shown = [r for r in solution.missing_persons
+             if not large or r.conclusion in (*IDENTIFYING, "Probable", "Disputed")]
+    am = Table(title="Missing persons" + (" (identified, probable or disputed)" if large else ""),
+               title_justify="left")
+    columns = (("Missing", "Sample", *parts_columns, "LR", "Conclusion") if large else
+               ("Family", "Missing", "Sample", *parts_columns, "LR", "GLR", "Conclusion",
+                "Comment"))
+    for col in columns:
+        am.add_column(col, justify="right" if col in ("LR", "GLR", *parts_columns) else "left",
+                      no_wrap=large and col in ("Missing", "Conclusion"))
+    for r in shown:
         style = "bold" if r.conclusion in IDENTIFYING else None
-        am.add_row(r.family, r.missing_person, r.sample or "", *parts(r), format_lr(r.lr),
-                   format_lr(r.glr), r.conclusion or "", r.comment or "", style=style)
+        if large:
+            am.add_row(r.missing_person, r.sample or "", *parts(r), format_lr(r.lr),
+                       r.conclusion or "", style=style)
+        else:
+            am.add_row(r.family, r.missing_person, r.sample or "", *parts(r), format_lr(r.lr),
+                       format_lr(r.glr), r.conclusion or "", r.comment or "", style=style)
     console.print(am)
-    pm = Table(title="Post-mortem samples", title_justify="left")
-    for col in ("Sample", "Missing", "Family", *parts_columns, "LR", "Conclusion", "Comment"):
-        pm.add_column(col, justify="right" if col in ("LR", *parts_columns) else "left")
-    for r in solution.samples:
-        pm.add_row(r.sample, r.missing_person or "", r.family or "", *parts(r), format_lr(r.lr),
-                   r.conclusion or "", r.comment or "")
-    console.print(pm)
+    if not large:
+        pm = Table(title="Post-mortem samples", title_justify="left")
+        for col in ("Sample", "Missing", "Family", *parts_columns, "LR", "Conclusion",
+                    "Comment"):
+            pm.add_column(col, justify="right" if col in ("LR", *parts_columns) else "left")
+        for r in solution.samples:
+            pm.add_row(r.sample, r.missing_person or "", r.family or "", *parts(r),
+                       format_lr(r.lr), r.conclusion or "", r.comment or "")
+        console.print(pm)
+    else:
+        console.print(f"[dim]{len(solution.missing_persons) - len(shown)} other missing "
+                      "persons and every sample are listed in the report (--report) and "
+                      "in --json.[/]")
     counts = Counter(r.conclusion for r in solution.missing_persons if r.conclusion)
     identified = sum(n for c, n in counts.items() if c in IDENTIFYING)
     console.print(f"{identified} of {len(solution.missing_persons)} missing persons identified"
@@ -249,30 +267,17 @@ def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
         console.print(f"report written to {report}")
 
 
-#: Smallest drop-out probability given to a sample whose drop-out is estimated.
-DROPOUT_FLOOR = 0.01
+#: Above this many missing persons the terminal lists only what needs attention.
+LARGE_CASE_ROWS = 40
 
 
 def _with_estimated_dropout(dvi: Any, dropin: float | None) -> Any:
     """The case with each sample's drop-out estimated by maximum likelihood
-    (:func:`kinmatch.dropout.estimate_sample_dropout`, at least
-    :data:`DROPOUT_FLOOR`), unless the case sets one."""
-    from dataclasses import replace
+    (:func:`kinmatch.dropout.estimate_case_dropout`, at least
+    :data:`kinmatch.dropout.DROPOUT_FLOOR`), unless the case sets one."""
+    from ..dropout import estimate_case_dropout
 
-    from ..dropout import estimate_sample_dropout
-    from ..dvi import prepare_case
-
-    markers = prepare_case(dvi).markers
-    samples = []
-    for s in dvi.samples:
-        if s.dropout == 0.0:
-            c = s.dropin if dropin is None else dropin
-            # old remains are never assumed complete: at least DROPOUT_FLOOR
-            d = max(DROPOUT_FLOOR,
-                    estimate_sample_dropout(markers, s.profile, dropin=c, theta=dvi.theta))
-            s = replace(s, dropout=d, dropin=c if d > 0 else s.dropin)
-        samples.append(s)
-    return replace(dvi, samples=samples)
+    return estimate_case_dropout(dvi, dropin)
 
 
 def _score(solution: Any, dvi: Any, truth_path: str, fragments: dict[str, tuple[str, ...]]
