@@ -54,9 +54,9 @@ def format_lr(value: float | None) -> str:
         return "0"
     if math.isinf(value):
         return "∞"
-    if 1e4 <= abs(value) < 1e5:
+    if 9999.5 <= abs(value) < 1e5:
         return f"{value:,.0f}"
-    if 1e-3 <= abs(value) < 1e4:
+    if 1e-3 <= abs(value) < 9999.5:
         return f"{value:.4g}"
     exponent = math.floor(math.log10(abs(value)))
     mantissa = value / 10**exponent
