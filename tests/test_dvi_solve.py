@@ -427,3 +427,51 @@ def test_format_and_relationships():
     assert describe_relationship(ped, "fa", "D") == "grandparent-grandchild"
     assert describe_relationship(ped, "B", "D") == "avuncular"
     assert describe_relationship(ped, "mo", "wA") == "unrelated"
+
+
+def test_identified_degraded_sample_joins_its_family_as_an_observation():
+    """A degraded sample identified at step 1 is added to its family with its
+    drop-out probability: the next LRs use it as an observation, as the
+    kinship engine does with the same drop-out."""
+    import numpy as np
+
+    from kinmatch.dvi import ReferenceFamily as RF
+    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.markers import Marker
+    from kinmatch.pedigree import Individual, Pedigree, pedigree_from_records
+
+    rng = np.random.default_rng(5)
+    markers = [Marker.create(f"M{k}", [str(a) for a in range(6)], rng.dirichlet(np.ones(6)))
+               for k in range(25)]
+    ped = pedigree_from_records([
+        {"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
+        {"id": "B1", "sex": 1, "father": "F", "mother": "Mo"},
+        {"id": "B2", "sex": 1, "father": "F", "mother": "Mo"},
+        {"id": "W", "sex": 2}, {"id": "S1", "sex": 1, "father": "B1", "mother": "W"}])
+    from kinmatch.simulate import simulate_genotypes
+    sim = simulate_genotypes(ped, markers, 1, rng)
+
+    def prof(pid, drop=False):
+        out = {}
+        for m, (a, b) in zip(markers, sim[pid][0]):
+            seen = sorted({int(a), int(b)})
+            if drop and len(seen) == 2 and rng.random() < 0.3:
+                seen = seen[:1]
+            out[m.name] = tuple(m.alleles[x] for x in seen)
+        return out
+
+    fam = RF("Fam", ped, ("B1", "B2"), {"F": prof("F"), "Mo": prof("Mo"), "S1": prof("S1")})
+    v1 = PostMortemSample("V1", prof("B1", drop=True), Sex.MALE, dropout=0.3)
+    v2 = PostMortemSample("V2", prof("B2"), Sex.MALE)
+    case = DVICase(markers, [v1, v2], [fam])
+    solution = _solve(case)
+    assert solution.missing_person("B1").conclusion == "Undisputed"
+    assert solution.missing_person("B2").sample == "V2"
+    got = solution.missing_person("B2").lr  # step 2, with V1 in the family
+    h1 = Hypothesis("H1", ped)
+    others = [Individual(i.id if i.id != "B2" else "_B2", i.sex, i.father, i.mother) for i in ped]
+    h0 = Hypothesis("H0", Pedigree(others + [Individual("B2", Sex.MALE)]))
+    profiles = {"F": fam.profiles["F"], "Mo": fam.profiles["Mo"], "S1": fam.profiles["S1"],
+                "B1": v1.profile, "B2": v2.profile}
+    want = kinship_lr([h1, h0], markers, profiles, reference="H0", dropout={"B1": 0.3})
+    assert got == pytest.approx(float(np.exp(want.total_log_lr("H1"))), rel=1e-9)

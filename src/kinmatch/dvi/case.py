@@ -32,7 +32,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ..errors import KinmatchError, MarkerError
-from ..likelihood import Genotype
+from ..likelihood import Genotype, Observation
 from ..lineage import LineageSettings, MtProfile, YHaplotype
 from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from ..pedigree import Pedigree, Sex
@@ -92,8 +92,20 @@ class ReferenceFamily:
     y_haplotypes: Mapping[str, YHaplotype] = field(default_factory=dict)
     #: mtDNA profiles of typed relatives, by pedigree id
     mtdna_profiles: Mapping[str, MtProfile] = field(default_factory=dict)
+    #: drop-out / drop-in probabilities of typed relatives whose DNA is degraded
+    #: (exhumed relatives, or remains identified earlier and added to the family)
+    dropout: Mapping[str, float] = field(default_factory=dict)
+    dropin: Mapping[str, float] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        for what, rates in (("drop-out", self.dropout), ("drop-in", self.dropin)):
+            for pid, value in rates.items():
+                if not self.profiles.get(pid):
+                    raise KinmatchError(f"family '{self.name}': a {what} probability is given "
+                                        f"for '{pid}', who is not typed")
+                if not 0.0 <= value < 1.0:
+                    raise KinmatchError(f"family '{self.name}': {what} probability of '{pid}' "
+                                        f"must be in [0, 1), not {value}")
         if not self.missing:
             raise KinmatchError(f"reference family '{self.name}' has no missing person")
         for mp in self.missing:
@@ -201,6 +213,16 @@ def _genotype(marker: Marker, alleles: Sequence[str], who: str) -> Genotype:
     return a, b
 
 
+def _relative_genotype(fam: ReferenceFamily, pid: str, marker: Marker,
+                       alleles: Sequence[str]) -> Genotype | Observation:
+    """A relative's genotype, or what a degraded relative shows (an Observation)."""
+    a, b = _genotype(marker, alleles, f"'{pid}' of family '{fam.name}'")
+    d, c = fam.dropout.get(pid, 0.0), fam.dropin.get(pid, 0.0)
+    if d or c:
+        return Observation((a,) if a == b else (a, b), d, c)
+    return a, b
+
+
 def prepare_case(case: DVICase) -> PreparedCase:
     """Index every genotype of the case, extending markers with unseen alleles."""
     known = {m.name for m in case.markers}
@@ -230,7 +252,7 @@ def prepare_case(case: DVICase) -> PreparedCase:
         per_marker = []
         for marker in markers:
             per_marker.append({
-                pid: _genotype(marker, prof[marker.name], f"'{pid}' of family '{fam.name}'")
+                pid: _relative_genotype(fam, pid, marker, prof[marker.name])
                 for pid, prof in fam.profiles.items() if prof.get(marker.name)
             })
         family_genotypes.append(tuple(per_marker))

@@ -324,18 +324,32 @@ def _transfer(data: _Data, identified: Sequence[tuple[str, str, str]],
     ``identified`` holds ``(sample, missing person, family)``; a pair whose
     family is no longer in ``data`` is skipped.
     """
-    by_family: dict[str, dict[str, Any]] = {}
+    by_family: dict[str, dict[str, PostMortemSample]] = {}
     for sample, mp, family in identified:
         for f in data.case.families:
             if f.name == family and mp in f.pedigree and mp not in f.missing:
-                prof = profiles[sample].profile
-                if any(prof.values()):
-                    by_family.setdefault(f.name, {})[mp] = prof
+                if any(profiles[sample].profile.values()):
+                    by_family.setdefault(f.name, {})[mp] = profiles[sample]
     if not by_family:
         return data
-    families = [replace(f, profiles={**f.profiles, **by_family[f.name]})
-                if f.name in by_family else f for f in data.case.families]
+    families = [_with_identified(f, by_family[f.name]) if f.name in by_family else f
+                for f in data.case.families]
     return _Data(replace(data.case, families=families), data.pairings)
+
+
+def _with_identified(family: ReferenceFamily, placed: Mapping[str, PostMortemSample]
+                     ) -> ReferenceFamily:
+    """The family with identified samples as typed relatives: their autosomal
+    profiles (as observations if degraded) and their Y and mtDNA data."""
+    return replace(
+        family,
+        profiles={**family.profiles, **{m: s.profile for m, s in placed.items()}},
+        dropout={**family.dropout, **{m: s.dropout for m, s in placed.items() if s.dropout}},
+        dropin={**family.dropin, **{m: s.dropin for m, s in placed.items() if s.dropin}},
+        y_haplotypes={**family.y_haplotypes, **{m: s.y_haplotype for m, s in placed.items()
+                                               if s.y_haplotype is not None}},
+        mtdna_profiles={**family.mtdna_profiles, **{m: s.mtdna for m, s in placed.items()
+                                                   if s.mtdna is not None}})
 
 
 def _lr_and_counts(data: _Data, ignore_sex: bool) -> tuple[LRMatrix, LRMatrix]:
