@@ -25,6 +25,8 @@ takes any log-likelihood function of ``d`` for that.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -34,8 +36,15 @@ from .errors import KinmatchError
 from .likelihood import genotype_log_probabilities, observation_factor
 from .markers import Marker
 
+if TYPE_CHECKING:
+    from .dvi.case import DVICase
+
 #: Largest drop-out probability an estimate may take.
 MAX_DROPOUT = 0.99
+
+#: Smallest drop-out probability given to a sample whose drop-out is estimated
+#: (:func:`estimate_case_dropout`): old remains are never assumed complete.
+DROPOUT_FLOOR = 0.01
 
 
 def population_observation_loglik(
@@ -95,3 +104,24 @@ def dropout_profile_loglik_curve(markers: Sequence[Marker], profile: Mapping[str
     """The population log-likelihood of a sample over a grid of ``d`` (for plots and checks)."""
     return np.array([population_observation_loglik(markers, profile, float(d), dropin, theta)
                      for d in grid])
+
+
+def estimate_case_dropout(case: DVICase, dropin: float | None = None,
+                          floor: float = DROPOUT_FLOOR) -> DVICase:
+    """The case with each sample's drop-out estimated by maximum likelihood
+    (:func:`estimate_sample_dropout`, at least ``floor``), unless the case sets
+    one (``dropout`` > 0). ``dropin`` overrides the samples' drop-in
+    probabilities for the estimated samples (``None``: each sample's own).
+    This is what ``kinmatch dvi --estimate-dropout`` does."""
+    from .dvi import prepare_case
+
+    markers = prepare_case(case).markers
+    samples = []
+    for s in case.samples:
+        if s.dropout == 0.0:
+            c = s.dropin if dropin is None else dropin
+            d = max(floor, estimate_sample_dropout(markers, s.profile, dropin=c,
+                                                   theta=case.theta))
+            s = replace(s, dropout=d, dropin=c if d > 0 else s.dropin)
+        samples.append(s)
+    return replace(case, samples=samples)
