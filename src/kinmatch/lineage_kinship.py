@@ -23,7 +23,7 @@ hypothesis must not put the POI on a shared line with the relative used;
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -41,6 +41,11 @@ from .lineage import (
     paternal_line,
 )
 from .pedigree import Pedigree
+
+
+class ReferenceLineError(KinmatchError):
+    """The reference hypothesis puts the POI on a shared line with the relative used, so
+    the lineage LR (against "unrelated") does not apply to that pair of hypotheses."""
 
 
 @dataclass(frozen=True)
@@ -144,10 +149,91 @@ def kinship_lineage_lr(autosomal: KinshipResult, hypothesis: Hypothesis, person:
                     or evidence.relative not in reference_pedigree:
                 continue
             if line(reference_pedigree, person, evidence.relative) is not None:
-                raise KinmatchError(
+                raise ReferenceLineError(
                     f"the reference hypothesis also puts {person} on the {evidence.system} line "
                     f"of {evidence.relative}; the lineage LR is only defined against 'unrelated'")
     return KinshipLineageLR(hypothesis.name, autosomal.reference, person, log_auto, y, mt)
 
 
-__all__ = ["KinshipLineageLR", "kinship_lineage_lr"]
+def _isolated(pedigree: Pedigree, person: str) -> bool:
+    return pedigree[person].is_founder and not pedigree.children(person)
+
+
+def lineage_poi(hypotheses: Sequence[Hypothesis], reference: str,
+                typed: Sequence[str]) -> str | None:
+    """The person of interest of a case with lineage data, when the case does not name one.
+
+    The one person among ``typed`` (those with a Y haplotype or mtDNA profile)
+    who is unrelated to everyone in the reference hypothesis (no parents, no
+    children) and related to someone in another hypothesis; ``None`` when there
+    is no such person. More than one is an error: the case must name the POI.
+    """
+    by_name = {h.name: h for h in hypotheses}
+    ref = by_name[reference].pedigree
+    found = [p for p in typed if p in ref and _isolated(ref, p)
+             and any(p in h.pedigree and not _isolated(h.pedigree, p)
+                     for h in hypotheses if h.name != reference)]
+    if len(found) > 1:
+        raise KinmatchError(f"cannot tell the person of interest for the lineage LRs (any of "
+                            f"{', '.join(found)}): name it with 'poi' in the case file")
+    return found[0] if found else None
+
+
+def _reference_lines(reference: Pedigree, person: str, has_y: bool, has_mt: bool,
+                     relatives_y: Mapping[str, YHaplotype],
+                     relatives_mt: Mapping[str, MtProfile]) -> str | None:
+    """Why the lineage LRs do not apply when the reference hypothesis puts ``person`` on
+    a shared line with a typed relative (they are against "unrelated"); else ``None``."""
+    if person not in reference:
+        return None
+    for system, line, typed, relatives in (("Y", paternal_line, has_y, relatives_y),
+                                           ("mtDNA", maternal_line, has_mt, relatives_mt)):
+        for relative in relatives if typed else ():
+            if relative in reference and line(reference, person, relative) is not None:
+                return (f"the reference hypothesis puts {person} on the {system} line of "
+                        f"{relative}; the lineage LR is only defined against 'unrelated'")
+    return None
+
+
+def kinship_lineage_lrs(autosomal: KinshipResult, hypotheses: Sequence[Hypothesis], person: str,
+                        *, y_haplotypes: Mapping[str, YHaplotype],
+                        mtdna_profiles: Mapping[str, MtProfile],
+                        settings: LineageSettings | None = None,
+                        ) -> tuple[list[KinshipLineageLR], dict[str, str]]:
+    """:func:`kinship_lineage_lr` for every hypothesis against the reference of ``autosomal``.
+
+    ``y_haplotypes`` / ``mtdna_profiles`` hold every typed person (``person``'s
+    own are taken out as the POI's). Returns the results, in the order of the
+    hypotheses, and ``{hypothesis: reason}`` for those where the lineage LR does
+    not apply (the POI is not in it, or the reference puts the POI on a shared
+    line with the relative used).
+    """
+    by_name = {h.name: h for h in hypotheses}
+    reference = by_name[autosomal.reference].pedigree
+    relatives_y = {k: v for k, v in y_haplotypes.items() if k != person}
+    relatives_mt = {k: v for k, v in mtdna_profiles.items() if k != person}
+    results: list[KinshipLineageLR] = []
+    skipped: dict[str, str] = {}
+    shared = _reference_lines(reference, person, y_haplotypes.get(person) is not None,
+                              mtdna_profiles.get(person) is not None, relatives_y, relatives_mt)
+    for h in hypotheses:
+        if h.name == autosomal.reference or h.name not in autosomal.hypotheses:
+            continue
+        if shared is not None:
+            skipped[h.name] = shared
+            continue
+        if person not in h.pedigree:
+            skipped[h.name] = f"{person} is not in hypothesis '{h.name}'"
+            continue
+        try:
+            results.append(kinship_lineage_lr(
+                autosomal, h, person, y_haplotype=y_haplotypes.get(person),
+                mtdna=mtdna_profiles.get(person), relatives_y=relatives_y,
+                relatives_mtdna=relatives_mt, settings=settings, reference_pedigree=reference))
+        except ReferenceLineError as err:
+            skipped[h.name] = err.message
+    return results, skipped
+
+
+__all__ = ["KinshipLineageLR", "ReferenceLineError", "kinship_lineage_lr", "kinship_lineage_lrs",
+           "lineage_poi"]

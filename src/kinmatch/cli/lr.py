@@ -4,16 +4,21 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
+from ..dvi.lineage_evidence import LineEvidence
 from ..errors import CaseFormatError, KinmatchError, Location
 from ..formats.case_json import KinshipCase, read_case
 from ..formats.table_case import read_table_case
 from ..kinship import KinshipResult, kinship_lr
+from ..lineage import LineageSettings, YLineageResult
+from ..lineage_kinship import KinshipLineageLR, kinship_lineage_lrs, lineage_poi
 from ._common import (
     _fmt_log,
     _fmt_lr,
@@ -46,6 +51,77 @@ def print_lr_table(result: KinshipResult, title: str, console: Console) -> None:
         summary.add_row(h + mark, _fmt_log(float(ll)))
     console.print(summary)
 
+
+@dataclass(frozen=True)
+class CaseLineage:
+    """The lineage LRs of a kinship case: autosomal × Y × mtDNA per hypothesis, for the POI."""
+
+    person: str | None
+    results: list[KinshipLineageLR]
+    not_applicable: dict[str, str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"poi": self.person, "results": [r.to_dict() for r in self.results],
+                "not_applicable": dict(self.not_applicable)}
+
+
+def case_lineage_lrs(result: KinshipResult, data: KinshipCase) -> CaseLineage | None:
+    """The lineage LRs of a case with Y haplotypes or mtDNA profiles (``None`` without)."""
+    if not data.has_lineage:
+        return None
+    typed = list(dict.fromkeys([*data.y_haplotypes, *data.mtdna_profiles]))
+    person = data.poi or lineage_poi(data.hypotheses, result.reference, typed)
+    if person is None:
+        return CaseLineage(None, [], {h: "no person of interest: no typed person is unrelated "
+                                         "to everyone in the reference hypothesis"
+                                      for h in result.hypotheses if h != result.reference})
+    results, skipped = kinship_lineage_lrs(
+        result, data.hypotheses, person, y_haplotypes=data.y_haplotypes,
+        mtdna_profiles=data.mtdna_profiles, settings=data.lineage or LineageSettings())
+    return CaseLineage(person, results, skipped)
+
+
+def _lineage_row(name: str, evidence: LineEvidence | None) -> list[str]:
+    """Part, LR, relative (meioses), comparison and frequency of one lineage system."""
+    if evidence is None:
+        return [name, "1", "[dim]not applicable[/]", "", ""]
+    result = evidence.result
+    if isinstance(result, YLineageResult):
+        comparison = evidence.status
+        if result.mismatches:
+            comparison += f" ({', '.join(result.mismatches)})"
+        comparison += f", {len(result.loci_compared)} loci"
+    else:
+        comparison = f"{evidence.status}: {result.comparison.conclusion.value}"
+    if evidence.excluded_by is not None and evidence.excluded_by != evidence.relative:
+        comparison += f"; excluded by {evidence.excluded_by}"
+    f = evidence.frequency
+    freq = ""
+    if f is not None:
+        bound = "≤ " if f.method == "clopper_pearson" else ""
+        count = f", {f.count}/{f.database_size}" if f.count is not None else ""
+        freq = f"{bound}{f.value:.4g} ({f.method}{count})"
+    return [name, _fmt_lr(evidence.lr), f"{evidence.relative} ({evidence.meioses} meioses)",
+            escape(comparison), escape(freq)]
+
+
+def print_lineage_table(lineage: CaseLineage, console: Console) -> None:
+    """The lineage LRs: autosomal, Y, mtDNA and combined, per hypothesis against the reference."""
+    if lineage.results:
+        table = Table(title=f"Lineage markers: autosomal × Y-STR × mtDNA for {lineage.person} "
+                            "(lineage LRs against unrelated)", title_justify="left")
+        for name in ("Hypothesis", "Part", "LR", "Relative", "Comparison", "Frequency"):
+            table.add_column(name, justify="right" if name == "LR" else "left", overflow="fold")
+        for r in lineage.results:
+            pair = f"{r.hypothesis} : {r.reference}"
+            table.add_row(pair, "Autosomal", _fmt_lr(r.autosomal_lr), "", "", "")
+            table.add_row("", *_lineage_row("Y-STR", r.y))
+            table.add_row("", *_lineage_row("mtDNA", r.mtdna))
+            table.add_row("", "[bold]Combined[/]", f"[bold]{_fmt_lr(r.lr)}[/]", "", "", "",
+                          end_section=True)
+        console.print(table)
+    for name, reason in lineage.not_applicable.items():
+        console.print(f"  lineage LR not applicable to {name}: {escape(reason)}")
 
 
 @main.command("lr")
@@ -110,9 +186,10 @@ def lr_command(case: str | None, profiles: str | None, as_json: bool, reference:
             dropout=data.dropout,
             dropin=data.dropin,
         )
+        lineage = case_lineage_lrs(result, data)
     except KinmatchError as err:
         raise err.at(file=shown) from None
-    _print_result(result, data, shown, as_json)
+    _print_result(result, data, shown, as_json, lineage)
 
 
 def _read_kinship_case(path: str) -> KinshipCase:
@@ -143,9 +220,12 @@ def _read_kinship_case(path: str) -> KinshipCase:
 
 
 
-def _print_result(result: KinshipResult, data: KinshipCase, case: str, as_json: bool) -> None:
+def _print_result(result: KinshipResult, data: KinshipCase, case: str, as_json: bool,
+                  lineage: CaseLineage | None = None) -> None:
     if as_json:
         out = {"case": case, "title": data.title, **result.to_dict()}
+        if lineage is not None:
+            out["lineage"] = lineage.to_dict()
         click.echo(json.dumps(out, indent=2))
         return
     console = Console(highlight=False)
@@ -153,6 +233,8 @@ def _print_result(result: KinshipResult, data: KinshipCase, case: str, as_json: 
     print_lr_table(result, data.title or case, console)
     for name, text in descriptions.items():
         console.print(f"  {name}: {text}")
+    if lineage is not None:
+        print_lineage_table(lineage, console)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -27,6 +27,13 @@ Schema (draft 2020-12) shipped in the package,
       "reference": "unrelated"
     }
 
+Lineage markers are optional, written as in the DVI case format
+(:mod:`kinmatch.formats.lineage_json`): ``"y_haplotypes"`` and
+``"mtdna_profiles"`` by typed person, ``"poi"`` (the person of interest) and a
+``"lineage"`` block with the databases (paths relative to the case file) and
+models; :class:`KinshipCase` carries them (``lineage`` is ``None`` without the
+block).
+
 ``version`` is optional: a file without it is read as version 1. A file of a
 later version is refused with an error saying which version this kinmatch
 reads. Reading goes in three steps, each stopping at the first problem with
@@ -57,6 +64,7 @@ import json_source_map
 from ..alleles import canonical_allele
 from ..errors import CaseFormatError, KinmatchError, Location
 from ..kinship import Hypothesis, check_hypotheses
+from ..lineage import LineageSettings, MtProfile, YHaplotype
 from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from ..pedigree import Individual, Pedigree, Sex, parent_id
 from ..relationships import relationship_pedigree
@@ -93,6 +101,19 @@ class KinshipCase:
     dropout: dict[str, float | dict[str, float]] = field(default_factory=dict)
     #: drop-in probability per degraded person
     dropin: dict[str, float] = field(default_factory=dict)
+    #: Y-STR haplotypes of the typed men (lineage markers, optional)
+    y_haplotypes: dict[str, YHaplotype] = field(default_factory=dict)
+    #: mtDNA profiles of the typed people (lineage markers, optional)
+    mtdna_profiles: dict[str, MtProfile] = field(default_factory=dict)
+    #: databases and models for the lineage LRs (the file's ``lineage`` block), if given
+    lineage: LineageSettings | None = None
+    #: the person of interest of a missing-person question (for the lineage LRs)
+    poi: str | None = None
+
+    @property
+    def has_lineage(self) -> bool:
+        """Whether the case carries lineage-marker data (Y haplotypes or mtDNA profiles)."""
+        return bool(self.y_haplotypes or self.mtdna_profiles)
 
 
 # ---------------------------------------------------------------------------
@@ -512,13 +533,20 @@ def read_case(path: str | Path) -> KinshipCase:
     return parse_case(read_json_text(path), str(path))
 
 
-def parse_case(text: str | bytes, filename: str = "<case>") -> KinshipCase:
-    """Parse the text (or bytes) of a kinmatch JSON case file."""
+def parse_case(text: str | bytes, filename: str = "<case>",
+               base_dir: str | Path | None = None) -> KinshipCase:
+    """Parse the text (or bytes) of a kinmatch JSON case file.
+
+    Lineage database files named under ``lineage`` are read relative to
+    ``base_dir`` (default: the folder of ``filename``, or the working folder
+    when ``filename`` is not a path such as ``"<case>"``).
+    """
     r = JsonReader(decode_json_bytes(text, filename), filename)
     root = r.check_header(FORMAT_NAME)
     r.validate("kinship-case")
     known = {"format", "version", "title", "theta", "markers", "profiles", "hypotheses",
-             "reference", "options", "description", "dropout", "dropin"}
+             "reference", "options", "description", "dropout", "dropin", "y_haplotypes",
+             "mtdna_profiles", "lineage", "poi"}
     for key in root:
         if key not in known:
             raise r.error(f"/{pointer_key(key)}", f"unknown field '{key}' (expected one of {', '.join(sorted(known))})")
@@ -531,8 +559,51 @@ def parse_case(text: str | bytes, filename: str = "<case>") -> KinshipCase:
     hypotheses, reference = read_hypotheses(r, root)
     check_case_hypotheses(r, markers, profiles, hypotheses)
     dropout, dropin = _read_dropout(r, root, profiles)
+    if base_dir is None:
+        base_dir = Path(filename).parent if not filename.startswith("<") else Path(".")
+    lineage, y_haps, mt_profiles, poi = _read_case_lineage(r, root, hypotheses, Path(base_dir))
     return KinshipCase(markers, profiles, hypotheses, reference, theta, title, min_freq, filename,
-                       dropout=dropout, dropin=dropin)
+                       dropout=dropout, dropin=dropin, y_haplotypes=y_haps,
+                       mtdna_profiles=mt_profiles, lineage=lineage, poi=poi)
+
+
+def _read_case_lineage(r: JsonReader, root: Mapping[str, Any], hypotheses: list[Hypothesis],
+                       base: Path) -> tuple[LineageSettings | None, dict[str, YHaplotype],
+                                            dict[str, MtProfile], str | None]:
+    """The lineage parts of a kinship case: the ``lineage`` block, the Y haplotypes and
+    mtDNA profiles of typed people (each in every hypothesis) and the ``poi``."""
+    from .lineage_json import read_lineage, read_mt_profile, read_y_haplotype
+
+    lineage = None
+    if "lineage" in root:
+        lineage = read_lineage(r, r.field(root, "lineage", "", dict), base)
+    loci = (lineage if lineage is not None else LineageSettings()).loci
+
+    def check_person(pid: str, ptr: str) -> None:
+        for h in hypotheses:
+            if pid not in h.pedigree:
+                raise r.error(ptr, f"typed person '{pid}' is missing from hypothesis '{h.name}'")
+
+    y_haps: dict[str, YHaplotype] = {}
+    for pid, value in r.field(root, "y_haplotypes", "", dict, required=False,
+                              default={}).items():
+        ptr = f"/y_haplotypes/{pointer_key(pid)}"
+        check_person(pid, ptr)
+        female = next((h.name for h in hypotheses if h.pedigree.sex(pid) == Sex.FEMALE), None)
+        if female is not None:
+            raise r.error(ptr, f"'{pid}' is female in hypothesis '{female}' and has no "
+                               "Y chromosome")
+        y_haps[pid] = read_y_haplotype(r, value, ptr, pid, loci)
+    mt_profiles: dict[str, MtProfile] = {}
+    for pid, value in r.field(root, "mtdna_profiles", "", dict, required=False,
+                              default={}).items():
+        ptr = f"/mtdna_profiles/{pointer_key(pid)}"
+        check_person(pid, ptr)
+        mt_profiles[pid] = read_mt_profile(r, value, ptr, pid)
+    poi = r.field(root, "poi", "", str, required=False)
+    if poi is not None:
+        check_person(poi, "/poi")
+    return lineage, y_haps, mt_profiles, poi
 
 
 def _read_dropout(r: JsonReader, root: Mapping[str, Any],
@@ -711,8 +782,13 @@ def dump_json(doc: Mapping[str, Any]) -> str:
                             "in a JSON case file") from None
 
 
-def case_to_dict(case: KinshipCase) -> dict[str, Any]:
-    """The case as a version-1 JSON document (pedigrees written person by person)."""
+def case_to_dict(case: KinshipCase, base_dir: str | Path | None = None) -> dict[str, Any]:
+    """The case as a version-1 JSON document (pedigrees written person by person).
+
+    Lineage databases read from files are written as paths relative to
+    ``base_dir`` (the folder the document will be written to; absolute paths
+    when ``None``); databases built in memory are written inline.
+    """
     out: dict[str, Any] = {"format": FORMAT_NAME, "version": FORMAT_VERSION}
     if case.title:
         out["title"] = case.title
@@ -729,14 +805,29 @@ def case_to_dict(case: KinshipCase) -> dict[str, Any]:
                           for pid, v in case.dropout.items()}
     if case.dropin:
         out["dropin"] = dict(case.dropin)
+    if case.has_lineage or case.lineage is not None or case.poi is not None:
+        from .lineage_json import lineage_to_dict, mt_profile_to_dict, y_haplotype_to_dict
+
+        if case.y_haplotypes:
+            out["y_haplotypes"] = {pid: y_haplotype_to_dict(h)
+                                   for pid, h in case.y_haplotypes.items()}
+        if case.mtdna_profiles:
+            out["mtdna_profiles"] = {pid: mt_profile_to_dict(p)
+                                     for pid, p in case.mtdna_profiles.items()}
+        if case.poi is not None:
+            out["poi"] = case.poi
+        if case.lineage is not None:
+            out["lineage"] = lineage_to_dict(case.lineage,
+                                             Path(base_dir) if base_dir is not None else None)
     return out
 
 
-def format_case(case: KinshipCase) -> str:
-    """The text of a kinship case file."""
-    return dump_json(case_to_dict(case))
+def format_case(case: KinshipCase, base_dir: str | Path | None = None) -> str:
+    """The text of a kinship case file (see :func:`case_to_dict` for ``base_dir``)."""
+    return dump_json(case_to_dict(case, base_dir))
 
 
 def write_case(case: KinshipCase, path: str | Path) -> None:
-    """Write a kinship case file (atomically: a failure leaves no partial file)."""
-    atomic_write_text(path, format_case(case))
+    """Write a kinship case file (atomically: a failure leaves no partial file); lineage
+    database files are referred to relative to the file's folder."""
+    atomic_write_text(path, format_case(case, Path(path).parent))
