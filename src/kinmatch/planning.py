@@ -65,8 +65,11 @@ family data break Mendel's laws excludes no one (forrel's ``NA``).
 Lineage markers (Y-STRs, mtDNA) enter through :class:`LineageEvidence`:
 an evidence system independent of the autosomal markers given the pedigree
 adds its simulated ``log10 LR`` to every simulation and its exclusion
-probability as one more term of the exclusion count. No lineage system is
-built in yet (autosomal and X-linked STR/SNP evidence only).
+probability as one more term of the exclusion count. The Y-STR and mtDNA
+systems are in :mod:`kinmatch.planning_lineage`; :func:`plan_case` builds
+them from a DVI case's lineage data and databases (``DVICase.lineage``)
+unless ``use_lineage=False``. With lineage, every summary keeps its
+autosomal-only counterpart in :attr:`PowerSummary.autosomal`.
 """
 
 from __future__ import annotations
@@ -162,6 +165,8 @@ class PowerSummary:
     #: P(an unrelated person is incompatible at exactly j markers), j = 0..
     incompatible_distribution: NDArray[np.float64]
     max_incompatible: int
+    #: with lineage evidence: the same summary from the autosomal markers only
+    autosomal: PowerSummary | None = None
 
     @property
     def n_simulations(self) -> int:
@@ -232,6 +237,7 @@ class PowerSummary:
             "exclusion_power_beyond_max_incompatible": self.exclusion_power_beyond,
             "expected_incompatible": self.expected_incompatible,
             "exclusion_per_marker": [num(x) for x in self.exclusion_per_marker.tolist()],
+            **({} if self.autosomal is None else {"autosomal": self.autosomal.to_dict()}),
         }
 
 
@@ -878,14 +884,18 @@ def plan_missing_person(
     def finish(label: str, candidate: str | None, relationship: str, ev: _Evaluation,
                rng: np.random.Generator) -> PowerSummary:
         extra: list[float] = []
+        autosomal = None
         if lineage:
+            autosomal = _summary(label, candidate, relationship, ev, threshold,
+                                 max_incompatible, [], grid)
             true, unrel, extra = lineage_terms(candidate, rng)
             ev.log10_lr = ev.log10_lr + true
             ev.log10_lr_unrelated = ev.log10_lr_unrelated + unrel
             ev.expected += float(np.mean(true))
             ev.grid_atoms = []  # the grid is autosomal only
-        return _summary(label, candidate, relationship, ev, threshold, max_incompatible,
-                        extra, grid)
+        out = _summary(label, candidate, relationship, ev, threshold, max_incompatible,
+                       extra, grid)
+        return out if autosomal is None else replace(out, autosomal=autosomal)
 
     current = finish("current donors", None, "",
                      _evaluate_current(tables, mp_draws, unrelated_u),
@@ -913,6 +923,7 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
               virtual: Sequence[str] = (), threshold: float = 1e4, n_simulations: int = 1000,
               seed: int | None = None, max_incompatible: int = 2, mutations: str = "auto",
               lineage: Mapping[str, Sequence[LineageEvidence]] | None = None,
+              use_lineage: bool = True,
               grid: bool = True,
               progress: Callable[[str, str, str], None] | None = None,
               ) -> list[MissingPersonPlan]:
@@ -920,7 +931,10 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
     (:class:`kinmatch.dvi.DVICase`), or of the family named ``family``.
 
     ``candidates`` (with one family) restricts the candidate donors;
-    ``lineage`` maps family names to their lineage evidence systems;
+    ``lineage`` maps family names to their lineage evidence systems (default:
+    built from the case's Y-STR / mtDNA data and databases by
+    :func:`kinmatch.planning_lineage.lineage_systems`; none when
+    ``use_lineage`` is false);
     ``progress(family, missing, candidate)`` is called before each candidate.
     """
     from .dvi.case import DVICase, prepare_case
@@ -938,6 +952,11 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
         DVICase(markers=list(case.markers), samples=[], families=families, theta=case.theta,
                 minimum_frequency=case.minimum_frequency, title=case.title)
     prepared = prepare_case(sub)
+    if not use_lineage:
+        lineage = {}
+    elif lineage is None:
+        from .planning_lineage import lineage_systems
+        lineage = lineage_systems(sub)
     plans = []
     for fam, genos in zip(families, prepared.family_genotypes):
         for mp in fam.missing:
@@ -955,9 +974,11 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
                 max_incompatible=max_incompatible, mutations=mutations,
                 lineage=systems, grid=grid, progress=tick)
             if getattr(fam, "has_lineage_data", False) and not systems:
+                why = ("lineage evidence switched off" if not use_lineage
+                       else "no matching Y / mtDNA database in the case")
                 plan = replace(plan, notes=plan.notes + (
-                    "the family's Y-STR / mtDNA data are not used: planning is autosomal "
-                    "(see LineageEvidence)",))
+                    f"the family's Y-STR / mtDNA data are not used ({why}): planning is "
+                    "autosomal",))
             plans.append(plan)
     return plans
 

@@ -44,13 +44,17 @@ def _split(value: str | None) -> list[str] | None:
               show_default=True,
               help="auto: switch mutation models off at markers where the family's data are "
                    "Mendel-consistent (as forrel); keep: keep them; disable: switch all off.")
+@click.option("--lineage/--no-lineage", "use_lineage", default=True, show_default=True,
+              help="Use the families' Y-STR / mtDNA data with the case's databases (the table "
+                   "then shows the power with lineage next to the autosomal power).")
 @click.option("--json", "as_json", is_flag=True, help="Print the results as JSON.")
 @click.option("--progress/--no-progress", default=True, show_default=True,
               help="Show progress on the terminal (stderr).")
 @friendly
 def plan_command(case: str, family: str | None, threshold: float, n_simulations: int,
                  seed: int | None, candidates: str | None, virtual: str | None,
-                 max_incompatible: int, mutations: str, as_json: bool, progress: bool) -> None:
+                 max_incompatible: int, mutations: str, use_lineage: bool, as_json: bool,
+                 progress: bool) -> None:
     """Power planning: which relative to sample next.
 
     For each missing person of the DVI case CASE (a kinmatch JSON DVI case or
@@ -58,7 +62,9 @@ def plan_command(case: str, family: str | None, threshold: float, n_simulations:
     true missing person with the current donors and with each candidate
     donor added; print the inclusion power P(LR >= threshold), the expected
     log10 LR, the exclusion power (exact) and the false-positive rate, and
-    recommend the candidate with the highest inclusion power.
+    recommend the candidate with the highest inclusion power. Families with
+    Y-STR haplotypes or mtDNA profiles are planned with that evidence too
+    when the case names the databases (--no-lineage: autosomal only).
     """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -91,13 +97,14 @@ def plan_command(case: str, family: str | None, threshold: float, n_simulations:
         plans = plan_case(dvi, family=family, candidates=cands, virtual=kinds,
                           threshold=threshold, n_simulations=n_simulations, seed=seed,
                           max_incompatible=max_incompatible, mutations=mutations,
-                          progress=tick)
+                          use_lineage=use_lineage, progress=tick)
         bar.update(task, completed=total)
 
     if as_json:
         out = {"case": {"source": case, "title": dvi.title, "families": len(dvi.families)},
                "threshold": threshold, "simulations": n_simulations, "seed": seed,
                "max_incompatible": max_incompatible, "mutations": mutations,
+               "lineage": use_lineage,
                "plans": [p.to_dict() for p in plans]}
         click.echo(json.dumps(out, indent=2, allow_nan=False))
         return
@@ -134,21 +141,34 @@ def _print_plans(plans: list[Any], dvi: Any, source: str, threshold: float,
                   "Excl.: P(an unrelated person has ≥ 1 Mendelian incompatibility), "
                   f"Excl.>{max_incompatible}: P(more than {max_incompatible}) (exact); "
                   f"False+: P(LR ≥ {threshold:g}) for an unrelated person (simulated).[/]")
+    if any(plan.lineage for plan in plans):
+        console.print("[dim]With lineage: Power, sim., E log10, Excl. and False+ include the "
+                      "family's Y-STR / mtDNA evidence (simulated; Excl. counts a lineage "
+                      "exclusion as one incompatibility); Autos.: the power from the autosomal "
+                      "markers alone.[/]")
     for plan in plans:
         donors = ", ".join(plan.donors) or "none"
+        lin = f"; lineage: {', '.join(plan.lineage)}" if plan.lineage else ""
         table = Table(title=f"Family {plan.family}, missing {plan.missing} — typed: {donors} "
-                            f"({len(plan.markers)} markers)", title_justify="left")
-        for col, right in (("Add donor", False), ("Relation", False), ("Power", True),
-                           ("sim.", True), ("E log10", True), ("Excl.", True),
-                           (f"Excl.>{max_incompatible}", True), ("False+", True)):
+                            f"({len(plan.markers)} markers{lin})", title_justify="left")
+        cols = [("Add donor", False), ("Relation", False)]
+        if plan.lineage:
+            cols.append(("Autos.", True))
+        cols += [("Power", True), ("sim.", True), ("E log10", True), ("Excl.", True),
+                 (f"Excl.>{max_incompatible}", True), ("False+", True)]
+        for col, right in cols:
             table.add_column(col, justify="right" if right else "left")
         best = plan.recommended
 
         def row(s: Any, name: str, relation: str, style: str | None = None) -> None:
-            table.add_row(name, relation, _pct(s.ranking_power), _pct(s.inclusion_power),
-                          _num(s.expected_log10_lr), _pct(s.exclusion_power),
-                          _pct(s.exclusion_power_beyond), _pct(s.false_positive_rate),
-                          style=style)
+            cells = [name, relation]
+            if plan.lineage:
+                cells.append(_pct(s.autosomal.ranking_power) if s.autosomal is not None
+                             else "–")
+            cells += [_pct(s.ranking_power), _pct(s.inclusion_power),
+                      _num(s.expected_log10_lr), _pct(s.exclusion_power),
+                      _pct(s.exclusion_power_beyond), _pct(s.false_positive_rate)]
+            table.add_row(*cells, style=style)
 
         row(plan.current, "(none: current)", "", "dim")
         for s in plan.ranked():
