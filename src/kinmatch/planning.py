@@ -930,7 +930,9 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
     """:func:`plan_missing_person` for every missing person of a DVI case
     (:class:`kinmatch.dvi.DVICase`), or of the family named ``family``.
 
-    ``candidates`` (with one family) restricts the candidate donors;
+    ``candidates`` (with one family) restricts the candidate donors (by
+    default every untyped relative who is not a missing person and not
+    listed as deceased in the family);
     ``lineage`` maps family names to their lineage evidence systems (default:
     built from the case's Y-STR / mtDNA data and databases by
     :func:`kinmatch.planning_lineage.lineage_systems`; none when
@@ -969,7 +971,8 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
             systems = tuple((lineage or {}).get(fam.name, ()))
             plan = plan_missing_person(
                 fam.pedigree, prepared.markers, genos, mp, family=fam.name,
-                candidates=candidates, exclude=others, virtual=virtual, threshold=threshold,
+                candidates=candidates, exclude=[*others, *getattr(fam, "deceased", ())],
+                virtual=virtual, threshold=threshold,
                 n_simulations=n_simulations, seed=seed, theta=case.theta,
                 max_incompatible=max_incompatible, mutations=mutations,
                 lineage=systems, grid=grid, progress=tick)
@@ -996,7 +999,8 @@ def count_candidates(case: Any, family: str | None = None,
             if candidates is not None:
                 n = len(dict.fromkeys(candidates))
             else:
+                dead = set(getattr(fam, "deceased", ()))
                 n = sum(1 for pid in fam.pedigree.ids
-                        if pid not in typed and pid not in fam.missing)
+                        if pid not in typed and pid not in fam.missing and pid not in dead)
             total += n + len(virtual)
     return total

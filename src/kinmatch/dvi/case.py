@@ -96,8 +96,14 @@ class ReferenceFamily:
     #: (exhumed relatives, or remains identified earlier and added to the family)
     dropout: Mapping[str, float] = field(default_factory=dict)
     dropin: Mapping[str, float] = field(default_factory=dict)
+    #: relatives known to be dead: drawn as deceased, never proposed as donors
+    deceased: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        for pid in self.deceased:
+            if pid not in self.pedigree:
+                raise KinmatchError(f"family '{self.name}': deceased person '{pid}' is not in "
+                                    "the pedigree")
         for what, rates in (("drop-out", self.dropout), ("drop-in", self.dropin)):
             for pid, value in rates.items():
                 if not self.profiles.get(pid):

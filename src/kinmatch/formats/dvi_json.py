@@ -228,8 +228,13 @@ def _read_families(r: JsonReader, items: list[Any], markers: Mapping[str, Marker
                     lineage[key][pid] = read_y_haplotype(r, value, pptr, pid, loci)
                 else:
                     lineage[key][pid] = read_mt_profile(r, value, pptr, pid)
+        deceased = tuple(r.field(item, "deceased", ptr, list, required=False, default=[]))
+        for i, pid in enumerate(deceased):
+            if pid not in pedigree:
+                raise r.error(f"{ptr}/deceased/{i}", f"deceased person '{pid}' is not in the "
+                                                     f"pedigree of family '{name}'")
         families.append(r.wrap(ptr, lambda: ReferenceFamily(
-            name, pedigree, tuple(missing), profiles, **lineage)))
+            name, pedigree, tuple(missing), profiles, **lineage, deceased=deceased)))
     return families
 
 
@@ -270,6 +275,8 @@ def dvi_case_to_dict(case: DVICase, base_dir: str | Path | None = None) -> dict[
         if f.pedigree.founder_inbreeding:
             entry["founder_inbreeding"] = _pedigree_inbreeding(f.pedigree)
         entry["profiles"] = {pid: profile_to_dict(p) for pid, p in f.profiles.items()}
+        if f.deceased:
+            entry["deceased"] = list(f.deceased)
         if f.y_haplotypes:
             entry["y_haplotypes"] = {pid: y_haplotype_to_dict(h)
                                      for pid, h in f.y_haplotypes.items()}

@@ -204,7 +204,8 @@ def dvi_report_html(
                     lineage[r.missing_person] = parts
         families.append({
             "name": fam.name,
-            "svg": reference_family_svg(fam, identified=marks, title=f"Family {fam.name}"),
+            "svg": reference_family_svg(fam, deceased=fam.deceased, identified=marks,
+                                        title=f"Family {fam.name}"),
             "rows": rows,
             "typed": sorted(pid for pid, prof in fam.profiles.items() if prof),
             "evidence": evidence,

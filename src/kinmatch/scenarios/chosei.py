@@ -15,7 +15,9 @@ run, timed and scored against the truth:
   grandchildren. Who can donate DNA depends on the generation: a miner's
   child with probability 0.1, a nephew or niece 0.5, a grand-nephew or
   grand-niece 0.35, a grandchild 0.5 (at most four donors per family).
-  Some families have no donor at all;
+  Some families have no donor at all. The miner's generation and above,
+  most of his children and some nephews and nieces are recorded as
+  deceased, so power planning proposes only living relatives;
 * **markers**: the 21 autosomal STRs of GlobalFiler with a stepwise mutation
   model (rate 0.002), the Yfiler Plus Y-STRs (per-locus rates of
   :data:`kinmatch.lineage.ystr.YFILER_PLUS_RATES`) and the mtDNA control
@@ -231,6 +233,19 @@ def _family(rng: np.random.Generator, miner: str) -> tuple[list[_Person], list[s
     return people, donors[:4]
 
 
+#: Probability that a relative who is not a donor has died by 2026.
+DECEASED_PROBABILITY = {"founder": 1.0, "sibling": 1.0, "child": 0.8, "nephew/niece": 0.4,
+                        "grand-nephew/niece": 0.05, "grandchild": 0.05}
+
+
+def _deceased(rng: np.random.Generator, people: Sequence[_Person], donors: Sequence[str],
+              miner: str) -> tuple[str, ...]:
+    """Who is dead 84 years on: the miner's generation and above, most of his
+    children, some nephews and nieces (never a donor, never the miner)."""
+    return tuple(p.id for p in people if p.id != miner and p.id not in donors
+                 and rng.random() < DECEASED_PROBABILITY.get(p.generation, 0.0))
+
+
 def _pedigree(people: Sequence[_Person]) -> Pedigree:
     return pedigree_from_records([{"id": p.id, "father": p.father, "mother": p.mother,
                                    "sex": p.sex} for p in people])
@@ -265,6 +280,7 @@ def simulate_chosei(seed: int = 1942, *, n_korean: int = 136, n_japanese: int = 
     """Simulate the case (see the module docstring). ``recovered`` miners have
     remains, each 1 to ``max_fragments`` fragments."""
     rng = np.random.default_rng(seed)
+    life_rng = np.random.default_rng([seed, 1])  # who has died: its own stream
     markers = synthetic_markers(rng)
     y_clusters = {pop: _y_clusters(rng, 14) for pop in markers}
     mt_motifs = {pop: _mt_motifs(rng, 18) for pop in markers}
@@ -300,7 +316,8 @@ def simulate_chosei(seed: int = 1942, *, n_korean: int = 136, n_japanese: int = 
                       if by_id[d].y is not None}
             mt_refs = {d: parse_mt_profile(_mt_string(by_id[d].mt), sample=d) for d in donors
                        if by_id[d].mt is not None}
-            families.append(ReferenceFamily(name, ped, (miner,), profiles, y_refs, mt_refs))
+            families.append(ReferenceFamily(name, ped, (miner,), profiles, y_refs, mt_refs,
+                                            deceased=_deceased(life_rng, people, donors, miner)))
             lineage_relatives[name] = {
                 d: {"y": _y_strings(by_id[d].y) if by_id[d].y else None,
                     "mtdna": _mt_string(by_id[d].mt) if by_id[d].mt else None}

@@ -1,0 +1,48 @@
+"""Relatives known to be dead: kept in the case file, drawn with a slash, never
+proposed as donors by power planning."""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from kinmatch.dvi import ReferenceFamily
+from kinmatch.errors import KinmatchError
+from kinmatch.formats.dvi_json import format_dvi_case, parse_dvi_case, read_dvi_case
+from kinmatch.planning import count_candidates, plan_case
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dvi_case.json"
+
+
+def _case_with_deceased():
+    case = read_dvi_case(EXAMPLE)
+    fam = case.families[0]
+    untyped = [pid for pid in fam.pedigree.ids
+               if not fam.profiles.get(pid) and pid not in fam.missing]
+    assert untyped
+    fam = replace(fam, deceased=(untyped[0],))
+    return replace(case, families=[fam, *case.families[1:]]), untyped
+
+
+def test_deceased_round_trip_and_check():
+    case, untyped = _case_with_deceased()
+    again = parse_dvi_case(format_dvi_case(case), "again.json")
+    assert again.families[0].deceased == (untyped[0],)
+    with pytest.raises(KinmatchError, match="not in the pedigree"):
+        replace(case.families[0], deceased=("nobody",))
+
+
+def test_planning_skips_deceased_relatives():
+    case, untyped = _case_with_deceased()
+    name = case.families[0].name
+    before = count_candidates(read_dvi_case(EXAMPLE), family=name)
+    assert count_candidates(case, family=name) == before - 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plans = plan_case(case, family=name, n_simulations=50, seed=1)
+    offered = {c.candidate for p in plans for c in p.candidates}
+    assert untyped[0] not in offered
+    assert set(untyped[1:]) <= offered
