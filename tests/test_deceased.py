@@ -46,3 +46,29 @@ def test_planning_skips_deceased_relatives():
     offered = {c.candidate for p in plans for c in p.candidates}
     assert untyped[0] not in offered
     assert set(untyped[1:]) <= offered
+
+
+def test_degraded_relatives_in_the_case_file():
+    """A relative's drop-out probability is read, written back, and makes the
+    relative an observation in the pairwise LRs."""
+    import json
+
+    from kinmatch.dvi import pairwise_lr, prepare_case
+
+    case = read_dvi_case(EXAMPLE)
+    fam = case.families[0]
+    typed = next(pid for pid, prof in fam.profiles.items() if prof)
+    doc = json.loads(format_dvi_case(case))
+    doc["families"][0]["dropout"] = {typed: 0.2}
+    degraded = parse_dvi_case(json.dumps(doc, indent=1), "degraded.json")
+    assert degraded.families[0].dropout == {typed: 0.2}
+    again = parse_dvi_case(format_dvi_case(degraded), "again.json")
+    assert again.families[0].dropout == {typed: 0.2}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = pairwise_lr(prepare_case(case)).log_lr[:, 0]
+        with_dropout = pairwise_lr(prepare_case(degraded)).log_lr[:, 0]
+    assert not (plain == with_dropout).all()
+    doc["families"][0]["dropout"] = {"nobody": 0.2}
+    with pytest.raises(KinmatchError, match=r"degraded.json.*dropout/nobody.*not typed"):
+        parse_dvi_case(json.dumps(doc, indent=1), "degraded.json")

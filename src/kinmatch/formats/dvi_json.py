@@ -233,8 +233,17 @@ def _read_families(r: JsonReader, items: list[Any], markers: Mapping[str, Marker
             if pid not in pedigree:
                 raise r.error(f"{ptr}/deceased/{i}", f"deceased person '{pid}' is not in the "
                                                      f"pedigree of family '{name}'")
+        rates: dict[str, dict[str, float]] = {}
+        for key in ("dropout", "dropin"):
+            raw_rates = r.field(item, key, ptr, dict, required=False, default={})
+            for pid in raw_rates:
+                if not profiles.get(pid):
+                    raise r.error(f"{ptr}/{key}/{pointer_key(pid)}",
+                                  f"a {key} probability is given for '{pid}', who is not typed "
+                                  f"in family '{name}'")
+            rates[key] = {pid: float(v) for pid, v in raw_rates.items()}
         families.append(r.wrap(ptr, lambda: ReferenceFamily(
-            name, pedigree, tuple(missing), profiles, **lineage, deceased=deceased)))
+            name, pedigree, tuple(missing), profiles, **lineage, deceased=deceased, **rates)))
     return families
 
 
@@ -277,6 +286,10 @@ def dvi_case_to_dict(case: DVICase, base_dir: str | Path | None = None) -> dict[
         entry["profiles"] = {pid: profile_to_dict(p) for pid, p in f.profiles.items()}
         if f.deceased:
             entry["deceased"] = list(f.deceased)
+        if f.dropout:
+            entry["dropout"] = dict(f.dropout)
+        if f.dropin:
+            entry["dropin"] = dict(f.dropin)
         if f.y_haplotypes:
             entry["y_haplotypes"] = {pid: y_haplotype_to_dict(h)
                                      for pid, h in f.y_haplotypes.items()}
