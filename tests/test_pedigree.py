@@ -121,3 +121,12 @@ def test_components_of_disconnected_pedigree():
 def test_unknown_relationship_named():
     with pytest.raises(PedigreeError, match="unknown relationship 'cousin'"):
         relationship_pedigree("cousin", "A", "B", M, M)
+
+
+def test_relationship_with_an_empty_id_is_a_pedigree_error():
+    """Found by the JSON fuzz test: an empty person id in a relationship."""
+    from kinmatch.errors import PedigreeError
+    from kinmatch.relationships import relationship_pedigree
+
+    with pytest.raises(PedigreeError, match="two named people"):
+        relationship_pedigree("parent_child", "", "B", 1, 1)

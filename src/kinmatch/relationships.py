@@ -94,6 +94,9 @@ class PedigreeBuilder:
 
 
 def _builder(a: str, b: str) -> PedigreeBuilder:
+    for pid in (a, b):
+        if not isinstance(pid, str) or not pid.strip():
+            raise PedigreeError(f"a relationship needs two named people, not {pid!r}")
     if a == b:
         raise PedigreeError(f"a relationship needs two different people, not '{a}' twice")
     return PedigreeBuilder(reserved=(a, b))
