@@ -137,14 +137,12 @@ from ..errors import KinmatchError
 from ..likelihood import (
     Observation,
     PedigreeMarkers,
-    genotype_log_probabilities,
     markers_loglik,
-    observation_factor,
     pedigrees_loglik,
 )
 from ..pedigree import Sex
 from .case import UNTYPED, PreparedCase
-from .pairwise import PairwiseLR, sample_log_probabilities
+from .pairwise import PairwiseLR, observed_log_probabilities
 
 #: Column index meaning "not among the missing" (dvir's ``*``).
 NOT_MISSING = -1
@@ -211,40 +209,6 @@ class JointResult:
         """Row ``row`` as ``{sample: missing person or "*"}``."""
         return {s: (self.missing[c] if c != NOT_MISSING else "*")
                 for s, c in zip(self.samples, self.assignments[row])}
-
-
-def _sample_observation_loglik(prepared: PreparedCase, male: NDArray[np.bool_]
-                               ) -> NDArray[np.float64]:
-    """``log P(what each sample shows)`` as a one-person pedigree, summed over
-    markers: the genotype probability, or ``sum_G P(G) P(seen | G)`` where the
-    true genotype is uncertain (a degraded sample, or a homozygous-looking
-    genotype at a marker with a silent allele) — the same denominator as the
-    pairwise LR's."""
-    out = sample_log_probabilities(prepared, male)
-    g = prepared.sample_genotypes
-    theta = prepared.case.theta
-    for s, sample in enumerate(prepared.case.samples):
-        for k, marker in enumerate(prepared.markers):
-            a, b = int(g[s, k, 0]), int(g[s, k, 1])
-            if a == UNTYPED or not (sample.degraded or (marker.silent_allele is not None
-                                                       and a == b)):
-                continue
-            hemi = bool(marker.is_x and male[s])
-            silent = marker.silent_index
-            factor = observation_factor(
-                marker.allele_frequencies[None], np.array([a]), np.array([-1 if a == b else b]),
-                np.array([sample.dropout]), np.array([sample.dropin]),
-                np.array([sample.dropout ** 2]), hemizygous=hemi,
-                silent=None if silent is None else np.array([silent]))[0]
-            n = marker.n_alleles
-            lo, hi = np.triu_indices(n)
-            prior = np.exp(genotype_log_probabilities(marker.allele_frequencies, lo, hi, theta,
-                                                      np.full(len(lo), hemi)))
-            weights = factor[lo] if hemi else factor[lo, hi]
-            if hemi:
-                weights = np.where(lo == hi, weights, 0.0)
-            out[s, k] = math.log(float(prior @ weights))
-    return out.sum(axis=1)
 
 
 class _FamilyGain:
@@ -752,7 +716,7 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
     """
     case = prepared.case
     sexes = np.array([int(s.sex) for s in case.samples])
-    sample_ll = _sample_observation_loglik(prepared, sexes == Sex.MALE)
+    sample_ll = observed_log_probabilities(prepared, sexes == Sex.MALE).sum(axis=1)
     family_ll = np.array([float(markers_loglik(f.pedigree, prepared.markers, g, case.theta).sum())
                           for f, g in zip(case.families, prepared.family_genotypes)])
     gain = _FamilyGain(prepared, pairwise, sample_ll, family_ll)

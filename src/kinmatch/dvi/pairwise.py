@@ -381,6 +381,49 @@ def _needs_sum_rows(prepared: PreparedCase, start: int, stop: int) -> NDArray[np
     return typed & (degraded[:, None] | (silent[None, :] & (g[:, :, 0] == g[:, :, 1])))
 
 
+def _observation_weights(prepared: PreparedCase, k: int, rows: NDArray[np.intp],
+                         hemizygous: bool) -> NDArray[np.float64]:
+    """``P(what sample s shows at marker k | G)`` for the samples ``rows``
+    (typed at ``k``) and every unordered genotype ``G`` in packed order (a
+    hemizygote's allele on the diagonal), from the samples' drop-out,
+    drop-in and the marker's silent allele."""
+    marker = prepared.markers[k]
+    samples = [prepared.case.samples[r] for r in rows]
+    a, b = prepared.sample_genotypes[rows, k, 0], prepared.sample_genotypes[rows, k, 1]
+    d = np.array([s.dropout for s in samples])
+    c = np.array([s.dropin for s in samples])
+    silent = np.full(len(rows), -1 if marker.silent_index is None else marker.silent_index)
+    p = np.broadcast_to(marker.allele_frequencies, (len(rows), marker.n_alleles))
+    factor = observation_factor(p, a, np.where(a == b, -1, b), d, c, d ** 2,
+                                hemizygous=hemizygous, silent=silent)
+    upper = np.triu_indices(marker.n_alleles)
+    if not hemizygous:
+        return factor[:, upper[0], upper[1]]
+    weights = np.zeros((len(rows), len(upper[0])))
+    weights[:, upper[0] == upper[1]] = factor
+    return weights
+
+
+def observed_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool_]
+                               ) -> NDArray[np.float64]:
+    """``log P(what each sample shows)`` per sample and marker, as a one-person
+    pedigree: :func:`sample_log_probabilities`, except where the true genotype
+    is uncertain (a degraded sample, or a homozygous-looking genotype at a
+    marker with a silent allele), where it is ``log sum_G P(G) P(seen | G)`` —
+    the denominator of the pairwise LR."""
+    out = sample_log_probabilities(prepared, hemizygous)
+    summed = _needs_sum(prepared)
+    for k, marker in enumerate(prepared.markers):
+        rows = np.flatnonzero(summed[:, k])
+        for hemi in ((False, True) if marker.is_x else (False,)):
+            who = rows[hemizygous[rows] == hemi] if marker.is_x else rows
+            if not len(who):
+                continue
+            pop = np.exp(_genotype_log_probabilities_all(marker, prepared.case.theta, hemi))
+            out[who, k] = np.log(_observation_weights(prepared, k, who, hemi) @ pop)
+    return out
+
+
 def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
                     rows: NDArray[np.intp], mask: NDArray[np.bool_] | None = None,
                     ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
@@ -408,8 +451,6 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
     incompatible = np.zeros((n_rows, n_missing, len(prepared.markers)), dtype=bool)
     if mask is None:
         mask = np.ones((n_rows, len(prepared.markers)), dtype=bool)
-    d = np.array([s.dropout for s in samples])
-    c = np.array([s.dropin for s in samples])
     male = np.array([s.sex == Sex.MALE for s in samples])
     unknown = np.array([s.sex == Sex.UNKNOWN for s in samples])
     mp_male = np.array([x != Sex.FEMALE for x in dists.sexes])
@@ -420,10 +461,6 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
         lo, hi = dists.offsets[k], dists.offsets[k + 1]
         probs = np.exp(dists.log_probability[:, lo:hi])  # (missing, genotypes)
         compatible = dists.compatible[:, lo:hi].astype(float)
-        a, b = g[typed, k, 0], g[typed, k, 1]
-        second = np.where(a == b, -1, b)
-        p = np.broadcast_to(marker.allele_frequencies, (len(typed), marker.n_alleles))
-        upper = np.triu_indices(marker.n_alleles)
         readings = [(False, np.ones(n_missing, dtype=bool), np.ones(len(typed), dtype=bool))]
         if marker.is_x:
             # a sample is hemizygous if male, or of unknown sex paired with a male
@@ -433,15 +470,7 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
             if not columns.any() or not who.any():
                 continue
             t = typed[who]
-            silent = np.full(len(t), -1 if marker.silent_index is None else marker.silent_index)
-            factor = observation_factor(p[who], a[who], second[who], d[t], c[t], d[t] ** 2,
-                                        hemizygous=hemizygous, silent=silent)
-            if hemizygous:
-                weights = np.zeros((len(t), len(upper[0])))
-                diagonal = upper[0] == upper[1]
-                weights[:, diagonal] = factor
-            else:
-                weights = factor[:, upper[0], upper[1]]
+            weights = _observation_weights(prepared, k, rows[t], hemizygous)
             pop = np.exp(_genotype_log_probabilities_all(marker, case.theta, hemizygous))
             with np.errstate(divide="ignore"):
                 numerator = np.log(weights @ probs[columns].T)
