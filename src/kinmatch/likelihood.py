@@ -57,7 +57,7 @@ from numpy.typing import NDArray
 
 from .errors import KinmatchError, MarkerError, PedigreeError
 from .markers import Marker
-from .mutation import lumped_matrix
+from .mutation import RestStates, lumped_matrix, rest_states
 from .pedigree import Pedigree, Sex
 
 #: A genotype as two allele indices into ``Marker.alleles`` (unordered).
@@ -306,6 +306,11 @@ class _Alphabet:
     #: per uncertain person (layout order): observed positions (second -1 if one
     #: allele), drop-out, drop-in, homozygote drop-out, silent position (-1: none)
     observations: tuple[tuple[int, int, float, float, float, int], ...] = ()
+    #: (alphabet size, marker's alleles): what each alphabet position stands
+    #: for, when the unobserved alleles are pseudo-alleles
+    #: (:class:`~kinmatch.mutation.RestStates`); ``None`` when position ``i``
+    #: is allele ``i``
+    expansion: NDArray[np.float64] | None = None
 
     @property
     def size(self) -> int:
@@ -327,21 +332,22 @@ def _check_x_genotypes(pedigree: Pedigree, marker: Marker, typed: Mapping[str, G
 
 
 def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
-              lump: bool, uncertain: Mapping[str, Observation] | None = None) -> _Alphabet:
+              lump: bool, uncertain: Mapping[str, Observation] | None = None,
+              expand: bool = False) -> _Alphabet:
     """The alphabet a marker needs: the observed alleles, plus the others —
     merged into one lumped allele when the mutation model allows it (always
     without mutation), else all of them. Without untyped people in the
-    network the observed alleles suffice."""
+    network the observed alleles suffice.
+
+    ``expand`` (for genotype distributions over every allele): the others
+    become pseudo-alleles (:func:`~kinmatch.mutation.rest_states`) that can
+    be expanded back to alleles, when the model allows it; else all of them.
+    """
     model = marker.mutation
     freqs = marker.allele_frequencies
     uncertain = uncertain or {}
-    if not lump and len(layout.people) > len(typed):  # the whole alphabet, as it is
-        female = male = None
-        if model is not None:
-            female = model.female.matrix
-            male = female if model.sex_equal else model.male.matrix
-        return _Alphabet(freqs, female, male, tuple(typed[pid] for pid in layout.typed_people),
-                         _observations(layout, uncertain, lambda a: a))
+    if not lump and not expand and len(layout.people) > len(typed):  # the whole alphabet
+        return _whole_alphabet(marker, typed, layout, uncertain)
     observed = sorted({a for g in typed.values() for a in g}
                       | {a for o in uncertain.values() for a in o.alleles}
                       | {o.silent for o in uncertain.values() if o.silent is not None})
@@ -350,6 +356,18 @@ def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
         rest = [i for i in range(marker.n_alleles) if i not in observed_set]
     else:
         rest = []
+    if rest and expand:
+        states = _rest_states(marker, observed, rest)
+        if states is None:
+            return _whole_alphabet(marker, typed, layout, uncertain)
+        position = {a: i for i, a in enumerate(observed)}
+        expansion = np.zeros((len(observed) + len(states.weights), marker.n_alleles))
+        expansion[np.arange(len(observed)), observed] = 1.0
+        expansion[len(observed):, rest] = states.basis
+        return _Alphabet(np.append(freqs[observed], states.weights), states.female, states.male,
+                         tuple((position[typed[pid][0]], position[typed[pid][1]])
+                               for pid in layout.typed_people),
+                         _observations(layout, uncertain, position.__getitem__), expansion)
     if rest and lump and (len(rest) == 1 or model is None or model.lumpable(rest)):
         p = np.append(freqs[observed], freqs[rest].sum())
         position = {a: i for i, a in enumerate(observed)}
@@ -372,6 +390,42 @@ def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
                       for pid in layout.typed_people)
     return _Alphabet(p, female, male, positions,
                      _observations(layout, uncertain, position.__getitem__))
+
+
+def _whole_alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
+                    uncertain: Mapping[str, Observation]) -> _Alphabet:
+    model = marker.mutation
+    female = male = None
+    if model is not None:
+        female = model.female.matrix
+        male = female if model.sex_equal else model.male.matrix
+    return _Alphabet(marker.allele_frequencies, female, male,
+                     tuple(typed[pid] for pid in layout.typed_people),
+                     _observations(layout, uncertain, lambda a: a))
+
+
+#: Pseudo-alleles by marker frequencies, mutation model and observed alleles
+_REST_STATES: dict[tuple[object, ...], RestStates | None] = {}
+
+
+def _rest_states(marker: Marker, observed: list[int], rest: list[int]) -> RestStates | None:
+    freqs = marker.allele_frequencies
+    model = marker.mutation
+    if model is None:
+        total = float(freqs[rest].sum())
+        if total <= 0:
+            return None
+        return RestStates(freqs[rest][None, :] / total, np.array([total]), None, None)
+    key = (model, freqs.tobytes(), tuple(observed))
+    found = _REST_STATES.get(key, False)
+    if found is False:
+        female = model.female.matrix
+        male = female if model.sex_equal else model.male.matrix
+        found = rest_states(freqs, observed, rest, female, male)
+        if len(_REST_STATES) > 50_000:
+            _REST_STATES.clear()
+        _REST_STATES[key] = found
+    return found  # type: ignore[return-value]
 
 
 def _observations(layout: _Layout, uncertain: Mapping[str, Observation],
@@ -778,14 +832,18 @@ class _Batch:
     alphabets: list[_Alphabet] = field(default_factory=list)
 
 
-def _batches(jobs: Sequence[PedigreeMarkers], lump: bool) -> list[_Batch]:
+def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False
+             ) -> list[_Batch]:
     """Group every marker of every job by network shape: the layout (who is
     typed, kept and connected, by position), the chromosome and the padded
-    alphabet size."""
+    alphabet size. ``expand``: unobserved alleles become pseudo-alleles
+    where the kept person's two alleles are independent (see
+    :func:`_alphabet`)."""
     batches: dict[tuple[object, ...], _Batch] = {}
     for j, job in enumerate(jobs):
         pedigree = job.pedigree
         keep = (job.keep,) if job.keep is not None else ()
+        job_expand = expand and job.keep is not None and _independent_alleles(pedigree, job.keep)
         for i, (marker, geno) in enumerate(zip(job.markers, job.genotypes)):
             typed: dict[str, Genotype] = {}
             uncertain: dict[str, Observation] = {}
@@ -812,7 +870,7 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool) -> list[_Batch]:
                         raise PedigreeError(f"'{pid}' is typed at X-linked marker "
                                             f"{marker.name} but has unknown sex")
             layout = _layout(pedigree, frozenset(typed), keep, marker.is_x, frozenset(uncertain))
-            alpha = _alphabet(marker, typed, layout, lump, uncertain)
+            alpha = _alphabet(marker, typed, layout, lump, uncertain, job_expand)
             size = _padded_size(alpha.size)
             key = (layout.shape, size)
             batch = batches.get(key)
@@ -821,6 +879,19 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool) -> list[_Batch]:
             batch.entries.append((j, i))
             batch.alphabets.append(alpha)
     return _merge_small_batches(list(batches.values()))
+
+
+def _independent_alleles(pedigree: Pedigree, pid: str) -> bool:
+    """Whether a person's two alleles can never be identical by descent: the
+    parents share no ancestor (nor is one the other's), or a founder is not
+    inbred. Then, given which alleles are observed, the identities of the two
+    alleles among the unobserved ones are independent."""
+    parents = pedigree.parents(pid)
+    if parents is None:
+        return pedigree.founder_inbreeding.get(pid, 0.0) == 0.0
+    father, mother = parents
+    return not ((pedigree.ancestors(father) | {father})
+                & (pedigree.ancestors(mother) | {mother}))
 
 
 #: Fixed cost of one batched contraction, in the units of :func:`_batch_cost`
@@ -1020,6 +1091,31 @@ def pedigrees_genotype_distributions_packed(
             np.array([r[1] for r in results]).reshape(len(jobs), -1))
 
 
+def _unordered_upper(joint: NDArray[np.float64], expansion: NDArray[np.float64] | None,
+                     n: int) -> NDArray[np.float64]:
+    """A kept person's ordered (paternal, maternal) allele probabilities over
+    a (padded) alphabet as unordered genotype probabilities over the
+    marker's ``n`` alleles, upper triangle row by row.
+
+    With pseudo-alleles (``expansion`` E, alphabet × alleles) the ordered
+    probabilities over alleles are ``E^T J E`` (the two alleles are
+    independent given their pseudo-alleles); ``P(a/b) = J[a, b] + J[b, a]``
+    for ``a != b``. A hemizygous male (``joint`` one-dimensional) has
+    ``P(a/a) = P(a)``.
+    """
+    if expansion is not None:
+        e = expansion
+        joint = joint[:e.shape[0]] @ e if joint.ndim == 1 else e.T @ joint[:e.shape[0], :e.shape[0]] @ e
+    else:
+        joint = joint[:n] if joint.ndim == 1 else joint[:n, :n]
+    upper = _upper_triangle(n)
+    if joint.ndim == 1:
+        out = np.zeros(len(upper[0]))
+        out[upper[0] == upper[1]] = joint
+        return out
+    return np.where(upper[0] == upper[1], joint[upper], joint[upper] + joint.T[upper])
+
+
 @lru_cache(maxsize=256)
 def _upper_triangle(n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     return np.triu_indices(n)
@@ -1036,27 +1132,21 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float
     offsets = [genotype_offsets([m.n_alleles for m in job.markers]) for job in jobs]
     logliks = [np.full(len(job.markers), -math.inf) for job in jobs]
     packed = [np.zeros(int(off[-1])) for off in offsets]
-    for batch in _batches(jobs, lump=False):
+    for batch in _batches(jobs, lump=False, expand=theta == 0):
         net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
         joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]])
         rows = len(batch.entries)
-        if joint.ndim == 2:  # X-linked male: hemizygous, stored on the diagonal
-            unordered = np.zeros((rows, batch.size, batch.size))
-            unordered[:, np.arange(batch.size), np.arange(batch.size)] = joint
-        else:  # P(a/b) = P(a, b) + P(b, a) off the diagonal
-            unordered = joint + joint.transpose(0, 2, 1)
-            diag = np.arange(batch.size)
-            unordered[:, diag, diag] = joint[:, diag, diag]
         totals = joint.reshape(rows, -1).sum(axis=1)
         ok = ~net.impossible & (totals > 0)
         with np.errstate(divide="ignore", invalid="ignore"):
             log_totals = np.where(ok, np.log(np.where(ok, totals, 1.0)) + net.log_scale, -math.inf)
-            unordered /= np.where(ok, totals, 1.0)[:, None, None]
-        unordered[~ok] = 0.0
-        for row, (j, i) in enumerate(batch.entries):
+            joint = joint / np.where(ok, totals, 1.0).reshape((-1,) + (1,) * (joint.ndim - 1))
+        joint[~ok] = 0.0
+        for row, (j, i), alpha in zip(range(rows), batch.entries, batch.alphabets):
             logliks[j][i] = log_totals[row]
-            upper = _upper_triangle(jobs[j].markers[i].n_alleles)
-            packed[j][offsets[j][i]:offsets[j][i + 1]] = unordered[row][upper]
+            n = jobs[j].markers[i].n_alleles
+            packed[j][offsets[j][i]:offsets[j][i + 1]] = _unordered_upper(
+                joint[row], alpha.expansion, n)
     return list(zip(logliks, packed))
 
 

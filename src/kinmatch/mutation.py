@@ -435,3 +435,129 @@ def lumped_matrix(
     out[k, :k] = matrix[lump[0], keep]
     out[k, k] = matrix[lump[0], lump].sum()
     return out
+
+
+@dataclass(frozen=True)
+class RestStates:
+    """The unobserved alleles ("the rest") of one network as a few pseudo-alleles.
+
+    Lumping the rest into one allele (:func:`lumped_matrix`) is exact for a
+    likelihood, but loses which rest allele a person carries. To get an
+    untyped person's distribution over *every* allele, the rest is kept as
+    ``m`` pseudo-alleles instead: pseudo-allele ``k`` stands for "some rest
+    allele, distributed as ``basis[k]``". When the rest is strongly lumpable
+    (every message from below is constant on it) and the span of the basis
+    holds the founder distribution (``p`` restricted to the rest), every row
+    ``M[i, rest]`` entering it and is closed under ``M[rest, rest]^T``, then
+    the distribution of any allele over the rest is a linear combination of
+    the basis, tracked exactly by the pseudo-alleles' probabilities:
+    ``P(allele = x) = sum_k P(pseudo k) basis[k, x]`` for ``x`` in the rest.
+    Without mutation and with the proportional model ``m = 1`` (the basis is
+    ``p`` restricted and normalised); with the equal model ``m = 2`` (``p``
+    and the uniform distribution). This is the Krylov subspace of the
+    founder distribution under the transposed mutation matrices.
+
+    ``weights[k]``: founder probability of pseudo-allele ``k`` (they sum to
+    ``p(rest)``); ``female``/``male``: the matrices over the observed alleles
+    followed by the pseudo-alleles (``None`` without mutation).
+    """
+
+    basis: NDArray[np.float64]  # (m, len(rest)), rows are distributions
+    weights: NDArray[np.float64]  # (m,)
+    female: NDArray[np.float64] | None
+    male: NDArray[np.float64] | None
+
+
+#: Largest number of pseudo-alleles :func:`rest_states` will use.
+MAX_REST_STATES = 3
+
+
+def _coefficients(basis: NDArray[np.float64], target: NDArray[np.float64]
+                  ) -> NDArray[np.float64] | None:
+    """``c`` with ``c @ basis == target`` (exactly, to rounding), or ``None``."""
+    c, *_ = np.linalg.lstsq(basis.T, target, rcond=None)
+    scale = max(float(np.abs(target).max(initial=0.0)), 1e-300)
+    if np.abs(c @ basis - target).max(initial=0.0) > 1e-12 * scale:
+        return None
+    return c
+
+
+def rest_states(
+    allele_frequencies: NDArray[np.float64],
+    observed: Sequence[int],
+    rest: Sequence[int],
+    female: NDArray[np.float64] | None = None,
+    male: NDArray[np.float64] | None = None,
+) -> RestStates | None:
+    """The pseudo-alleles of :class:`RestStates` for the ``rest`` alleles, or
+    ``None`` when the rest is not strongly lumpable, needs more than
+    :data:`MAX_REST_STATES` of them, or would need negative transition
+    weights (then every allele must be kept)."""
+    p_rest = np.asarray(allele_frequencies, dtype=float)[list(rest)]
+    mats = [m for m in (female, male) if m is not None]
+    if male is not None and female is not None and male is female:
+        mats = [female]
+    if any(not is_lumpable(m, rest) for m in mats):
+        return None
+    o, r = list(observed), list(rest)
+    total = float(p_rest.sum())
+    seeds = [p_rest / total] if total > 0 else []
+    for m in mats:
+        entering = m[np.ix_(o, r)]
+        seeds += [row / row.sum() for row in entering if row.sum() > 0]
+    if not seeds:
+        seeds = [np.full(len(r), 1.0 / len(r))]
+    # Grow an orthonormal basis of the span (Krylov closure under M[rest, rest]^T)
+    vectors: list[NDArray[np.float64]] = []
+    ortho: list[NDArray[np.float64]] = []
+    queue = list(seeds)
+    while queue:
+        v = queue.pop(0)
+        residual = v - sum((q @ v) * q for q in ortho) if ortho else v.copy()
+        if np.linalg.norm(residual) <= 1e-10 * np.linalg.norm(v):
+            continue
+        vectors.append(v)
+        ortho.append(residual / np.linalg.norm(residual))
+        if len(vectors) > MAX_REST_STATES:
+            return None
+        for m in mats:
+            w = v @ m[np.ix_(r, r)]
+            if w.sum() > 0:
+                queue.append(w / w.sum())
+    basis = np.array(vectors)
+    weights = _coefficients(basis, p_rest) if total > 0 else np.zeros(len(basis))
+    if weights is None or np.any(weights < -1e-14 * total):
+        return None
+    weights = np.maximum(weights, 0.0)
+
+    def extend(m: NDArray[np.float64]) -> NDArray[np.float64] | None:
+        k = len(o)
+        out = np.zeros((k + len(basis), k + len(basis)))
+        out[:k, :k] = m[np.ix_(o, o)]
+        out[k:, :k] = basis @ m[np.ix_(r, o)]
+        for i, row in enumerate(m[np.ix_(o, r)]):
+            c = _coefficients(basis, row)
+            if c is None:
+                return None
+            out[i, k:] = c
+        for j, v in enumerate(basis):
+            c = _coefficients(basis, v @ m[np.ix_(r, r)])
+            if c is None:
+                return None
+            out[k + j, k:] = c
+        return out if np.all(out >= -1e-14) else None
+
+    extended: dict[int, NDArray[np.float64] | None] = {}
+    for m in mats:
+        e = extend(m)
+        if e is None:
+            return None
+        extended[id(m)] = np.maximum(e, 0.0)
+    f = extended[id(female)] if female is not None else None
+    if male is None:
+        ml = None
+    elif female is not None and male is female:
+        ml = f
+    else:
+        ml = extended[id(male)]
+    return RestStates(basis, weights, f, ml)

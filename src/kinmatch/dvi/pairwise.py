@@ -53,7 +53,6 @@ from ..likelihood import (
     genotype_log_probabilities,
     genotype_offsets,
     pedigrees_genotype_distributions_packed,
-    pedigrees_loglik,
 )
 from ..markers import Marker
 from ..pedigree import Sex
@@ -235,8 +234,6 @@ def _family_distributions(families: Sequence[ReferenceFamily],
     n = len(markers)
     mutating = any(m.mutation is not None for m in markers)
     without_mutation = [replace(m, mutation=None, mutation_spec=None) for m in markers]
-    family_logliks = pedigrees_loglik(
-        [PedigreeMarkers(f.pedigree, markers, g) for f, g in zip(families, genotypes)], theta)
     jobs, owner = [], []
     for f, (fam, genos) in enumerate(zip(families, genotypes)):
         for mp in fam.missing:
@@ -248,11 +245,11 @@ def _family_distributions(families: Sequence[ReferenceFamily],
     if not jobs:
         return []
     step = 2 if mutating else 1
-    family_loglik = np.array([family_logliks[f] for f in owner]).reshape(len(owner), n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        own = logtotal[::step]
-        shift = np.where(np.isfinite(own), own - family_loglik, 0.0)
-        log_probability = np.log(packed[::step]) + np.repeat(shift, np.diff(offsets), axis=1)
+    # the missing person is untyped: summing the joint probabilities over
+    # their genotypes gives the family's likelihood
+    family_loglik = logtotal[::step].reshape(len(owner), n)
+    with np.errstate(divide="ignore"):
+        log_probability = np.log(packed[::step])
     compatible = packed[step - 1::step] > 0
     owner_arr = np.array(owner)
     return [(family_loglik[owner_arr == f], log_probability[owner_arr == f],
