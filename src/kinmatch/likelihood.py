@@ -52,11 +52,11 @@ from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 
 import numpy as np
-import opt_einsum as oe
 from numpy.typing import NDArray
 
 from .errors import KinmatchError, MarkerError, PedigreeError
 from .markers import Marker
+from .contraction import contract, einsum_subscripts
 from .mutation import RestStates, lumped_matrix, rest_states
 from .pedigree import Pedigree, Sex
 
@@ -343,65 +343,111 @@ def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
     become pseudo-alleles (:func:`~kinmatch.mutation.rest_states`) that can
     be expanded back to alleles, when the model allows it; else all of them.
     """
-    model = marker.mutation
-    freqs = marker.allele_frequencies
     uncertain = uncertain or {}
-    if not lump and not expand and len(layout.people) > len(typed):  # the whole alphabet
-        return _whole_alphabet(marker, typed, layout, uncertain)
-    observed = sorted({a for g in typed.values() for a in g}
-                      | {a for o in uncertain.values() for a in o.alleles}
-                      | {o.silent for o in uncertain.values() if o.silent is not None})
-    if len(layout.people) > len(typed):  # someone untyped is in the network
-        observed_set = set(observed)
-        rest = [i for i in range(marker.n_alleles) if i not in observed_set]
+    untyped = len(layout.people) > len(typed)
+    if not lump and not expand and untyped:  # the whole alphabet
+        template = _whole_template(marker)
     else:
-        rest = []
-    if rest and expand:
-        states = _rest_states(marker, observed, rest)
-        if states is None:
-            return _whole_alphabet(marker, typed, layout, uncertain)
-        position = {a: i for i, a in enumerate(observed)}
-        expansion = np.zeros((len(observed) + len(states.weights), marker.n_alleles))
-        expansion[np.arange(len(observed)), observed] = 1.0
-        expansion[len(observed):, rest] = states.basis
-        return _Alphabet(np.append(freqs[observed], states.weights), states.female, states.male,
-                         tuple((position[typed[pid][0]], position[typed[pid][1]])
-                               for pid in layout.typed_people),
-                         _observations(layout, uncertain, position.__getitem__), expansion)
-    if rest and lump and (len(rest) == 1 or model is None or model.lumpable(rest)):
-        p = np.append(freqs[observed], freqs[rest].sum())
-        position = {a: i for i, a in enumerate(observed)}
-
-        def restrict(m: NDArray[np.float64]) -> NDArray[np.float64]:
-            return lumped_matrix(m, observed, rest)
-    else:
-        alphabet = list(range(marker.n_alleles)) if rest else observed
-        full = len(alphabet) == marker.n_alleles
-        p = freqs if full else freqs[alphabet]
-        position = {a: i for i, a in enumerate(alphabet)}
-
-        def restrict(m: NDArray[np.float64]) -> NDArray[np.float64]:
-            return m if full else m[np.ix_(alphabet, alphabet)]
-    female = male = None
-    if model is not None:
-        female = restrict(model.female.matrix)
-        male = female if model.sex_equal else restrict(model.male.matrix)
-    positions = tuple((position[typed[pid][0]], position[typed[pid][1]])
-                      for pid in layout.typed_people)
-    return _Alphabet(p, female, male, positions,
-                     _observations(layout, uncertain, position.__getitem__))
+        observed = {a for g in typed.values() for a in g}
+        for o in uncertain.values():
+            observed.update(o.alleles)
+            if o.silent is not None:
+                observed.add(o.silent)
+        has_rest = untyped and len(observed) < marker.n_alleles
+        template = _alphabet_template(marker, tuple(sorted(observed)), has_rest, lump, expand)
+    position = template.position
+    return _Alphabet(template.frequencies, template.female, template.male,
+                     tuple((position[typed[pid][0]], position[typed[pid][1]])
+                           for pid in layout.typed_people),
+                     _observations(layout, uncertain, position.__getitem__)
+                     if uncertain else (), template.expansion)
 
 
-def _whole_alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
-                    uncertain: Mapping[str, Observation]) -> _Alphabet:
+@dataclass(frozen=True)
+class _AlphabetTemplate:
+    """What an alphabet is for one marker and set of observed alleles
+    (everything but the people's positions in it)."""
+
+    frequencies: NDArray[np.float64]
+    female: NDArray[np.float64] | None
+    male: NDArray[np.float64] | None
+    position: Mapping[int, int]  # allele index -> position in the alphabet
+    expansion: NDArray[np.float64] | None = None
+
+
+class _Identity(dict):  # type: ignore[type-arg]
+    """Position of allele ``a`` in the whole alphabet: ``a``."""
+
+    def __missing__(self, key: int) -> int:
+        return key
+
+
+#: Alphabet templates by marker (identity), observed alleles and mode; the
+#: marker is kept in the value so that its id is not reused while cached.
+_TEMPLATES: dict[tuple[object, ...], tuple[Marker, _AlphabetTemplate]] = {}
+
+
+def _whole_template(marker: Marker) -> _AlphabetTemplate:
+    key = (id(marker), "whole")
+    found = _TEMPLATES.get(key)
+    if found is not None and found[0] is marker:
+        return found[1]
     model = marker.mutation
     female = male = None
     if model is not None:
         female = model.female.matrix
         male = female if model.sex_equal else model.male.matrix
-    return _Alphabet(marker.allele_frequencies, female, male,
-                     tuple(typed[pid] for pid in layout.typed_people),
-                     _observations(layout, uncertain, lambda a: a))
+    template = _AlphabetTemplate(marker.allele_frequencies, female, male, _Identity())
+    _remember(key, marker, template)
+    return template
+
+
+def _remember(key: tuple[object, ...], marker: Marker, template: _AlphabetTemplate) -> None:
+    if len(_TEMPLATES) > 100_000:
+        _TEMPLATES.clear()
+    _TEMPLATES[key] = (marker, template)
+
+
+def _alphabet_template(marker: Marker, observed: tuple[int, ...], has_rest: bool, lump: bool,
+                       expand: bool) -> _AlphabetTemplate:
+    key = (id(marker), observed, has_rest, lump, expand)
+    found = _TEMPLATES.get(key)
+    if found is not None and found[0] is marker:
+        return found[1]
+    model = marker.mutation
+    freqs = marker.allele_frequencies
+    seen = set(observed)
+    rest = [i for i in range(marker.n_alleles) if i not in seen] if has_rest else []
+    obs = list(observed)
+    template: _AlphabetTemplate | None = None
+    if rest and expand:
+        states = _rest_states(marker, obs, rest)
+        if states is None:
+            template = _whole_template(marker)
+        else:
+            expansion = np.zeros((len(obs) + len(states.weights), marker.n_alleles))
+            expansion[np.arange(len(obs)), obs] = 1.0
+            expansion[len(obs):, rest] = states.basis
+            template = _AlphabetTemplate(np.append(freqs[obs], states.weights), states.female,
+                                         states.male, {a: i for i, a in enumerate(obs)},
+                                         expansion)
+    elif rest and lump and (len(rest) == 1 or model is None or model.lumpable(rest)):
+        female = male = None
+        if model is not None:
+            female = lumped_matrix(model.female.matrix, obs, rest)
+            male = female if model.sex_equal else lumped_matrix(model.male.matrix, obs, rest)
+        template = _AlphabetTemplate(np.append(freqs[obs], freqs[rest].sum()), female, male,
+                                     {a: i for i, a in enumerate(obs)})
+    elif rest or len(obs) == marker.n_alleles:
+        template = _whole_template(marker)
+    else:  # nobody untyped: the observed alleles suffice
+        female = male = None
+        if model is not None:
+            female = model.female.matrix[np.ix_(obs, obs)]
+            male = female if model.sex_equal else model.male.matrix[np.ix_(obs, obs)]
+        template = _AlphabetTemplate(freqs[obs], female, male, {a: i for i, a in enumerate(obs)})
+    _remember(key, marker, template)
+    return template
 
 
 #: Pseudo-alleles by marker frequencies, mutation model and observed alleles
@@ -484,111 +530,7 @@ class _Network:
         """Sum out every variable not in ``output``; shape ``(markers, *output dims)``."""
         if not self.arrays:  # nobody typed and nothing to sum: the likelihood is 1
             return np.ones(self.n_markers)
-        subs = _einsum_subscripts(self.variables, output)
-        shapes = tuple(a.shape for a in self.arrays)
-        return np.asarray(_expression(subs, shapes)(*self.arrays))
-
-
-def _einsum_subscripts(variables: Sequence[tuple[int, ...]], output: tuple[int, ...]) -> str:
-    lead = oe.get_symbol(0)
-
-    def word(vs: tuple[int, ...]) -> str:
-        return lead + "".join(oe.get_symbol(v + 1) for v in vs)
-
-    return ",".join(word(vs) for vs in variables) + "->" + word(output)
-
-
-@lru_cache(maxsize=4096)
-def _expression(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> oe.contract.ContractExpression:
-    return oe.contract_expression(subscripts, *shapes, optimize=_path(subscripts, shapes))
-
-
-#: Contraction paths by subscripts and the *kind* of each dimension (typed
-#: people's one- or two-allele domains, or a whole alphabet; the marker axis
-#: is ignored): the best order of elimination depends on the structure, not
-#: on the exact alphabet size or number of markers, so pedigrees that differ
-#: only in alleles share one path search.
-_PATHS: dict[tuple[str, tuple[tuple[int, ...], ...]], list[tuple[int, ...]]] = {}
-
-
-def _path(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> list[tuple[int, ...]]:
-    """The cheaper of opt_einsum's own path and variable elimination in
-    min-size order (:func:`_elimination_path`), cached by structure."""
-    kinds = tuple(tuple(d if d <= 2 else 3 for d in shape[1:]) for shape in shapes)
-    key = (subscripts, kinds)
-    path = _PATHS.get(key)
-    if path is None:
-        optimize = "auto-hq" if len(shapes) <= 12 else "greedy"
-        path, info = oe.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)
-        if len(shapes) > 3:
-            elim = _elimination_path(subscripts, shapes)
-            _, elim_info = oe.contract_path(subscripts, *shapes, shapes=True, optimize=elim)
-            if elim_info.opt_cost < info.opt_cost:
-                path = elim
-        if len(_PATHS) < 20_000:
-            _PATHS[key] = path
-    return path
-
-
-def _elimination_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]
-                      ) -> list[tuple[int, ...]]:
-    """Variable elimination (peeling) as a pairwise contraction path.
-
-    Repeatedly sum out the allele or meiosis variable whose elimination makes
-    the smallest new factor (the min-size heuristic for an elimination order,
-    as in Elston–Stewart peeling of nuclear families and its generalisation
-    to loops; Lange & Elston 1975, Kjærulff 1990): the factors holding it are
-    multiplied pairwise, smallest first, and it is summed out with the last
-    one. Variables shared by every factor (the marker axis) and output
-    variables are never eliminated. On large pedigrees this finds orders
-    that opt_einsum's greedy search, which looks at factors rather than
-    variables, misses by an order of magnitude.
-    """
-    inputs, output = subscripts.split("->")
-    words = inputs.split(",")
-    dims: dict[str, int] = {}
-    for word, shape in zip(words, shapes):
-        dims.update(zip(word, shape))
-    ops = [set(w) for w in words]
-    keep = set(output) | set.intersection(*ops)
-
-    def size(indices: set[str]) -> int:
-        return math.prod(dims[c] for c in indices)
-
-    path: list[tuple[int, ...]] = []
-    variables = set().union(*ops) - keep
-    while variables:
-        def cost(v: str) -> int:
-            return size(set().union(*(o for o in ops if v in o)) - {v})
-        variables = {v for v in variables if any(v in o for o in ops)}
-        if not variables:
-            break
-        v = min(sorted(variables), key=cost)
-        while True:
-            touching = sorted((k for k, o in enumerate(ops) if v in o), key=lambda k: size(ops[k]))
-            if not touching:  # already summed out along with another variable
-                break
-            if len(touching) == 1:
-                k = touching[0]
-                path.append((k,))
-                ops.append(ops.pop(k) - {v})
-                break
-            i, j = touching[0], touching[1]
-            merged = ops[i] | ops[j]
-            rest = [o for k, o in enumerate(ops) if k not in (i, j)]
-            needed = keep.union(*rest)
-            path.append((i, j))
-            for k in sorted((i, j), reverse=True):
-                ops.pop(k)
-            ops.append({c for c in merged if c in needed})
-            if v not in ops[-1]:
-                break
-        variables.discard(v)
-    while len(ops) > 1:
-        path.append((0, 1))
-        a, b = ops.pop(1), ops.pop(0)
-        ops.append(a | b)
-    return path
+        return contract(einsum_subscripts(self.variables, output), self.arrays)
 
 
 @dataclass(frozen=True)
@@ -1181,11 +1123,19 @@ def genotype_log_probabilities(
     (``hemizygous`` marks people with one allele; ``-inf`` where a
     hemizygous genotype has two different alleles)."""
     p = allele_frequencies
-    pa, pb = p[a], p[b]
+    return log_genotype_probabilities(p[a], p[b], a == b, theta, hemizygous)
+
+
+def log_genotype_probabilities(
+    pa: NDArray[np.float64], pb: NDArray[np.float64], homozygous: NDArray[np.bool_],
+    theta: float = 0.0, hemizygous: NDArray[np.bool_] | None = None,
+) -> NDArray[np.float64]:
+    """:func:`genotype_log_probabilities` from the two alleles' frequencies
+    (arrays of any one shape, e.g. samples × markers)."""
     with np.errstate(divide="ignore"):
         log_hom = np.log(pa) + np.log(theta + (1.0 - theta) * pa)
         log_het = math.log(2.0 * (1.0 - theta)) + np.log(pa) + np.log(pb)
-        out = np.where(a == b, log_hom, log_het)
+        out = np.where(homozygous, log_hom, log_het)
         if hemizygous is not None and hemizygous.any():
-            out = np.where(hemizygous, np.where(a == b, np.log(pa), -math.inf), out)
+            out = np.where(hemizygous, np.where(homozygous, np.log(pa), -math.inf), out)
     return out

@@ -195,6 +195,8 @@ class Marker:
         """
         new = []
         for label in labels:
+            if isinstance(label, str) and label in self._index:  # already canonical and known
+                continue
             key = canonical_allele(label)
             if key not in self._index and key not in new:
                 new.append(key)

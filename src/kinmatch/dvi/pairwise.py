@@ -49,9 +49,10 @@ from scipy import sparse
 from ..likelihood import (
     PedigreeMarkers,
     genotype_column,
-    observation_factor,
     genotype_log_probabilities,
     genotype_offsets,
+    log_genotype_probabilities,
+    observation_factor,
     pedigrees_genotype_distributions_packed,
 )
 from ..markers import Marker
@@ -265,14 +266,17 @@ def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool
     :func:`kinmatch.likelihood.genotype_log_probability` for the formulas.
     """
     g = prepared.sample_genotypes
-    out = np.zeros(g.shape[:2])
-    theta = prepared.case.theta
-    for k, marker in enumerate(prepared.markers):
-        rows = np.flatnonzero(g[:, k, 0] != UNTYPED)
-        a, b = g[rows, k, 0], g[rows, k, 1]
-        hemi = hemizygous[rows] if marker.is_x else np.zeros(len(rows), dtype=bool)
-        out[rows, k] = genotype_log_probabilities(marker.allele_frequencies, a, b, theta, hemi)
-    return out
+    markers = prepared.markers
+    typed = g[:, :, 0] != UNTYPED
+    table = np.ones((len(markers), max((m.n_alleles for m in markers), default=1)))
+    for k, marker in enumerate(markers):
+        table[k, :marker.n_alleles] = marker.allele_frequencies
+    cols = np.arange(len(markers))[None, :]
+    a, b = np.where(typed, g[:, :, 0], 0), np.where(typed, g[:, :, 1], 0)
+    is_x = np.array([m.is_x for m in markers], dtype=bool)
+    out = log_genotype_probabilities(table[cols, a], table[cols, b], a == b,
+                                     prepared.case.theta, hemizygous[:, None] & is_x[None, :])
+    return np.where(typed, out, 0.0)
 
 
 def _population_log_probabilities(prepared: PreparedCase, dists: MissingPersonDistributions
