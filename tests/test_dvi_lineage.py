@@ -563,3 +563,18 @@ def test_report_has_the_part_columns_and_the_lineage_evidence():
         warnings.simplefilter("ignore")
         html0 = dvi_report_html(plain, solve_case(plain), pairwise_lr(prepare_case(plain)))
     assert "Autosomal LR" not in html0
+
+
+def test_evidence_kept_between_calls_follows_the_family_data():
+    """lineage_evidence keeps pairs it has computed (dviSolve asks again after
+    every step); a family whose reference profiles change is computed anew."""
+    case = _simulated_case(y={"NB": _y("NB")}, samples_y={"V1": _y("V1")})
+    first = lineage_evidence(case).get("V1", "MP").y
+    again = lineage_evidence(case).get("V1", "MP").y
+    assert again is first  # the same object: not recomputed
+    # the nephew's haplotype now differs at one locus: a new, smaller LR
+    fam = replace(case.families[0], y_haplotypes={"NB": _y("NB", DYS19="15")})
+    changed = lineage_evidence(replace(case, families=[fam])).get("V1", "MP").y
+    assert changed.status == "mismatch" and changed.lr < first.lr
+    fresh = lineage_evidence(replace(case, families=[fam], lineage=_settings())).get("V1", "MP").y
+    assert fresh is not changed and fresh.lr == pytest.approx(changed.lr, rel=1e-15)

@@ -431,9 +431,19 @@ def lineage_evidence(case: DVICase) -> LineageEvidenceTable:
     pairs: dict[tuple[int, int], PairLineage] = {}
     if not case.has_lineage_data:
         return LineageEvidenceTable(samples, missing, families, pairs)
-    cache = LineageCache(case.lineage)
+    # Kept with the settings (frequencies) and by pair data: dviSolve
+    # recomputes the table after every step and only families that received
+    # an identified sample change.
+    store = case.lineage.__dict__
+    cache = store.setdefault("_frequency_cache", LineageCache(case.lineage))
+    known: dict[tuple[object, ...], tuple[LineEvidence | None, LineEvidence | None]] = \
+        store.setdefault("_pair_cache", {})
+    if len(known) > 1_000_000:
+        known.clear()
     column = 0
     for fam in case.families:
+        family_key = (fam.pedigree, tuple(fam.y_haplotypes.items()),
+                      tuple(fam.mtdna_profiles.items()))
         for mp in fam.missing:
             links = (line_relatives(fam.pedigree, mp, list(fam.y_haplotypes), "Y"),
                      line_relatives(fam.pedigree, mp, list(fam.mtdna_profiles), "mtDNA"))
@@ -442,15 +452,22 @@ def lineage_evidence(case: DVICase) -> LineageEvidenceTable:
                 for i, sample in enumerate(case.samples):
                     if not sample.has_lineage_data or _sex_clash(sample.sex, mp_sex):
                         continue
-                    try:
-                        y, mt = person_lineage_evidence(
-                            fam.pedigree, mp, sample_id=sample.id, y_haplotype=sample.y_haplotype,
-                            mtdna=sample.mtdna, relatives_y=fam.y_haplotypes,
-                            relatives_mtdna=fam.mtdna_profiles, settings=case.lineage,
-                            cache=cache, links=links)
-                    except KinmatchError as err:
-                        raise type(err)(f"sample '{sample.id}' as '{mp}' of family "
-                                        f"'{fam.name}': {err.message}", err.location) from None
+                    key = (family_key, mp, sample.id, sample.y_haplotype, sample.mtdna)
+                    found = known.get(key)
+                    if found is None:
+                        try:
+                            found = person_lineage_evidence(
+                                fam.pedigree, mp, sample_id=sample.id,
+                                y_haplotype=sample.y_haplotype, mtdna=sample.mtdna,
+                                relatives_y=fam.y_haplotypes,
+                                relatives_mtdna=fam.mtdna_profiles, settings=case.lineage,
+                                cache=cache, links=links)
+                        except KinmatchError as err:
+                            raise type(err)(f"sample '{sample.id}' as '{mp}' of family "
+                                            f"'{fam.name}': {err.message}",
+                                            err.location) from None
+                        known[key] = found
+                    y, mt = found
                     if y is not None or mt is not None:
                         pairs[(i, column)] = PairLineage(sample.id, mp, fam.name, y, mt)
             column += 1
