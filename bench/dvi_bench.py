@@ -36,7 +36,7 @@ def main() -> None:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--skip-slow", action="store_true",
                     help="skip the joint analysis of dvir's slowest datasets (grave, icmp)")
-    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=7)
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     print("DVI: kinmatch vs dvir 3.4.2 (median wall time; ratio = dvir / kinmatch)\n")
@@ -64,7 +64,7 @@ def main() -> None:
             threshold = data.get("dviSolve", {}).get("threshold", 1e4)
             t_s = timeit(lambda: (clear_distribution_cache(),
                                   solve_case(case, threshold=threshold)),
-                         1 if slow else args.repeat)
+                         args.repeat)
             solve_line = f"{t_s:9.3f}s {r_solve:8.3f}s {_ratio(r_solve, t_s)}"
         print(f"  {path.stem[4:]:<24} {t_pw:9.3f}s {r_pw or 0:8.3f}s {_ratio(r_pw, t_pw)}   "
               f"{solve_line:<31}   {joint_line}")

@@ -86,16 +86,6 @@ def test_incompatibility_counts_equal_dvir_exclusion_matrix(path):
     np.testing.assert_array_equal(got, expected)
 
 
-def _kinship_tolerance(markers, tol):
-    """``tol``, or 1e-9 where frequencies do not sum to 1 exactly: planecrash's
-    sum to 1 +- 7e-11 (as exported). The pairwise LR conditions on the family
-    with the missing person's untyped ancestors present (a proper conditional
-    distribution); the kinship LR's H2 prunes them, so the two differ by the
-    frequency sums."""
-    off = max(abs(float(m.allele_frequencies.sum()) - 1.0) for m in markers)
-    return tol if off < 1e-13 else 1e-9
-
-
 def _renamed(ped, old, new):
     """The pedigree with person ``old`` called ``new``."""
     def r(pid):
@@ -116,7 +106,6 @@ def test_pairwise_lr_equals_whole_pedigree_kinship_lr(name):
     case, _ = load_dvir_case(path)
     result = _solve(case)
     markers = list(prepare_case(case).markers)
-    rel = _kinship_tolerance(markers, 1e-12)
     for fam in case.families:
         for mp in fam.missing:
             c = result.missing.index(mp)
@@ -134,7 +123,7 @@ def test_pairwise_lr_equals_whole_pedigree_kinship_lr(name):
                 if math.isinf(want):
                     assert math.isinf(got) and got < 0
                 else:
-                    assert got == pytest.approx(want, rel=rel, abs=rel)
+                    assert got == pytest.approx(want, rel=1e-12, abs=1e-12)
 
 
 def _random_dvi(rng):
@@ -242,8 +231,7 @@ def test_degraded_samples_equal_whole_pedigree_kinship_lr(name, dropout, dropin)
                 want = kinship_lr([h1, h2], markers, profiles, reference="H2",
                                   dropout={mp: dropout}, dropin={mp: dropin})
                 got = result.log_lr_per_marker[s, c]
-                tol = _kinship_tolerance(markers, 1e-11)
-                np.testing.assert_allclose(got, want.log_lr("H1"), rtol=tol, atol=tol)
+                np.testing.assert_allclose(got, want.log_lr("H1"), rtol=1e-11, atol=1e-11)
 
 
 def test_screening_with_degraded_samples_equals_the_dense_matrix():

@@ -36,6 +36,11 @@ __all__ = ["MatmulPlan", "contract", "contraction_path", "einsum_subscripts",
 def einsum_subscripts(variables: Sequence[tuple[int, ...]], output: tuple[int, ...]) -> str:
     """The einsum subscripts of factors over numbered variables, each with
     the shared marker axis first."""
+    return _subscripts(tuple(variables), tuple(output))
+
+
+@lru_cache(maxsize=4096)
+def _subscripts(variables: tuple[tuple[int, ...], ...], output: tuple[int, ...]) -> str:
     lead = oe.get_symbol(0)
 
     def word(vs: tuple[int, ...]) -> str:
@@ -160,8 +165,20 @@ class MatmulPlan:
     steps: tuple[_Step | tuple[int, tuple[int, ...]], ...]
     final_sum: tuple[int, ...]
     final_perm: tuple[int, ...]
+    #: entries of the largest operand or intermediate per marker (axis 0)
+    largest_per_marker: int = 1
 
     def __call__(self, *arrays: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Contract; the marker axis is cut into chunks whose intermediates
+        stay under :data:`CHUNK_BYTES` (bounded memory on huge batches)."""
+        n = arrays[0].shape[0] if arrays else 0
+        chunk = max(1, CHUNK_BYTES // (8 * self.largest_per_marker))
+        if n <= chunk:
+            return self._run(arrays)
+        return np.concatenate([self._run([a[i:i + chunk] for a in arrays])
+                               for i in range(0, n, chunk)])
+
+    def _run(self, arrays: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:
         ops = list(arrays)
         for step in self.steps:
             if isinstance(step, tuple):  # a single operand summed over some axes
@@ -196,12 +213,17 @@ def compile_matmul_plan(subscripts: str, shapes: tuple[tuple[int, ...], ...],
         dims.update(zip(word, shape))
     steps: list[_Step | tuple[int, tuple[int, ...]]] = []
     words = list(words)
+    lead = words[0][:1]
+    if any(w[:1] != lead for w in words) or output[:1] != lead:
+        return None  # not a batch over markers
+    largest = max(math.prod(s[1:]) for s in shapes)
     for contraction in path:
         if len(contraction) == 1:
             k = contraction[0]
             w = words.pop(k)
             needed = set(output).union(*words)
             steps.append((k, tuple(a for a, c in enumerate(w) if c not in needed)))
+            largest = max(largest, math.prod(dims[c] for c in w[1:]))
             words.append("".join(c for c in w if c in needed))
             continue
         if len(contraction) != 2:
@@ -222,20 +244,28 @@ def compile_matmul_plan(subscripts: str, shapes: tuple[tuple[int, ...], ...],
         def prod(cs: list[str]) -> int:
             return math.prod(dims[c] for c in cs)
 
+        # the marker axis (first of ``batch``) is left free: -1 in every shape
+        inner = prod(batch[1:])
         steps.append(_Step(
             i, j, sum_i, sum_j,
             tuple(wa.index(c) for c in batch + left + summed),
             tuple(wb.index(c) for c in batch + summed + right),
-            (prod(batch), prod(left), prod(summed)),
-            (prod(batch), prod(summed), prod(right)),
-            tuple(dims[c] for c in batch + left + right)))
+            (-1, prod(left), prod(summed)),
+            (-1, prod(summed), prod(right)),
+            (-1, *(dims[c] for c in batch[1:] + left + right))))
+        largest = max(largest, inner * prod(left) * prod(right),
+                      inner * prod(left) * prod(summed), inner * prod(summed) * prod(right))
         words.append("".join(batch + left + right))
     if len(words) != 1:
         return None
     w = words[0]
     final_sum = tuple(a for a, c in enumerate(w) if c not in output)
     w = "".join(c for c in w if c in output)
-    return MatmulPlan(tuple(steps), final_sum, tuple(w.index(c) for c in output))
+    return MatmulPlan(tuple(steps), final_sum, tuple(w.index(c) for c in output), largest)
+
+
+#: Largest intermediate (bytes) a :class:`MatmulPlan` makes at once.
+CHUNK_BYTES = 128 * 2**20
 
 
 @lru_cache(maxsize=4096)

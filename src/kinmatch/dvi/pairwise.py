@@ -54,6 +54,7 @@ from ..likelihood import (
     log_genotype_probabilities,
     observation_factor,
     pedigrees_genotype_distributions_packed,
+    pedigrees_loglik,
 )
 from ..markers import Marker
 from ..pedigree import Sex
@@ -176,16 +177,18 @@ def missing_person_distributions(prepared: PreparedCase) -> MissingPersonDistrib
     offsets = genotype_offsets([m.n_alleles for m in markers])
     keys = [_family_key(fam, genos, markers, case.theta)
             for fam, genos in zip(case.families, prepared.family_genotypes)]
-    todo = [f for f, key in enumerate(keys) if key not in _FAMILY_CACHE]
+    found = {f: _FAMILY_CACHE.get(key) for f, key in enumerate(keys)}
+    todo = [f for f, rows in found.items() if rows is None]
     if todo:
         fresh = _family_distributions([case.families[f] for f in todo],
                                       [prepared.family_genotypes[f] for f in todo],
                                       markers, case.theta, offsets)
         for f, rows in zip(todo, fresh):
+            found[f] = rows
             _FAMILY_CACHE[keys[f]] = rows
-            while len(_FAMILY_CACHE) > _FAMILY_CACHE_SIZE:
-                _FAMILY_CACHE.popitem(last=False)
-    rows = [_FAMILY_CACHE[key] for key in keys]
+            while len(_FAMILY_CACHE) > _FAMILY_CACHE_SIZE:  # (a case larger than the cache
+                _FAMILY_CACHE.popitem(last=False)          # keeps its latest families)
+    rows = [found[f] for f in range(len(keys))]
     width = int(offsets[-1])
     family_loglik = np.vstack([r[0] for r in rows]) if rows else np.zeros((0, n))
     log_probability = np.vstack([r[1] for r in rows]) if rows else np.zeros((0, width))
@@ -246,11 +249,15 @@ def _family_distributions(families: Sequence[ReferenceFamily],
     if not jobs:
         return []
     step = 2 if mutating else 1
-    # the missing person is untyped: summing the joint probabilities over
-    # their genotypes gives the family's likelihood
-    family_loglik = logtotal[::step].reshape(len(owner), n)
-    with np.errstate(divide="ignore"):
-        log_probability = np.log(packed[::step])
+    # The denominator is the family's likelihood on its own (untyped people
+    # without typed descendants dropped), as the pedsuite forms the ratio
+    family_logliks = pedigrees_loglik(
+        [PedigreeMarkers(f.pedigree, markers, g) for f, g in zip(families, genotypes)], theta)
+    family_loglik = np.array([family_logliks[f] for f in owner]).reshape(len(owner), n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        own = logtotal[::step]
+        shift = np.where(np.isfinite(own), own - family_loglik, 0.0)
+        log_probability = np.log(packed[::step]) + np.repeat(shift, np.diff(offsets), axis=1)
     compatible = packed[step - 1::step] > 0
     owner_arr = np.array(owner)
     return [(family_loglik[owner_arr == f], log_probability[owner_arr == f],
