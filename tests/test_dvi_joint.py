@@ -178,3 +178,52 @@ def test_multi_missing_family_with_degraded_samples_equals_brute_force():
             want.total_log_lr("H1"), rel=1e-9, abs=1e-9)
         checked += 1
     assert checked == 2  # V1 = B1, V2 = B2 and the other way round
+
+
+@pytest.mark.parametrize("mutation", [None, {"model": "equal", "rate": 0.01}])
+def test_shared_conditional_peeling_equals_peeling_each_placement(monkeypatch, mutation):
+    """Placements that differ only in their last sample share one peeling
+    (the last missing person's distribution given the rest); with degraded
+    remains, an X marker and mutation, the joint analysis is unchanged."""
+    from kinmatch.dvi import joint as joint_module
+
+    rng = np.random.default_rng(5)
+    alleles = [str(a) for a in range(6)]
+    markers = [Marker.create(f"M{k}", alleles, rng.dirichlet(np.ones(6) * 2), mutation=mutation)
+               for k in range(3)]
+    markers.append(Marker.create("X1", alleles, rng.dirichlet(np.ones(6) * 2), chromosome="X"))
+    ped = pedigree_from_records([
+        {"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
+        *({"id": f"B{i}", "sex": 1 + (i == 3), "father": "F", "mother": "Mo"}
+          for i in range(1, 4)),
+        {"id": "S", "sex": 2, "father": "F", "mother": "Mo"}])
+
+    def profile(sex):
+        out = {m.name: tuple(rng.choice(alleles, 2)) for m in markers[:3]}
+        x = rng.choice(alleles, 2)
+        out["X1"] = (x[0],) if sex == Sex.MALE else tuple(x)
+        return out
+
+    samples = [PostMortemSample(f"V{i}", profile(Sex.MALE), Sex.MALE,
+                                dropout=0.2 if i == 2 else 0.0) for i in range(5)]
+    samples.append(PostMortemSample("V5", profile(Sex.FEMALE), Sex.FEMALE))
+    case = DVICase(markers, samples,
+                   [ReferenceFamily("F1", ped, ("B1", "B2", "B3"), {"S": profile(Sex.FEMALE)})])
+    prepared = prepare_case(case)
+    pw = pairwise_lr(prepared)
+    peeled = []
+    original = joint_module.pedigrees_genotype_distributions_packed
+
+    def spy(jobs, *args):
+        peeled.append(len(jobs))
+        return original(jobs, *args)
+
+    monkeypatch.setattr(joint_module, "pedigrees_genotype_distributions_packed", spy)
+    monkeypatch.setattr(joint_module, "_SHARED_PEELING_MIN", 1)
+    shared = joint_identification(prepared, pw, top=50)
+    assert sum(peeled) > 10  # the shared peeling was used
+    monkeypatch.setattr(joint_module, "_SHARED_PEELING_MIN", 10**9)
+    each = joint_identification(prepared, pw, top=50)
+    np.testing.assert_array_equal(shared.assignments, each.assignments)
+    np.testing.assert_allclose(shared.loglik, each.loglik, rtol=1e-11)
+    np.testing.assert_allclose(shared.posterior, each.posterior, rtol=1e-9, atol=1e-15)

@@ -1035,27 +1035,34 @@ def pedigrees_genotype_distributions_packed(
 
 def _unordered_upper(joint: NDArray[np.float64], expansion: NDArray[np.float64] | None,
                      n: int) -> NDArray[np.float64]:
-    """A kept person's ordered (paternal, maternal) allele probabilities over
-    a (padded) alphabet as unordered genotype probabilities over the
-    marker's ``n`` alleles, upper triangle row by row.
+    """Kept people's ordered (paternal, maternal) allele probabilities over
+    a (padded) alphabet, rows of ``joint``, as unordered genotype
+    probabilities over the marker's ``n`` alleles (upper triangle row by
+    row, one row each).
 
-    With pseudo-alleles (``expansion`` E, alphabet × alleles) the ordered
-    probabilities over alleles are ``E^T J E`` (the two alleles are
+    With pseudo-alleles (``expansion`` E per row, alphabet × alleles) the
+    ordered probabilities over alleles are ``E^T J E`` (the two alleles are
     independent given their pseudo-alleles); ``P(a/b) = J[a, b] + J[b, a]``
-    for ``a != b``. A hemizygous male (``joint`` one-dimensional) has
+    for ``a != b``. A hemizygous male (``joint`` rows one-dimensional) has
     ``P(a/a) = P(a)``.
     """
+    hemizygous = joint.ndim == 2
     if expansion is not None:
-        e = expansion
-        joint = joint[:e.shape[0]] @ e if joint.ndim == 1 else e.T @ joint[:e.shape[0], :e.shape[0]] @ e
+        w = expansion.shape[1]
+        if hemizygous:
+            joint = np.matmul(joint[:, None, :w], expansion)[:, 0]
+        else:
+            joint = np.matmul(np.matmul(expansion.transpose(0, 2, 1), joint[:, :w, :w]),
+                              expansion)
     else:
-        joint = joint[:n] if joint.ndim == 1 else joint[:n, :n]
-    upper = _upper_triangle(n)
-    if joint.ndim == 1:
-        out = np.zeros(len(upper[0]))
-        out[upper[0] == upper[1]] = joint
+        joint = joint[:, :n] if hemizygous else joint[:, :n, :n]
+    upper, lower = _upper_triangle(n)
+    diagonal = upper == lower
+    if hemizygous:
+        out = np.zeros((len(joint), len(upper)))
+        out[:, diagonal] = joint
         return out
-    return np.where(upper[0] == upper[1], joint[upper], joint[upper] + joint.T[upper])
+    return np.where(diagonal, joint[:, upper, lower], joint[:, upper, lower] + joint[:, lower, upper])
 
 
 @lru_cache(maxsize=256)
@@ -1084,11 +1091,18 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float
             log_totals = np.where(ok, np.log(np.where(ok, totals, 1.0)) + net.log_scale, -math.inf)
             joint = joint / np.where(ok, totals, 1.0).reshape((-1,) + (1,) * (joint.ndim - 1))
         joint[~ok] = 0.0
+        groups: dict[tuple[int, int], list[int]] = {}
         for row, (j, i), alpha in zip(range(rows), batch.entries, batch.alphabets):
             logliks[j][i] = log_totals[row]
-            n = jobs[j].markers[i].n_alleles
-            packed[j][offsets[j][i]:offsets[j][i + 1]] = _unordered_upper(
-                joint[row], alpha.expansion, n)
+            width = -1 if alpha.expansion is None else alpha.expansion.shape[0]
+            groups.setdefault((jobs[j].markers[i].n_alleles, width), []).append(row)
+        for (n, width), members in groups.items():
+            expansion = None if width < 0 else np.stack(
+                [batch.alphabets[r].expansion for r in members])  # type: ignore[misc]
+            unordered = _unordered_upper(joint[members], expansion, n)
+            for row, values in zip(members, unordered):
+                j, i = batch.entries[row]
+                packed[j][offsets[j][i]:offsets[j][i + 1]] = values
     return list(zip(logliks, packed))
 
 

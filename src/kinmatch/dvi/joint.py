@@ -137,12 +137,15 @@ from ..errors import KinmatchError
 from ..likelihood import (
     Observation,
     PedigreeMarkers,
+    genotype_column,
+    genotype_offsets,
     markers_loglik,
+    pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
 from ..pedigree import Sex
 from .case import UNTYPED, PreparedCase
-from .pairwise import PairwiseLR, observed_log_probabilities
+from .pairwise import PairwiseLR, _needs_sum, _observation_weights, observed_log_probabilities
 
 #: Column index meaning "not among the missing" (dvir's ``*``).
 NOT_MISSING = -1
@@ -211,6 +214,12 @@ class JointResult:
                 for s, c in zip(self.samples, self.assignments[row])}
 
 
+#: Placements that share a conditional peeling (:meth:`_FamilyGain._prefetch_conditional`)
+#: must number at least this many; below it peeling each placement is cheaper
+#: (lumped alphabets, batched with its own shape).
+_SHARED_PEELING_MIN = 3
+
+
 class _FamilyGain:
     """``g_F(A)`` for sets of (sample, missing person) placed in one family, cached."""
 
@@ -245,11 +254,65 @@ class _FamilyGain:
                 if len(key[1]) > 1 and key not in self.cache]
         if not todo:
             return
+        if self.prepared.case.theta == 0:
+            todo = self._prefetch_conditional(todo)
+            if not todo:
+                return
         prepared = self.prepared
         jobs = [PedigreeMarkers(prepared.case.families[f].pedigree, prepared.markers,
                                 self._genotypes(f, placed)) for f, placed in todo]
         for key, logliks in zip(todo, pedigrees_loglik(jobs, prepared.case.theta)):
             self.cache[key] = self._gain(key[0], key[1], float(logliks.sum()))
+
+    def _prefetch_conditional(self, todo: list[tuple[int, tuple[tuple[int, int], ...]]]
+                              ) -> list[tuple[int, tuple[tuple[int, int], ...]]]:
+        """Placements that differ only in the sample put in their last
+        missing person ``m`` share one peeling: the genotype distribution of
+        ``m`` given the family and the other placed samples. Then
+        ``log P(F, A) = sum_k [log P(F, A - m) + log P(m = g_k | F, A - m)]``
+        over markers ``k`` (a lookup for the sample's genotype ``g_k``; a
+        sum over the true genotype for degraded samples; the marginal
+        alone where the sample is untyped). Returns the placements left for
+        direct peeling (those in groups smaller than ``_SHARED_PEELING_MIN``)."""
+        groups: dict[tuple[int, tuple[tuple[int, int], ...], int], list[int]] = {}
+        for f, placed in todo:
+            *prefix, (s, c) = placed
+            groups.setdefault((f, tuple(prefix), c), []).append(s)
+        shared = {key: samples for key, samples in groups.items()
+                  if len(samples) >= _SHARED_PEELING_MIN}
+        if not shared:
+            return todo
+        prepared = self.prepared
+        jobs = [PedigreeMarkers(prepared.case.families[f].pedigree, prepared.markers,
+                                self._genotypes(f, prefix), keep=self.pairwise.missing[c])
+                for f, prefix, c in shared]
+        logtotal, packed = pedigrees_genotype_distributions_packed(jobs)
+        g = prepared.sample_genotypes
+        n_alleles = np.array([m.n_alleles for m in prepared.markers], dtype=np.intp)
+        offsets = genotype_offsets(n_alleles)
+        summed = _needs_sum(prepared)
+        is_x = np.array([m.is_x for m in prepared.markers], dtype=bool)
+        for row, ((f, prefix, c), samples) in enumerate(shared.items()):
+            hemizygous = prepared.case.families[f].pedigree.sex(self.pairwise.missing[c]) \
+                == Sex.MALE
+            rows = np.array(samples, dtype=np.intp)
+            typed = g[rows, :, 0] != UNTYPED
+            cols = genotype_column(g[rows, :, 0], g[rows, :, 1], n_alleles[None, :],
+                                   offsets[None, :-1])
+            with np.errstate(divide="ignore"):
+                values = np.log(packed[row, np.where(typed, cols, 0)])
+            for k in np.flatnonzero(summed[rows].any(axis=0)):
+                which = np.flatnonzero(summed[rows, k])
+                weights = _observation_weights(prepared, k, rows[which],
+                                               bool(hemizygous and is_x[k]))
+                dist = packed[row, offsets[k]:offsets[k + 1]]
+                with np.errstate(divide="ignore"):
+                    values[which, k] = np.log(weights @ dist)
+            totals = (np.where(typed, values, 0.0) + logtotal[row][None, :]).sum(axis=1)
+            for s, total in zip(samples, totals):
+                placed = (*prefix, (s, c))
+                self.cache[(f, placed)] = self._gain(f, placed, float(total))
+        return [(f, placed) for f, placed in todo if (f, placed) not in self.cache]
 
     def _genotypes(self, family: int, placed: tuple[tuple[int, int], ...]
                    ) -> list[dict[str, Any]]:
