@@ -1033,36 +1033,51 @@ def pedigrees_genotype_distributions_packed(
             np.array([r[1] for r in results]).reshape(len(jobs), -1))
 
 
-def _unordered_upper(joint: NDArray[np.float64], expansion: NDArray[np.float64] | None,
-                     n: int) -> NDArray[np.float64]:
+def _unordered_genotypes(joint: NDArray[np.float64],
+                         expansions: Sequence[NDArray[np.float64] | None],
+                         n_alleles: int) -> NDArray[np.float64]:
     """Kept people's ordered (paternal, maternal) allele probabilities over
-    a (padded) alphabet, rows of ``joint``, as unordered genotype
-    probabilities over the marker's ``n`` alleles (upper triangle row by
-    row, one row each).
+    a (padded) alphabet, one row of ``joint`` per marker, as unordered
+    genotype probabilities ``U[row, a, b]`` (``a <= b``) over the markers'
+    ``n_alleles`` alleles.
 
-    With pseudo-alleles (``expansion`` E per row, alphabet × alleles) the
-    ordered probabilities over alleles are ``E^T J E`` (the two alleles are
-    independent given their pseudo-alleles); ``P(a/b) = J[a, b] + J[b, a]``
-    for ``a != b``. A hemizygous male (``joint`` rows one-dimensional) has
-    ``P(a/a) = P(a)``.
+    Every row is mapped to alleles by a matrix ``E`` (alphabet × alleles):
+    the identity for a whole alphabet, what each pseudo-allele stands for
+    otherwise (:class:`~kinmatch.mutation.RestStates`); the ordered
+    probabilities over alleles are ``E^T J E`` (the two alleles are
+    independent given their pseudo-alleles), and ``U[a, b] = P(a, b) +
+    P(b, a)`` for ``a < b``, ``U[a, a] = P(a, a)``. A hemizygous male
+    (``joint`` rows one-dimensional) has ``U[a, a] = P(a)``.
     """
+    rows, size = joint.shape[0], joint.shape[1]
+    n_max = n_alleles
     hemizygous = joint.ndim == 2
-    if expansion is not None:
-        w = expansion.shape[1]
+    ordered = np.zeros((rows, n_max) if hemizygous else (rows, n_max, n_max))
+    # whole alphabets: positions are alleles (padding has probability 0)
+    whole = [row for row, x in enumerate(expansions) if x is None]
+    if whole:
+        m = min(size, n_max)
+        ordered[whole, :m] = joint[whole, :m] if hemizygous else joint[whole, :m, :m]
+    expanded = [row for row, x in enumerate(expansions) if x is not None]
+    if expanded:
+        width = max(expansions[row].shape[0] for row in expanded)  # type: ignore[union-attr]
+        e = np.zeros((len(expanded), width, n_max))
+        for k, row in enumerate(expanded):
+            x = expansions[row]
+            e[k, :x.shape[0], :x.shape[1]] = x  # type: ignore[union-attr]
         if hemizygous:
-            joint = np.matmul(joint[:, None, :w], expansion)[:, 0]
+            ordered[expanded] = np.matmul(joint[expanded, None, :width], e)[:, 0]
         else:
-            joint = np.matmul(np.matmul(expansion.transpose(0, 2, 1), joint[:, :w, :w]),
-                              expansion)
-    else:
-        joint = joint[:, :n] if hemizygous else joint[:, :n, :n]
-    upper, lower = _upper_triangle(n)
-    diagonal = upper == lower
+            inner = np.matmul(joint[expanded, :width, :width], e)
+            ordered[expanded] = np.matmul(np.ascontiguousarray(e.transpose(0, 2, 1)), inner)
+    diagonal = np.arange(n_max)
     if hemizygous:
-        out = np.zeros((len(joint), len(upper)))
-        out[:, diagonal] = joint
+        out = np.zeros((rows, n_max, n_max))
+        out[:, diagonal, diagonal] = ordered
         return out
-    return np.where(diagonal, joint[:, upper, lower], joint[:, upper, lower] + joint[:, lower, upper])
+    out = ordered + ordered.transpose(0, 2, 1)
+    out[:, diagonal, diagonal] = ordered[:, diagonal, diagonal]
+    return out
 
 
 @lru_cache(maxsize=256)
@@ -1091,16 +1106,15 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float
             log_totals = np.where(ok, np.log(np.where(ok, totals, 1.0)) + net.log_scale, -math.inf)
             joint = joint / np.where(ok, totals, 1.0).reshape((-1,) + (1,) * (joint.ndim - 1))
         joint[~ok] = 0.0
-        groups: dict[tuple[int, int], list[int]] = {}
-        for row, (j, i), alpha in zip(range(rows), batch.entries, batch.alphabets):
+        by_size: dict[int, list[int]] = {}
+        for row, (j, i) in enumerate(batch.entries):
             logliks[j][i] = log_totals[row]
-            width = -1 if alpha.expansion is None else alpha.expansion.shape[0]
-            groups.setdefault((jobs[j].markers[i].n_alleles, width), []).append(row)
-        for (n, width), members in groups.items():
-            expansion = None if width < 0 else np.stack(
-                [batch.alphabets[r].expansion for r in members])  # type: ignore[misc]
-            unordered = _unordered_upper(joint[members], expansion, n)
-            for row, values in zip(members, unordered):
+            by_size.setdefault(jobs[j].markers[i].n_alleles, []).append(row)
+        for n, members in by_size.items():
+            upper, lower = _upper_triangle(n)
+            unordered = _unordered_genotypes(
+                joint[members], [batch.alphabets[r].expansion for r in members], n)
+            for row, values in zip(members, unordered[:, upper, lower]):
                 j, i = batch.entries[row]
                 packed[j][offsets[j][i]:offsets[j][i + 1]] = values
     return list(zip(logliks, packed))

@@ -226,6 +226,23 @@ def _family_key(family: ReferenceFamily, genotypes: Sequence[Mapping[str, Any]],
             tuple(markers), float(theta))
 
 
+#: Each marker's mutation-free twin (for Mendelian compatibility), by the
+#: marker's identity (the marker is kept in the value so its id is not reused)
+_MUTATION_FREE: dict[int, tuple[Marker, Marker]] = {}
+
+
+def _without_mutation(marker: Marker) -> Marker:
+    if marker.mutation is None:
+        return marker
+    found = _MUTATION_FREE.get(id(marker))
+    if found is None or found[0] is not marker:
+        if len(_MUTATION_FREE) > 100_000:
+            _MUTATION_FREE.clear()
+        found = _MUTATION_FREE[id(marker)] = (
+            marker, replace(marker, mutation=None, mutation_spec=None))
+    return found[1]
+
+
 def _family_distributions(families: Sequence[ReferenceFamily],
                           genotypes: Sequence[Sequence[Mapping[str, Any]]],
                           markers: Sequence[Marker], theta: float,
@@ -237,7 +254,7 @@ def _family_distributions(families: Sequence[ReferenceFamily],
     one batched pass."""
     n = len(markers)
     mutating = any(m.mutation is not None for m in markers)
-    without_mutation = [replace(m, mutation=None, mutation_spec=None) for m in markers]
+    without_mutation = [_without_mutation(m) for m in markers]
     jobs, owner = [], []
     for f, (fam, genos) in enumerate(zip(families, genotypes)):
         for mp in fam.missing:
