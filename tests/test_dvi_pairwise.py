@@ -283,3 +283,31 @@ def test_silent_allele_marker_equals_whole_pedigree_kinship_lr():
         np.testing.assert_allclose(result.log_lr_per_marker[s, 0], want.log_lr("H1"),
                                    rtol=1e-12, atol=1e-12)
     assert result.log_lr_per_marker[1, 0, 0] > -np.inf  # 12 vs father 10: possible via silent
+
+
+def test_case_larger_than_the_distribution_cache(monkeypatch):
+    """A case with more families than the family cache holds is computed
+    whole (the cache keeps the latest families) and gives the same LRs."""
+    from dataclasses import replace as dc_replace
+
+    from kinmatch.dvi import pairwise as pairwise_module
+
+    rng = np.random.default_rng(21)
+    case, marker, _, _ = _random_dvi(rng)
+    families = []
+    for i in range(7):
+        ped = pedigree_from_records([
+            {"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
+            {"id": f"MP{i}", "sex": 1, "father": "F", "mother": "Mo"},
+            {"id": "Sib", "sex": 2, "father": "F", "mother": "Mo"}])
+        families.append(ReferenceFamily(f"F{i}", ped, (f"MP{i}",),
+                                        {"Sib": {"M": tuple(rng.choice(marker.alleles, 2))}}))
+    case = dc_replace(case, families=families)
+    pairwise_module.clear_distribution_cache()
+    want = pairwise_lr(prepare_case(case)).log_lr
+    pairwise_module.clear_distribution_cache()
+    monkeypatch.setattr(pairwise_module, "_FAMILY_CACHE_SIZE", 3)
+    got = pairwise_lr(prepare_case(case)).log_lr
+    np.testing.assert_array_equal(got, want)
+    assert len(pairwise_module._FAMILY_CACHE) == 3
+    pairwise_module.clear_distribution_cache()
