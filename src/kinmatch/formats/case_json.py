@@ -56,6 +56,7 @@ import json
 import math
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -141,10 +142,16 @@ class JsonReader:
             ) from None
         except RecursionError:
             raise CaseFormatError("not valid JSON: nested too deeply", Location(filename)) from None
+        self._text = text
+
+    @cached_property
+    def positions(self) -> dict[str, Any]:
+        """Where each JSON pointer's key and value start, computed when an
+        error first needs a line (a large case is read without it)."""
         try:
-            self.positions = json_source_map.calculate(text)
+            return json_source_map.calculate(self._text)
         except Exception:  # noqa: BLE001 - positions are a convenience only
-            self.positions = {}
+            return {}
 
     def position(self, pointer: str) -> tuple[int | None, int | None]:
         """The 1-based line and column of ``pointer`` (its key if it has one), if known."""
