@@ -57,7 +57,7 @@ from numpy.typing import NDArray
 from .errors import KinmatchError, MarkerError, PedigreeError
 from .markers import Marker
 from .contraction import contract, einsum_subscripts
-from .mutation import RestStates, lumped_matrix, rest_states
+from .mutation import lumped_matrix, rest_states
 from .pedigree import Pedigree, Sex
 
 #: A genotype as two allele indices into ``Marker.alleles`` (unordered).
@@ -387,17 +387,25 @@ class _Identity(dict):  # type: ignore[type-arg]
 _TEMPLATES: dict[tuple[object, ...], tuple[Marker, _AlphabetTemplate]] = {}
 
 
+def _sex_matrices(marker: Marker,
+                  restrict: Callable[[NDArray[np.float64]], NDArray[np.float64]] = lambda m: m,
+                  ) -> tuple[NDArray[np.float64] | None, NDArray[np.float64] | None]:
+    """The marker's (female, male) mutation matrices through ``restrict``
+    (one object for both when the model is the same for both sexes;
+    ``(None, None)`` without mutation)."""
+    model = marker.mutation
+    if model is None:
+        return None, None
+    female = restrict(model.female.matrix)
+    return female, female if model.sex_equal else restrict(model.male.matrix)
+
+
 def _whole_template(marker: Marker) -> _AlphabetTemplate:
     key = (id(marker), "whole")
     found = _TEMPLATES.get(key)
     if found is not None and found[0] is marker:
         return found[1]
-    model = marker.mutation
-    female = male = None
-    if model is not None:
-        female = model.female.matrix
-        male = female if model.sex_equal else model.male.matrix
-    template = _AlphabetTemplate(marker.allele_frequencies, female, male, _Identity())
+    template = _AlphabetTemplate(marker.allele_frequencies, *_sex_matrices(marker), _Identity())
     _remember(key, marker, template)
     return template
 
@@ -421,7 +429,7 @@ def _alphabet_template(marker: Marker, observed: tuple[int, ...], has_rest: bool
     obs = list(observed)
     template: _AlphabetTemplate | None = None
     if rest and expand:
-        states = _rest_states(marker, obs, rest)
+        states = rest_states(freqs, obs, rest, *_sex_matrices(marker))
         if states is None:
             template = _whole_template(marker)
         else:
@@ -432,46 +440,18 @@ def _alphabet_template(marker: Marker, observed: tuple[int, ...], has_rest: bool
                                          states.male, {a: i for i, a in enumerate(obs)},
                                          expansion)
     elif rest and lump and (len(rest) == 1 or model is None or model.lumpable(rest)):
-        female = male = None
-        if model is not None:
-            female = lumped_matrix(model.female.matrix, obs, rest)
-            male = female if model.sex_equal else lumped_matrix(model.male.matrix, obs, rest)
-        template = _AlphabetTemplate(np.append(freqs[obs], freqs[rest].sum()), female, male,
-                                     {a: i for i, a in enumerate(obs)})
+        template = _AlphabetTemplate(
+            np.append(freqs[obs], freqs[rest].sum()),
+            *_sex_matrices(marker, lambda m: lumped_matrix(m, obs, rest)),
+            {a: i for i, a in enumerate(obs)})
     elif rest or len(obs) == marker.n_alleles:
         template = _whole_template(marker)
     else:  # nobody untyped: the observed alleles suffice
-        female = male = None
-        if model is not None:
-            female = model.female.matrix[np.ix_(obs, obs)]
-            male = female if model.sex_equal else model.male.matrix[np.ix_(obs, obs)]
-        template = _AlphabetTemplate(freqs[obs], female, male, {a: i for i, a in enumerate(obs)})
+        template = _AlphabetTemplate(
+            freqs[obs], *_sex_matrices(marker, lambda m: m[np.ix_(obs, obs)]),
+            {a: i for i, a in enumerate(obs)})
     _remember(key, marker, template)
     return template
-
-
-#: Pseudo-alleles by marker frequencies, mutation model and observed alleles
-_REST_STATES: dict[tuple[object, ...], RestStates | None] = {}
-
-
-def _rest_states(marker: Marker, observed: list[int], rest: list[int]) -> RestStates | None:
-    freqs = marker.allele_frequencies
-    model = marker.mutation
-    if model is None:
-        total = float(freqs[rest].sum())
-        if total <= 0:
-            return None
-        return RestStates(freqs[rest][None, :] / total, np.array([total]), None, None)
-    key = (model, freqs.tobytes(), tuple(observed))
-    found = _REST_STATES.get(key, False)
-    if found is False:
-        female = model.female.matrix
-        male = female if model.sex_equal else model.male.matrix
-        found = rest_states(freqs, observed, rest, female, male)
-        if len(_REST_STATES) > 50_000:
-            _REST_STATES.clear()
-        _REST_STATES[key] = found
-    return found  # type: ignore[return-value]
 
 
 def _observations(layout: _Layout, uncertain: Mapping[str, Observation],

@@ -494,13 +494,17 @@ def rest_states(
     :data:`MAX_REST_STATES` of them, or would need negative transition
     weights (then every allele must be kept)."""
     p_rest = np.asarray(allele_frequencies, dtype=float)[list(rest)]
+    total = float(p_rest.sum())
     mats = [m for m in (female, male) if m is not None]
-    if male is not None and female is not None and male is female:
-        mats = [female]
+    if male is female:
+        mats = mats[:1]
+    if not mats:  # no mutation: one state, the frequencies
+        if total <= 0:
+            return None
+        return RestStates(p_rest[None, :] / total, np.array([total]), None, None)
     if any(not is_lumpable(m, rest) for m in mats):
         return None
     o, r = list(observed), list(rest)
-    total = float(p_rest.sum())
     seeds = [p_rest / total] if total > 0 else []
     for m in mats:
         entering = m[np.ix_(o, r)]
@@ -547,17 +551,11 @@ def rest_states(
             out[k + j, k:] = c
         return out if np.all(out >= -1e-14) else None
 
-    extended: dict[int, NDArray[np.float64] | None] = {}
+    extended: dict[int, NDArray[np.float64]] = {}
     for m in mats:
         e = extend(m)
         if e is None:
             return None
         extended[id(m)] = np.maximum(e, 0.0)
-    f = extended[id(female)] if female is not None else None
-    if male is None:
-        ml = None
-    elif female is not None and male is female:
-        ml = f
-    else:
-        ml = extended[id(male)]
-    return RestStates(basis, weights, f, ml)
+    return RestStates(basis, weights, None if female is None else extended[id(female)],
+                      None if male is None else extended[id(male)])

@@ -435,7 +435,9 @@ def lineage_evidence(case: DVICase) -> LineageEvidenceTable:
     # recomputes the table after every step and only families that received
     # an identified sample change.
     store = case.lineage.__dict__
-    cache = store.setdefault("_frequency_cache", LineageCache(case.lineage))
+    cache = store.get("_frequency_cache")
+    if cache is None:
+        cache = store["_frequency_cache"] = LineageCache(case.lineage)
     known: dict[tuple[object, ...], tuple[LineEvidence | None, LineEvidence | None]] = \
         store.setdefault("_pair_cache", {})
     if len(known) > 1_000_000:
