@@ -50,6 +50,7 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
+from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -546,6 +547,25 @@ class _Layout:
     def uncertain_people(self) -> tuple[str, ...]:
         return tuple(pid for pid, u in zip(self.people, self.uncertain) if u)
 
+    @cached_property
+    def free_founders(self) -> tuple[int, ...]:
+        """Founders in the network only because of the kept people: neither
+        typed (exactly or uncertainly) nor an ancestor of anyone typed.
+        Nothing observed lies below them, so summing them out leaves, per
+        allele, the sum of the allele frequencies (mutation matrices have
+        rows summing to 1)."""
+        informative = {i for i, (t, u) in enumerate(zip(self.typed, self.uncertain)) if t or u}
+        parents: dict[int, set[int]] = {}
+        for parent, _, child in self.transmissions:
+            parents.setdefault(child, set()).add(parent)
+        stack = list(informative)
+        while stack:
+            for parent in parents.get(stack.pop(), ()):
+                if parent not in informative:
+                    informative.add(parent)
+                    stack.append(parent)
+        return tuple(i for i in self.founders if i not in informative)
+
 
 def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is_x: bool,
             uncertain: frozenset[str] = frozenset()) -> _Layout:
@@ -961,7 +981,7 @@ def pedigrees_genotype_distributions(
     """:func:`genotype_distributions` of each job's kept person, for many
     pedigrees at once (batched across pedigrees of the same shape)."""
     out = []
-    for job, (logliks, packed) in zip(jobs, _packed_distributions(jobs, theta)):
+    for job, (logliks, packed, _) in zip(jobs, _packed_distributions(jobs, theta)):
         sizes = [m.n_alleles for m in job.markers]
         offsets = genotype_offsets(sizes)
         dists = []
@@ -990,27 +1010,41 @@ def genotype_column(a: NDArray[np.intp], b: NDArray[np.intp], n_alleles: NDArray
     return offset + lo * n_alleles - lo * (lo + 1) // 2 + hi
 
 
+class PackedDistributions(NamedTuple):
+    """What :func:`pedigrees_genotype_distributions_packed` returns (one row per job)."""
+
+    #: ``log_total[j, k]``: log-likelihood of job ``j``'s data and kept person
+    #: at marker ``k``, summed over the kept person's genotypes
+    log_total: NDArray[np.float64]
+    #: ``probability[j, column(a/b)]``: probability that the kept person has
+    #: the unordered genotype ``a/b`` given the data
+    probability: NDArray[np.float64]
+    #: log-likelihood of the data alone, as :func:`pedigrees_loglik` gives
+    #: it (people there only for the kept person dropped), if asked for;
+    #: it differs from ``log_total`` only where the allele frequencies do
+    #: not sum to 1
+    log_data: NDArray[np.float64] | None = None
+
+
 def pedigrees_genotype_distributions_packed(
-    jobs: Sequence[PedigreeMarkers], theta: float = 0.0
-) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *, data_loglik: bool = False
+) -> PackedDistributions:
     """Genotype distributions of each job's kept person, for jobs that share
     one list of markers, laid out in one row per job (see
-    :func:`genotype_offsets`).
-
-    Returns ``(logliks, P)``: ``logliks[j, k]`` is the log-likelihood of job
-    ``j``'s data at marker ``k`` (summed over the kept person's genotypes)
-    and ``P[j, column(a/b)]`` the probability that the kept person has the
-    unordered genotype ``a/b`` given the data.
-    """
+    :func:`genotype_offsets` and :class:`PackedDistributions`)."""
     if not jobs:
-        return np.zeros((0, 0)), np.zeros((0, 0))
+        return PackedDistributions(np.zeros((0, 0)), np.zeros((0, 0)),
+                                   np.zeros((0, 0)) if data_loglik else None)
     sizes = [m.n_alleles for m in jobs[0].markers]
     for job in jobs:
         if [m.n_alleles for m in job.markers] != sizes:
             raise KinmatchError("packed genotype distributions need the same markers in every job")
-    results = _packed_distributions(jobs, theta)
-    return (np.array([r[0] for r in results]).reshape(len(jobs), len(sizes)),
-            np.array([r[1] for r in results]).reshape(len(jobs), -1))
+    results = _packed_distributions(jobs, theta, data_loglik)
+    shape = (len(jobs), len(sizes))
+    return PackedDistributions(
+        np.array([r[0] for r in results]).reshape(shape),
+        np.array([r[1] for r in results]).reshape(len(jobs), -1),
+        np.array([r[2] for r in results]).reshape(shape) if data_loglik else None)
 
 
 def _unordered_genotypes(joint: NDArray[np.float64],
@@ -1065,17 +1099,40 @@ def _upper_triangle(n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     return np.triu_indices(n)
 
 
-def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float
-                          ) -> list[tuple[NDArray[np.float64], NDArray[np.float64]]]:
-    """Per job: log-likelihood per marker, and the kept person's unordered
-    genotype probabilities in the layout of :func:`genotype_offsets`."""
+def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
+                          data_loglik: bool = False
+                          ) -> list[tuple[NDArray[np.float64], NDArray[np.float64],
+                                          NDArray[np.float64]]]:
+    """Per job: the total log-likelihood per marker, the kept person's
+    unordered genotype probabilities in the layout of
+    :func:`genotype_offsets`, and (with ``data_loglik``; else the total
+    again) the log-likelihood of the data alone.
+
+    The total is the contraction's (the data and the kept person, summed
+    over the kept person's genotypes); the likelihood of the data alone is
+    the pedsuite's, in a network without the people who are there only for
+    the kept person. The two differ by the frequency mass ``S = sum_a p_a``
+    of each allele of the founders among those people (their other alleles
+    pass through mutation matrices whose rows sum to 1, and nothing
+    observed lies below them)::
+
+        log P(data) = log sum_g P(data, kept = g) - n_free log S,
+
+    which is exact whatever the frequencies sum to (databases rounded to a
+    few digits sum to 1 only within about 1e-10). Where that does not hold
+    (θ > 0, whose founder factors are joint; inbred free founders) the
+    pruned network is peeled on its own.
+    """
     _check_theta(theta)
     for job in jobs:
         if job.keep is None:
             raise KinmatchError("a genotype distribution needs the person to keep")
     offsets = [genotype_offsets([m.n_alleles for m in job.markers]) for job in jobs]
     logliks = [np.full(len(job.markers), -math.inf) for job in jobs]
+    data = [np.full(len(job.markers), -math.inf) for job in jobs] if data_loglik else logliks
     packed = [np.zeros(int(off[-1])) for off in offsets]
+    mass: dict[int, float] = {}
+    peel_alone: set[int] = set()
     for batch in _batches(jobs, lump=False, expand=theta == 0):
         net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
         joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]])
@@ -1086,9 +1143,24 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float
             log_totals = np.where(ok, np.log(np.where(ok, totals, 1.0)) + net.log_scale, -math.inf)
             joint = joint / np.where(ok, totals, 1.0).reshape((-1,) + (1,) * (joint.ndim - 1))
         joint[~ok] = 0.0
+        log_data = log_totals
+        free = batch.layout.free_founders if data_loglik else ()
+        if free and (theta > 0 or any(batch.layout.inbreeding[i] > 0 for i in free)):
+            peel_alone.update(j for j, _ in batch.entries)
+        elif free:
+            n_free = sum(len(batch.layout.variables[i]) for i in free)
+            log_mass = np.empty(rows)
+            for row, (j, i) in enumerate(batch.entries):
+                marker = jobs[j].markers[i]
+                value = mass.get(id(marker))
+                if value is None:
+                    value = mass[id(marker)] = math.log(math.fsum(marker.allele_frequencies))
+                log_mass[row] = value
+            log_data = log_totals - n_free * log_mass
         by_size: dict[int, list[int]] = {}
         for row, (j, i) in enumerate(batch.entries):
             logliks[j][i] = log_totals[row]
+            data[j][i] = log_data[row]
             by_size.setdefault(jobs[j].markers[i].n_alleles, []).append(row)
         for n, members in by_size.items():
             upper, lower = _upper_triangle(n)
@@ -1097,7 +1169,13 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float
             for row, values in zip(members, unordered[:, upper, lower]):
                 j, i = batch.entries[row]
                 packed[j][offsets[j][i]:offsets[j][i + 1]] = values
-    return list(zip(logliks, packed))
+    if peel_alone:
+        alone = sorted(peel_alone)
+        pruned = pedigrees_loglik([PedigreeMarkers(jobs[j].pedigree, jobs[j].markers,
+                                                   jobs[j].genotypes) for j in alone], theta)
+        for j, values in zip(alone, pruned):
+            data[j] = values
+    return list(zip(logliks, packed, data))
 
 
 def genotype_log_probability(

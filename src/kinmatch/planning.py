@@ -524,7 +524,7 @@ def _conditional_rows(pedigree: Pedigree, table: _MarkerTables, marker: Marker,
         part = support[start:start + _CHUNK]
         jobs = [PedigreeMarkers(pedigree, [marker], [{**table.data, missing: table.genotype(c)}],
                                 keep=keep) for c in part]
-        _, packed = pedigrees_genotype_distributions_packed(jobs, theta)
+        packed = pedigrees_genotype_distributions_packed(jobs, theta).probability
         out[start:start + len(part)] = packed
     return out
 
@@ -633,7 +633,7 @@ def _marker_tables(pedigree: Pedigree, markers: Sequence[Marker],
                             f"not '{mutations}'")
     free = [replace(m, mutation=None, mutation_spec=None) if m.mutation is not None else m
             for m in markers]
-    log0, q0 = pedigrees_genotype_distributions_packed(
+    log0, q0, _ = pedigrees_genotype_distributions_packed(
         [PedigreeMarkers(pedigree, free, genotypes, keep=missing)], theta)
     consistent = np.isfinite(log0[0])
     if mutations == "disable" and not consistent.all():
@@ -644,7 +644,7 @@ def _marker_tables(pedigree: Pedigree, markers: Sequence[Marker],
             for m, f, ok in zip(markers, free, consistent)]
     q = q0
     if any(u.mutation is not None for u in used):
-        logq, q = pedigrees_genotype_distributions_packed(
+        logq, q, _ = pedigrees_genotype_distributions_packed(
             [PedigreeMarkers(pedigree, used, genotypes, keep=missing)], theta)
         bad = [m.name for m, v in zip(markers, logq[0]) if not np.isfinite(v)]
         if bad:

@@ -286,7 +286,7 @@ class _FamilyGain:
         jobs = [PedigreeMarkers(prepared.case.families[f].pedigree, prepared.markers,
                                 self._genotypes(f, prefix), keep=self.pairwise.missing[c])
                 for f, prefix, c in shared]
-        logtotal, packed = pedigrees_genotype_distributions_packed(jobs)
+        logtotal, packed, _ = pedigrees_genotype_distributions_packed(jobs)
         g = prepared.sample_genotypes
         n_alleles = np.array([m.n_alleles for m in prepared.markers], dtype=np.intp)
         offsets = genotype_offsets(n_alleles)

@@ -262,15 +262,14 @@ def _family_distributions(families: Sequence[ReferenceFamily],
             jobs.append(PedigreeMarkers(fam.pedigree, markers, genos, keep=mp))
             if mutating:
                 jobs.append(PedigreeMarkers(fam.pedigree, without_mutation, genos, keep=mp))
-    logtotal, packed = pedigrees_genotype_distributions_packed(jobs, theta)
-    if not jobs:
-        return []
-    step = 2 if mutating else 1
     # The denominator is the family's likelihood on its own (untyped people
     # without typed descendants dropped), as the pedsuite forms the ratio
-    family_logliks = pedigrees_loglik(
-        [PedigreeMarkers(f.pedigree, markers, g) for f, g in zip(families, genotypes)], theta)
-    family_loglik = np.array([family_logliks[f] for f in owner]).reshape(len(owner), n)
+    if not jobs:
+        return []
+    logtotal, packed, logdata = pedigrees_genotype_distributions_packed(jobs, theta,
+                                                                         data_loglik=True)
+    step = 2 if mutating else 1
+    family_loglik = logdata[::step]  # type: ignore[index]
     with np.errstate(divide="ignore", invalid="ignore"):
         own = logtotal[::step]
         shift = np.where(np.isfinite(own), own - family_loglik, 0.0)

@@ -1,0 +1,86 @@
+"""The likelihood of the data alone from a genotype-distribution pass.
+
+A genotype distribution of a missing person is one contraction of a network
+that holds the missing person and the ancestors they need. Its total is
+``sum_g P(data, MP = g)``; the pedsuite's denominator is the likelihood of
+the data in a network without the people who are there only for the missing
+person. The two differ by ``S = sum_a p_a`` per allele of those people's
+founders, which is 1 only within the rounding of a frequency database
+(about 1e-10 for dvir's). kinmatch divides that mass out
+(``data_loglik=True``); these tests check the result against the pruned
+likelihood computed on its own, with frequencies summing to ``1 + 5e-7``
+so that the correction is far above rounding.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from kinmatch.likelihood import (
+    PedigreeMarkers,
+    pedigrees_genotype_distributions_packed,
+    pedigrees_loglik,
+)
+from kinmatch.markers import Marker
+from kinmatch.pedigree import pedigree_from_records
+
+EXCESS = 5e-7
+ALLELES = ["9", "10", "11", "12", "13"]
+FREQS = np.array([0.05, 0.15, 0.3, 0.3, 0.2]) * (1 + EXCESS)
+
+
+def P(*rows, inbreeding=None):
+    return pedigree_from_records(
+        [{"id": i, "father": f, "mother": m, "sex": s} for i, f, m, s in rows], inbreeding)
+
+
+# MP's mother W1 and her parents are there only for MP: W1's parents GF, GM
+# are free founders (4 alleles autosomal; at X GF has 1, GM 2). F and W2 are
+# ancestors of the typed half-sibling H.
+FAMILY = P(("F", None, None, 1), ("W2", None, None, 2), ("GF", None, None, 1),
+           ("GM", None, None, 2), ("W1", "GF", "GM", 2), ("MP", "F", "W1", 1),
+           ("H", "F", "W2", 2))
+
+
+def _check(ped, markers, data, keep, theta=0.0, free_alleles=None):
+    jobs = [PedigreeMarkers(ped, markers, data, keep=keep)]
+    result = pedigrees_genotype_distributions_packed(jobs, theta, data_loglik=True)
+    pruned = pedigrees_loglik([PedigreeMarkers(ped, markers, data)], theta)[0]
+    np.testing.assert_allclose(result.log_data[0], pruned, rtol=0, atol=1e-13)
+    if free_alleles is not None:  # the correction is really there
+        np.testing.assert_allclose(result.log_total[0] - result.log_data[0],
+                                   free_alleles * math.log1p(EXCESS), rtol=1e-6)
+    # without data_loglik the field is not filled
+    assert pedigrees_genotype_distributions_packed(jobs, theta).log_data is None
+
+
+@pytest.mark.parametrize("mutation", [None, {"model": "equal", "rate": 0.05},
+                                      {"model": "stepwise", "rate": 0.05, "range": 0.5,
+                                       "rate2": 0.01}])
+def test_free_founders_mass_is_divided_out(mutation):
+    m = Marker.create("M", ALLELES, FREQS, mutation=mutation)
+    data = [{"H": (1, 2)}, {"H": (3, 3), "F": (2, 3)}]
+    _check(FAMILY, [m, m], data, "MP", free_alleles=np.array([4, 4]))
+
+
+def test_x_linked_free_founders():
+    m = Marker.create("X", ALLELES, FREQS, chromosome="X")
+    # at X, MP (male) inherits from W1 only; GF gives one allele, GM two
+    _check(FAMILY, [m], [{"H": (1, 2)}], "MP", free_alleles=np.array([3]))
+
+
+def test_no_free_founders_no_correction():
+    m = Marker.create("M", ALLELES, FREQS)
+    # MP's father F is typed: W1's line is still free; MP's half-sib's mother is not
+    _check(FAMILY, [m], [{"W1": (0, 1), "H": (1, 2)}], "MP", free_alleles=np.array([0]))
+
+
+def test_theta_and_inbred_free_founders_are_peeled_alone():
+    m = Marker.create("M", ALLELES, FREQS)
+    _check(FAMILY, [m], [{"H": (1, 2)}], "MP", theta=0.02)
+    inbred = P(("F", None, None, 1), ("W2", None, None, 2), ("W1", None, None, 2),
+               ("MP", "F", "W1", 1), ("H", "F", "W2", 2), inbreeding={"W1": 0.1})
+    _check(inbred, [m], [{"H": (1, 2)}], "MP")
