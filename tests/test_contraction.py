@@ -59,3 +59,62 @@ def test_repeated_index_falls_back_to_opt_einsum():
     assert compile_matmul_plan("abb,ab->a", (a.shape, b.shape), [(0, 1)]) is None
     np.testing.assert_allclose(contract("abb,ab->a", [a, b]), np.einsum("abb,ab->a", a, b),
                                rtol=1e-12)
+
+
+def test_deep_pedigree_gets_a_path_without_huge_intermediates(monkeypatch):
+    """A missing man, his untyped parents and brother, the brother's wife
+    and three children (each with a spouse and a typed child), the missing
+    man's wife, child and typed grandchild: at a stepwise marker of 32
+    alleles (no lumping) min-size elimination and opt_einsum's greedy
+    search make a 32^5-entry intermediate (268 MB per marker, ~0.5 s);
+    the randomised searches find a path whose intermediates stay within
+    2 * 32^4."""
+    from kinmatch.likelihood import genotype_distribution
+    from kinmatch.markers import Marker
+    from kinmatch.pedigree import pedigree_from_records
+
+    rows = [("F", None, None, 1), ("M", None, None, 2), ("K", "F", "M", 1), ("B", "F", "M", 1),
+            ("BW", None, None, 2), ("KW", None, None, 2), ("KC", "K", "KW", 2),
+            ("KCH", None, None, 1), ("KCC", "KCH", "KC", 2)]
+    for i in range(3):
+        rows += [(f"B{i}", "B", "BW", 2), (f"B{i}H", None, None, 1),
+                 (f"B{i}C", f"B{i}H", f"B{i}", 2)]
+    ped = pedigree_from_records([{"id": i, "father": f, "mother": m, "sex": s}
+                                 for i, f, m, s in rows])
+    n = 32
+    marker = Marker.create("STR", [str(8 + i) for i in range(n)], np.full(n, 1.0 / n),
+                           mutation={"model": "stepwise", "rate": 0.002, "range": 0.1,
+                                     "rate2": 1e-6})
+    data = {"KCC": (3, 4), "B0C": (4, 5), "B1C": (5, 6), "B2C": (3, 7)}
+    plans = []
+    original = contraction.compile_matmul_plan
+
+    def spy(subscripts, shapes, path):
+        plan = original(subscripts, shapes, path)
+        plans.append((subscripts, shapes, plan))
+        return plan
+
+    monkeypatch.setattr(contraction, "compile_matmul_plan", spy)
+    contraction._executor.cache_clear()
+    monkeypatch.setattr(contraction, "_PATHS", {})
+    loglik, dist = genotype_distribution(ped, marker, data, "K")
+    assert np.isfinite(loglik) and dist.sum() == pytest.approx(1.0, rel=1e-12)
+    subscripts, shapes, plan = max(plans, key=lambda p: p[2].largest_per_marker)
+    assert plan.largest_per_marker <= 2 * n**4
+    # min-size elimination alone (the path before the randomised search)
+    import opt_einsum as oe
+    _, info = oe.contract_path(subscripts, *shapes, shapes=True,
+                               optimize=elimination_path(subscripts, shapes))
+    assert info.largest_intermediate / shapes[0][0] >= n**5
+    contraction._executor.cache_clear()
+
+
+def test_random_greedy_path_is_reproducible_and_exact():
+    rng = np.random.default_rng(8)
+    variables, arrays = _random_network(rng)
+    subs = einsum_subscripts(variables, (2,))
+    shapes = tuple(a.shape for a in arrays)
+    path = contraction.random_greedy_path(subs, shapes)
+    assert path == contraction.random_greedy_path(subs, shapes)
+    plan = compile_matmul_plan(subs, shapes, path)
+    np.testing.assert_allclose(plan(*arrays), np.einsum(subs, *arrays), rtol=1e-12)
