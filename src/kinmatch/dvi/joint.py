@@ -145,7 +145,13 @@ from ..likelihood import (
 )
 from ..pedigree import Sex
 from .case import UNTYPED, PreparedCase
-from .pairwise import PairwiseLR, _needs_sum, _observation_weights, observed_log_probabilities
+from .pairwise import (
+    PairwiseLR,
+    _needs_sum,
+    _observation_weights,
+    family_log_likelihoods,
+    observed_log_probabilities,
+)
 
 #: Column index meaning "not among the missing" (dvir's ``*``).
 NOT_MISSING = -1
@@ -780,8 +786,7 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
     case = prepared.case
     sexes = np.array([int(s.sex) for s in case.samples])
     sample_ll = observed_log_probabilities(prepared, sexes == Sex.MALE).sum(axis=1)
-    family_ll = np.array([float(markers_loglik(f.pedigree, prepared.markers, g, case.theta).sum())
-                          for f, g in zip(case.families, prepared.family_genotypes)])
+    family_ll = family_log_likelihoods(prepared)
     gain = _FamilyGain(prepared, pairwise, sample_ll, family_ll)
     log_lr = pairwise.log_lr
     n_samples, n_cols = log_lr.shape

@@ -280,6 +280,31 @@ def _family_distributions(families: Sequence[ReferenceFamily],
              compatible[owner_arr == f]) for f in range(len(families))]
 
 
+def family_log_likelihoods(prepared: PreparedCase) -> NDArray[np.float64]:
+    """``log P(family data)`` per family, summed over markers (the
+    pedsuite's: people who carry no information dropped).
+
+    Families whose missing persons' distributions were peeled recently
+    (:func:`missing_person_distributions`) take it from that pass; the
+    others are peeled together in one batched call."""
+    case = prepared.case
+    out = np.empty(len(case.families))
+    todo = []
+    for f, (fam, genos) in enumerate(zip(case.families, prepared.family_genotypes)):
+        rows = _FAMILY_CACHE.get(_family_key(fam, genos, prepared.markers, case.theta))
+        if rows is not None and len(rows[0]):
+            out[f] = float(rows[0][0].sum())
+        else:
+            todo.append(f)
+    if todo:
+        logliks = pedigrees_loglik(
+            [PedigreeMarkers(case.families[f].pedigree, prepared.markers,
+                             prepared.family_genotypes[f]) for f in todo], case.theta)
+        for f, values in zip(todo, logliks):
+            out[f] = float(values.sum())
+    return out
+
+
 def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool_]
                              ) -> NDArray[np.float64]:
     """``log P(sample's genotype)`` per sample and marker (0 where untyped).
