@@ -167,3 +167,26 @@ def test_the_inbreeding_guard_is_needed(monkeypatch):
     exact = brute_force_likelihood(inbred, m, {**data, "A": (0, 0)}) / total
     assert right[0, 0] == pytest.approx(exact, rel=1e-10)
     assert abs(forced[0, 0] - exact) > 1e-3 * exact
+
+
+def test_markers_of_different_sizes_in_one_batch():
+    """Markers of 3 to 20 alleles, with pseudo-alleles (no mutation) or the
+    whole alphabet (stepwise), computed together (one padded batch, one
+    scatter per size) equal each computed alone."""
+    from kinmatch.likelihood import genotype_distributions
+
+    many = [str(i) for i in range(5, 25)]
+    markers = [
+        Marker.create("SMALL-STEP", ALLELES[:3], [0.2, 0.3, 0.5], mutation=MODELS["stepwise"]),
+        Marker.create("BIG", many, np.full(20, 0.05)),
+        Marker.create("MID", ALLELES, FREQS),
+        Marker.create("BIG-STEP", many[:12], np.full(12, 1 / 12), mutation=MODELS["stepwise"]),
+    ]
+    data = [{"B": (0, 1), "S": (1, 2)}, {"B": (1, 14), "S": (2, 3)},
+            {"B": (3, 3), "S": (0, 3)}, {"B": (0, 11), "S": (5, 5)}]
+    logliks, dists = genotype_distributions(FAMILY, markers, data, "MP")
+    for k, (m, d) in enumerate(zip(markers, data)):
+        alone_ll, alone = genotype_distribution(FAMILY, m, d, "MP")
+        assert logliks[k] == pytest.approx(alone_ll, rel=1e-13)
+        np.testing.assert_allclose(dists[k], alone, rtol=1e-12, atol=1e-300)
+        assert dists[k].shape == (m.n_alleles, m.n_alleles)

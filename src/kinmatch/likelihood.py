@@ -1071,7 +1071,10 @@ def _unordered_genotypes(joint: NDArray[np.float64],
     whole = [row for row, x in enumerate(expansions) if x is None]
     if whole:
         m = min(size, n_max)
-        ordered[whole, :m] = joint[whole, :m] if hemizygous else joint[whole, :m, :m]
+        if hemizygous:
+            ordered[whole, :m] = joint[whole, :m]
+        else:
+            ordered[np.ix_(whole, range(m), range(m))] = joint[whole, :m, :m]
     expanded = [row for row, x in enumerate(expansions) if x is not None]
     if expanded:
         width = max(expansions[row].shape[0] for row in expanded)  # type: ignore[union-attr]
@@ -1097,6 +1100,14 @@ def _unordered_genotypes(joint: NDArray[np.float64],
 @lru_cache(maxsize=256)
 def _upper_triangle(n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     return np.triu_indices(n)
+
+
+@lru_cache(maxsize=4096)
+def _packed_columns(n: int, n_max: int) -> NDArray[np.intp]:
+    """Positions, in a flattened ``(n_max, n_max)`` matrix, of the unordered
+    genotypes of ``n`` alleles in packed order (:func:`genotype_offsets`)."""
+    upper, lower = _upper_triangle(n)
+    return upper * n_max + lower
 
 
 def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
@@ -1130,7 +1141,11 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
     offsets = [genotype_offsets([m.n_alleles for m in job.markers]) for job in jobs]
     logliks = [np.full(len(job.markers), -math.inf) for job in jobs]
     data = [np.full(len(job.markers), -math.inf) for job in jobs] if data_loglik else logliks
-    packed = [np.zeros(int(off[-1])) for off in offsets]
+    # every job's row is a view into one buffer, so that a batch's
+    # distributions are written with one scatter per alphabet size
+    starts = np.concatenate([[0], np.cumsum([int(off[-1]) for off in offsets])])
+    buffer = np.zeros(int(starts[-1]))
+    packed = [buffer[starts[j]:starts[j + 1]] for j in range(len(jobs))]
     mass: dict[int, float] = {}
     peel_alone: set[int] = set()
     for batch in _batches(jobs, lump=False, expand=theta == 0):
@@ -1157,18 +1172,21 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
                     value = mass[id(marker)] = math.log(math.fsum(marker.allele_frequencies))
                 log_mass[row] = value
             log_data = log_totals - n_free * log_mass
-        by_size: dict[int, list[int]] = {}
+        n_alleles = np.empty(rows, dtype=np.intp)
+        first = np.empty(rows, dtype=np.intp)  # where each row's genotypes start in the buffer
         for row, (j, i) in enumerate(batch.entries):
             logliks[j][i] = log_totals[row]
             data[j][i] = log_data[row]
-            by_size.setdefault(jobs[j].markers[i].n_alleles, []).append(row)
-        for n, members in by_size.items():
-            upper, lower = _upper_triangle(n)
-            unordered = _unordered_genotypes(
-                joint[members], [batch.alphabets[r].expansion for r in members], n)
-            for row, values in zip(members, unordered[:, upper, lower]):
-                j, i = batch.entries[row]
-                packed[j][offsets[j][i]:offsets[j][i + 1]] = values
+            n_alleles[row] = jobs[j].markers[i].n_alleles
+            first[row] = starts[j] + offsets[j][i]
+        n_max = int(n_alleles.max())
+        unordered = _unordered_genotypes(
+            joint, [alpha.expansion for alpha in batch.alphabets], n_max).reshape(rows, -1)
+        for n in np.unique(n_alleles):
+            members = np.flatnonzero(n_alleles == n)
+            within = _packed_columns(int(n), n_max)
+            buffer[first[members, None] + np.arange(len(within))] = \
+                unordered[members[:, None], within]
     if peel_alone:
         alone = sorted(peel_alone)
         pruned = pedigrees_loglik([PedigreeMarkers(jobs[j].pedigree, jobs[j].markers,
