@@ -1102,6 +1102,11 @@ def _upper_triangle(n: int) -> tuple[NDArray[np.intp], NDArray[np.intp]]:
     return np.triu_indices(n)
 
 
+def _size_classes(n_alleles: NDArray[np.intp]) -> NDArray[np.intp]:
+    """Powers of two (at least 16) that hold each marker's allele count."""
+    return np.maximum(16, 2 ** np.ceil(np.log2(np.maximum(n_alleles, 1))).astype(np.intp))
+
+
 @lru_cache(maxsize=4096)
 def _packed_columns(n: int, n_max: int) -> NDArray[np.intp]:
     """Positions, in a flattened ``(n_max, n_max)`` matrix, of the unordered
@@ -1179,14 +1184,20 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
             data[j][i] = log_data[row]
             n_alleles[row] = jobs[j].markers[i].n_alleles
             first[row] = starts[j] + offsets[j][i]
-        n_max = int(n_alleles.max())
-        unordered = _unordered_genotypes(
-            joint, [alpha.expansion for alpha in batch.alphabets], n_max).reshape(rows, -1)
-        for n in np.unique(n_alleles):
-            members = np.flatnonzero(n_alleles == n)
-            within = _packed_columns(int(n), n_max)
-            buffer[first[members, None] + np.arange(len(within))] = \
-                unordered[members[:, None], within]
+        # markers of similar size are expanded together (padding every row
+        # to the largest marker's n^2 would cost more than it saves)
+        bucket = _size_classes(n_alleles)
+        for size in np.unique(bucket):
+            rows_in = np.flatnonzero(bucket == size)
+            n_max = int(n_alleles[rows_in].max())
+            unordered = _unordered_genotypes(
+                joint[rows_in], [batch.alphabets[r].expansion for r in rows_in],
+                n_max).reshape(len(rows_in), -1)
+            for n in np.unique(n_alleles[rows_in]):
+                members = np.flatnonzero(n_alleles[rows_in] == n)
+                within = _packed_columns(int(n), n_max)
+                buffer[first[rows_in[members], None] + np.arange(len(within))] = \
+                    unordered[members[:, None], within]
     if peel_alone:
         alone = sorted(peel_alone)
         pruned = pedigrees_loglik([PedigreeMarkers(jobs[j].pedigree, jobs[j].markers,
