@@ -599,3 +599,53 @@ def test_degraded_fragments_are_reassociated_with_the_dropout_model():
             seen = sample.profile.get(m.name)
             if seen:
                 assert {m.allele_index(a) for a in seen} <= set(people[person][m.name])
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.02])
+def test_degraded_matrix_equals_the_pairwise_formula(theta):
+    """identity_lr's rows for degraded samples (vectorised over the other
+    samples, weights shared between pairs) equal the sum over markers of
+    degraded_identity_log_lr for each pair, with an X marker read male for
+    a male pair; a marker no genotype explains counts as a mismatch."""
+    from kinmatch.dvi.reassociation import degraded_identity_log_lr
+
+    rng = np.random.default_rng(41)
+    markers = [_marker(f"L{k}", rng.dirichlet(np.ones(6))) for k in range(5)]
+    markers.append(_marker("X1", rng.dirichlet(np.ones(5)), chromosome="X"))
+    samples = []
+    for i in range(7):
+        profile = {}
+        for m in markers:
+            a, b = sorted(rng.choice(m.n_alleles, 2))
+            if m.is_x and i < 3:
+                b = a
+            if rng.random() < 0.85:
+                profile[m.name] = [m.alleles[a]] if rng.random() < 0.3 else \
+                    [m.alleles[a], m.alleles[b]]
+        degraded = i % 3 != 2
+        samples.append(PostMortemSample(f"S{i}", profile, Sex.MALE if i < 3 else Sex.UNKNOWN,
+                                        dropout=0.2 if degraded else 0.0,
+                                        dropin=0.01 if degraded else 0.0))
+    case = DVICase(markers, samples, [], theta=theta)
+    prepared = prepare_case(case)
+    result = identity_lr(prepared)
+    g = prepared.sample_genotypes
+    checked = 0
+    for s1, s2 in itertools.combinations(range(7), 2):
+        if not (samples[s1].degraded or samples[s2].degraded):
+            continue
+        total, mismatches = 0.0, 0
+        for k, m in enumerate(prepared.markers):
+            if g[s1, k, 0] < 0 or g[s2, k, 0] < 0:
+                continue
+            hemi = m.is_x and (s1 < 3 or s2 < 3)
+            value = degraded_identity_log_lr(prepared, s1, s2, k, hemi)
+            if value == -math.inf:
+                mismatches += 1
+            else:
+                total += value
+        assert result.n_mismatches[s1, s2] == mismatches
+        assert result.log_lr_concordant[s1, s2] == pytest.approx(total, rel=1e-12, abs=1e-12)
+        assert result.log_lr_concordant[s2, s1] == pytest.approx(total, rel=1e-12, abs=1e-12)
+        checked += 1
+    assert checked >= 15

@@ -495,6 +495,15 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
     degraded = np.flatnonzero(t.degraded)
     out = {}
     tables: dict[tuple[int, int], tuple[NDArray[np.float64], NDArray[np.float64] | None]] = {}
+    weights: dict[tuple[int, int, bool], NDArray[np.float64]] = {}
+
+    def observed(s: int, k: int, hemi: bool) -> NDArray[np.float64]:
+        key = (s, k, hemi)
+        w = weights.get(key)
+        if w is None:
+            w = weights[key] = _observation_weights(prepared, s, k, hemi)
+        return w
+
     for d in degraded:
         total = np.zeros(n_samples)
         mismatches = np.zeros(n_samples, dtype=np.int64)
@@ -517,7 +526,7 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
                               balding_nichols_founder_factor(p, [everything] * 2 * dim, theta))
                     tables[key] = (same_, apart_)
                 same, apart = tables[key]
-                e = _observation_weights(prepared, int(d), int(k), hemi)
+                e = observed(int(d), int(k), hemi)
                 axes = tuple(range(dim))
                 v = same * e  # the same person carries x
                 if apart is None:
@@ -533,9 +542,11 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
                     het = a != b
                     num[exact] = v[a, b] + np.where(het, v[b, a], 0.0)
                     den[exact] = m[a, b] + np.where(het, m[b, a], 0.0)
-                for r in np.flatnonzero(~exact):
-                    e2 = _observation_weights(prepared, int(who[r]), int(k), hemi)
-                    num[r], den[r] = float(np.sum(v * e2)), float(np.sum(m * e2))
+                inexact = np.flatnonzero(~exact)
+                if len(inexact):  # other degraded samples: sum over their true genotypes
+                    e2 = np.stack([observed(int(who[r]), int(k), hemi) for r in inexact])
+                    flat = e2.reshape(len(inexact), -1)
+                    num[inexact], den[inexact] = flat @ v.ravel(), flat @ m.ravel()
                 ok = num > 0
                 total[who[ok]] += np.log(num[ok]) - np.log(den[ok])
                 mismatches[who[~ok]] += 1
@@ -559,11 +570,11 @@ def _degraded_pairs(t: _Tables, r0: int, r1: int, log_lr: NDArray[np.float64],
         if r0 <= d < r1:  # the degraded sample's own row in this block
             log_lr[d - r0, :] = values[r0:]
             n_mismatches[d - r0, :] = mismatches[r0:]
-        if d >= r0:  # its column, for the block's rows above it
-            upto = min(r1, d) - r0
-            if upto > 0:
-                log_lr[:upto, d - r0] = values[r0:r0 + upto]
-                n_mismatches[:upto, d - r0] = mismatches[r0:r0 + upto]
+        if d >= r0:  # its column, for every row of the block (the block's
+            # rectangle holds pairs on both sides of the diagonal, and
+            # identity_lr writes it and its transpose)
+            log_lr[:, d - r0] = values[r0:r1]
+            n_mismatches[:, d - r0] = mismatches[r0:r1]
 
 
 def _prepared(case: DVICase | PreparedCase) -> PreparedCase:
