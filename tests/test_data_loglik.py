@@ -72,6 +72,29 @@ def test_x_linked_free_founders():
     _check(FAMILY, [m], [{"H": (1, 2)}], "MP", free_alleles=np.array([3]))
 
 
+def test_x_linked_father_of_a_typed_son_is_not_free():
+    """Full brothers at X: the father passes neither son anything, but he
+    is the typed brother's ancestor, so the family's own network holds him
+    too (and his allele's mass S): nothing is divided out."""
+    m = Marker.create("X", ALLELES, FREQS, chromosome="X")
+    brothers = P(("F", None, None, 1), ("M", None, None, 2), ("B", "F", "M", 1),
+                 ("MP", "F", "M", 1))
+    _check(brothers, [m], [{"B": (1, 1)}], "MP", free_alleles=np.array([0]))
+
+
+def test_mutation_rows_not_summing_to_one_are_peeled_alone():
+    """The proportional model built on frequencies summing to 1 + 5e-7 has
+    rows summing to 1 + alpha (S - 1); a custom matrix may be off by up to
+    1e-6. Transmissions into the missing person then carry their row sums,
+    so those markers' family likelihood is peeled on its own."""
+    prop = Marker.create("P", ALLELES, FREQS, mutation={"model": "proportional", "rate": 0.05})
+    rows = np.full((5, 5), 0.01) + np.eye(5) * 0.95
+    custom = Marker.create("C", ALLELES, FREQS,
+                           mutation={"model": "custom", "matrix": (rows * (1 + 5e-7)).tolist()})
+    data = [{"H": (1, 2), "F": (1, 3)}] * 2
+    _check(FAMILY, [prop, custom], data, "MP")
+
+
 def test_no_free_founders_no_correction():
     m = Marker.create("M", ALLELES, FREQS)
     # MP's father F is typed: W1's line is still free; MP's half-sib's mother is not

@@ -184,9 +184,15 @@ def test_markers_of_different_sizes_in_one_batch():
     ]
     data = [{"B": (0, 1), "S": (1, 2)}, {"B": (1, 14), "S": (2, 3)},
             {"B": (3, 3), "S": (0, 3)}, {"B": (0, 11), "S": (5, 5)}]
-    logliks, dists = genotype_distributions(FAMILY, markers, data, "MP")
-    for k, (m, d) in enumerate(zip(markers, data)):
-        alone_ll, alone = genotype_distribution(FAMILY, m, d, "MP")
-        assert logliks[k] == pytest.approx(alone_ll, rel=1e-13)
-        np.testing.assert_allclose(dists[k], alone, rtol=1e-12, atol=1e-300)
-        assert dists[k].shape == (m.n_alleles, m.n_alleles)
+    # and alone, a pair in one allele-count class whose whole-alphabet
+    # marker (padded to a small alphabet) is smaller than the other marker
+    pair = [Marker.create("STEP3", ALLELES[:3], [0.2, 0.3, 0.5], mutation=MODELS["stepwise"]),
+            Marker.create("TEN", many[:10], np.full(10, 0.1))]
+    pair_data = [{"B": (0, 1), "S": (1, 2)}, {"B": (0, 1), "S": (1, 1)}]
+    for ms, ds in ((markers, data), (pair, pair_data)):
+        logliks, dists = genotype_distributions(FAMILY, ms, ds, "MP")
+        for k, (m, d) in enumerate(zip(ms, ds)):
+            alone_ll, alone = genotype_distribution(FAMILY, m, d, "MP")
+            assert logliks[k] == pytest.approx(alone_ll, rel=1e-13)
+            np.testing.assert_allclose(dists[k], alone, rtol=1e-12, atol=1e-300)
+            assert dists[k].shape == (m.n_alleles, m.n_alleles)

@@ -533,11 +533,17 @@ class _Layout:
     transmissions: tuple[tuple[int, int, int], ...]
     founder_components: tuple[tuple[int, ...], ...]
     kept: tuple[int, ...]
+    #: founders in the network only because of the kept people: neither
+    #: typed (exactly or uncertainly) nor a pedigree ancestor of anyone typed
+    #: (at X a father is his son's ancestor though he passes him nothing).
+    #: A network without the kept people would not hold them.
+    free_founders: tuple[int, ...] = ()
 
     @property
     def shape(self) -> tuple[object, ...]:
         return (self.variables, self.sexes, self.typed, self.uncertain, self.inbreeding,
-                self.founders, self.transmissions, self.founder_components, self.kept)
+                self.founders, self.transmissions, self.founder_components, self.kept,
+                self.free_founders)
 
     @cached_property
     def typed_people(self) -> tuple[str, ...]:
@@ -547,25 +553,6 @@ class _Layout:
     def uncertain_people(self) -> tuple[str, ...]:
         return tuple(pid for pid, u in zip(self.people, self.uncertain) if u)
 
-    @cached_property
-    def free_founders(self) -> tuple[int, ...]:
-        """Founders in the network only because of the kept people: neither
-        typed (exactly or uncertainly) nor an ancestor of anyone typed.
-        Nothing observed lies below them, so summing them out leaves, per
-        allele, the sum of the allele frequencies (mutation matrices have
-        rows summing to 1)."""
-        informative = {i for i, (t, u) in enumerate(zip(self.typed, self.uncertain)) if t or u}
-        parents: dict[int, set[int]] = {}
-        for parent, _, child in self.transmissions:
-            parents.setdefault(child, set()).add(parent)
-        stack = list(informative)
-        while stack:
-            for parent in parents.get(stack.pop(), ()):
-                if parent not in informative:
-                    informative.add(parent)
-                    stack.append(parent)
-        return tuple(i for i in self.founders if i not in informative)
-
 
 def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is_x: bool,
             uncertain: frozenset[str] = frozenset()) -> _Layout:
@@ -574,8 +561,12 @@ def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is
     found = cache.get(key)
     if found is not None:
         return found
-    wanted: set[str] = set()
-    for pid in (*typed, *uncertain, *keep):
+    informative: set[str] = set()
+    for pid in (*typed, *uncertain):
+        informative.add(pid)
+        informative |= pedigree.ancestors(pid)
+    wanted = set(informative)
+    for pid in keep:
         wanted.add(pid)
         wanted |= pedigree.ancestors(pid)
     people = tuple(pid for pid in pedigree.order if pid in wanted)
@@ -614,6 +605,7 @@ def _layout(pedigree: Pedigree, typed: frozenset[str], keep: tuple[str, ...], is
         transmissions=tuple(transmissions),
         founder_components=tuple(c for c in components if c),
         kept=tuple(index[pid] for pid in keep),
+        free_founders=tuple(i for i in founders if people[i] not in informative),
     )
     if len(cache) < 256:
         cache[key] = layout
@@ -1021,8 +1013,8 @@ class PackedDistributions(NamedTuple):
     probability: NDArray[np.float64]
     #: log-likelihood of the data alone, as :func:`pedigrees_loglik` gives
     #: it (people there only for the kept person dropped), if asked for;
-    #: it differs from ``log_total`` only where the allele frequencies do
-    #: not sum to 1
+    #: it differs from ``log_total`` only where the allele frequencies (or
+    #: the rows of a mutation matrix) do not sum to 1
     log_data: NDArray[np.float64] | None = None
 
 
@@ -1128,16 +1120,19 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
     over the kept person's genotypes); the likelihood of the data alone is
     the pedsuite's, in a network without the people who are there only for
     the kept person. The two differ by the frequency mass ``S = sum_a p_a``
-    of each allele of the founders among those people (their other alleles
-    pass through mutation matrices whose rows sum to 1, and nothing
-    observed lies below them)::
+    of each allele of the founders among those people (their other alleles,
+    the kept person's included, pass through mutation matrices whose rows
+    sum to 1, and nothing observed lies below them)::
 
         log P(data) = log sum_g P(data, kept = g) - n_free log S,
 
     which is exact whatever the frequencies sum to (databases rounded to a
     few digits sum to 1 only within about 1e-10). Where that does not hold
-    (θ > 0, whose founder factors are joint; inbred free founders) the
-    pruned network is peeled on its own.
+    the pruned network is peeled on its own: θ > 0 (joint founder
+    factors), inbred free founders, and markers whose mutation matrices
+    have rows summing to 1 only within more than :data:`_ROW_SUM_TOLERANCE`
+    (a proportional model built on frequencies that do not sum to 1, a
+    custom matrix).
     """
     _check_theta(theta)
     for job in jobs:
@@ -1152,7 +1147,8 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
     buffer = np.zeros(int(starts[-1]))
     packed = [buffer[starts[j]:starts[j + 1]] for j in range(len(jobs))]
     mass: dict[int, float] = {}
-    peel_alone: set[int] = set()
+    stochastic: dict[int, bool] = {}
+    peel_alone: set[tuple[int, int]] = set()  # (job, marker)
     for batch in _batches(jobs, lump=False, expand=theta == 0):
         net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
         joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]])
@@ -1165,8 +1161,16 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
         joint[~ok] = 0.0
         log_data = log_totals
         free = batch.layout.free_founders if data_loglik else ()
+        if data_loglik:
+            for j, i in batch.entries:
+                marker = jobs[j].markers[i]
+                found = stochastic.get(id(marker))
+                if found is None:
+                    found = stochastic[id(marker)] = _rows_sum_to_one(marker)
+                if not found:
+                    peel_alone.add((j, i))
         if free and (theta > 0 or any(batch.layout.inbreeding[i] > 0 for i in free)):
-            peel_alone.update(j for j, _ in batch.entries)
+            peel_alone.update(batch.entries)
         elif free:
             n_free = sum(len(batch.layout.variables[i]) for i in free)
             log_mass = np.empty(rows)
@@ -1199,12 +1203,31 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
                 buffer[first[rows_in[members], None] + np.arange(len(within))] = \
                     unordered[members[:, None], within]
     if peel_alone:
-        alone = sorted(peel_alone)
-        pruned = pedigrees_loglik([PedigreeMarkers(jobs[j].pedigree, jobs[j].markers,
-                                                   jobs[j].genotypes) for j in alone], theta)
-        for j, values in zip(alone, pruned):
-            data[j] = values
+        by_job: dict[int, list[int]] = {}
+        for j, i in sorted(peel_alone):
+            by_job.setdefault(j, []).append(i)
+        pruned = pedigrees_loglik(
+            [PedigreeMarkers(jobs[j].pedigree, [jobs[j].markers[i] for i in which],
+                             [jobs[j].genotypes[i] for i in which])
+             for j, which in by_job.items()], theta)
+        for (j, which), values in zip(by_job.items(), pruned):
+            data[j][which] = values
     return list(zip(logliks, packed, data))
+
+
+#: How far from 1 a mutation matrix's rows may sum for the likelihood of
+#: the data alone to be taken from a genotype-distribution pass (the error
+#: it leaves is of this order); pedmut's models on frequencies rounded to
+#: ten digits are within 3e-13.
+_ROW_SUM_TOLERANCE = 1e-12
+
+
+def _rows_sum_to_one(marker: Marker) -> bool:
+    model = marker.mutation
+    if model is None:
+        return True
+    return all(float(np.max(np.abs(m.matrix.sum(axis=1) - 1.0))) <= _ROW_SUM_TOLERANCE
+               for m in (model.female, model.male))
 
 
 def genotype_log_probability(

@@ -493,23 +493,25 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
     typed = g[:, :, 0] != UNTYPED
     theta = float(prepared.case.theta)
     degraded = np.flatnonzero(t.degraded)
-    out = {}
+    out = {int(d): (np.zeros(n_samples), np.zeros(n_samples, dtype=np.int64)) for d in degraded}
     tables: dict[tuple[int, int], tuple[NDArray[np.float64], NDArray[np.float64] | None]] = {}
-    weights: dict[tuple[int, int, bool], NDArray[np.float64]] = {}
+    # each sample's observation weights at the current marker, computed once
+    # and shared by its pairs (markers outermost: memory stays one marker's)
+    weights: dict[tuple[int, bool], NDArray[np.float64]] = {}
 
     def observed(s: int, k: int, hemi: bool) -> NDArray[np.float64]:
-        key = (s, k, hemi)
-        w = weights.get(key)
+        w = weights.get((s, hemi))
         if w is None:
-            w = weights[key] = _observation_weights(prepared, s, k, hemi)
+            w = weights[(s, hemi)] = _observation_weights(prepared, s, k, hemi)
         return w
 
-    for d in degraded:
-        total = np.zeros(n_samples)
-        mismatches = np.zeros(n_samples, dtype=np.int64)
-        male_pair = t.male[d] | t.male
-        for k in np.flatnonzero(typed[d]):
-            marker = prepared.markers[k]
+    for k in range(len(prepared.markers)):
+        weights.clear()
+        tables.clear()
+        marker = prepared.markers[k]
+        for d in degraded[typed[degraded, k]]:
+            total, mismatches = out[int(d)]
+            male_pair = t.male[d] | t.male
             others = np.flatnonzero(typed[:, k])
             others = others[others != d]
             for hemi in ((False, True) if marker.is_x else (False,)):
@@ -550,7 +552,6 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
                 ok = num > 0
                 total[who[ok]] += np.log(num[ok]) - np.log(den[ok])
                 mismatches[who[~ok]] += 1
-        out[int(d)] = (total, mismatches)
     return out
 
 
