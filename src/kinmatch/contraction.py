@@ -8,10 +8,12 @@ finds an order of pairwise contractions (a *path*) and carries it out.
 
 Path: the cheaper of opt_einsum's own search and variable elimination in
 min-size order (:func:`elimination_path`, peeling), cached by structure;
-where that path is still expensive (large alphabets on pedigrees with
-several untyped couples), also the best of a batch of randomised greedy
-searches (cotengrust, compiled), which on deep pedigrees with stepwise
-mutation models finds paths 10-60 times cheaper.
+where opt_einsum's path is expensive (large alphabets on pedigrees with
+several untyped couples), the best of a batch of randomised greedy searches
+(cotengrust, compiled) instead of elimination: on the deep pedigrees of the
+Chōsei example with stepwise mutation models their paths run 10-20 times
+faster. Costs count the entries written to intermediates as well as the
+multiplications (:func:`path_cost`).
 
 Execution: each pairwise step is a batched matrix product. opt_einsum
 hands any step whose indices include a shared output index (always the
@@ -88,10 +90,11 @@ def path_cost(subscripts: str, shapes: tuple[tuple[int, ...], ...],
 
 def contraction_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]
                      ) -> list[tuple[int, ...]]:
-    """The cheapest (:func:`path_cost`) of opt_einsum's own path, variable
-    elimination in min-size order (:func:`elimination_path`) and, where
-    those cost more than :data:`SEARCH_HARDER_COST` per marker, randomised
-    greedy searches (:func:`random_greedy_path`); cached by structure."""
+    """The cheaper (:func:`path_cost`) of opt_einsum's own path and either
+    variable elimination in min-size order (:func:`elimination_path`) or,
+    where opt_einsum's path costs more than :data:`SEARCH_HARDER_COST` per
+    marker, randomised greedy searches (:func:`random_greedy_path`); cached
+    by structure."""
     kinds = tuple(tuple(d if d <= 2 else 3 for d in shape[1:]) for shape in shapes)
     # the best order for 4 alleles is not the best for 40: paths are shared
     # within a power of two of the largest alphabet
@@ -104,13 +107,14 @@ def contraction_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]
         if len(shapes) > 3:
             cost = path_cost(subscripts, shapes, path)
             markers = max(1, shapes[0][0] if shapes[0] else 1)
-            for candidate in (elimination_path, random_greedy_path):
-                if candidate is random_greedy_path and cost / markers <= SEARCH_HARDER_COST:
-                    break
-                other = candidate(subscripts, shapes)
-                other_cost = path_cost(subscripts, shapes, other)
-                if other_cost < cost:
-                    path, cost = other, other_cost
+            # an expensive network gets the randomised searches (which beat
+            # min-size elimination there, and cost less than it to run)
+            search = (random_greedy_path if cost / markers > SEARCH_HARDER_COST
+                      else elimination_path)
+            other = search(subscripts, shapes)
+            other_cost = path_cost(subscripts, shapes, other)
+            if other_cost < cost:
+                path = other
         if len(_PATHS) < 20_000:
             _PATHS[key] = path
     return path
