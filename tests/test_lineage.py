@@ -712,3 +712,45 @@ def test_example_rate_table_matches_default():
     table = read_y_loci(EXAMPLES / "yfiler_plus_rates.tsv")
     assert [(x.name, x.mutation_rate, x.copies) for x in table] == [
         (x.name, x.mutation_rate, x.copies) for x in YFILER_PLUS]
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_mt_frequency_shortcut_equals_comparing_every_profile(seed):
+    """mt_frequency counts plain profiles (single bases and deletions that
+    differ from the listed rCRS base) by their sets of differences; it must
+    count exactly what compare_profiles concludes, with heteroplasmies, N,
+    insertions in and outside C-stretches, variants equal to the listed
+    reference base, shorter ranges and every comparison option."""
+    rng = np.random.default_rng(seed)
+    pool = ["16223T", "263G", "16093C", "73G", "16519C", "309.1C", "315.1C", "16189C",
+            "16311C", "152C", "16093Y", "N16129", "523DEL", "16182-", "A73G", "16129R",
+            "455.1T", "150T"]
+    pool = [t for t in pool if t not in ("N16129", "16182-")] + ["16129N", "16182DEL"]
+
+    def position(token):
+        return int("".join(c for c in token.split(".")[0] if c.isdigit()))
+
+    def random_profile(i):
+        short = rng.random() < 0.1
+        usable = [t for t in pool if not short or 16024 <= position(t) <= 16365]
+        k = int(rng.integers(0, 5))
+        tokens, keys = [], set()
+        for t in (rng.choice(usable, size=k, replace=False) if k else []):
+            key = "".join(c for c in t if c.isdigit() or c == ".")
+            if key not in keys:
+                keys.add(key)
+                tokens.append(str(t))
+        return _profile(" ".join(tokens), "16024-16365" if short else "16024-16569,1-576",
+                        sample=f"p{i}")
+
+    db = MtDatabase(tuple(random_profile(i) for i in range(150)))
+    options = [{}, {"ignore_c_stretch_length": False}, {"ignore_positions": [263, 16519]},
+               {"inconclusive_differences": 2, "exclusion_differences": 3}]
+    for q in range(25):
+        query = random_profile(1000 + q)
+        for opts in options:
+            target = query.range
+            comparable = [p for p in db.profiles if p.range.covers(target)]
+            want = sum(compare_profiles(query, p, target, **opts).conclusion == MtConclusion.MATCH
+                       for p in comparable)
+            assert mt_frequency(query, db, **opts).count == want

@@ -443,6 +443,35 @@ def read_mt_database(source: str | Path, text: str | None = None,
     return MtDatabase(tuple(read_mt_profiles(source, text, default_range).values()), str(source))
 
 
+def _plain_signature(profile: MtProfile, target: SeqRange, options: Mapping[str, object]
+                     ) -> frozenset[tuple[tuple[int, int], str]] | None:
+    """The profile's differences from the rCRS inside ``target`` (those
+    :func:`compare_profiles` does not ignore), when every one is a single
+    base or a deletion that differs from the listed reference base; else
+    ``None``. Two such profiles are a match (no difference) exactly when
+    these sets are equal: a listed base is never compatible with an absent
+    variant (the rCRS base or, at an insertion slot, no base), nor with
+    another single base. ``None`` as well when the options let a match
+    have differences."""
+    if len(target) == 0 or min(
+            int(options.get("exclusion_differences", 2)),  # type: ignore[call-overload]
+            int(options.get("inconclusive_differences", 1))) != 1:  # type: ignore[call-overload]
+        return None
+    skip = set(options.get("ignore_positions", ()))  # type: ignore[call-overload]
+    ignore_c = bool(options.get("ignore_c_stretch_length", True))
+    out = set()
+    for v in profile.variants:
+        pos, ins = v.key
+        if pos not in target:
+            continue
+        if pos in skip or (ins and ignore_c and _in_c_stretch(pos)):
+            continue
+        if not (v.base in "ACGT" and len(v.base) == 1 or v.base == DELETION) or v.base == v.ref:
+            return None
+        out.add((v.key, v.base))
+    return frozenset(out)
+
+
 def mt_frequency(profile: MtProfile, database: MtDatabase, range: SeqRange | str | None = None,
                  method: str = "clopper_pearson", confidence: float = 0.95,
                  **compare_options: object) -> FrequencyEstimate:
@@ -451,9 +480,16 @@ def mt_frequency(profile: MtProfile, database: MtDatabase, range: SeqRange | str
     target = profile.range if range is None else (
         (range if isinstance(range, SeqRange) else SeqRange.parse(range)) & profile.range)
     comparable = [p for p in database.profiles if p.range.covers(target)]
-    x = sum(1 for p in comparable
-            if compare_profiles(profile, p, target, **compare_options).conclusion  # type: ignore[arg-type]
-            == MtConclusion.MATCH)
+    signature = _plain_signature(profile, target, compare_options)
+    x = 0
+    for p in comparable:
+        if signature is not None:
+            other = _plain_signature(p, target, compare_options)
+            if other is not None:  # both plain: a match is the same differences
+                x += other == signature
+                continue
+        x += compare_profiles(profile, p, target,  # type: ignore[arg-type]
+                              **compare_options).conclusion == MtConclusion.MATCH
     note = (f"range {target} ({len(target)} bp); {len(database) - len(comparable)} database "
             "profiles not covering it left out")
     return counting_estimate(x, len(comparable), method, confidence, note)

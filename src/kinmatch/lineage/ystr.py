@@ -80,6 +80,7 @@ import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -272,6 +273,7 @@ _UNTYPED = {"", "na", "nan", "-", "?", "none", "nd", "nr"}
 _SPLIT = re.compile(r"[,/;\s]+")
 
 
+@lru_cache(maxsize=65536)  # a few hundred allele names, parsed in every comparison
 def parse_allele(text: str) -> tuple[int, int]:
     """``"18.2"`` -> ``(18, 2)`` (repeats, extra bases); a :class:`LineageError` otherwise."""
     match = _ALLELE.match(text.strip())
