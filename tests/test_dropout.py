@@ -371,3 +371,48 @@ def test_dropout_for_an_untyped_person_is_a_located_error():
     doc = _degraded_case_json({"C": 1.5})
     with pytest.raises(CaseFormatError, match="dropout"):
         parse_case(_json.dumps(doc, indent=1), "degraded.json")
+
+
+def _brute_force_seen_probability(p, observed, d, c, theta):
+    """sum over unordered genotypes G of P(G) P(O | G), enumerating which
+    copies survive and whether one allele dropped in (independent of
+    kinmatch.likelihood.observation_factor); and P(nothing seen)."""
+    n = len(p)
+    total = nothing = 0.0
+    for i in range(n):
+        for j in range(i, n):
+            if i == j:
+                prior = p[i] * (theta + (1 - theta) * p[i])
+                survive = {frozenset({i}): 1 - d * d, frozenset(): d * d}  # d_hom = d^2
+            else:
+                prior = 2 * (1 - theta) * p[i] * p[j]
+                survive = {frozenset({i, j}): (1 - d) ** 2, frozenset({i}): d * (1 - d),
+                           frozenset({j}): d * (1 - d), frozenset(): d * d}
+            for kept, ps in survive.items():
+                if not kept:
+                    nothing += prior * ps * (1 - c)
+                if kept == observed:
+                    total += prior * ps * (1 - c)
+                for x in range(n):  # one drop-in allele not already seen
+                    if x not in kept and kept | {x} == observed:
+                        total += prior * ps * c * p[x]
+    return total, nothing
+
+
+@pytest.mark.parametrize("theta", [0.0, 0.02])
+def test_population_observation_loglik_equals_enumeration(theta):
+    from kinmatch.dropout import population_observation_loglik
+
+    rng = np.random.default_rng(5)
+    markers = [Marker.create(f"M{i}", [str(a) for a in range(n)], rng.dirichlet(np.ones(n)))
+               for i, n in enumerate((3, 6, 9, 4))]
+    profile = {"M0": ["1"], "M1": ["2", "5"], "M2": ["7"], "M3": ["0", "3"]}
+    for d, c in ((0.0, 0.0), (0.3, 0.0), (0.2, 0.05), (0.6, 0.1)):
+        want = 0.0
+        for m in markers:
+            observed = frozenset(int(a) for a in profile[m.name])
+            seen, nothing = _brute_force_seen_probability(m.allele_frequencies, observed, d, c,
+                                                          theta)
+            want += math.log(seen) - math.log(1 - nothing)
+        got = population_observation_loglik(markers, profile, d, c, theta)
+        assert got == pytest.approx(want, rel=1e-12)

@@ -25,7 +25,7 @@ takes any log-likelihood function of ``d`` for that.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -47,14 +47,23 @@ MAX_DROPOUT = 0.99
 DROPOUT_FLOOR = 0.01
 
 
-def population_observation_loglik(
-    markers: Sequence[Marker], profile: Mapping[str, Sequence[str]], dropout: float,
-    dropin: float = 0.0, theta: float = 0.0,
-) -> float:
-    """``sum_k log [sum_G P(G) P(O_k | G, d, c) / (1 - P(nothing seen | d, c))]``
-    for one sample of an unrelated person, over the markers where something
-    was seen (diploid markers; X-linked markers are skipped)."""
-    total = 0.0
+@dataclass(frozen=True)
+class _SeenMarkers:
+    """What a sample shows at the (autosomal) markers where it shows
+    something, with those markers' genotype probabilities, padded to the
+    largest marker: everything the population log-likelihood needs but
+    ``d`` and ``c``."""
+
+    frequencies: NDArray[np.float64]  # (K, N), zero beyond each marker's alleles
+    first: NDArray[np.intp]  # (K,) observed allele positions
+    second: NDArray[np.intp]  # (K,) -1 where one allele was seen
+    prior: NDArray[np.float64]  # (K, N, N) P(genotype a/b) at [a, b], a <= b
+    prior_total: NDArray[np.float64]  # (K,)
+
+
+def _seen_markers(markers: Sequence[Marker], profile: Mapping[str, Sequence[str]],
+                  theta: float) -> _SeenMarkers:
+    rows = []
     for marker in markers:
         alleles = profile.get(marker.name)
         if not alleles or marker.is_x:
@@ -62,20 +71,47 @@ def population_observation_loglik(
         idx = sorted({marker.allele_index(a) for a in alleles})
         if len(idx) > 2:
             raise KinmatchError(f"marker {marker.name}: more than two alleles seen")
+        rows.append((marker, idx[0], idx[1] if len(idx) == 2 else -1))
+    size = max((m.n_alleles for m, _, _ in rows), default=1)
+    freqs = np.zeros((len(rows), size))
+    prior = np.zeros((len(rows), size, size))
+    for k, (marker, _, _) in enumerate(rows):
         n = marker.n_alleles
         a, b = np.triu_indices(n)
-        prior = np.exp(genotype_log_probabilities(marker.allele_frequencies, a, b, theta))
-        second = idx[1] if len(idx) == 2 else -1
-        factor = observation_factor(marker.allele_frequencies[None], np.array([idx[0]]),
-                                    np.array([second]), np.array([dropout]),
-                                    np.array([dropin]), np.array([dropout ** 2]))[0]
-        # condition on something having been seen at the marker: a marker where
-        # everything dropped out is usually recorded as not typed
-        # (every genotype loses everything with probability d^2: both copies of a
-        # heterozygote, or a homozygote's signal with the default d_hom = d^2)
-        nothing = (1.0 - dropin) * dropout ** 2 * prior.sum()
-        total += float(np.log(prior @ factor[a, b]) - np.log1p(-nothing))
-    return total
+        freqs[k, :n] = marker.allele_frequencies
+        prior[k, a, b] = np.exp(genotype_log_probabilities(marker.allele_frequencies, a, b,
+                                                           theta))
+    return _SeenMarkers(freqs, np.array([r[1] for r in rows], dtype=np.intp),
+                        np.array([r[2] for r in rows], dtype=np.intp), prior,
+                        prior.sum(axis=(1, 2)))
+
+
+def _seen_loglik(seen: _SeenMarkers, dropout: float, dropin: float) -> float:
+    k = len(seen.first)
+    if k == 0:
+        return 0.0
+    factor = observation_factor(seen.frequencies, seen.first, seen.second,
+                                np.full(k, dropout), np.full(k, dropin),
+                                np.full(k, dropout ** 2))
+    # condition on something having been seen at the marker: a marker where
+    # everything dropped out is usually recorded as not typed
+    # (every genotype loses everything with probability d^2: both copies of a
+    # heterozygote, or a homozygote's signal with the default d_hom = d^2)
+    nothing = (1.0 - dropin) * dropout ** 2 * seen.prior_total
+    with np.errstate(divide="ignore"):
+        return float(np.sum(np.log(np.einsum("kij,kij->k", seen.prior, factor))
+                            - np.log1p(-nothing)))
+
+
+def population_observation_loglik(
+    markers: Sequence[Marker], profile: Mapping[str, Sequence[str]], dropout: float,
+    dropin: float = 0.0, theta: float = 0.0,
+) -> float:
+    """``sum_k log [sum_G P(G) P(O_k | G, d, c) / (1 - P(nothing seen | d, c))]``
+    for one sample of an unrelated person, over the markers where something
+    was seen (diploid markers; X-linked markers are skipped). All markers are
+    evaluated at once (padded to the largest)."""
+    return _seen_loglik(_seen_markers(markers, profile, theta), dropout, dropin)
 
 
 def estimate_dropout(loglik: Callable[[float], float], *, upper: float = MAX_DROPOUT,
@@ -94,16 +130,16 @@ def estimate_sample_dropout(markers: Sequence[Marker], profile: Mapping[str, Seq
                             *, dropin: float = 0.0, theta: float = 0.0) -> float:
     """Maximum-likelihood drop-out probability of one sample under the
     population model (see the module docstring)."""
-    return estimate_dropout(
-        lambda d: population_observation_loglik(markers, profile, d, dropin, theta))
+    seen = _seen_markers(markers, profile, theta)
+    return estimate_dropout(lambda d: _seen_loglik(seen, d, dropin))
 
 
 def dropout_profile_loglik_curve(markers: Sequence[Marker], profile: Mapping[str, Sequence[str]],
                                  grid: NDArray[np.float64], *, dropin: float = 0.0,
                                  theta: float = 0.0) -> NDArray[np.float64]:
     """The population log-likelihood of a sample over a grid of ``d`` (for plots and checks)."""
-    return np.array([population_observation_loglik(markers, profile, float(d), dropin, theta)
-                     for d in grid])
+    seen = _seen_markers(markers, profile, theta)
+    return np.array([_seen_loglik(seen, float(d), dropin) for d in grid])
 
 
 def estimate_case_dropout(case: DVICase, dropin: float | None = None,
