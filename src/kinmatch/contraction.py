@@ -56,11 +56,12 @@ def _subscripts(variables: tuple[tuple[int, ...], ...], output: tuple[int, ...])
     return ",".join(word(vs) for vs in variables) + "->" + word(output)
 
 
-#: Contraction paths by subscripts and the *kind* of each dimension (typed
-#: people's one- or two-allele domains, or a whole alphabet; the marker axis
-#: is ignored): the best order of elimination depends on the structure, not
-#: on the exact alphabet size or number of markers, so pedigrees that differ
-#: only in alleles share one path search.
+#: Contraction paths by subscripts, the *kind* of each dimension (typed
+#: people's one- or two-allele domains, or an alphabet; the marker axis is
+#: ignored) and the power of two of the largest alphabet: the best order
+#: depends on the structure and the rough alphabet size, not on exact sizes
+#: or the number of markers, so pedigrees that differ only in alleles share
+#: one path search.
 _PATHS: dict[tuple[str, tuple[tuple[int, ...], ...], int], list[tuple[int, ...]]] = {}
 
 

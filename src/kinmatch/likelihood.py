@@ -1146,8 +1146,22 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
     starts = np.concatenate([[0], np.cumsum([int(off[-1]) for off in offsets])])
     buffer = np.zeros(int(starts[-1]))
     packed = [buffer[starts[j]:starts[j + 1]] for j in range(len(jobs))]
-    mass: dict[int, float] = {}
-    stochastic: dict[int, bool] = {}
+    # per marker (by identity; the jobs keep the markers alive): log S, and
+    # whether its mutation matrices' rows sum to 1
+    terms: dict[int, tuple[float, bool]] = {}
+
+    def marker_terms(batch: _Batch) -> tuple[NDArray[np.float64], list[bool]]:
+        log_mass, exact = np.empty(len(batch.entries)), []
+        for row, (j, i) in enumerate(batch.entries):
+            marker = jobs[j].markers[i]
+            found = terms.get(id(marker))
+            if found is None:
+                found = terms[id(marker)] = (math.log(math.fsum(marker.allele_frequencies)),
+                                             _rows_sum_to_one(marker))
+            log_mass[row] = found[0]
+            exact.append(found[1])
+        return log_mass, exact
+
     peel_alone: set[tuple[int, int]] = set()  # (job, marker)
     for batch in _batches(jobs, lump=False, expand=theta == 0):
         net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
@@ -1160,27 +1174,15 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
             joint = joint / np.where(ok, totals, 1.0).reshape((-1,) + (1,) * (joint.ndim - 1))
         joint[~ok] = 0.0
         log_data = log_totals
-        free = batch.layout.free_founders if data_loglik else ()
         if data_loglik:
-            for j, i in batch.entries:
-                marker = jobs[j].markers[i]
-                found = stochastic.get(id(marker))
-                if found is None:
-                    found = stochastic[id(marker)] = _rows_sum_to_one(marker)
-                if not found:
-                    peel_alone.add((j, i))
-        if free and (theta > 0 or any(batch.layout.inbreeding[i] > 0 for i in free)):
-            peel_alone.update(batch.entries)
-        elif free:
-            n_free = sum(len(batch.layout.variables[i]) for i in free)
-            log_mass = np.empty(rows)
-            for row, (j, i) in enumerate(batch.entries):
-                marker = jobs[j].markers[i]
-                value = mass.get(id(marker))
-                if value is None:
-                    value = mass[id(marker)] = math.log(math.fsum(marker.allele_frequencies))
-                log_mass[row] = value
-            log_data = log_totals - n_free * log_mass
+            log_mass, exact = marker_terms(batch)
+            peel_alone.update(e for e, ok in zip(batch.entries, exact) if not ok)
+            free = batch.layout.free_founders
+            if free and (theta > 0 or any(batch.layout.inbreeding[i] > 0 for i in free)):
+                peel_alone.update(batch.entries)
+            elif free:
+                n_free = sum(len(batch.layout.variables[i]) for i in free)
+                log_data = log_totals - n_free * log_mass
         n_alleles = np.empty(rows, dtype=np.intp)
         first = np.empty(rows, dtype=np.intp)  # where each row's genotypes start in the buffer
         for row, (j, i) in enumerate(batch.entries):
