@@ -472,6 +472,24 @@ def _plain_signature(profile: MtProfile, target: SeqRange, options: Mapping[str,
     return frozenset(out)
 
 
+def _comparable_signatures(database: MtDatabase, target: SeqRange,
+                           options: Mapping[str, object]
+                           ) -> list[tuple[MtProfile, frozenset[tuple[tuple[int, int], str]] | None]]:
+    """The database profiles covering ``target`` with their
+    :func:`_plain_signature`, kept with the database per range and options
+    (a case looks up every sample's profile in one database)."""
+    key = (target.intervals, tuple(sorted((k, str(v)) for k, v in options.items())))
+    store: dict[object, list[tuple[MtProfile, frozenset[tuple[tuple[int, int], str]] | None]]] = \
+        database.__dict__.setdefault("_signatures", {})
+    found = store.get(key)
+    if found is None:
+        if len(store) > 64:
+            store.clear()
+        found = store[key] = [(p, _plain_signature(p, target, options))
+                              for p in database.profiles if p.range.covers(target)]
+    return found
+
+
 def mt_frequency(profile: MtProfile, database: MtDatabase, range: SeqRange | str | None = None,
                  method: str = "clopper_pearson", confidence: float = 0.95,
                  **compare_options: object) -> FrequencyEstimate:
@@ -479,15 +497,13 @@ def mt_frequency(profile: MtProfile, database: MtDatabase, range: SeqRange | str
     (default: the profile's range); profiles not covering the range are left out."""
     target = profile.range if range is None else (
         (range if isinstance(range, SeqRange) else SeqRange.parse(range)) & profile.range)
-    comparable = [p for p in database.profiles if p.range.covers(target)]
+    comparable = _comparable_signatures(database, target, compare_options)
     signature = _plain_signature(profile, target, compare_options)
     x = 0
-    for p in comparable:
-        if signature is not None:
-            other = _plain_signature(p, target, compare_options)
-            if other is not None:  # both plain: a match is the same differences
-                x += other == signature
-                continue
+    for p, other in comparable:
+        if signature is not None and other is not None:
+            x += other == signature  # both plain: a match is the same differences
+            continue
         x += compare_profiles(profile, p, target,  # type: ignore[arg-type]
                               **compare_options).conclusion == MtConclusion.MATCH
     note = (f"range {target} ({len(target)} bp); {len(database) - len(comparable)} database "
