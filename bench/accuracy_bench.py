@@ -53,12 +53,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kinmatch.dropout import estimate_case_dropout
-from kinmatch.dvi import DVICase, merge_fragments, prepare_case, solve_case
+from kinmatch.likelihood.dropout import estimate_case_dropout
+from kinmatch.dvi.case import DVICase, prepare_case
+from kinmatch.dvi.reassociation import merge_fragments
+from kinmatch.dvi.solve import solve_case
 from kinmatch.dvi.pairwise import clear_distribution_cache, missing_person_distributions
-from kinmatch.lineage import LineageSettings
+from kinmatch.lineage.settings import LineageSettings
 from kinmatch.report.dvi_report import IDENTIFYING
-from kinmatch.scenarios import score_identifications, simulate_chosei
+from kinmatch.scenarios.chosei import score_identifications, simulate_chosei
 
 #: Identity LR for merging fragments (``kinmatch dvi --identity-threshold``'s default).
 IDENTITY_THRESHOLD = 1e6

@@ -21,7 +21,10 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from dvir_cases import dvir_case_paths, load_dvir_case  # noqa: E402
-from kinmatch.dvi import joint_identification, pairwise_lr, prepare_case, solve_case  # noqa: E402
+from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.pairwise import pairwise_lr
+from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.solve import solve_case  # noqa: E402
 from run import timeit  # noqa: E402
 
 from kinmatch.dvi.pairwise import clear_distribution_cache  # noqa: E402

@@ -42,7 +42,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from dvi_scale_bench import build_case  # noqa: E402
 
-from kinmatch.dvi import joint_identification, pairwise_lr, prepare_case, solve_case  # noqa: E402
+from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.pairwise import pairwise_lr
+from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.solve import solve_case  # noqa: E402
 
 N = 183
 

@@ -34,14 +34,8 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from run import str_markers  # noqa: E402
 
-from kinmatch.dvi import (  # noqa: E402
-    DVICase,
-    PostMortemSample,
-    ReferenceFamily,
-    missing_person_distributions,
-    pairwise_candidates,
-    prepare_case,
-)
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
+from kinmatch.dvi.pairwise import missing_person_distributions, pairwise_candidates
 from kinmatch.pedigree import Pedigree, Sex, pedigree_from_records  # noqa: E402
 from kinmatch.simulate import simulate_genotypes  # noqa: E402
 

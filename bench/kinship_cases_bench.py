@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from kinmatch.kinship import typed_genotypes
-from kinmatch.likelihood import markers_loglik
+from kinmatch.kinship.lr import typed_genotypes
+from kinmatch.likelihood.peeling import markers_loglik
 from reference_cases import load_reference, reference_case
 
 

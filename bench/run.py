@@ -30,7 +30,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from kinmatch.formats.frequencies import read_frequency_database  # noqa: E402
-from kinmatch.likelihood import markers_loglik  # noqa: E402
+from kinmatch.likelihood.peeling import markers_loglik  # noqa: E402
 from kinmatch.markers import Marker  # noqa: E402
 from kinmatch.pedigree import pedigree_from_records  # noqa: E402
 

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kinmatch.dvi import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 

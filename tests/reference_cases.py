@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from kinmatch.formats.case_json import KinshipCase
-from kinmatch.kinship import Hypothesis
+from kinmatch.kinship.lr import Hypothesis
 from kinmatch.markers import Marker
 from kinmatch.pedigree import pedigree_from_records
 

@@ -12,7 +12,8 @@ import pytest
 from dvir_cases import load_dvir_case
 from jsonschema import Draft202012Validator
 
-from kinmatch.dvi import pairwise_lr, prepare_case
+from kinmatch.dvi.pairwise import pairwise_lr
+from kinmatch.dvi.case import prepare_case
 from kinmatch.errors import CaseFormatError
 from kinmatch.formats.case_json import (
     FORMAT_VERSION,
@@ -28,8 +29,12 @@ from kinmatch.formats.dvi_json import (
     parse_dvi_case,
     read_dvi_case,
 )
-from kinmatch.formats.familias import familias_to_dvi_case, familias_to_kinship_case, read_familias
-from kinmatch.kinship import kinship_lr
+from kinmatch.formats.familias.model import (
+    familias_to_dvi_case,
+    familias_to_kinship_case,
+    read_familias,
+)
+from kinmatch.kinship.lr import kinship_lr
 from kinmatch.schemas import SCHEMA_NAMES, load_schema, schema_text, validator
 
 ROOT = Path(__file__).parents[1]

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli import main
+from kinmatch.cli._common import main
 from kinmatch.errors import CaseFormatError
 from kinmatch.formats.case_json import case_to_dict, parse_case, read_case
-from kinmatch.kinship import kinship_lr
+from kinmatch.kinship.lr import kinship_lr
 from reference_cases import load_reference
 
 EXAMPLES = Path(__file__).parents[1] / "examples"

@@ -12,8 +12,10 @@ import pytest
 from click.testing import CliRunner
 
 from dvir_cases import load_dvir_case
-from kinmatch.cli import main
-from kinmatch.dvi import pairwise_lr, prepare_case, solve_case
+from kinmatch.cli._common import main
+from kinmatch.dvi.pairwise import pairwise_lr
+from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.solve import solve_case
 from kinmatch.formats.dvi_json import read_dvi_case, write_dvi_case
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -119,7 +121,7 @@ def test_merge_fragments_option(tmp_path):
     other = dict(list(first.profile.items())[len(first.profile) // 2 - 3:])
     from dataclasses import replace
 
-    from kinmatch.dvi import PostMortemSample
+    from kinmatch.dvi.case import PostMortemSample
 
     split = replace(case, samples=[PostMortemSample(first.id + "a", half, first.sex),
                                    PostMortemSample(first.id + "b", other, first.sex),

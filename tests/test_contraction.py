@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from kinmatch import contraction
-from kinmatch.contraction import (
+from kinmatch.likelihood import contraction
+from kinmatch.likelihood.contraction import (
     compile_matmul_plan,
     contract,
     contraction_path,
@@ -69,7 +69,7 @@ def test_deep_pedigree_gets_a_path_without_huge_intermediates(monkeypatch):
     search make a 32^5-entry intermediate (268 MB per marker, ~0.5 s);
     the randomised searches find a path whose intermediates stay within
     2 * 32^4."""
-    from kinmatch.likelihood import genotype_distribution
+    from kinmatch.likelihood.peeling import genotype_distribution
     from kinmatch.markers import Marker
     from kinmatch.pedigree import pedigree_from_records
 

@@ -11,13 +11,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli import main
-from kinmatch.dvi import pairwise_lr, prepare_case
+from kinmatch.cli._common import main
+from kinmatch.dvi.pairwise import pairwise_lr
+from kinmatch.dvi.case import prepare_case
 from kinmatch.errors import KinmatchWarning
 from kinmatch.formats.case_json import read_case, read_hypotheses_file
 from kinmatch.formats.detect import detect_input
 from kinmatch.formats.dvi_json import read_dvi_case
-from kinmatch.formats.familias import familias_to_dvi_case, read_familias
+from kinmatch.formats.familias.model import familias_to_dvi_case, read_familias
 from kinmatch.formats.frequencies import read_frequency_database
 from kinmatch.formats.genotype_tables import read_profiles
 from kinmatch.formats.pedigree_tables import read_ped_families, read_plink_fam

@@ -19,7 +19,7 @@ import math
 import numpy as np
 import pytest
 
-from kinmatch.likelihood import (
+from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     pedigrees_genotype_distributions_packed,
     pedigrees_loglik,

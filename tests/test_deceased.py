@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from kinmatch.dvi import ReferenceFamily
+from kinmatch.dvi.case import ReferenceFamily
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.dvi_json import format_dvi_case, parse_dvi_case, read_dvi_case
-from kinmatch.planning import count_candidates, plan_case
+from kinmatch.planning.power import count_candidates, plan_case
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dvi_case.json"
 
@@ -53,7 +53,8 @@ def test_degraded_relatives_in_the_case_file():
     relative an observation in the pairwise LRs."""
     import json
 
-    from kinmatch.dvi import pairwise_lr, prepare_case
+    from kinmatch.dvi.pairwise import pairwise_lr
+    from kinmatch.dvi.case import prepare_case
 
     case = read_dvi_case(EXAMPLE)
     fam = case.families[0]

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from enumeration import brute_force_likelihood
-from kinmatch.likelihood import Observation, markers_loglik, observation_factor
+from kinmatch.likelihood.peeling import Observation, markers_loglik, observation_factor
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 
@@ -166,7 +166,7 @@ def test_paternity_index_with_a_degraded_child(d, pa):
         PI = {[p_a (1-d^2) + (1-p_a) d(1-d)]/2 + p_a d(1-d)/2}
              / [p_a^2 (1-d^2) + 2 p_a (1-p_a) d(1-d)]
     """
-    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.kinship.lr import Hypothesis, kinship_lr
     from kinmatch.relationships import parent_child, unrelated
 
     marker = Marker.create("M", ["a", "b", "c"], [pa, 0.2, 0.8 - pa])
@@ -183,10 +183,7 @@ def test_paternity_index_with_a_degraded_child(d, pa):
 def test_maximum_likelihood_dropout_recovers_the_simulated_rate():
     """Profiles simulated with drop-out d = 0.3 over 400 markers: the ML
     estimate is within a few standard errors, and a complete profile gives 0."""
-    from kinmatch.dropout import (
-        dropout_profile_loglik_curve,
-        estimate_sample_dropout,
-    )
+    from kinmatch.likelihood.dropout import dropout_profile_loglik_curve, estimate_sample_dropout
 
     rng = np.random.default_rng(11)
     markers = [Marker.create(f"M{i}", [str(a) for a in range(8)], rng.dirichlet(np.ones(8)))
@@ -225,7 +222,7 @@ def _silent_marker(silent_frequency=0.05, mutation=None):
 def test_paternity_index_with_a_silent_allele(ps):
     """Father seen as a only (a/a or a/silent), child a/b:
     PI = (p_a + p_s) / (2 p_a (p_a + 2 p_s)); 1/(2 p_a) without the silent allele."""
-    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.kinship.lr import Hypothesis, kinship_lr
     from kinmatch.relationships import parent_child, unrelated
 
     marker = _silent_marker(ps)
@@ -240,7 +237,7 @@ def test_paternity_index_with_a_silent_allele(ps):
 def test_a_silent_allele_turns_an_exclusion_into_a_small_lr():
     """Father seen a, child seen b: excluded without a silent allele; with one,
     both may carry it: PI = p_s / ((p_a + 2 p_s)(p_b + 2 p_s))."""
-    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.kinship.lr import Hypothesis, kinship_lr
     from kinmatch.relationships import parent_child, unrelated
 
     hyps = [Hypothesis("paternity", parent_child("F", "C")),
@@ -337,9 +334,9 @@ def test_case_file_dropout_reaches_the_lr(tmp_path, dropout):
 
     from click.testing import CliRunner
 
-    from kinmatch.cli import main
+    from kinmatch.cli._common import main
     from kinmatch.formats.case_json import format_case, parse_case
-    from kinmatch.kinship import kinship_lr
+    from kinmatch.kinship.lr import kinship_lr
 
     text = _json.dumps(_degraded_case_json(dropout))
     case = parse_case(text, "degraded.json")
@@ -401,7 +398,7 @@ def _brute_force_seen_probability(p, observed, d, c, theta):
 
 @pytest.mark.parametrize("theta", [0.0, 0.02])
 def test_population_observation_loglik_equals_enumeration(theta):
-    from kinmatch.dropout import population_observation_loglik
+    from kinmatch.likelihood.dropout import population_observation_loglik
 
     rng = np.random.default_rng(5)
     markers = [Marker.create(f"M{i}", [str(a) for a in range(n)], rng.dirichlet(np.ones(n)))

@@ -11,7 +11,8 @@ import pytest
 
 from dvir_cases import dvir_case_paths, load_dvir_case
 from enumeration import brute_force_likelihood
-from kinmatch.dvi import DVICase, PostMortemSample, ReferenceFamily, pairwise_lr, prepare_case
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.joint import joint_identification
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
@@ -137,8 +138,8 @@ def test_multi_missing_family_with_degraded_samples_equals_brute_force():
     whole-pedigree likelihood ratio computed by the kinship engine."""
     from dataclasses import replace as dc_replace
 
-    from kinmatch.dvi import DVICase, PostMortemSample, ReferenceFamily
-    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+    from kinmatch.kinship.lr import Hypothesis, kinship_lr
     from kinmatch.markers import Marker
     from kinmatch.pedigree import Individual, Pedigree, Sex, pedigree_from_records
 

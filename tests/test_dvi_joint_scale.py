@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from kinmatch.dvi import DVICase, PostMortemSample, ReferenceFamily, pairwise_lr, prepare_case
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.joint import (
     NOT_MISSING,
     _recursion_bounds,

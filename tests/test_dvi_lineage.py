@@ -13,17 +13,11 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli import main
-from kinmatch.dvi import (
-    DVICase,
-    PostMortemSample,
-    ReferenceFamily,
-    joint_identification,
-    pairwise_candidates,
-    pairwise_lr,
-    prepare_case,
-    solve_case,
-)
+from kinmatch.cli._common import main
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
+from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr
+from kinmatch.dvi.solve import solve_case
 from kinmatch.dvi.lineage_evidence import lineage_evidence, line_relatives
 from kinmatch.errors import CaseFormatError, KinmatchError
 from kinmatch.formats.dvi_json import (
@@ -32,17 +26,11 @@ from kinmatch.formats.dvi_json import (
     read_dvi_case,
     write_dvi_case,
 )
-from kinmatch.kinship import Hypothesis, kinship_lr
-from kinmatch.lineage import (
-    LineageSettings,
-    MtDatabase,
-    YDatabase,
-    YLocus,
-    YLocusTable,
-    make_haplotype,
-    parse_mt_profile,
-)
-from kinmatch.lineage_kinship import kinship_lineage_lr
+from kinmatch.kinship.lr import Hypothesis, kinship_lr
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
+from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
+from kinmatch.kinship.lineage import kinship_lineage_lr
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.report.dvi_report import dvi_report_html
 from kinmatch.simulate import genotype_profile, simulate_genotypes
@@ -355,7 +343,7 @@ def test_candidates_and_joint_use_the_combined_lr():
 
 def test_joint_family_with_two_missing_adds_lineage_per_pair():
     from kinmatch.dvi.joint import _FamilyGain
-    from kinmatch.likelihood import markers_loglik
+    from kinmatch.likelihood.peeling import markers_loglik
     from kinmatch.dvi.pairwise import sample_log_probabilities
 
     markers = _markers()

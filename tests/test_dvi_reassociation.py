@@ -18,24 +18,17 @@ from collections import Counter
 import numpy as np
 import pytest
 
-from kinmatch.dvi import (
-    DVICase,
-    PostMortemSample,
-    ReferenceFamily,
-    identity_lr,
-    joint_identification,
-    merge_fragments,
-    pairwise_lr,
-    prepare_case,
-    reassociate,
-)
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
+from kinmatch.dvi.reassociation import identity_lr, merge_fragments, reassociate
+from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.reassociation import (
     DEFAULT_IDENTITY_THRESHOLD,
     DEFAULT_MAX_MISMATCHES,
     merged_sample,
 )
 from kinmatch.errors import KinmatchError, KinmatchWarning
-from kinmatch.likelihood import genotype_log_probability
+from kinmatch.likelihood.peeling import genotype_log_probability
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 

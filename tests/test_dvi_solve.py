@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 
 from dvir_cases import dvir_case_paths, load_dvir_case
-from kinmatch.dvi import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
 from kinmatch.dvi.solve import (
     DVISolution,
     describe_relationship,
@@ -435,8 +435,8 @@ def test_identified_degraded_sample_joins_its_family_as_an_observation():
     kinship engine does with the same drop-out."""
     import numpy as np
 
-    from kinmatch.dvi import ReferenceFamily as RF
-    from kinmatch.kinship import Hypothesis, kinship_lr
+    from kinmatch.dvi.case import ReferenceFamily as RF
+    from kinmatch.kinship.lr import Hypothesis, kinship_lr
     from kinmatch.markers import Marker
     from kinmatch.pedigree import Individual, Pedigree, pedigree_from_records
 

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from enumeration import brute_force_likelihood
-from kinmatch.likelihood import genotype_distribution, marker_loglik
+from kinmatch.likelihood.peeling import genotype_distribution, marker_loglik
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 from kinmatch.relationships import (

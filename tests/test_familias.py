@@ -37,15 +37,13 @@ from reference_cases import load_reference, reference_case, reference_markers
 from test_reference_pedsuite import KNOWN_PEDSUITE_DEVIATIONS
 
 from kinmatch.errors import CaseFormatError, KinmatchError, KinmatchWarning
-from kinmatch.formats.familias import (
-    DVICase,
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.formats.familias.model import (
     FamiliasFile,
     FamiliasLocus,
     FamiliasModel,
     FamiliasMutation,
     FamiliasRelation,
-    PostMortemSample,
-    ReferenceFamily,
     decode_familias_bytes,
     familias_markers,
     familias_to_dvi_case,
@@ -56,8 +54,8 @@ from kinmatch.formats.familias import (
     read_familias,
     write_familias,
 )
-from kinmatch.kinship import Hypothesis, kinship_lr, typed_genotypes
-from kinmatch.likelihood import markers_loglik
+from kinmatch.kinship.lr import Hypothesis, kinship_lr, typed_genotypes
+from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.mutation import equal_matrix, is_stationary, make_stationary, stepwise_matrix
 from kinmatch.pedigree import Individual, Pedigree, Sex
 
@@ -856,8 +854,8 @@ def test_malformed_files_raise_only_case_format_errors(source):
 def test_real_dvi_file_through_the_dvi_module_gives_dvir_pairwise_lrs(name):
     """The same matrices through kinmatch.dvi (one peeling pass per family and
     missing person, then lookups), including the incompatibility-free zeros."""
-    from kinmatch.dvi import pairwise_lr as dvi_pairwise_lr
-    from kinmatch.dvi import prepare_case
+    from kinmatch.dvi.pairwise import pairwise_lr as dvi_pairwise_lr
+    from kinmatch.dvi.case import prepare_case
 
     expected = REAL_EXPECTED[name]["pairwiseLR"]
     case = _quiet(familias_to_dvi_case, read_familias(REAL_DIR / name), undecided_sex=Sex.FEMALE)
@@ -881,7 +879,7 @@ def test_silent_allele_loci_read_compute_and_round_trip():
     writing the case back keeps the silent allele and its frequency."""
     from dataclasses import replace as dc_replace
 
-    from kinmatch.formats.familias import SILENT_ALLELE
+    from kinmatch.formats.familias.model import SILENT_ALLELE
 
     fam = read_familias(next(p for p in sorted(FAM_DIR.glob("*.fam"))
                              if not p.name.startswith("X_")))

@@ -353,7 +353,7 @@ def test_marker_names_never_fail_otherwise(name):
 
 # -- kinmatch's JSON readers: case, DVI case, hypotheses ----------------------------
 
-from kinmatch.dvi import DVICase
+from kinmatch.dvi.case import DVICase
 from kinmatch.formats.case_json import (
     HypothesesFile,
     KinshipCase,

@@ -16,35 +16,30 @@ import pytest
 from scipy import optimize, stats
 
 from kinmatch.errors import KinmatchError, LineageError
-from kinmatch.lineage import (
-    CombinedLR,
+from kinmatch.lineage import CombinedLR, kappa
+from kinmatch.lineage.mtdna import (
     MtConclusion,
     MtDatabase,
     SeqRange,
-    YDatabase,
-    YFILER_PLUS,
-    YLocus,
-    YMutationModel,
-    applicable_lineages,
-    clopper_pearson_upper,
     compare_profiles,
-    difference_distribution,
-    fit_discrete_laplace,
-    haplotype_frequency,
-    kappa,
-    locus_probability,
-    make_haplotype,
-    maternal_line,
-    maternal_line_meioses,
     mt_frequency,
     mt_lineage_lr,
     mt_lineage_lr_in_pedigree,
     parse_mt_profile,
     parse_variants,
-    paternal_line,
-    paternal_line_meioses,
     read_mt_database,
     read_mt_profiles,
+)
+from kinmatch.lineage.ystr import (
+    YDatabase,
+    YFILER_PLUS,
+    YLocus,
+    YMutationModel,
+    difference_distribution,
+    fit_discrete_laplace,
+    haplotype_frequency,
+    locus_probability,
+    make_haplotype,
     read_y_database,
     read_y_haplotypes,
     read_y_loci,
@@ -53,6 +48,14 @@ from kinmatch.lineage import (
     y_lineage_lr,
     y_lineage_lr_in_pedigree,
 )
+from kinmatch.lineage.lines import (
+    applicable_lineages,
+    maternal_line,
+    maternal_line_meioses,
+    paternal_line,
+    paternal_line_meioses,
+)
+from kinmatch.lineage.stats import clopper_pearson_upper
 from kinmatch.lineage.ystr import _p_from_mean_distance, discrete_laplace_pmf
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.relationships import (

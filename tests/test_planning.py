@@ -12,13 +12,13 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli import main
+from kinmatch.cli._common import main
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.dvi_json import read_dvi_case
-from kinmatch.likelihood import genotype_distribution, markers_loglik
+from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
-from kinmatch.planning import (
+from kinmatch.planning.power import (
     _joint_by_rows,
     _joint_direct,
     _marker_tables,

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli import main
+from kinmatch.cli._common import main
 from kinmatch.formats.dvi_json import read_dvi_case
-from kinmatch.lineage import LineageSettings
+from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
 from kinmatch.pedigree import pedigree_from_records
-from kinmatch.planning import LineageEvidence, plan_case
-from kinmatch.planning_lineage import (
+from kinmatch.planning.power import LineageEvidence, plan_case
+from kinmatch.planning.lineage import (
     MtLineageEvidence,
     YLineageEvidence,
     lineage_systems,

@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pytest
 
-from kinmatch.kinship import kinship_lr
+from kinmatch.kinship.lr import kinship_lr
 from kinmatch.mutation import mutation_matrix
 from reference_cases import load_reference, reference_case, reference_markers
 

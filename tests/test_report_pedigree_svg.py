@@ -20,7 +20,8 @@ from kinmatch.relationships import (
     lineal,
     sibling_mating_child,
 )
-from kinmatch.report import layout_pedigree, pedigree_svg, reference_family_svg
+from kinmatch.report.pedigree_svg import layout_pedigree, reference_family_svg
+from kinmatch.report import pedigree_svg
 from kinmatch.report.pedigree_svg import PedigreeLayout, Segment
 
 M, F, U = Sex.MALE, Sex.FEMALE, Sex.UNKNOWN

@@ -17,8 +17,8 @@ import numpy as np
 import pytest
 
 from enumeration import brute_force_likelihood
-from kinmatch import likelihood
-from kinmatch.likelihood import genotype_distribution
+from kinmatch.likelihood import peeling as likelihood
+from kinmatch.likelihood.peeling import genotype_distribution
 from kinmatch.markers import Marker
 from kinmatch.mutation import equal_matrix, proportional_matrix, rest_states, stepwise_matrix
 from kinmatch.pedigree import pedigree_from_records
@@ -173,7 +173,7 @@ def test_markers_of_different_sizes_in_one_batch():
     """Markers of 3 to 20 alleles, with pseudo-alleles (no mutation) or the
     whole alphabet (stepwise), computed together (one padded batch, one
     scatter per size) equal each computed alone."""
-    from kinmatch.likelihood import genotype_distributions
+    from kinmatch.likelihood.peeling import genotype_distributions
 
     many = [str(i) for i in range(5, 25)]
     markers = [

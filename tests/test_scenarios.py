@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinmatch.scenarios import score_identifications
+from kinmatch.scenarios.chosei import score_identifications
 from kinmatch.scenarios.chosei import _amplicon_dropout, synthetic_markers
 
 TRUTH = {

@@ -9,7 +9,7 @@ database and a profile that spell the same allele differently still match.
 
 from __future__ import annotations
 
-from .errors import MarkerError
+from kinmatch.errors import MarkerError
 
 _FORBIDDEN = set("\t\r\n/,;")
 

@@ -24,8 +24,8 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from .errors import PedigreeError
-from .pedigree import Pedigree
+from kinmatch.errors import PedigreeError
+from kinmatch.pedigree import Pedigree
 
 
 def kinship_coefficients(pedigree: Pedigree):  # noqa: ANN201 - returns a cached function

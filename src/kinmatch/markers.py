@@ -24,9 +24,9 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .alleles import canonical_allele
-from .errors import MarkerError, warn
-from .mutation import MutationMatrix, MutationModel, mutation_model
+from kinmatch.alleles import canonical_allele
+from kinmatch.errors import MarkerError, warn
+from kinmatch.mutation import MutationMatrix, MutationModel, mutation_model
 
 Chromosome = Literal["autosomal", "X"]
 CHROMOSOMES: tuple[Chromosome, ...] = ("autosomal", "X")
@@ -260,7 +260,7 @@ def _has_custom_matrix(spec: Mapping[str, Any] | None) -> bool:
 
 def _allele_order(alleles: Sequence[str]) -> list[int]:
     """Numeric alleles in numeric order, then the others alphabetically."""
-    from .alleles import allele_number
+    from kinmatch.alleles import allele_number
 
     def key(i: int) -> tuple[int, float, str]:
         v = allele_number(alleles[i])

@@ -48,8 +48,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .alleles import allele_number
-from .errors import MarkerError
+from kinmatch.alleles import allele_number
+from kinmatch.errors import MarkerError
 
 MODEL_KINDS = ("equal", "proportional", "stepwise", "onestep", "trivial", "custom")
 

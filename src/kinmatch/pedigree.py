@@ -18,7 +18,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from enum import IntEnum
 
-from .errors import PedigreeError
+from kinmatch.errors import PedigreeError
 
 
 class Sex(IntEnum):

@@ -16,8 +16,8 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from .errors import PedigreeError
-from .pedigree import Individual, Pedigree, Sex
+from kinmatch.errors import PedigreeError
+from kinmatch.pedigree import Individual, Pedigree, Sex
 
 
 class PedigreeBuilder:

@@ -21,8 +21,8 @@ from collections.abc import Sequence
 import numpy as np
 from numpy.typing import NDArray
 
-from .markers import Marker
-from .pedigree import Pedigree, Sex
+from kinmatch.markers import Marker
+from kinmatch.pedigree import Pedigree, Sex
 
 
 def _draw(cdf: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.intp]:

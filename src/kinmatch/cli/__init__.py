@@ -7,7 +7,7 @@ input is printed as one line naming the file, line, column and field, and
 the command exits with status 2; no tracebacks.
 """
 
-from . import convert, dvi, lr, plan, simulate  # noqa: F401  (register the commands)
-from ._common import main
+from kinmatch.cli import convert, dvi, lr, plan, simulate  # noqa: F401  (register the commands)
+from kinmatch.cli._common import main
 
 __all__ = ["main"]

@@ -15,10 +15,10 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from .. import __version__
-from ..errors import KinmatchError, KinmatchWarning
-from ..formats.table_case import MUTATION_MODELS, mutation_spec
-from ..markers import DEFAULT_MINIMUM_FREQUENCY
+from kinmatch import __version__
+from kinmatch.errors import KinmatchError, KinmatchWarning
+from kinmatch.formats.table_case import MUTATION_MODELS, mutation_spec
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import click
 
-from ..errors import KinmatchError
-from ..formats.convert import OUTPUT_KINDS, convert
-from ._common import _err, _table_case_options, _table_case_settings, friendly, main
+from kinmatch.errors import KinmatchError
+from kinmatch.formats.convert import OUTPUT_KINDS, convert
+from kinmatch.cli._common import _err, _table_case_options, _table_case_settings, friendly, main
 
 
 @main.command("convert")

@@ -10,15 +10,15 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import CaseFormatError, Location
-from ._common import _err, friendly, main
+from kinmatch.errors import CaseFormatError, Location
+from kinmatch.cli._common import _err, friendly, main
 
 
 def _read_dvi_case(path: str) -> Any:
     """A DVI case from a kinmatch JSON DVI case or a Familias DVI file, by content."""
-    from ..formats.detect import INPUT_KINDS, detect_input
-    from ..formats.dvi_json import read_dvi_case
-    from ..formats.familias import familias_to_dvi_case, read_familias
+    from kinmatch.formats.detect import INPUT_KINDS, detect_input
+    from kinmatch.formats.dvi_json import read_dvi_case
+    from kinmatch.formats.familias.model import familias_to_dvi_case, read_familias
 
     kind = detect_input(path)
     if kind == "dvi-json":
@@ -94,8 +94,11 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
     """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ..dvi import joint_identification, pairwise_lr, prepare_case, solve_case
-    from ..dvi import merge_fragments as merge
+    from kinmatch.dvi.joint import joint_identification
+    from kinmatch.dvi.pairwise import pairwise_lr
+    from kinmatch.dvi.case import prepare_case
+    from kinmatch.dvi.solve import solve_case
+    from kinmatch.dvi.reassociation import merge_fragments as merge
 
     stages = ["read the case", "drop-out and fragments", "pairwise LRs", "solve (dviSolve)",
               "joint analysis", "write the report"]
@@ -134,8 +137,8 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
                           f"{joint.max_posterior_error:.2g}).")
         advance(5)
         if report:
-            from ..formats._io import atomic_write_text
-            from ..report.dvi_report import dvi_report_html
+            from kinmatch.formats.files import atomic_write_text
+            from kinmatch.report.dvi_report import dvi_report_html
 
             html = dvi_report_html(dvi, solution, pairwise, joint=joint, joint_note=joint_note,
                                    fragments=fragments, source=case, top_assignments=top)
@@ -144,7 +147,7 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
 
     scores = _score(solution, dvi, truth, fragments) if truth else None
     if as_json:
-        from ..report.dvi_report import row_parts
+        from kinmatch.report.dvi_report import row_parts
 
         def log10s(values: Any) -> list[list[float | None]]:
             return [[None if not math.isfinite(v) else v / math.log(10) for v in row]
@@ -204,7 +207,7 @@ def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
                joint_note: str | None, pairwise: Any = None) -> None:
     from collections import Counter
 
-    from ..report.dvi_report import IDENTIFYING, format_lr, row_parts
+    from kinmatch.report.dvi_report import IDENTIFYING, format_lr, row_parts
 
     lineage = pairwise is not None and dvi.has_lineage_data
     parts_columns = ("Autosomal", "Y", "mtDNA") if lineage else ()
@@ -275,7 +278,7 @@ def _with_estimated_dropout(dvi: Any, dropin: float | None) -> Any:
     """The case with each sample's drop-out estimated by maximum likelihood
     (:func:`kinmatch.dropout.estimate_case_dropout`, at least
     :data:`kinmatch.dropout.DROPOUT_FLOOR`), unless the case sets one."""
-    from ..dropout import estimate_case_dropout
+    from kinmatch.likelihood.dropout import estimate_case_dropout
 
     return estimate_case_dropout(dvi, dropin)
 
@@ -283,8 +286,8 @@ def _with_estimated_dropout(dvi: Any, dropin: float | None) -> Any:
 def _score(solution: Any, dvi: Any, truth_path: str, fragments: dict[str, tuple[str, ...]]
            ) -> dict[str, Any]:
     """Identifications (conclusions that name one) against a simulated case's truth."""
-    from ..report.dvi_report import IDENTIFYING
-    from ..scenarios import score_identifications
+    from kinmatch.report.dvi_report import IDENTIFYING
+    from kinmatch.scenarios.chosei import score_identifications
 
     with open(truth_path, encoding="utf-8") as fh:
         truth = json.load(fh)

@@ -12,21 +12,15 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from ..dvi.lineage_evidence import LineEvidence
-from ..errors import CaseFormatError, KinmatchError, Location
-from ..formats.case_json import KinshipCase, read_case
-from ..formats.table_case import read_table_case
-from ..kinship import KinshipResult, kinship_lr
-from ..lineage import LineageSettings, YLineageResult
-from ..lineage_kinship import KinshipLineageLR, kinship_lineage_lrs, lineage_poi
-from ._common import (
-    _fmt_log,
-    _fmt_lr,
-    _table_case_options,
-    _table_case_settings,
-    friendly,
-    main,
-)
+from kinmatch.dvi.lineage_evidence import LineEvidence
+from kinmatch.errors import CaseFormatError, KinmatchError, Location
+from kinmatch.formats.case_json import KinshipCase, read_case
+from kinmatch.formats.table_case import read_table_case
+from kinmatch.kinship.lr import KinshipResult, kinship_lr
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.ystr import YLineageResult
+from kinmatch.kinship.lineage import KinshipLineageLR, kinship_lineage_lrs, lineage_poi
+from kinmatch.cli._common import _fmt_log, _fmt_lr, _table_case_options, _table_case_settings, friendly, main
 
 
 def print_lr_table(result: KinshipResult, title: str, console: Console) -> None:
@@ -194,8 +188,8 @@ def lr_command(case: str | None, profiles: str | None, as_json: bool, reference:
 
 def _read_kinship_case(path: str) -> KinshipCase:
     """A kinship case from a kinmatch JSON file or a Familias file, by content."""
-    from ..formats.detect import INPUT_KINDS, detect_input
-    from ..formats.familias import familias_to_kinship_case, read_familias
+    from kinmatch.formats.detect import INPUT_KINDS, detect_input
+    from kinmatch.formats.familias.model import familias_to_kinship_case, read_familias
 
     kind = detect_input(path)
     if kind == "familias":

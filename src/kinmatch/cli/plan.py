@@ -10,9 +10,9 @@ import click
 from rich.console import Console
 from rich.table import Table
 
-from ..errors import KinmatchError
-from ._common import _err, friendly, main
-from .dvi import _read_dvi_case
+from kinmatch.errors import KinmatchError
+from kinmatch.cli._common import _err, friendly, main
+from kinmatch.cli.dvi import _read_dvi_case
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -68,7 +68,7 @@ def plan_command(case: str, family: str | None, threshold: float, n_simulations:
     """
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from ..planning import VIRTUAL_KINDS, count_candidates, plan_case
+    from kinmatch.planning.power import VIRTUAL_KINDS, count_candidates, plan_case
 
     dvi = _read_dvi_case(case)
     cands = _split(candidates)

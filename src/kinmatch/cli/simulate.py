@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from ._common import _err, friendly, main
+from kinmatch.cli._common import _err, friendly, main
 
 
 @main.group("simulate")
@@ -26,9 +26,9 @@ def chosei_command(out: str, seed: int, recovered: int) -> None:
     """The 1942 Chōsei mine flood: 183 miners (136 Korean, 47 Japanese), their
     families' donors 80+ years on, fragmented degraded remains, Y-STR and
     mtDNA data, SYNTHETIC frequency databases (see kinmatch.scenarios.chosei)."""
-    from ..formats._io import atomic_write_text
-    from ..formats.dvi_json import write_dvi_case
-    from ..scenarios import simulate_chosei
+    from kinmatch.formats.files import atomic_write_text
+    from kinmatch.formats.dvi_json import write_dvi_case
+    from kinmatch.scenarios.chosei import simulate_chosei
 
     scenario = simulate_chosei(seed, recovered=recovered)
     folder = Path(out)

@@ -9,25 +9,11 @@
   undisputed identifications, simple and complex families, conclusions.
 """
 
-from .case import DVICase, PostMortemSample, PreparedCase, ReferenceFamily, prepare_case
-from .joint import JointResult, joint_identification
-from .pairwise import (
-    MissingPersonDistributions,
-    PairwiseCandidates,
-    PairwiseLR,
-    missing_person_distributions,
-    pairwise_candidates,
-    pairwise_lr,
-)
-from .reassociation import identity_lr, merge_fragments, reassociate
-from .solve import (
-    DVISolution,
-    LRMatrix,
-    MissingPersonConclusion,
-    SampleConclusion,
-    SolveStep,
-    solve_case,
-)
+from kinmatch.dvi.case import DVICase, PostMortemSample, PreparedCase, ReferenceFamily, prepare_case
+from kinmatch.dvi.joint import JointResult, joint_identification
+from kinmatch.dvi.pairwise import MissingPersonDistributions, PairwiseCandidates, PairwiseLR, missing_person_distributions, pairwise_candidates, pairwise_lr
+from kinmatch.dvi.reassociation import identity_lr, merge_fragments, reassociate
+from kinmatch.dvi.solve import DVISolution, LRMatrix, MissingPersonConclusion, SampleConclusion, SolveStep, solve_case
 
 __all__ = [
     "DVICase", "DVISolution", "JointResult", "LRMatrix", "MissingPersonConclusion",

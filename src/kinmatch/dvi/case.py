@@ -31,11 +31,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import KinmatchError, MarkerError
-from ..likelihood import Genotype, Observation
-from ..lineage import LineageSettings, MtProfile, YHaplotype
-from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from ..pedigree import Pedigree, Sex
+from kinmatch.errors import KinmatchError, MarkerError
+from kinmatch.likelihood.peeling import Genotype, Observation
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.mtdna import MtProfile
+from kinmatch.lineage.ystr import YHaplotype
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from kinmatch.pedigree import Pedigree, Sex
 
 #: Allele names per marker: ``{"D3S1358": ("15", "16")}``.
 Profile = Mapping[str, Sequence[str]]

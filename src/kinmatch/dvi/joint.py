@@ -133,8 +133,8 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
-from ..errors import KinmatchError
-from ..likelihood import (
+from kinmatch.errors import KinmatchError
+from kinmatch.likelihood.peeling import (
     Observation,
     PedigreeMarkers,
     genotype_column,
@@ -143,15 +143,9 @@ from ..likelihood import (
     pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
-from ..pedigree import Sex
-from .case import UNTYPED, PreparedCase
-from .pairwise import (
-    PairwiseLR,
-    _needs_sum,
-    _observation_weights,
-    family_log_likelihoods,
-    observed_log_probabilities,
-)
+from kinmatch.pedigree import Sex
+from kinmatch.dvi.case import UNTYPED, PreparedCase
+from kinmatch.dvi.pairwise import PairwiseLR, _needs_sum, _observation_weights, family_log_likelihoods, observed_log_probabilities
 
 #: Column index meaning "not among the missing" (dvir's ``*``).
 NOT_MISSING = -1

@@ -71,27 +71,27 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import NDArray
 
-from ..errors import KinmatchError, LineageError
-from ..lineage import (
-    FrequencyEstimate,
-    LineageSettings,
-    LineConnection,
+from kinmatch.errors import KinmatchError, LineageError
+from kinmatch.lineage.stats import FrequencyEstimate
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.lines import LineConnection, maternal_line, paternal_line
+from kinmatch.lineage.mtdna import (
     MtConclusion,
     MtLineageResult,
     MtProfile,
-    YHaplotype,
-    YLineageResult,
     compare_profiles,
-    haplotype_frequency,
-    maternal_line,
     mt_frequency,
     mt_lineage_lr,
-    paternal_line,
+)
+from kinmatch.lineage.ystr import (
+    YHaplotype,
+    YLineageResult,
+    haplotype_frequency,
     paternal_transmission_probability,
     y_lineage_lr,
 )
-from ..pedigree import Pedigree, Sex
-from .case import DVICase
+from kinmatch.pedigree import Pedigree, Sex
+from kinmatch.dvi.case import DVICase
 
 System = Literal["Y", "mtDNA"]
 

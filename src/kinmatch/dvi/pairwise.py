@@ -46,7 +46,7 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
-from ..likelihood import (
+from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     genotype_column,
     genotype_log_probabilities,
@@ -56,10 +56,10 @@ from ..likelihood import (
     pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
-from ..markers import Marker
-from ..pedigree import Sex
-from .case import UNTYPED, PreparedCase, ReferenceFamily
-from .lineage_evidence import LineageEvidenceTable, lineage_evidence
+from kinmatch.markers import Marker
+from kinmatch.pedigree import Sex
+from kinmatch.dvi.case import UNTYPED, PreparedCase, ReferenceFamily
+from kinmatch.dvi.lineage_evidence import LineageEvidenceTable, lineage_evidence
 
 
 @dataclass(frozen=True)

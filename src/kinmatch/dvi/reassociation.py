@@ -157,10 +157,10 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from ..errors import KinmatchError, warn
-from ..pedigree import Sex
-from ..likelihood import balding_nichols_founder_factor, observation_factor
-from .case import UNTYPED, DVICase, PostMortemSample, PreparedCase, prepare_case
+from kinmatch.errors import KinmatchError, warn
+from kinmatch.pedigree import Sex
+from kinmatch.likelihood.peeling import balding_nichols_founder_factor, observation_factor
+from kinmatch.dvi.case import UNTYPED, DVICase, PostMortemSample, PreparedCase, prepare_case
 
 #: Smallest identity LR that links two fragments (see the module docstring).
 DEFAULT_IDENTITY_THRESHOLD = 1e6

@@ -62,14 +62,16 @@ from typing import Any, TypeVar
 
 import json_source_map
 
-from ..alleles import canonical_allele
-from ..errors import CaseFormatError, KinmatchError, Location
-from ..kinship import Hypothesis, check_hypotheses
-from ..lineage import LineageSettings, MtProfile, YHaplotype
-from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from ..pedigree import Individual, Pedigree, Sex, parent_id
-from ..relationships import relationship_pedigree
-from ._io import atomic_write_text
+from kinmatch.alleles import canonical_allele
+from kinmatch.errors import CaseFormatError, KinmatchError, Location
+from kinmatch.kinship.lr import Hypothesis, check_hypotheses
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.mtdna import MtProfile
+from kinmatch.lineage.ystr import YHaplotype
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from kinmatch.pedigree import Individual, Pedigree, Sex, parent_id
+from kinmatch.relationships import relationship_pedigree
+from kinmatch.formats.files import atomic_write_text
 
 FORMAT_NAME = "kinmatch-case"
 #: The version of kinmatch's JSON formats that this kinmatch reads and writes.
@@ -226,7 +228,7 @@ class JsonReader:
     def validate(self, schema: str) -> None:
         """Check the document against a shipped schema; the first problem in
         the file becomes a located :class:`CaseFormatError`."""
-        from ..schemas import validator
+        from kinmatch.schemas import validator
 
         errors = list(validator(schema).iter_errors(self.data))
         if not errors:
@@ -579,7 +581,7 @@ def _read_case_lineage(r: JsonReader, root: Mapping[str, Any], hypotheses: list[
                                             dict[str, MtProfile], str | None]:
     """The lineage parts of a kinship case: the ``lineage`` block, the Y haplotypes and
     mtDNA profiles of typed people (each in every hypothesis) and the ``poi``."""
-    from .lineage_json import read_lineage, read_mt_profile, read_y_haplotype
+    from kinmatch.formats.lineage_json import read_lineage, read_mt_profile, read_y_haplotype
 
     lineage = None
     if "lineage" in root:
@@ -813,7 +815,7 @@ def case_to_dict(case: KinshipCase, base_dir: str | Path | None = None) -> dict[
     if case.dropin:
         out["dropin"] = dict(case.dropin)
     if case.has_lineage or case.lineage is not None or case.poi is not None:
-        from .lineage_json import lineage_to_dict, mt_profile_to_dict, y_haplotype_to_dict
+        from kinmatch.formats.lineage_json import lineage_to_dict, mt_profile_to_dict, y_haplotype_to_dict
 
         if case.y_haplotypes:
             out["y_haplotypes"] = {pid: y_haplotype_to_dict(h)

@@ -31,22 +31,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from ..dvi.case import DVICase
-from ..errors import CaseFormatError, KinmatchError, Location, warn
-from ..kinship import Hypothesis
-from ..pedigree import Pedigree
-from ._io import atomic_write_text
-from .case_json import (
-    KinshipCase,
-    dump_json,
-    format_case,
-    hypotheses_to_dict,
-    read_case,
-    read_hypotheses_file,
-)
-from .detect import INPUT_KINDS, InputKind, detect_input
-from .dvi_json import format_dvi_case, read_dvi_case
-from .familias import (
+from kinmatch.dvi.case import DVICase
+from kinmatch.errors import CaseFormatError, KinmatchError, Location, warn
+from kinmatch.kinship.lr import Hypothesis
+from kinmatch.pedigree import Pedigree
+from kinmatch.formats.files import atomic_write_text
+from kinmatch.formats.case_json import KinshipCase, dump_json, format_case, hypotheses_to_dict, read_case, read_hypotheses_file
+from kinmatch.formats.detect import INPUT_KINDS, InputKind, detect_input
+from kinmatch.formats.dvi_json import format_dvi_case, read_dvi_case
+from kinmatch.formats.familias.model import (
     REFERENCE_PEDIGREE,
     DVIFamily,
     DVIPedigree,
@@ -60,14 +53,9 @@ from .familias import (
     kinship_case_to_familias,
     read_familias,
 )
-from .frequencies import (
-    format_familias_frequencies,
-    format_long_frequencies,
-    format_wide_frequencies,
-    read_frequency_database,
-)
-from .genotype_tables import format_genotype_csv, read_profiles
-from .pedigree_tables import format_ped, format_plink_fam, read_ped_families, read_plink_fam
+from kinmatch.formats.frequencies import format_familias_frequencies, format_long_frequencies, format_wide_frequencies, read_frequency_database
+from kinmatch.formats.genotype_tables import format_genotype_csv, read_profiles
+from kinmatch.formats.pedigree_tables import format_ped, format_plink_fam, read_ped_families, read_plink_fam
 
 OutputKind = Literal[
     "json", "familias", "ped", "plink-fam", "familias-frequencies", "long-csv", "wide-csv",
@@ -287,7 +275,7 @@ def convert(
     kind = detect_input(src)
     out = output_kind(dst, kind, to)
     if Path(dst).exists() and not overwrite:
-        from ._io import same_file
+        from kinmatch.formats.files import same_file
 
         if same_file(src, dst):
             raise CaseFormatError("the output would overwrite the input file; give another "
@@ -299,7 +287,7 @@ def convert(
         if kind != "genotypes":
             raise CaseFormatError(f"with --frequencies the input is the genotype table, but "
                                   f"this is {INPUT_KINDS[kind]}", Location(src))
-        from .table_case import read_table_case
+        from kinmatch.formats.table_case import read_table_case
 
         case = read_table_case(src, **dict(table_case))
         text = case_text(case, out, "kinship-json")

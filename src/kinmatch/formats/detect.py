@@ -14,9 +14,9 @@ import json
 from pathlib import Path
 from typing import Literal
 
-from . import _tables
-from .frequencies import _long_columns, sniff_frequency_format
-from .genotype_tables import is_long_genotype_header
+from kinmatch.formats import tables
+from kinmatch.formats.frequencies import _long_columns, sniff_frequency_format
+from kinmatch.formats.genotype_tables import is_long_genotype_header
 
 InputKind = Literal[
     "kinship-json", "dvi-json", "hypotheses-json", "familias", "plink-fam", "ped",
@@ -50,9 +50,9 @@ _SEX_CODES = {"0", "1", "2", "-9"}
 def detect_input(path: str | Path) -> InputKind:
     """The kind of a file kinmatch can read; a located error when it cannot tell."""
     name = str(path)
-    data = _tables.read_bytes(path)
-    if data.startswith(b"PK\x03\x04") or _tables.is_xlsx(path):
-        rows = _tables.xlsx_rows(data, name)
+    data = tables.read_bytes(path)
+    if data.startswith(b"PK\x03\x04") or tables.is_xlsx(path):
+        rows = tables.xlsx_rows(data, name)
         found = _table_kind(rows[0] if rows else None, name)
         assert found is not None  # without allow_unknown, an unknown header raises
         return found
@@ -65,35 +65,35 @@ def detect_input(path: str | Path) -> InputKind:
         return _JSON_KINDS.get(fmt, "kinship-json") if isinstance(fmt, str) else "kinship-json"
     if head.startswith(b'"'):
         return "familias"
-    text = _tables.decode_text(data, name)
-    lines = [ln for ln in _tables.split_lines(text)
+    text = tables.decode_text(data, name)
+    lines = [ln for ln in tables.split_lines(text)
              if ln.strip() and not ln.lstrip().startswith("#")]
     if not lines:
-        raise _tables.error("the file is empty", name, 1)
+        raise tables.error("the file is empty", name, 1)
     fields = [ln.split() for ln in lines[:50]]
     if all(len(f) == 6 for f in fields) and all(f[4] in _SEX_CODES for f in fields):
         return "plink-fam" if Path(name).suffix.lower() == ".fam" else "ped"
-    rows = _tables.text_rows(lines[0], name)
+    rows = tables.text_rows(lines[0], name)
     header = rows[0] if rows else None
     if header is not None and len(header.cells) == 1 and " " in header.cells[0]:
-        header = _tables.Row(header.line, tuple(header.cells[0].split()))
+        header = tables.Row(header.line, tuple(header.cells[0].split()))
     kind = _table_kind(header, name, allow_unknown=True)
     if kind is not None:
         return kind
     if sniff_frequency_format(data, name) == "familias" and len(lines) > 1:
         second = lines[1].replace(",", ".").split()
-        if len(second) == 2 and _tables.parse_number(second[1]) is not None:
+        if len(second) == 2 and tables.parse_number(second[1]) is not None:
             return "frequencies"
     if Path(name).suffix.lower() in (".ped", ".pfam"):
         return "ped"
-    raise _tables.error(
+    raise tables.error(
         "cannot tell what this file holds; expected " + ", ".join(INPUT_KINDS.values()), name, 1)
 
 
-def _table_kind(header: _tables.Row | None, name: str,
+def _table_kind(header: tables.Row | None, name: str,
                 allow_unknown: bool = False) -> InputKind | None:
     if header is not None:
-        keys = [_tables.header_key(c) for c in header.cells]
+        keys = [tables.header_key(c) for c in header.cells]
         if is_long_genotype_header(header):
             return "genotypes"
         if _long_columns(header) is not None or (keys and keys[0] in ("allele", "alleles")):
@@ -106,5 +106,5 @@ def _table_kind(header: _tables.Row | None, name: str,
             return "genotypes"
     if allow_unknown:
         return None
-    raise _tables.error("cannot tell whether this workbook holds genotypes or allele "
+    raise tables.error("cannot tell whether this workbook holds genotypes or allele "
                         "frequencies from its header", name, 1)

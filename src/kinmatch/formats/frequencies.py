@@ -72,12 +72,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from ..alleles import allele_number, canonical_allele
-from ..errors import KinmatchError
-from ..markers import FrequencyDatabase, Marker
-from . import _tables
-from ._tables import Row
-from .marker_names import canonical_marker_name
+from kinmatch.alleles import allele_number, canonical_allele
+from kinmatch.errors import KinmatchError
+from kinmatch.markers import FrequencyDatabase, Marker
+from kinmatch.formats import tables
+from kinmatch.formats.tables import Row
+from kinmatch.formats.marker_names import canonical_marker_name
 
 FrequencyFormat = Literal["familias", "long", "wide"]
 FREQUENCY_FORMATS: tuple[FrequencyFormat, ...] = ("familias", "long", "wide")
@@ -105,14 +105,14 @@ def _marker_name(raw: str, file: str, line: int, column: int | None) -> str:
     try:
         return canonical_marker_name(raw)
     except KinmatchError as err:
-        raise _tables.error(err.message, file, line, column, "marker") from None
+        raise tables.error(err.message, file, line, column, "marker") from None
 
 
 def _frequency(text: str, file: str, line: int, column: int | None, marker: str) -> float:
-    value = _tables.parse_number(text)
+    value = tables.parse_number(text)
     if value is None or not 0 <= value <= 1:
-        found = _tables.shown(text) if value is None else str(value)
-        raise _tables.error(
+        found = tables.shown(text) if value is None else str(value)
+        raise tables.error(
             f"marker {marker}: expected a frequency (a number from 0 to 1), found {found}",
             file,
             line,
@@ -128,11 +128,11 @@ def _add_allele(
     try:
         allele = canonical_allele(raw)
     except KinmatchError as err:
-        raise _tables.error(
+        raise tables.error(
             f"marker {block.name}: {err.message}", file, line, column, "allele"
         ) from None
     if allele in block.seen:
-        raise _tables.error(
+        raise tables.error(
             f"marker {block.name}: allele '{allele}' is listed twice (first on "
             f"line {block.seen[allele]})",
             file,
@@ -154,12 +154,12 @@ def _database(
     rest_allele: str | None,
 ) -> FrequencyDatabase:
     if not blocks:
-        raise _tables.error("the file holds no marker", file, 1)
+        raise tables.error("the file holds no marker", file, 1)
     db = FrequencyDatabase(population)
     first: dict[str, int] = {}
     for block in blocks:
         if block.name in first:
-            raise _tables.error(
+            raise tables.error(
                 f"marker {block.name} appears twice (first on line {first[block.name]})",
                 file,
                 block.line,
@@ -172,7 +172,7 @@ def _database(
                 block.name, block.alleles, block.freqs, normalise=normalise, rest_allele=rest_allele
             )
         except KinmatchError as err:
-            raise _tables.error(err.message, file, block.line, block.column, block.name) from None
+            raise tables.error(err.message, file, block.line, block.column, block.name) from None
         db.frequencies[marker.name] = (marker.alleles, marker.allele_frequencies)
     return db
 
@@ -200,7 +200,7 @@ def parse_familias_frequencies(
     rest_allele: str | None = None,
 ) -> FrequencyDatabase:
     """Read a frequency database in the Familias/pedsuite text format (see the module docstring)."""
-    lines = _tables.split_lines(_tables.decode_text(data, filename))
+    lines = tables.split_lines(tables.decode_text(data, filename))
     blocks: list[_MarkerBlock] = []
     current: _MarkerBlock | None = None
     started = False
@@ -212,7 +212,7 @@ def parse_familias_frequencies(
         if text.startswith("#"):
             continue
         pair = _split_allele_line(raw)
-        numeric = pair is not None and _tables.parse_number(pair[1]) is not None
+        numeric = pair is not None and tables.parse_number(pair[1]) is not None
         if not started:
             started = True
             if (
@@ -226,15 +226,15 @@ def parse_familias_frequencies(
             _add_allele(current, pair[0], freq, filename, number, 1)
             continue
         if "\t" in text or (
-            current is not None and _tables.parse_number(text.split()[0]) is not None
+            current is not None and tables.parse_number(text.split()[0]) is not None
         ):
             what = "a marker name" if current is None else "'allele<TAB>frequency'"
-            raise _tables.error(
-                f"expected {what}, found {_tables.shown(text)}", filename, number, 1
+            raise tables.error(
+                f"expected {what}, found {tables.shown(text)}", filename, number, 1
             )
         if numeric and current is None:
-            raise _tables.error(
-                f"expected a marker name before the allele line {_tables.shown(text)} "
+            raise tables.error(
+                f"expected a marker name before the allele line {tables.shown(text)} "
                 "(markers are separated by one blank line)",
                 filename,
                 number,
@@ -254,7 +254,7 @@ def read_familias_frequencies(
 ) -> FrequencyDatabase:
     """Read a Familias/pedsuite frequency text file (e.g. norSTR's ``NorskDB_v2023.txt``)."""
     return parse_familias_frequencies(
-        _tables.read_bytes(path),
+        tables.read_bytes(path),
         str(path),
         population,
         normalise=normalise,
@@ -273,12 +273,12 @@ _ABSENT = frozenset({"na", "n/a", "nan", "-", "."})
 
 
 def _long_columns(header: Row) -> tuple[int, int, int, int | None] | None:
-    m = _tables.find_column(header, _MARKER_TITLES)
-    a = _tables.find_column(header, _ALLELE_TITLES)
-    f = _tables.find_column(header, _FREQ_TITLES)
+    m = tables.find_column(header, _MARKER_TITLES)
+    a = tables.find_column(header, _ALLELE_TITLES)
+    f = tables.find_column(header, _FREQ_TITLES)
     if m is None or a is None or f is None:
         return None
-    return m, a, f, _tables.find_column(header, _POPULATION_TITLES)
+    return m, a, f, tables.find_column(header, _POPULATION_TITLES)
 
 
 def long_rows_database(
@@ -291,7 +291,7 @@ def long_rows_database(
 ) -> FrequencyDatabase:
     """A database from the rows of a long table (marker, allele, frequency per row)."""
     if not rows:
-        raise _tables.error(
+        raise tables.error(
             "the table is empty; expected the columns marker, allele, frequency", file, 1
         )
     columns = _long_columns(rows[0])
@@ -299,10 +299,10 @@ def long_rows_database(
     titles = ("marker", "allele", "frequency")
     if columns is None:
         first = rows[0]
-        if len(first.cells) >= 3 and _tables.parse_number(first.cell(2)) is not None:
+        if len(first.cells) >= 3 and tables.parse_number(first.cell(2)) is not None:
             columns, data = (0, 1, 2, None), rows
         else:
-            raise _tables.error(
+            raise tables.error(
                 "expected a header with the columns marker, allele and frequency "
                 f"(found {', '.join(c or '(empty)' for c in first.cells)})",
                 file,
@@ -319,7 +319,7 @@ def long_rows_database(
             if named is None:
                 named = value
             elif value != named:
-                raise _tables.error(
+                raise tables.error(
                     f"the file holds a second population ('{value}' after "
                     f"'{named}'); give one population per file",
                     file,
@@ -329,13 +329,13 @@ def long_rows_database(
                 )
         raw_marker, raw_allele, raw_freq = row.cell(mi), row.cell(ai), row.cell(fi)
         if not raw_marker:
-            raise _tables.error("the marker name is empty", file, row.line, mi + 1, titles[0])
+            raise tables.error("the marker name is empty", file, row.line, mi + 1, titles[0])
         marker = _marker_name(raw_marker, file, row.line, mi + 1)
         block = blocks.get(marker)
         if block is None:
             block = blocks[marker] = _MarkerBlock(marker, row.line, mi + 1)
         if not raw_allele:
-            raise _tables.error(
+            raise tables.error(
                 f"marker {marker}: the allele name is empty", file, row.line, ai + 1, titles[1]
             )
         freq = _frequency(raw_freq, file, row.line, fi + 1, marker)
@@ -355,7 +355,7 @@ def wide_rows_database(
 ) -> FrequencyDatabase:
     """A database from the rows of a wide table (allele per row, one column per marker)."""
     if not rows:
-        raise _tables.error(
+        raise tables.error(
             "the table is empty; expected a header 'Allele, marker, marker, ...'", file, 1
         )
     header = rows[0]
@@ -366,7 +366,7 @@ def wide_rows_database(
                 _marker_name(title, file, header.line, j + 1), header.line, j + 1
             )
     if not blocks:
-        raise _tables.error(
+        raise tables.error(
             "the header names no marker column (expected 'Allele, marker, marker, ...')",
             file,
             header.line,
@@ -379,24 +379,24 @@ def wide_rows_database(
             if j == 0 or not value or value.lower() in _ABSENT:
                 continue
             if j >= width or j not in blocks:
-                raise _tables.error(
-                    f"a value ({_tables.shown(value)}) in a column without a marker name",
+                raise tables.error(
+                    f"a value ({tables.shown(value)}) in a column without a marker name",
                     file,
                     row.line,
                     j + 1,
                 )
         if not raw_allele:
-            raise _tables.error(
+            raise tables.error(
                 "the allele name is empty", file, row.line, 1, header.cell(0) or "allele"
             )
         try:
             key = canonical_allele(raw_allele)
         except KinmatchError as err:
-            raise _tables.error(
+            raise tables.error(
                 err.message, file, row.line, 1, header.cell(0) or "allele"
             ) from None
         if key in seen_alleles:
-            raise _tables.error(
+            raise tables.error(
                 f"allele '{key}' has two rows (first on line {seen_alleles[key]})",
                 file,
                 row.line,
@@ -416,7 +416,7 @@ def wide_rows_database(
 
 def _table_rows(data: bytes | str, filename: str, delimiter: str | None) -> list[Row]:
     default = "\t" if Path(filename).suffix.lower() in (".tsv", ".tab") else ","
-    return _tables.text_rows(data, filename, delimiter, default=default)
+    return tables.text_rows(data, filename, delimiter, default=default)
 
 
 def parse_long_frequencies(
@@ -486,9 +486,9 @@ def read_wide_frequencies(
 
 
 def _rows_of(path: str | Path) -> list[Row]:
-    data = _tables.read_bytes(path)
-    if _tables.is_xlsx(path):
-        return _tables.xlsx_rows(data, str(path))
+    data = tables.read_bytes(path)
+    if tables.is_xlsx(path):
+        return tables.xlsx_rows(data, str(path))
     return _table_rows(data, str(path), None)
 
 
@@ -502,12 +502,12 @@ def sniff_frequency_format(data: bytes | str, filename: str) -> FrequencyFormat:
     fields, starts a table: ``long`` if it titles marker, allele and frequency
     columns, else ``wide``. Anything else is the Familias text format.
     """
-    lines = _tables.split_lines(_tables.decode_text(data, filename))
+    lines = tables.split_lines(tables.decode_text(data, filename))
     first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
-    delimiter = _tables.sniff_delimiter(first, "\t")
+    delimiter = tables.sniff_delimiter(first, "\t")
     fields = first.split(delimiter)
     if delimiter in ",;" and delimiter in first or (delimiter == "\t" and len(fields) >= 3):
-        rows = _tables.delimited_rows([first], delimiter, filename)
+        rows = tables.delimited_rows([first], delimiter, filename)
         return "long" if rows and _long_columns(rows[0]) is not None else "wide"
     return "familias"
 
@@ -528,15 +528,15 @@ def read_frequency_database(
     """
     name = str(path)
     if format is not None and format not in FREQUENCY_FORMATS:
-        raise _tables.error(
+        raise tables.error(
             f"unknown frequency format '{format}' (expected one of {', '.join(FREQUENCY_FORMATS)})",
             name,
         )
-    data = _tables.read_bytes(path)
-    if _tables.is_xlsx(path):
-        rows = _tables.xlsx_rows(data, name)
+    data = tables.read_bytes(path)
+    if tables.is_xlsx(path):
+        rows = tables.xlsx_rows(data, name)
         if format == "familias":
-            raise _tables.error("a Familias frequency file is text, not an Excel workbook", name)
+            raise tables.error("a Familias frequency file is text, not an Excel workbook", name)
         if format is None:
             format = "long" if rows and _long_columns(rows[0]) is not None else "wide"
         builder = long_rows_database if format == "long" else wide_rows_database
@@ -576,7 +576,7 @@ def read_frequency_databases(
             path, population, format=format, normalise=normalise, rest_allele=rest_allele
         )
         if db.population in out:
-            raise _tables.error(f"a second database for population '{db.population}'", str(path))
+            raise tables.error(f"a second database for population '{db.population}'", str(path))
         out[db.population] = db
     return out
 

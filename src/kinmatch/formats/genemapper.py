@@ -52,20 +52,12 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from ..errors import KinmatchError
-from ..pedigree import Sex
-from . import _tables
-from ._tables import Row
-from .genotype_tables import (
-    Genotype,
-    GenotypeTable,
-    Profiles,
-    Site,
-    emit,
-    genotype_from_calls,
-    sex_from_amelogenin,
-)
-from .marker_names import AMELOGENIN, canonical_marker_name
+from kinmatch.errors import KinmatchError
+from kinmatch.pedigree import Sex
+from kinmatch.formats import tables
+from kinmatch.formats.tables import Row
+from kinmatch.formats.genotype_tables import Genotype, GenotypeTable, Profiles, Site, emit, genotype_from_calls, sex_from_amelogenin
+from kinmatch.formats.marker_names import AMELOGENIN, canonical_marker_name
 
 _ALLELE_TITLE = re.compile(r"^allele\s*(\d+)$", re.IGNORECASE)
 _LADDER_TYPES = {"allelicladder", "ladder"}
@@ -84,19 +76,19 @@ def allele_columns(header: Row) -> list[int]:
 def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     """Profiles from the rows of a GeneMapper export (header first)."""
     if not rows:
-        raise _tables.error(
+        raise tables.error(
             "the file is empty; expected a GeneMapper export with the columns "
             "'Sample Name', 'Marker' and 'Allele 1', 'Allele 2', ...",
             file,
             1,
         )
     header = rows[0]
-    sample_index = _tables.find_column(header, ("Sample Name", "Sample"))
+    sample_index = tables.find_column(header, ("Sample Name", "Sample"))
     if sample_index is None:
-        sample_index = _tables.find_column(header, ("Sample File", "Sample File Name"))
-    marker_index = _tables.find_column(header, ("Marker", "Locus"))
+        sample_index = tables.find_column(header, ("Sample File", "Sample File Name"))
+    marker_index = tables.find_column(header, ("Marker", "Locus"))
     alleles = allele_columns(header)
-    type_index = _tables.find_column(header, ("Sample Type",))
+    type_index = tables.find_column(header, ("Sample Type",))
     missing = [
         name
         for name, idx in (("'Sample Name'", sample_index), ("'Marker'", marker_index))
@@ -105,7 +97,7 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     if not alleles:
         missing.append("'Allele 1', 'Allele 2', ...")
     if missing or sample_index is None or marker_index is None:
-        raise _tables.error(
+        raise tables.error(
             f"not a GeneMapper genotype export: the header lacks the column(s) "
             f"{', '.join(missing)}",
             file,
@@ -122,12 +114,12 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     markers: dict[str, None] = {}
     results: dict[tuple[str, str], tuple[int, Genotype | Sex | None]] = {}
     for row in rows[1:]:
-        _tables.check_no_cells_beyond(row, width, file)
-        if type_index is not None and _tables.header_key(row.cell(type_index)) in _LADDER_TYPES:
+        tables.check_no_cells_beyond(row, width, file)
+        if type_index is not None and tables.header_key(row.cell(type_index)) in _LADDER_TYPES:
             continue
         sample = row.cell(sample_index)
         if not sample:
-            raise _tables.error(
+            raise tables.error(
                 "the sample name is empty", file, row.line, sample_index + 1, sample_title
             )
         raw_marker = row.cell(marker_index)
@@ -175,7 +167,7 @@ def _describe(result: Genotype | Sex | None) -> str:
 
 def parse_genemapper(data: bytes | str, filename: str = "<genemapper>") -> GenotypeTable:
     """Read a GeneMapper ID/ID-X genotype export from its text or bytes."""
-    rows = _tables.text_rows(data, filename, None, default="\t")
+    rows = tables.text_rows(data, filename, None, default="\t")
     table = parse_genemapper_rows(rows, filename)
     emit(table.warnings)
     return table
@@ -183,4 +175,4 @@ def parse_genemapper(data: bytes | str, filename: str = "<genemapper>") -> Genot
 
 def read_genemapper(path: str | Path) -> GenotypeTable:
     """Read a GeneMapper ID/ID-X genotype export (``.txt``, tab-delimited)."""
-    return parse_genemapper(_tables.read_bytes(path), str(path))
+    return parse_genemapper(tables.read_bytes(path), str(path))

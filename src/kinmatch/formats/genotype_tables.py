@@ -58,12 +58,12 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..alleles import allele_number, canonical_allele
-from ..errors import KinmatchError, Location, PedigreeError, warn
-from ..pedigree import Sex
-from . import _tables
-from ._tables import Row
-from .marker_names import AMELOGENIN, canonical_marker_name, is_str_marker, marker_info
+from kinmatch.alleles import allele_number, canonical_allele
+from kinmatch.errors import KinmatchError, Location, PedigreeError, warn
+from kinmatch.pedigree import Sex
+from kinmatch.formats import tables
+from kinmatch.formats.tables import Row
+from kinmatch.formats.marker_names import AMELOGENIN, canonical_marker_name, is_str_marker, marker_info
 
 Genotype = tuple[str, str]
 Profiles = dict[str, dict[str, Genotype]]
@@ -145,7 +145,7 @@ class Site:
     field: str | None = None
 
     def error(self, message: str) -> KinmatchError:
-        return _tables.error(message, self.file, self.line, self.column, self.field)
+        return tables.error(message, self.file, self.line, self.column, self.field)
 
     def __str__(self) -> str:
         return str(Location(self.file, self.line, self.column, self.field))
@@ -185,7 +185,7 @@ def allele_name(value: str, marker: str, site: Site) -> str:
     if is_str_marker(marker) and not _STR_ALLELE.match(text):
         raise site.error(
             f"expected an allele designation such as 16 or 9.3 (or OL) at STR "
-            f"marker {marker}, found {_tables.shown(text)}"
+            f"marker {marker}, found {tables.shown(text)}"
         )
     try:
         return canonical_allele(text)
@@ -259,7 +259,7 @@ def sex_from_amelogenin(calls: Sequence[str], sample: str, site: Site, notes: li
     if bad:
         raise site.error(
             f"expected Amelogenin alleles X and Y for sample '{sample}', found "
-            f"{_tables.shown(bad[0])}"
+            f"{tables.shown(bad[0])}"
         )
     if "X" in values and "Y" in values:
         return Sex.MALE
@@ -325,7 +325,7 @@ def split_genotype_cell(value: str, site: Site) -> list[str]:
         )
     parts = _CELL_SPLIT.split(text)
     if any(not p for p in parts):
-        raise site.error(f"expected a genotype such as 16/17 or 16, found {_tables.shown(text)}")
+        raise site.error(f"expected a genotype such as 16/17 or 16, found {tables.shown(text)}")
     return parts
 
 
@@ -354,7 +354,7 @@ def _column_groups(header: Row, sample_index: int, file: str) -> list[_Group]:
             last_suffix = None
             continue
         site = Site(file, header.line, j + 1, title or None)
-        key = _tables.header_key(title)
+        key = tables.header_key(title)
         prev = groups[-1] if groups else None
         adjacent = prev is not None and prev.indices[-1] == j - 1 and len(prev.indices) == 1
         if not title:
@@ -401,7 +401,7 @@ def _column_groups(header: Row, sample_index: int, file: str) -> list[_Group]:
         if group.kind == "marker" and len(group.indices) == 1:
             _, suffix = _pair_parts(group.title)
             if suffix in ("1", "a") and marker_info(group.title) is None:
-                raise _tables.error(
+                raise tables.error(
                     f"column '{group.title}' looks like the first of two allele columns of "
                     f"{group.marker}, but no second column follows",
                     file,
@@ -415,7 +415,7 @@ def _column_groups(header: Row, sample_index: int, file: str) -> list[_Group]:
 def parse_wide_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     """Profiles from the rows of a wide table (header first); see the module docstring."""
     if not rows:
-        raise _tables.error(
+        raise tables.error(
             "the table is empty; expected a header row with a sample column "
             "and one column per marker",
             file,
@@ -423,19 +423,19 @@ def parse_wide_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
         )
     header, data = rows[0], rows[1:]
     if is_long_genotype_header(header):
-        raise _tables.error(
+        raise tables.error(
             "this is a long table with one row per sample and marker (a "
             "GeneMapper export), not a wide table: read it with read_genemapper "
             "or read_profiles",
             file,
             header.line,
         )
-    sample_index = _tables.find_column(header, _SAMPLE_TITLES)
+    sample_index = tables.find_column(header, _SAMPLE_TITLES)
     if sample_index is None:
         sample_index = 0
     groups = _column_groups(header, sample_index, file)
     if not any(g.kind == "marker" for g in groups):
-        raise _tables.error("the header names no marker column", file, header.line)
+        raise tables.error("the header names no marker column", file, header.line)
     notes: list[str] = []
     profiles: Profiles = {}
     sexes: dict[str, Sex] = {}
@@ -443,14 +443,14 @@ def parse_wide_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     width = len(header.cells)
     sample_title = header.cell(sample_index) or "sample"
     for row in data:
-        _tables.check_no_cells_beyond(row, width, file)
+        tables.check_no_cells_beyond(row, width, file)
         sample = row.cell(sample_index)
         if not sample:
-            raise _tables.error(
+            raise tables.error(
                 "the sample name is empty", file, row.line, sample_index + 1, sample_title
             )
         if sample in first_line:
-            raise _tables.error(
+            raise tables.error(
                 f"sample '{sample}' appears twice (first on line {first_line[sample]})",
                 file,
                 row.line,
@@ -468,7 +468,7 @@ def parse_wide_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
                 value = row.cell(group.indices[0])
                 if value:
                     raise site.error(
-                        f"a value ({_tables.shown(value)}) in a column without a title"
+                        f"a value ({tables.shown(value)}) in a column without a title"
                     )
                 continue
             if group.kind == "sex":
@@ -498,7 +498,7 @@ def _group_calls(row: Row, group: _Group, file: str) -> list[str]:
         if len(parts) > 1:
             raise site.error(
                 f"expected one allele per cell ({group.marker} has two columns), "
-                f"found {_tables.shown(row.cell(j))}"
+                f"found {tables.shown(row.cell(j))}"
             )
         calls.extend(parts)
     return calls
@@ -506,7 +506,7 @@ def _group_calls(row: Row, group: _Group, file: str) -> list[str]:
 
 def is_long_genotype_header(header: Row) -> bool:
     """Whether a header row is GeneMapper's (a ``Marker`` column and ``Allele n`` columns)."""
-    has_marker = _tables.find_column(header, ("Marker", "Locus")) is not None
+    has_marker = tables.find_column(header, ("Marker", "Locus")) is not None
     return has_marker and any(_ALLELE_N.match(c.strip()) for c in header.cells)
 
 
@@ -514,7 +514,7 @@ def parse_wide_genotypes(
     data: bytes | str, filename: str = "<genotypes>", delimiter: str | None = None
 ) -> GenotypeTable:
     """Read a wide genotype table from CSV/TSV text or bytes (delimiter sniffed if ``None``)."""
-    rows = _tables.text_rows(data, filename, delimiter, default=",")
+    rows = tables.text_rows(data, filename, delimiter, default=",")
     table = parse_wide_rows(rows, filename)
     emit(table.warnings)
     return table
@@ -524,7 +524,7 @@ def parse_wide_genotypes_xlsx(
     data: bytes, filename: str = "<genotypes.xlsx>", sheet: str | None = None
 ) -> GenotypeTable:
     """Read a wide genotype table from the bytes of an Excel ``.xlsx`` workbook."""
-    rows = _tables.xlsx_rows(data, filename, sheet)
+    rows = tables.xlsx_rows(data, filename, sheet)
     table = parse_wide_rows(rows, filename)
     emit(table.warnings)
     return table
@@ -538,11 +538,11 @@ def read_genotype_table(
     For text files the delimiter (tab, semicolon or comma) is taken from the
     header line unless given.
     """
-    data = _tables.read_bytes(path)
-    if _tables.is_xlsx(path):
+    data = tables.read_bytes(path)
+    if tables.is_xlsx(path):
         return parse_wide_genotypes_xlsx(data, str(path), sheet)
     default = "\t" if Path(path).suffix.lower() in (".tsv", ".tab", ".txt") else ","
-    rows = _tables.text_rows(data, str(path), delimiter, default=default)
+    rows = tables.text_rows(data, str(path), delimiter, default=default)
     table = parse_wide_rows(rows, str(path))
     emit(table.warnings)
     return table
@@ -556,14 +556,14 @@ def read_profiles(path: str | Path, *, sheet: str | None = None) -> GenotypeTabl
     :mod:`kinmatch.formats.genemapper`); any other is a wide table. Text files
     (tab, semicolon or comma) and ``.xlsx`` workbooks are both read.
     """
-    from .genemapper import parse_genemapper_rows
+    from kinmatch.formats.genemapper import parse_genemapper_rows
 
-    data = _tables.read_bytes(path)
-    if _tables.is_xlsx(path):
-        rows = _tables.xlsx_rows(data, str(path), sheet)
+    data = tables.read_bytes(path)
+    if tables.is_xlsx(path):
+        rows = tables.xlsx_rows(data, str(path), sheet)
     else:
         default = "\t" if Path(path).suffix.lower() in (".tsv", ".tab", ".txt") else ","
-        rows = _tables.text_rows(data, str(path), None, default=default)
+        rows = tables.text_rows(data, str(path), None, default=default)
     if rows and is_long_genotype_header(rows[0]):
         table = parse_genemapper_rows(rows, str(path))
     else:

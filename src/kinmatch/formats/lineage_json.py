@@ -21,25 +21,27 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import KinmatchError, LineageError
-from ..lineage import (
+from kinmatch.errors import KinmatchError, LineageError
+from kinmatch.lineage.mtdna import (
     CONTROL_REGION,
-    LineageSettings,
     MtDatabase,
     MtProfile,
     SeqRange,
+    parse_variants,
+    read_mt_database,
+)
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.ystr import (
     YDatabase,
     YHaplotype,
     YLocus,
     YLocusTable,
     YMutationModel,
     make_haplotype,
-    parse_variants,
-    read_mt_database,
     read_y_database,
     read_y_loci,
 )
-from .case_json import JsonReader, describe, pointer_key
+from kinmatch.formats.case_json import JsonReader, describe, pointer_key
 
 __all__ = [
     "lineage_to_dict",

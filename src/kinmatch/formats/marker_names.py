@@ -40,7 +40,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import MarkerError
+from kinmatch.errors import MarkerError
 
 MarkerKind = Literal["autosomal", "X", "Y", "sex"]
 

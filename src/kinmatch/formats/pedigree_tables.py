@@ -57,10 +57,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..errors import KinmatchError, PedigreeError
-from ..pedigree import Individual, Pedigree, Sex, parent_id
-from . import _tables
-from ._tables import Row
+from kinmatch.errors import KinmatchError, PedigreeError
+from kinmatch.pedigree import Individual, Pedigree, Sex, parent_id
+from kinmatch.formats import tables
+from kinmatch.formats.tables import Row
 
 _FIELDS = ("family", "id", "father", "mother", "sex")
 _ID_TITLES = (
@@ -113,7 +113,7 @@ class _Person:
 
 
 def _header_layout(row: Row) -> _Layout | None:
-    keys = [_tables.header_key(c) for c in row.cells]
+    keys = [tables.header_key(c) for c in row.cells]
 
     def find(names: Sequence[str]) -> int | None:
         return next((keys.index(n) for n in names if n in keys), None)
@@ -140,7 +140,7 @@ def _layout(rows: Sequence[Row], file: str) -> _Layout:
     if layout is not None:
         missing = [k for k in ("id", "father", "mother", "sex") if k not in layout.columns]
         if missing:
-            raise _tables.error(
+            raise tables.error(
                 f"the header lacks a column for {', '.join(missing)} (expected "
                 "id, father, mother and sex)",
                 file,
@@ -149,7 +149,7 @@ def _layout(rows: Sequence[Row], file: str) -> _Layout:
         return layout
     n = len(first.cells)
     if n not in _POSITIONAL:
-        raise _tables.error(
+        raise tables.error(
             f"expected 4 columns (id, father, mother, sex), 5 (family first) or "
             f"6 (LINKAGE, phenotype last), or a header row; found {n}",
             file,
@@ -164,7 +164,7 @@ def _sex(value: str, file: str, line: int, column: int, title: str) -> Sex:
     try:
         return Sex.parse(value)
     except PedigreeError as err:
-        raise _tables.error(err.message, file, line, column, title) from None
+        raise tables.error(err.message, file, line, column, title) from None
 
 
 def _people(rows: Sequence[Row], layout: _Layout, file: str, default_family: str) -> list[_Person]:
@@ -174,15 +174,15 @@ def _people(rows: Sequence[Row], layout: _Layout, file: str, default_family: str
     for row in rows:
         n = len(row.cells)
         if n < needed or (not layout.has_header and n != layout.width):
-            raise _tables.error(f"expected {layout.width} columns, found {n}", file, row.line)
-        _tables.check_no_cells_beyond(row, layout.width, file)
+            raise tables.error(f"expected {layout.width} columns, found {n}", file, row.line)
+        tables.check_no_cells_beyond(row, layout.width, file)
         family = row.cell(cols["family"]) if "family" in cols else default_family
         if "family" in cols and not family:
-            raise _tables.error("the family id is empty", file, row.line, *layout.where("family"))
+            raise tables.error("the family id is empty", file, row.line, *layout.where("family"))
         pid = row.cell(cols["id"])
         if parent_id(pid) is None:
             what = "empty" if not pid else f"'{pid}', which means 'no parent'"
-            raise _tables.error(
+            raise tables.error(
                 f"the individual id is {what}; give each person a name",
                 file,
                 row.line,
@@ -201,7 +201,7 @@ def _check_family(people: Sequence[_Person], layout: _Layout, file: str) -> Pedi
     for person in people:
         ind = person.individual
         if ind.id in by_id:
-            raise _tables.error(
+            raise tables.error(
                 f"individual '{ind.id}' appears twice in family "
                 f"'{person.family}' (first on line {by_id[ind.id].line})",
                 file,
@@ -213,7 +213,7 @@ def _check_family(people: Sequence[_Person], layout: _Layout, file: str) -> Pedi
         ind = person.individual
         if (ind.father is None) != (ind.mother is None):
             missing = "father" if ind.father is None else "mother"
-            raise _tables.error(
+            raise tables.error(
                 f"'{ind.id}' has only one parent; give both parents or neither "
                 "(add an untyped parent if one is unknown)",
                 file,
@@ -227,12 +227,12 @@ def _check_family(people: Sequence[_Person], layout: _Layout, file: str) -> Pedi
             if parent is None:
                 continue
             if parent == ind.id:
-                raise _tables.error(
+                raise tables.error(
                     f"'{ind.id}' is given as their own {role}", file, person.line, *where(role)
                 )
             other = by_id.get(parent)
             if other is None:
-                raise _tables.error(
+                raise tables.error(
                     f"{role} '{parent}' of '{ind.id}' is not in family '{person.family}'",
                     file,
                     person.line,
@@ -240,7 +240,7 @@ def _check_family(people: Sequence[_Person], layout: _Layout, file: str) -> Pedi
                 )
             if other.individual.sex != sex:
                 word = "male" if sex == Sex.MALE else "female"
-                raise _tables.error(
+                raise tables.error(
                     f"'{parent}' is the {role} of '{ind.id}' but has sex "
                     f"{other.individual.sex.name.lower()} (line {other.line}); a {role} must be "
                     f"{word}",
@@ -256,7 +256,7 @@ def _check_family(people: Sequence[_Person], layout: _Layout, file: str) -> Pedi
             if quoted in by_id:
                 line = by_id[quoted].line
                 break
-        raise _tables.error(err.message, file, line, *where("id")) from None
+        raise tables.error(err.message, file, line, *where("id")) from None
 
 
 def _families(
@@ -274,12 +274,12 @@ def _family_name(filename: str) -> str:
 
 
 def _ped_rows(data: bytes | str, file: str) -> list[Row]:
-    lines = _tables.split_lines(_tables.decode_text(data, file))
+    lines = tables.split_lines(tables.decode_text(data, file))
     first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
-    delimiter = _tables.sniff_delimiter(first, " ")
+    delimiter = tables.sniff_delimiter(first, " ")
     if delimiter == " ":
-        return _tables.whitespace_rows(lines)
-    rows = _tables.delimited_rows(lines, delimiter, file)
+        return tables.whitespace_rows(lines)
+    rows = tables.delimited_rows(lines, delimiter, file)
     return [r for r in rows if not r.cells[0].startswith("#")]
 
 
@@ -287,13 +287,13 @@ def parse_ped_families(data: bytes | str, filename: str = "<pedigree>") -> dict[
     """Read a PED-style table into ``{family id: Pedigree}`` (see the module docstring)."""
     rows = _ped_rows(data, filename)
     if not rows:
-        raise _tables.error(
+        raise tables.error(
             "the file holds no person; expected rows of id, father, mother, sex", filename, 1
         )
     layout = _layout(rows, filename)
     body = rows[1:] if layout.has_header else rows
     if not body:
-        raise _tables.error("the table has a header but no person", filename, rows[0].line)
+        raise tables.error("the table has a header but no person", filename, rows[0].line)
     return _families(body, layout, filename, _family_name(filename))
 
 
@@ -302,7 +302,7 @@ def parse_ped(data: bytes | str, filename: str = "<pedigree>") -> Pedigree:
     families = parse_ped_families(data, filename)
     if len(families) > 1:
         names = list(families)
-        raise _tables.error(
+        raise tables.error(
             f"the file holds {len(names)} families ({', '.join(names[:5])}"
             f"{'...' if len(names) > 5 else ''}); read it with read_ped_families",
             filename,
@@ -312,26 +312,26 @@ def parse_ped(data: bytes | str, filename: str = "<pedigree>") -> Pedigree:
 
 def read_ped_families(path: str | Path) -> dict[str, Pedigree]:
     """Read a PED-style pedigree file into ``{family id: Pedigree}``."""
-    return parse_ped_families(_tables.read_bytes(path), str(path))
+    return parse_ped_families(tables.read_bytes(path), str(path))
 
 
 def read_ped(path: str | Path) -> Pedigree:
     """Read a PED-style pedigree file holding one family."""
-    return parse_ped(_tables.read_bytes(path), str(path))
+    return parse_ped(tables.read_bytes(path), str(path))
 
 
 def parse_plink_fam(data: bytes | str, filename: str = "<plink.fam>") -> dict[str, Pedigree]:
     """Read a LINKAGE/PLINK ``.fam`` file into ``{family id: Pedigree}``."""
-    rows = _tables.whitespace_rows(_tables.split_lines(_tables.decode_text(data, filename)))
+    rows = tables.whitespace_rows(tables.split_lines(tables.decode_text(data, filename)))
     if not rows:
-        raise _tables.error(
+        raise tables.error(
             "the file holds no person; expected rows of family, id, father, mother, sex, phenotype",
             filename,
             1,
         )
     for row in rows:
         if len(row.cells) != 6:
-            raise _tables.error(
+            raise tables.error(
                 f"expected 6 whitespace-separated columns (family, id, father, "
                 f"mother, sex, phenotype), found {len(row.cells)}",
                 filename,
@@ -343,7 +343,7 @@ def parse_plink_fam(data: bytes | str, filename: str = "<plink.fam>") -> dict[st
 
 def read_plink_fam(path: str | Path) -> dict[str, Pedigree]:
     """Read a LINKAGE/PLINK ``.fam`` file (six columns) into ``{family id: Pedigree}``."""
-    return parse_plink_fam(_tables.read_bytes(path), str(path))
+    return parse_plink_fam(tables.read_bytes(path), str(path))
 
 
 # -- writing -------------------------------------------------------------------------

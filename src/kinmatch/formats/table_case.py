@@ -35,16 +35,16 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import CaseFormatError, KinmatchError, Location, warn
-from ..kinship import Hypothesis, check_hypotheses
-from ..markers import DEFAULT_MINIMUM_FREQUENCY, FrequencyDatabase, Marker
-from ..pedigree import Individual, Pedigree, Sex
-from .case_json import HypothesesFile, KinshipCase, read_hypotheses_file
-from .detect import detect_input
-from .frequencies import read_frequency_database
-from .genotype_tables import GenotypeTable, read_profiles
-from .marker_names import marker_kind
-from .pedigree_tables import read_ped_families, read_plink_fam
+from kinmatch.errors import CaseFormatError, KinmatchError, Location, warn
+from kinmatch.kinship.lr import Hypothesis, check_hypotheses
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, FrequencyDatabase, Marker
+from kinmatch.pedigree import Individual, Pedigree, Sex
+from kinmatch.formats.case_json import HypothesesFile, KinshipCase, read_hypotheses_file
+from kinmatch.formats.detect import detect_input
+from kinmatch.formats.frequencies import read_frequency_database
+from kinmatch.formats.genotype_tables import GenotypeTable, read_profiles
+from kinmatch.formats.marker_names import marker_kind
+from kinmatch.formats.pedigree_tables import read_ped_families, read_plink_fam
 
 __all__ = [
     "MUTATION_MODELS",

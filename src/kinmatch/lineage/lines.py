@@ -23,8 +23,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from ..errors import PedigreeError
-from ..pedigree import Pedigree, Sex
+from kinmatch.errors import PedigreeError
+from kinmatch.pedigree import Pedigree, Sex
 
 Line = Literal["paternal", "maternal"]
 

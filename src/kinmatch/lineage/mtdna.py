@@ -64,11 +64,11 @@ from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 
-from ..errors import LineageError
-from ..pedigree import Pedigree
-from ._stats import FrequencyEstimate, counting_estimate
-from ._tableio import column, lineage_error, load_rows
-from .lines import maternal_line
+from kinmatch.errors import LineageError
+from kinmatch.pedigree import Pedigree
+from kinmatch.lineage.stats import FrequencyEstimate, counting_estimate
+from kinmatch.formats.lineage_tables import column, lineage_error, load_rows
+from kinmatch.lineage.lines import maternal_line
 
 MT_LENGTH = 16569
 

@@ -22,10 +22,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from ..errors import LineageError
-from ._stats import COUNTING_METHODS
-from .mtdna import MtDatabase
-from .ystr import FREQUENCY_METHODS, YFILER_PLUS, YDatabase, YLocusTable, YMutationModel
+from kinmatch.errors import LineageError
+from kinmatch.lineage.stats import COUNTING_METHODS
+from kinmatch.lineage.mtdna import MtDatabase
+from kinmatch.lineage.ystr import FREQUENCY_METHODS, YFILER_PLUS, YDatabase, YLocusTable, YMutationModel
 
 
 @dataclass(frozen=True)

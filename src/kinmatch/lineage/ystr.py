@@ -86,11 +86,11 @@ from pathlib import Path
 import numpy as np
 from scipy.special import logsumexp
 
-from ..errors import LineageError, Location
-from ..pedigree import Pedigree
-from ._stats import COUNTING_METHODS, FrequencyEstimate, counting_estimate
-from ._tableio import column, lineage_error, load_rows
-from .lines import paternal_line
+from kinmatch.errors import LineageError, Location
+from kinmatch.pedigree import Pedigree
+from kinmatch.lineage.stats import COUNTING_METHODS, FrequencyEstimate, counting_estimate
+from kinmatch.formats.lineage_tables import column, lineage_error, load_rows
+from kinmatch.lineage.lines import paternal_line
 
 # ---------------------------------------------------------------------------
 # Loci and mutation rates

@@ -31,13 +31,13 @@ from typing import Any
 import numpy as np
 from jinja2 import Environment, PackageLoader, select_autoescape
 
-from .. import __version__
-from ..dvi.case import DVICase
-from ..dvi.joint import NOT_MISSING, JointResult
-from ..dvi.lineage_evidence import LineEvidence
-from ..dvi.pairwise import PairwiseLR
-from ..dvi.solve import DVISolution
-from .pedigree_svg import reference_family_svg
+from kinmatch import __version__
+from kinmatch.dvi.case import DVICase
+from kinmatch.dvi.joint import NOT_MISSING, JointResult
+from kinmatch.dvi.lineage_evidence import LineEvidence
+from kinmatch.dvi.pairwise import PairwiseLR
+from kinmatch.dvi.solve import DVISolution
+from kinmatch.report.pedigree_svg import reference_family_svg
 
 #: Conclusions that name an identification, in the order they are listed.
 IDENTIFYING = ("Undisputed", "Match", "Match (GLR)", "Symmetric match")

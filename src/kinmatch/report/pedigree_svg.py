@@ -63,8 +63,8 @@ from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
 
-from ..errors import KinmatchError
-from ..pedigree import Pedigree, Sex
+from kinmatch.errors import KinmatchError
+from kinmatch.pedigree import Pedigree, Sex
 
 __all__ = [
     "PedigreeLayout",

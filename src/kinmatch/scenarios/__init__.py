@@ -4,6 +4,6 @@ timing and scoring the whole pipeline.
 * :mod:`.chosei` — the 1942 Chōsei undersea coal mine flood (183 miners).
 """
 
-from .chosei import ChoseiScenario, score_identifications, simulate_chosei
+from kinmatch.scenarios.chosei import ChoseiScenario, score_identifications, simulate_chosei
 
 __all__ = ["ChoseiScenario", "score_identifications", "simulate_chosei"]

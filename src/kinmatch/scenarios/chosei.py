@@ -53,13 +53,15 @@ from typing import Any
 
 import numpy as np
 
-from ..dvi.case import DVICase, PostMortemSample, ReferenceFamily
-from ..lineage import LineageSettings, MtDatabase, YDatabase
-from ..lineage.mtdna import parse_mt_profile
-from ..lineage.ystr import YFILER_PLUS_RATES, make_haplotype
-from ..markers import Marker
-from ..pedigree import Pedigree, Sex, pedigree_from_records
-from ..simulate import simulate_genotypes
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.mtdna import MtDatabase
+from kinmatch.lineage.ystr import YDatabase
+from kinmatch.lineage.mtdna import parse_mt_profile
+from kinmatch.lineage.ystr import YFILER_PLUS_RATES, make_haplotype
+from kinmatch.markers import Marker
+from kinmatch.pedigree import Pedigree, Sex, pedigree_from_records
+from kinmatch.simulate import simulate_genotypes
 
 #: The 21 autosomal STRs of GlobalFiler: (name, approximate amplicon length in
 #: bp used by the degradation model, lowest and highest repeat, microvariants).

@@ -32,12 +32,12 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
-from .errors import KinmatchError
-from .likelihood import genotype_log_probabilities, observation_factor
-from .markers import Marker
+from kinmatch.errors import KinmatchError
+from kinmatch.likelihood.peeling import genotype_log_probabilities, observation_factor
+from kinmatch.markers import Marker
 
 if TYPE_CHECKING:
-    from .dvi.case import DVICase
+    from kinmatch.dvi.case import DVICase
 
 #: Largest drop-out probability an estimate may take.
 MAX_DROPOUT = 0.99
@@ -149,7 +149,7 @@ def estimate_case_dropout(case: DVICase, dropin: float | None = None,
     one (``dropout`` > 0). ``dropin`` overrides the samples' drop-in
     probabilities for the estimated samples (``None``: each sample's own).
     This is what ``kinmatch dvi --estimate-dropout`` does."""
-    from .dvi import prepare_case
+    from kinmatch.dvi.case import prepare_case
 
     markers = prepare_case(case).markers
     samples = []

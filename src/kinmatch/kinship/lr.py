@@ -21,10 +21,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import KinmatchError
-from .likelihood import Genotype, Observation, markers_loglik
-from .markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from .pedigree import Pedigree, Sex
+from kinmatch.errors import KinmatchError
+from kinmatch.likelihood.peeling import Genotype, Observation, markers_loglik
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from kinmatch.pedigree import Pedigree, Sex
 
 #: Allele names per marker per person: ``{"A": {"D3S1358": ("15", "16")}}``.
 Profiles = Mapping[str, Mapping[str, Sequence[str]]]

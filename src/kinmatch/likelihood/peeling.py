@@ -55,11 +55,11 @@ from typing import NamedTuple
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import KinmatchError, MarkerError, PedigreeError
-from .markers import Marker
-from .contraction import contract, einsum_subscripts
-from .mutation import lumped_matrix, rest_states
-from .pedigree import Pedigree, Sex
+from kinmatch.errors import KinmatchError, MarkerError, PedigreeError
+from kinmatch.markers import Marker
+from kinmatch.likelihood.contraction import contract, einsum_subscripts
+from kinmatch.mutation import lumped_matrix, rest_states
+from kinmatch.pedigree import Pedigree, Sex
 
 #: A genotype as two allele indices into ``Marker.alleles`` (unordered).
 Genotype = tuple[int, int]

@@ -95,13 +95,13 @@ from typing import Any
 
 import numpy as np
 
-from ..alleles import allele_number, canonical_allele
-from ..dvi.case import DVICase, PostMortemSample, ReferenceFamily
-from ..errors import CaseFormatError, KinmatchError, Location, MarkerError, warn
-from ..kinship import Hypothesis
-from ..markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from ..pedigree import Individual, Pedigree, Sex
-from .case_json import KinshipCase
+from kinmatch.alleles import allele_number, canonical_allele
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.errors import CaseFormatError, KinmatchError, Location, MarkerError, warn
+from kinmatch.kinship.lr import Hypothesis
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from kinmatch.pedigree import Individual, Pedigree, Sex
+from kinmatch.formats.case_json import KinshipCase
 
 __all__ = [
     "DVIFamily",

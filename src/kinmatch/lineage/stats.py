@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 from scipy import stats
 
-from ..errors import LineageError
+from kinmatch.errors import LineageError
 
 COUNTING_METHODS = ("count_plus_one", "clopper_pearson", "count")
 

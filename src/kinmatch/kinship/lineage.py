@@ -27,20 +27,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .dvi.lineage_evidence import LineEvidence, person_lineage_evidence
-from .errors import KinmatchError
-from .kinship import Hypothesis, KinshipResult
-from .lineage import (
-    CombinedLR,
-    LineageSettings,
-    MtLineageResult,
-    MtProfile,
-    YHaplotype,
-    YLineageResult,
-    maternal_line,
-    paternal_line,
-)
-from .pedigree import Pedigree
+from kinmatch.dvi.lineage_evidence import LineEvidence, person_lineage_evidence
+from kinmatch.errors import KinmatchError
+from kinmatch.kinship.lr import Hypothesis, KinshipResult
+from kinmatch.lineage import CombinedLR
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.mtdna import MtLineageResult, MtProfile
+from kinmatch.lineage.ystr import YHaplotype, YLineageResult
+from kinmatch.lineage.lines import maternal_line, paternal_line
+from kinmatch.pedigree import Pedigree
 
 
 class ReferenceLineError(KinmatchError):

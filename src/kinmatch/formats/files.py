@@ -15,7 +15,7 @@ import tempfile
 from collections.abc import Iterable
 from pathlib import Path
 
-from ..errors import CaseFormatError, Location
+from kinmatch.errors import CaseFormatError, Location
 
 
 def same_file(a: str | Path, b: str | Path) -> bool:

@@ -10,9 +10,16 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..errors import LineageError, Location
-from ..formats._tables import Row, decode_text, header_key, read_bytes, split_lines, \
-    delimited_rows, sniff_delimiter
+from kinmatch.errors import LineageError, Location
+from kinmatch.formats.tables import (
+    Row,
+    decode_text,
+    header_key,
+    read_bytes,
+    split_lines,
+    delimited_rows,
+    sniff_delimiter,
+)
 
 
 def lineage_error(message: str, file: str | None, line: int | None = None,

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
-from ..errors import CaseFormatError, KinmatchError, Location
+from kinmatch.errors import CaseFormatError, KinmatchError, Location
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 

@@ -83,17 +83,17 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
-from .errors import KinmatchError
-from .ibd import kinship_coefficients
-from .likelihood import (
+from kinmatch.errors import KinmatchError
+from kinmatch.ibd import kinship_coefficients
+from kinmatch.likelihood.peeling import (
     Genotype,
     PedigreeMarkers,
     genotype_log_probabilities,
     genotype_offsets,
     pedigrees_genotype_distributions_packed,
 )
-from .markers import Marker
-from .pedigree import Individual, Pedigree, Sex
+from kinmatch.markers import Marker
+from kinmatch.pedigree import Individual, Pedigree, Sex
 
 #: How mutation models are treated (forrel's ``disableMutations``: NA, FALSE, TRUE).
 MUTATION_MODES = ("auto", "keep", "disable")
@@ -574,7 +574,7 @@ def _joint_direct(pedigree: Pedigree, markers: Sequence[Marker],
     This uses the peeling engine's network builder directly
     (:mod:`kinmatch.likelihood` internals); :func:`_joint_by_rows` computes
     the same tables through the public API and is the fallback."""
-    from . import likelihood as lk
+    from kinmatch.likelihood import peeling as lk
 
     groups: dict[tuple[object, ...], tuple[Any, int, list[int], list[Any]]] = {}
     for k, (m, geno) in enumerate(zip(markers, genotypes)):
@@ -939,7 +939,7 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
     ``use_lineage`` is false);
     ``progress(family, missing, candidate)`` is called before each candidate.
     """
-    from .dvi.case import DVICase, prepare_case
+    from kinmatch.dvi.case import DVICase, prepare_case
 
     families = list(case.families)
     if family is not None:
@@ -957,7 +957,7 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
     if not use_lineage:
         lineage = {}
     elif lineage is None:
-        from .planning_lineage import lineage_systems
+        from kinmatch.planning.lineage import lineage_systems
         lineage = lineage_systems(sub)
     plans = []
     for fam, genos in zip(families, prepared.family_genotypes):
