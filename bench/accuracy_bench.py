@@ -53,7 +53,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kinmatch.likelihood.dropout import estimate_case_dropout
+from kinmatch.dvi.case import estimate_case_dropout
 from kinmatch.dvi.case import DVICase, prepare_case
 from kinmatch.dvi.reassociation import merge_fragments
 from kinmatch.dvi.solve import solve_case

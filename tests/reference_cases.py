@@ -11,8 +11,8 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kinmatch.formats.case_json import KinshipCase
-from kinmatch.kinship.lr import Hypothesis
+from kinmatch.kinship.case import KinshipCase
+from kinmatch.kinship.case import Hypothesis
 from kinmatch.markers import Marker
 from kinmatch.pedigree import pedigree_from_records
 

@@ -15,8 +15,8 @@ from jsonschema import Draft202012Validator
 from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.case import prepare_case
 from kinmatch.errors import CaseFormatError
+from kinmatch.formats.json_reader import FORMAT_VERSION
 from kinmatch.formats.case_json import (
-    FORMAT_VERSION,
     case_to_dict,
     parse_case,
     parse_hypotheses_file,
@@ -29,11 +29,8 @@ from kinmatch.formats.dvi_json import (
     parse_dvi_case,
     read_dvi_case,
 )
-from kinmatch.formats.familias.model import (
-    familias_to_dvi_case,
-    familias_to_kinship_case,
-    read_familias,
-)
+from kinmatch.formats.familias.convert import familias_to_dvi_case, familias_to_kinship_case
+from kinmatch.formats.familias.parse import read_familias
 from kinmatch.kinship.lr import kinship_lr
 from kinmatch.schemas import SCHEMA_NAMES, load_schema, schema_text, validator
 

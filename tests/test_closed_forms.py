@@ -24,7 +24,8 @@ import itertools
 
 import pytest
 
-from kinmatch.kinship.lr import Hypothesis, kinship_lr
+from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.lr import kinship_lr
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 from kinmatch.relationships import RELATIONSHIPS, parent_child, relationship_pedigree, unrelated

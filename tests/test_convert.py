@@ -18,7 +18,8 @@ from kinmatch.errors import KinmatchWarning
 from kinmatch.formats.case_json import read_case, read_hypotheses_file
 from kinmatch.formats.detect import detect_input
 from kinmatch.formats.dvi_json import read_dvi_case
-from kinmatch.formats.familias.model import familias_to_dvi_case, read_familias
+from kinmatch.formats.familias.convert import familias_to_dvi_case
+from kinmatch.formats.familias.parse import read_familias
 from kinmatch.formats.frequencies import read_frequency_database
 from kinmatch.formats.genotype_tables import read_profiles
 from kinmatch.formats.pedigree_tables import read_ped_families, read_plink_fam

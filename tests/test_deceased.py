@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from kinmatch.dvi.case import ReferenceFamily
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.dvi_json import format_dvi_case, parse_dvi_case, read_dvi_case
 from kinmatch.planning.power import count_candidates, plan_case

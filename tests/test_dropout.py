@@ -10,9 +10,10 @@ import numpy as np
 import pytest
 
 from enumeration import brute_force_likelihood
-from kinmatch.likelihood.peeling import Observation, markers_loglik, observation_factor
+from kinmatch.likelihood.observation import Observation, observation_factor
+from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.markers import Marker
-from kinmatch.pedigree import Sex, pedigree_from_records
+from kinmatch.pedigree import pedigree_from_records
 
 FREQS = np.array([0.1, 0.25, 0.3, 0.35])
 ALLELES = [str(i) for i in range(1, 5)]
@@ -166,7 +167,8 @@ def test_paternity_index_with_a_degraded_child(d, pa):
         PI = {[p_a (1-d^2) + (1-p_a) d(1-d)]/2 + p_a d(1-d)/2}
              / [p_a^2 (1-d^2) + 2 p_a (1-p_a) d(1-d)]
     """
-    from kinmatch.kinship.lr import Hypothesis, kinship_lr
+    from kinmatch.kinship.case import Hypothesis
+    from kinmatch.kinship.lr import kinship_lr
     from kinmatch.relationships import parent_child, unrelated
 
     marker = Marker.create("M", ["a", "b", "c"], [pa, 0.2, 0.8 - pa])
@@ -222,7 +224,8 @@ def _silent_marker(silent_frequency=0.05, mutation=None):
 def test_paternity_index_with_a_silent_allele(ps):
     """Father seen as a only (a/a or a/silent), child a/b:
     PI = (p_a + p_s) / (2 p_a (p_a + 2 p_s)); 1/(2 p_a) without the silent allele."""
-    from kinmatch.kinship.lr import Hypothesis, kinship_lr
+    from kinmatch.kinship.case import Hypothesis
+    from kinmatch.kinship.lr import kinship_lr
     from kinmatch.relationships import parent_child, unrelated
 
     marker = _silent_marker(ps)
@@ -237,7 +240,8 @@ def test_paternity_index_with_a_silent_allele(ps):
 def test_a_silent_allele_turns_an_exclusion_into_a_small_lr():
     """Father seen a, child seen b: excluded without a silent allele; with one,
     both may carry it: PI = p_s / ((p_a + 2 p_s)(p_b + 2 p_s))."""
-    from kinmatch.kinship.lr import Hypothesis, kinship_lr
+    from kinmatch.kinship.case import Hypothesis
+    from kinmatch.kinship.lr import kinship_lr
     from kinmatch.relationships import parent_child, unrelated
 
     hyps = [Hypothesis("paternity", parent_child("F", "C")),

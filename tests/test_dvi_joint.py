@@ -136,10 +136,10 @@ def test_multi_missing_family_with_degraded_samples_equals_brute_force():
     """Two missing brothers and degraded remains: the joint log-likelihood of
     each assignment (peeling with the samples as Observations) equals the
     whole-pedigree likelihood ratio computed by the kinship engine."""
-    from dataclasses import replace as dc_replace
 
     from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
-    from kinmatch.kinship.lr import Hypothesis, kinship_lr
+    from kinmatch.kinship.case import Hypothesis
+    from kinmatch.kinship.lr import kinship_lr
     from kinmatch.markers import Marker
     from kinmatch.pedigree import Individual, Pedigree, Sex, pedigree_from_records
 

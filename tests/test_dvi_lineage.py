@@ -18,7 +18,8 @@ from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepar
 from kinmatch.dvi.joint import joint_identification
 from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr
 from kinmatch.dvi.solve import solve_case
-from kinmatch.dvi.lineage_evidence import lineage_evidence, line_relatives
+from kinmatch.dvi.lineage_evidence import lineage_evidence
+from kinmatch.lineage.evidence import line_relatives
 from kinmatch.errors import CaseFormatError, KinmatchError
 from kinmatch.formats.dvi_json import (
     dvi_case_to_dict,
@@ -26,7 +27,8 @@ from kinmatch.formats.dvi_json import (
     read_dvi_case,
     write_dvi_case,
 )
-from kinmatch.kinship.lr import Hypothesis, kinship_lr
+from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.lr import kinship_lr
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype

@@ -21,7 +21,8 @@ from dvir_cases import dvir_case_paths, load_dvir_case
 from enumeration import brute_force_likelihood
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr
-from kinmatch.kinship.lr import Hypothesis, kinship_lr
+from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.lr import kinship_lr
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex, pedigree_from_records
 

@@ -28,7 +28,7 @@ from kinmatch.dvi.reassociation import (
     merged_sample,
 )
 from kinmatch.errors import KinmatchError, KinmatchWarning
-from kinmatch.likelihood.peeling import genotype_log_probability
+from kinmatch.likelihood.population import genotype_log_probability
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 

@@ -436,7 +436,8 @@ def test_identified_degraded_sample_joins_its_family_as_an_observation():
     import numpy as np
 
     from kinmatch.dvi.case import ReferenceFamily as RF
-    from kinmatch.kinship.lr import Hypothesis, kinship_lr
+    from kinmatch.kinship.case import Hypothesis
+    from kinmatch.kinship.lr import kinship_lr
     from kinmatch.markers import Marker
     from kinmatch.pedigree import Individual, Pedigree, pedigree_from_records
 

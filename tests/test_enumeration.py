@@ -10,7 +10,7 @@ import pytest
 from enumeration import brute_force_likelihood
 from kinmatch.likelihood.peeling import genotype_distribution, marker_loglik
 from kinmatch.markers import Marker
-from kinmatch.pedigree import Sex, pedigree_from_records
+from kinmatch.pedigree import pedigree_from_records
 from kinmatch.relationships import (
     first_cousin_marriage_child,
     full_siblings,

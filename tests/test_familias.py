@@ -44,17 +44,17 @@ from kinmatch.formats.familias.model import (
     FamiliasModel,
     FamiliasMutation,
     FamiliasRelation,
-    decode_familias_bytes,
+)
+from kinmatch.formats.familias.parse import decode_familias_bytes, parse_familias, read_familias
+from kinmatch.formats.familias.convert import (
     familias_markers,
     familias_to_dvi_case,
     familias_to_kinship_case,
-    format_familias,
     kinship_case_to_familias,
-    parse_familias,
-    read_familias,
-    write_familias,
 )
-from kinmatch.kinship.lr import Hypothesis, kinship_lr, typed_genotypes
+from kinmatch.formats.familias.write import format_familias, write_familias
+from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.lr import kinship_lr, typed_genotypes
 from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.mutation import equal_matrix, is_stationary, make_stationary, stepwise_matrix
 from kinmatch.pedigree import Individual, Pedigree, Sex
@@ -879,7 +879,7 @@ def test_silent_allele_loci_read_compute_and_round_trip():
     writing the case back keeps the silent allele and its frequency."""
     from dataclasses import replace as dc_replace
 
-    from kinmatch.formats.familias.model import SILENT_ALLELE
+    from kinmatch.formats.familias.convert import SILENT_ALLELE
 
     fam = read_familias(next(p for p in sorted(FAM_DIR.glob("*.fam"))
                              if not p.name.startswith("X_")))

@@ -354,12 +354,8 @@ def test_marker_names_never_fail_otherwise(name):
 # -- kinmatch's JSON readers: case, DVI case, hypotheses ----------------------------
 
 from kinmatch.dvi.case import DVICase
-from kinmatch.formats.case_json import (
-    HypothesesFile,
-    KinshipCase,
-    parse_case,
-    parse_hypotheses_file,
-)
+from kinmatch.formats.case_json import HypothesesFile, parse_case, parse_hypotheses_file
+from kinmatch.kinship.case import KinshipCase
 from kinmatch.formats.dvi_json import parse_dvi_case
 
 JSON_EXAMPLES = {

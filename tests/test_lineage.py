@@ -27,9 +27,8 @@ from kinmatch.lineage.mtdna import (
     mt_lineage_lr_in_pedigree,
     parse_mt_profile,
     parse_variants,
-    read_mt_database,
-    read_mt_profiles,
 )
+from kinmatch.formats.lineage_tables import read_mt_database, read_mt_profiles
 from kinmatch.lineage.ystr import (
     YDatabase,
     YFILER_PLUS,
@@ -40,14 +39,12 @@ from kinmatch.lineage.ystr import (
     haplotype_frequency,
     locus_probability,
     make_haplotype,
-    read_y_database,
-    read_y_haplotypes,
-    read_y_loci,
     single_step_difference_probability,
     step_probability,
     y_lineage_lr,
     y_lineage_lr_in_pedigree,
 )
+from kinmatch.formats.lineage_tables import read_y_database, read_y_haplotypes, read_y_loci
 from kinmatch.lineage.lines import (
     applicable_lineages,
     maternal_line,

@@ -18,7 +18,8 @@ def _read_dvi_case(path: str) -> Any:
     """A DVI case from a kinmatch JSON DVI case or a Familias DVI file, by content."""
     from kinmatch.formats.detect import INPUT_KINDS, detect_input
     from kinmatch.formats.dvi_json import read_dvi_case
-    from kinmatch.formats.familias.model import familias_to_dvi_case, read_familias
+    from kinmatch.formats.familias.convert import familias_to_dvi_case
+    from kinmatch.formats.familias.parse import read_familias
 
     kind = detect_input(path)
     if kind == "dvi-json":
@@ -278,7 +279,7 @@ def _with_estimated_dropout(dvi: Any, dropin: float | None) -> Any:
     """The case with each sample's drop-out estimated by maximum likelihood
     (:func:`kinmatch.dropout.estimate_case_dropout`, at least
     :data:`kinmatch.dropout.DROPOUT_FLOOR`), unless the case sets one."""
-    from kinmatch.likelihood.dropout import estimate_case_dropout
+    from kinmatch.dvi.case import estimate_case_dropout
 
     return estimate_case_dropout(dvi, dropin)
 

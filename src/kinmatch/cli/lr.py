@@ -12,9 +12,10 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kinmatch.dvi.lineage_evidence import LineEvidence
+from kinmatch.lineage.evidence import LineEvidence
 from kinmatch.errors import CaseFormatError, KinmatchError, Location
-from kinmatch.formats.case_json import KinshipCase, read_case
+from kinmatch.kinship.case import KinshipCase
+from kinmatch.formats.case_json import read_case
 from kinmatch.formats.table_case import read_table_case
 from kinmatch.kinship.lr import KinshipResult, kinship_lr
 from kinmatch.lineage.settings import LineageSettings
@@ -189,7 +190,8 @@ def lr_command(case: str | None, profiles: str | None, as_json: bool, reference:
 def _read_kinship_case(path: str) -> KinshipCase:
     """A kinship case from a kinmatch JSON file or a Familias file, by content."""
     from kinmatch.formats.detect import INPUT_KINDS, detect_input
-    from kinmatch.formats.familias.model import familias_to_kinship_case, read_familias
+    from kinmatch.formats.familias.convert import familias_to_kinship_case
+    from kinmatch.formats.familias.parse import read_familias
 
     kind = detect_input(path)
     if kind == "familias":

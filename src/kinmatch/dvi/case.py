@@ -25,6 +25,8 @@ works on integer arrays.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
@@ -32,12 +34,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError, MarkerError
-from kinmatch.likelihood.peeling import Genotype, Observation
+from kinmatch.likelihood.observation import Genotype, Observation
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtProfile
 from kinmatch.lineage.ystr import YHaplotype
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from kinmatch.pedigree import Pedigree, Sex
+from kinmatch.likelihood.dropout import DROPOUT_FLOOR, estimate_sample_dropout
 
 #: Allele names per marker: ``{"D3S1358": ("15", "16")}``.
 Profile = Mapping[str, Sequence[str]]
@@ -265,3 +268,26 @@ def prepare_case(case: DVICase) -> PreparedCase:
             })
         family_genotypes.append(tuple(per_marker))
     return PreparedCase(case, tuple(markers), sample_genotypes, tuple(family_genotypes))
+
+
+def estimate_case_dropout(case: DVICase, dropin: float | None = None,
+                          floor: float = DROPOUT_FLOOR) -> DVICase:
+    """The case with each sample's drop-out estimated by maximum likelihood
+    (:func:`estimate_sample_dropout`, at least ``floor``), unless the case sets
+    one (``dropout`` > 0). ``dropin`` overrides the samples' drop-in
+    probabilities for the estimated samples (``None``: each sample's own).
+    This is what ``kinmatch dvi --estimate-dropout`` does."""
+    from kinmatch.dvi.case import prepare_case
+
+    markers = prepare_case(case).markers
+    samples = []
+    for s in case.samples:
+        if s.dropout == 0.0:
+            c = s.dropin if dropin is None else dropin
+            d = max(floor, estimate_sample_dropout(markers, s.profile, dropin=c,
+                                                   theta=case.theta))
+            s = replace(s, dropout=d, dropin=c if d > 0 else s.dropin)
+        samples.append(s)
+    return replace(case, samples=samples)
+
+

@@ -134,8 +134,8 @@ from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
 from kinmatch.errors import KinmatchError
+from kinmatch.likelihood.observation import Observation
 from kinmatch.likelihood.peeling import (
-    Observation,
     PedigreeMarkers,
     genotype_column,
     genotype_offsets,

@@ -49,13 +49,12 @@ from scipy import sparse
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     genotype_column,
-    genotype_log_probabilities,
     genotype_offsets,
-    log_genotype_probabilities,
-    observation_factor,
     pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
+from kinmatch.likelihood.population import genotype_log_probabilities, log_genotype_probabilities
+from kinmatch.likelihood.observation import observation_factor
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex
 from kinmatch.dvi.case import UNTYPED, PreparedCase, ReferenceFamily
@@ -252,7 +251,6 @@ def _family_distributions(families: Sequence[ReferenceFamily],
     """Per family: (its missing persons' family log-likelihood rows, their
     log-probability rows, their Mendel-compatibility rows), all families in
     one batched pass."""
-    n = len(markers)
     mutating = any(m.mutation is not None for m in markers)
     without_mutation = [_without_mutation(m) for m in markers]
     jobs, owner = [], []

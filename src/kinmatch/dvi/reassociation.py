@@ -159,7 +159,8 @@ from scipy.sparse.csgraph import connected_components
 
 from kinmatch.errors import KinmatchError, warn
 from kinmatch.pedigree import Sex
-from kinmatch.likelihood.peeling import balding_nichols_founder_factor, observation_factor
+from kinmatch.likelihood.population import balding_nichols_founder_factor
+from kinmatch.likelihood.observation import observation_factor
 from kinmatch.dvi.case import UNTYPED, DVICase, PostMortemSample, PreparedCase, prepare_case
 
 #: Smallest identity LR that links two fragments (see the module docstring).

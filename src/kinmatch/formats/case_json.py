@@ -52,19 +52,16 @@ table-based cases.
 
 from __future__ import annotations
 
-import json
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import json_source_map
 
 from kinmatch.alleles import canonical_allele
-from kinmatch.errors import CaseFormatError, KinmatchError, Location
-from kinmatch.kinship.lr import Hypothesis, check_hypotheses
+from kinmatch.errors import CaseFormatError, Location
+from kinmatch.kinship.case import Hypothesis, check_hypotheses
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtProfile
 from kinmatch.lineage.ystr import YHaplotype
@@ -72,302 +69,37 @@ from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex, parent_id
 from kinmatch.relationships import relationship_pedigree
 from kinmatch.formats.files import atomic_write_text
+from kinmatch.formats.json_reader import JsonReader, decode_json_bytes, describe, dump_json, plain_json, pointer_key, read_json_text
+from kinmatch.kinship.case import KinshipCase
+from kinmatch.formats.json_reader import FORMAT_VERSION
 
 FORMAT_NAME = "kinmatch-case"
-#: The version of kinmatch's JSON formats that this kinmatch reads and writes.
-FORMAT_VERSION = 1
-
-#: The ``format`` values of kinmatch's JSON files and what each holds.
-JSON_FORMATS: dict[str, str] = {
-    "kinmatch-case": "a kinship case",
-    "kinmatch-dvi-case": "a DVI case",
-    "kinmatch-hypotheses": "a hypotheses file",
-}
-
-T = TypeVar("T")
 
 
-@dataclass
-class KinshipCase:
-    """Everything a kinship LR computation needs."""
 
-    markers: list[Marker]
-    profiles: dict[str, dict[str, tuple[str, str]]]
-    hypotheses: list[Hypothesis]
-    reference: str | None = None
-    theta: float = 0.0
-    title: str = ""
-    minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY
-    source: str | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
-    #: drop-out probability per degraded person: one value, or one per marker
-    dropout: dict[str, float | dict[str, float]] = field(default_factory=dict)
-    #: drop-in probability per degraded person
-    dropin: dict[str, float] = field(default_factory=dict)
-    #: Y-STR haplotypes of the typed men (lineage markers, optional)
-    y_haplotypes: dict[str, YHaplotype] = field(default_factory=dict)
-    #: mtDNA profiles of the typed people (lineage markers, optional)
-    mtdna_profiles: dict[str, MtProfile] = field(default_factory=dict)
-    #: databases and models for the lineage LRs (the file's ``lineage`` block), if given
-    lineage: LineageSettings | None = None
-    #: the person of interest of a missing-person question (for the lineage LRs)
-    poi: str | None = None
 
-    @property
-    def has_lineage(self) -> bool:
-        """Whether the case carries lineage-marker data (Y haplotypes or mtDNA profiles)."""
-        return bool(self.y_haplotypes or self.mtdna_profiles)
 
 
 # ---------------------------------------------------------------------------
 # The shared reader machinery
 
 
-class JsonReader:
-    """A parsed JSON document that turns every problem into a located error.
-
-    ``positions`` maps JSON pointers to where their keys and values start in
-    the text, so an error at ``/markers/1/frequencies`` names its line and
-    column.
-    """
-
-    def __init__(self, text: str, filename: str) -> None:
-        self.filename = filename
-        if text.startswith("\ufeff"):
-            text = text[1:]
-        try:
-            self.data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise CaseFormatError(
-                f"not valid JSON: {err.msg}",
-                Location(filename, err.lineno, err.colno),
-            ) from None
-        except RecursionError:
-            raise CaseFormatError("not valid JSON: nested too deeply", Location(filename)) from None
-        self._text = text
-
-    @cached_property
-    def positions(self) -> dict[str, Any]:
-        """Where each JSON pointer's key and value start, computed when an
-        error first needs a line (a large case is read without it)."""
-        try:
-            return json_source_map.calculate(self._text)
-        except Exception:  # noqa: BLE001 - positions are a convenience only
-            return {}
-
-    def position(self, pointer: str) -> tuple[int | None, int | None]:
-        """The 1-based line and column of ``pointer`` (its key if it has one), if known."""
-        entry = self.positions.get(pointer)
-        if entry is None:
-            return None, None
-        loc = entry.key_start or entry.value_start
-        return loc.line + 1, loc.column + 1
-
-    def error(self, pointer: str, message: str) -> CaseFormatError:
-        """A :class:`CaseFormatError` at ``pointer``; an unknown pointer is
-        located at its nearest known parent."""
-        probe = pointer
-        line = column = None
-        while True:
-            line, column = self.position(probe)
-            if line is not None or not probe:
-                break
-            probe = probe.rsplit("/", 1)[0]
-        return CaseFormatError(message, Location(self.filename, line, column, pointer or "/"))
-
-    def wrap(self, pointer: str, fn: Callable[[], T]) -> T:
-        """Run ``fn`` and re-raise a KinmatchError located at ``pointer``."""
-        try:
-            return fn()
-        except CaseFormatError:
-            raise
-        except KinmatchError as err:
-            raise self.error(pointer, err.message) from None
-
-    def field(self, obj: Mapping[str, Any], key: str, pointer: str, kind: type | tuple[type, ...],
-              required: bool = True, default: Any = None) -> Any:
-        """``obj[key]``, checked to be of ``kind``; ``default`` when absent and not required."""
-        if key not in obj:
-            if required:
-                raise self.error(pointer, f"missing required field '{key}'")
-            return default
-        value = obj[key]
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        ok = isinstance(value, kinds) and not (isinstance(value, bool) and bool not in kinds)
-        if not ok:
-            expected = " or ".join(_TYPE_WORDS.get(k, k.__name__) for k in kinds)
-            raise self.error(f"{pointer}/{pointer_key(key)}",
-                             f"expected {expected}, found {describe(value)}")
-        return value
-
-    def check_header(self, format_name: str) -> dict[str, Any]:
-        """The root object, after checking its ``format`` and ``version``.
-
-        Done before the schema so that another kind of kinmatch file, or a
-        file from a later kinmatch, gets a plain explanation.
-        """
-        root = self.data
-        what = JSON_FORMATS[format_name]
-        if not isinstance(root, dict):
-            raise self.error("", f"{what} file is a JSON object, not {describe(root)}")
-        if "format" not in root:
-            raise self.error("", f"missing required field 'format' (\"{format_name}\" for "
-                                 f"{what})")
-        fmt = root["format"]
-        if fmt != format_name:
-            if isinstance(fmt, str) and fmt in JSON_FORMATS:
-                raise self.error("/format", f"this file holds {JSON_FORMATS[fmt]} "
-                                            f"(\"{fmt}\"), not {what} (\"{format_name}\")")
-            raise self.error("/format", f"expected \"{format_name}\", found {describe(fmt)}")
-        version = root.get("version", FORMAT_VERSION)
-        if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
-            raise self.error("/version", f"this file is version {version} of the format; this "
-                                         f"kinmatch reads version {FORMAT_VERSION}: update kinmatch")
-        return root
-
-    def validate(self, schema: str) -> None:
-        """Check the document against a shipped schema; the first problem in
-        the file becomes a located :class:`CaseFormatError`."""
-        from kinmatch.schemas import validator
-
-        errors = list(validator(schema).iter_errors(self.data))
-        if not errors:
-            return
-        # The problem that comes first in the file; at one place, the first
-        # the schema states (its keywords are written in a deliberate order).
-        best: tuple[tuple[int, int, int], str, str] | None = None
-        for index, err in enumerate(errors):
-            pointer, message = schema_error(err)
-            line, column = self.position(pointer)
-            key = (line if line is not None else 1 << 30, column or 0, index)
-            if best is None or key < best[0]:
-                best = (key, pointer, message)
-        assert best is not None
-        _, pointer, message = best
-        raise self.error(pointer, message)
 
 
-_TYPE_WORDS: dict[Any, str] = {
-    dict: "an object", list: "a list", str: "text", float: "a number", int: "a number",
-    bool: "true or false", "object": "an object", "array": "a list", "string": "text",
-    "number": "a number", "integer": "a whole number", "boolean": "true or false",
-    "null": "null",
-}
 
 
-def describe(value: Any) -> str:
-    """A JSON value described for an error message: ``text 'x'``, ``a list``, ``1.5``..."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, dict):
-        return "an object"
-    if isinstance(value, list):
-        return "a list"
-    if isinstance(value, str):
-        return f"text '{value}'"
-    return f"{value!r}"
 
 
-def pointer_key(key: str) -> str:
-    """A key escaped for a JSON pointer (RFC 6901)."""
-    return str(key).replace("~", "~0").replace("/", "~1")
 
 
-def json_pointer(path: Iterable[Any]) -> str:
-    """The JSON pointer of a path of keys and indices (``""`` for the root)."""
-    return "".join(f"/{pointer_key(str(p))}" for p in path)
 
 
-def schema_error(err: Any) -> tuple[str, str]:
-    """A ``jsonschema`` validation error as (JSON pointer, message for people).
-
-    Messages follow the project's wording (``expected a number, found text
-    'x'``, ``unknown field 'y'``); a subschema's ``x-kinmatch-error``
-    annotation (text, or text per keyword) overrides the generic wording.
-    ``{found}``, ``{value}`` and ``{expected}`` in it are filled in.
-    """
-    pointer = json_pointer(err.absolute_path)
-    instance = err.instance
-    keyword = err.validator
-    value = err.validator_value
-    schema = err.schema if isinstance(err.schema, dict) else {}
-    expected = ""
-    if keyword == "required":
-        missing = [k for k in value if isinstance(instance, dict) and k not in instance]
-        message = f"missing required field '{missing[0] if missing else value[0]}'"
-    elif keyword in ("additionalProperties", "unevaluatedProperties"):
-        known = sorted(schema.get("properties", {}))
-        extra = [k for k in instance if k not in known] if isinstance(instance, dict) else []
-        if extra:
-            pointer = f"{pointer}/{pointer_key(extra[0])}"
-            message = f"unknown field '{extra[0]}' (expected one of {', '.join(known)})"
-        else:
-            message = err.message
-    elif keyword == "type":
-        kinds = value if isinstance(value, list) else [value]
-        message = (f"expected {' or '.join(str(_TYPE_WORDS.get(k, k)) for k in kinds)}, "
-                   f"found {describe(instance)}")
-    elif keyword == "const":
-        message = f"expected {json.dumps(value)}, found {describe(instance)}"
-    elif keyword == "enum":
-        expected = ", ".join(str(v) if not isinstance(v, str) else v for v in value)
-        message = f"expected one of {expected}, found {describe(instance)}"
-    elif keyword in _BOUNDS:
-        message = f"expected a number {_BOUNDS[keyword]} {value}, found {describe(instance)}"
-    elif keyword == "minItems":
-        message = f"expected at least {value} item{'s' if value != 1 else ''}, found {len(instance)}"
-    elif keyword == "maxItems":
-        message = f"expected at most {value} item{'s' if value != 1 else ''}, found {len(instance)}"
-    elif keyword == "minLength":
-        message = "expected non-empty text"
-    elif keyword == "dependentRequired":
-        need = [(k, d) for k, deps in value.items() if k in instance for d in deps
-                if d not in instance]
-        message = (f"missing required field '{need[0][1]}' (needed with '{need[0][0]}')"
-                   if need else err.message)
-    else:
-        message = err.message
-    custom = schema.get("x-kinmatch-error")
-    if isinstance(custom, dict):
-        custom = custom.get(keyword)
-    if isinstance(custom, str):
-        shown = instance if not isinstance(instance, (dict, list)) else describe(instance)
-        found = (f"a list of {len(instance)} item{'s' if len(instance) != 1 else ''}"
-                 if isinstance(instance, list) else describe(instance))
-        message = custom.format(found=found, value=shown, expected=expected)
-    return pointer, message
 
 
-_BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
-           "exclusiveMaximum": "<"}
 
 
-def read_json_text(path: str | Path) -> str:
-    """The text of a JSON file (UTF-8, with or without a byte-order mark)."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise CaseFormatError("file not found", Location(str(p))) from None
-    except IsADirectoryError:
-        raise CaseFormatError("is a folder, not a file", Location(str(p))) from None
-    except OSError as err:
-        raise CaseFormatError(f"cannot read file: {err.strerror}", Location(str(p))) from None
-    return decode_json_bytes(data, str(p))
 
 
-def decode_json_bytes(data: bytes | str, filename: str) -> str:
-    """JSON text from a file's bytes: UTF-8, with or without a byte-order mark."""
-    if isinstance(data, str):
-        return data
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as err:
-        line = data[:err.start].count(b"\n") + 1
-        raise CaseFormatError(f"not UTF-8 text ({err.reason} at byte {err.start})",
-                              Location(filename, line)) from None
 
 
 # ---------------------------------------------------------------------------
@@ -764,31 +496,8 @@ def hypothesis_to_dict(h: Hypothesis) -> dict[str, Any]:
     return entry
 
 
-def plain_json(value: Any) -> Any:
-    """``value`` with numpy scalars and arrays, tuples and mappings made plain JSON values."""
-    if isinstance(value, Mapping):
-        return {str(k): plain_json(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [plain_json(v) for v in value]
-    if hasattr(value, "tolist"):
-        return plain_json(value.tolist())
-    if isinstance(value, bool) or value is None or isinstance(value, (str, int)):
-        return value
-    if isinstance(value, float):
-        return value
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return str(value)
 
 
-def dump_json(doc: Mapping[str, Any]) -> str:
-    """A document as kinmatch writes it: indented, UTF-8 names kept, a final newline."""
-    try:
-        return json.dumps(doc, indent=2, ensure_ascii=False, allow_nan=False) + "\n"
-    except ValueError:
-        raise KinmatchError("cannot write a number that is not finite (NaN or infinity) "
-                            "in a JSON case file") from None
 
 
 def case_to_dict(case: KinshipCase, base_dir: str | Path | None = None) -> dict[str, Any]:

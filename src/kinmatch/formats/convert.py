@@ -33,10 +33,17 @@ from typing import Any, Literal
 
 from kinmatch.dvi.case import DVICase
 from kinmatch.errors import CaseFormatError, KinmatchError, Location, warn
-from kinmatch.kinship.lr import Hypothesis
+from kinmatch.kinship.case import Hypothesis
 from kinmatch.pedigree import Pedigree
 from kinmatch.formats.files import atomic_write_text
-from kinmatch.formats.case_json import KinshipCase, dump_json, format_case, hypotheses_to_dict, read_case, read_hypotheses_file
+from kinmatch.kinship.case import KinshipCase
+from kinmatch.formats.json_reader import dump_json
+from kinmatch.formats.case_json import (
+    format_case,
+    hypotheses_to_dict,
+    read_case,
+    read_hypotheses_file,
+)
 from kinmatch.formats.detect import INPUT_KINDS, InputKind, detect_input
 from kinmatch.formats.dvi_json import format_dvi_case, read_dvi_case
 from kinmatch.formats.familias.model import (
@@ -46,13 +53,15 @@ from kinmatch.formats.familias.model import (
     DVIPerson,
     FamiliasDVI,
     FamiliasFile,
-    _familias_locus,
+)
+from kinmatch.formats.familias.convert import (
+    familias_locus,
     familias_to_dvi_case,
     familias_to_kinship_case,
-    format_familias,
     kinship_case_to_familias,
-    read_familias,
 )
+from kinmatch.formats.familias.write import format_familias
+from kinmatch.formats.familias.parse import read_familias
 from kinmatch.formats.frequencies import format_familias_frequencies, format_long_frequencies, format_wide_frequencies, read_frequency_database
 from kinmatch.formats.genotype_tables import format_genotype_csv, read_profiles
 from kinmatch.formats.pedigree_tables import format_ped, format_plink_fam, read_ped_families, read_plink_fam
@@ -174,7 +183,7 @@ def dvi_case_to_familias(case: DVICase, *, database_name: str = "unknown") -> Fa
             if name in seen:
                 seen[name].extend(g)
     markers = [m.with_alleles(seen[m.name], case.minimum_frequency) for m in case.markers]
-    loci = [_familias_locus(m) for m in markers]
+    loci = [familias_locus(m) for m in markers]
 
     def genotypes(profile: Mapping[str, Any]) -> dict[str, tuple[str, str]]:
         out = {}

@@ -56,8 +56,27 @@ from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from kinmatch.pedigree import Pedigree, Sex
 from kinmatch.formats.files import atomic_write_text
-from kinmatch.formats.case_json import FORMAT_VERSION, JsonReader, decode_json_bytes, describe, dump_json, marker_to_dict, pedigree_to_records, pointer_key, profile_to_dict, read_json_text, read_markers, read_options, read_pedigree, read_profile, read_theta
+from kinmatch.formats.json_reader import FORMAT_VERSION
+from kinmatch.formats.case_json import (
+    marker_to_dict,
+    pedigree_to_records,
+    profile_to_dict,
+    read_markers,
+    read_options,
+    read_pedigree,
+    read_profile,
+    read_theta,
+)
+from kinmatch.formats.json_reader import (
+    JsonReader,
+    decode_json_bytes,
+    describe,
+    dump_json,
+    pointer_key,
+    read_json_text,
+)
 from kinmatch.formats.lineage_json import lineage_to_dict, mt_profile_to_dict, read_lineage, read_mt_profile, read_y_haplotype, y_haplotype_to_dict
+from kinmatch.lineage.ystr import YLocusTable
 
 __all__ = [
     "DVI_FORMAT_NAME",

@@ -56,7 +56,7 @@ from kinmatch.errors import KinmatchError
 from kinmatch.pedigree import Sex
 from kinmatch.formats import tables
 from kinmatch.formats.tables import Row
-from kinmatch.formats.genotype_tables import Genotype, GenotypeTable, Profiles, Site, emit, genotype_from_calls, sex_from_amelogenin
+from kinmatch.formats.genotype_tables import GenotypeCall, GenotypeTable, CalledProfiles, Site, emit, genotype_from_calls, sex_from_amelogenin
 from kinmatch.formats.marker_names import AMELOGENIN, canonical_marker_name
 
 _ALLELE_TITLE = re.compile(r"^allele\s*(\d+)$", re.IGNORECASE)
@@ -109,10 +109,10 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     width = len(header.cells)
 
     notes: list[str] = []
-    profiles: Profiles = {}
+    profiles: CalledProfiles = {}
     sexes: dict[str, Sex] = {}
     markers: dict[str, None] = {}
-    results: dict[tuple[str, str], tuple[int, Genotype | Sex | None]] = {}
+    results: dict[tuple[str, str], tuple[int, GenotypeCall | Sex | None]] = {}
     for row in rows[1:]:
         tables.check_no_cells_beyond(row, width, file)
         if type_index is not None and tables.header_key(row.cell(type_index)) in _LADDER_TYPES:
@@ -132,7 +132,7 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
             raise marker_site.error(err.message) from None
         calls = [row.cell(j) for j in alleles]
         site = Site(file, row.line, alleles[0] + 1, allele_title)
-        result: Genotype | Sex | None
+        result: GenotypeCall | Sex | None
         if marker == AMELOGENIN:
             result = sex_from_amelogenin(calls, sample, site, notes)
         else:
@@ -157,7 +157,7 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     return GenotypeTable(profiles, sexes, tuple(markers), file, tuple(notes))
 
 
-def _describe(result: Genotype | Sex | None) -> str:
+def _describe(result: GenotypeCall | Sex | None) -> str:
     if result is None:
         return "untyped"
     if isinstance(result, Sex):

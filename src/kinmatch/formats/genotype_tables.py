@@ -65,8 +65,8 @@ from kinmatch.formats import tables
 from kinmatch.formats.tables import Row
 from kinmatch.formats.marker_names import AMELOGENIN, canonical_marker_name, is_str_marker, marker_info
 
-Genotype = tuple[str, str]
-Profiles = dict[str, dict[str, Genotype]]
+GenotypeCall = tuple[str, str]
+CalledProfiles = dict[str, dict[str, GenotypeCall]]
 
 #: Cell values that mean "not typed at this marker" (compared in lower case).
 UNTYPED_VALUES = frozenset({"", "-", "--", "na", "n/a", "nd", "nr", "null", "none"})
@@ -124,7 +124,7 @@ class GenotypeTable:
     names in file order, without Amelogenin.
     """
 
-    profiles: Profiles
+    profiles: CalledProfiles
     sexes: dict[str, Sex]
     markers: tuple[str, ...]
     source: str = ""
@@ -169,7 +169,7 @@ def has_nb_suffix(value: str) -> bool:
     return value.strip().upper().endswith(NB_SUFFIX)
 
 
-def sort_genotype(a: str, b: str) -> Genotype:
+def sort_genotype(a: str, b: str) -> GenotypeCall:
     """Two allele names in increasing order: numbers by value, before other names."""
 
     def key(label: str) -> tuple[int, float, str]:
@@ -195,7 +195,7 @@ def allele_name(value: str, marker: str, site: Site) -> str:
 
 def genotype_from_calls(
     calls: Sequence[str], marker: str, sample: str, site: Site, notes: list[str]
-) -> Genotype | None:
+) -> GenotypeCall | None:
     """The genotype of one sample at one marker from its allele calls.
 
     Untyped cells are dropped; none left means untyped (``None``); one allele
@@ -437,7 +437,7 @@ def parse_wide_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     if not any(g.kind == "marker" for g in groups):
         raise tables.error("the header names no marker column", file, header.line)
     notes: list[str] = []
-    profiles: Profiles = {}
+    profiles: CalledProfiles = {}
     sexes: dict[str, Sex] = {}
     first_line: dict[str, int] = {}
     width = len(header.cells)
@@ -458,7 +458,7 @@ def parse_wide_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
                 sample_title,
             )
         first_line[sample] = row.line
-        profile: dict[str, Genotype] = {}
+        profile: dict[str, GenotypeCall] = {}
         sex = Sex.UNKNOWN
         for group in groups:
             site = Site(file, row.line, group.indices[0] + 1, group.title or None)

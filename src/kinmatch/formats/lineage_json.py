@@ -22,14 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from kinmatch.errors import KinmatchError, LineageError
-from kinmatch.lineage.mtdna import (
-    CONTROL_REGION,
-    MtDatabase,
-    MtProfile,
-    SeqRange,
-    parse_variants,
-    read_mt_database,
-)
+from kinmatch.lineage.mtdna import CONTROL_REGION, MtDatabase, MtProfile, SeqRange, parse_variants
+from kinmatch.formats.lineage_tables import read_mt_database
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import (
     YDatabase,
@@ -38,10 +32,9 @@ from kinmatch.lineage.ystr import (
     YLocusTable,
     YMutationModel,
     make_haplotype,
-    read_y_database,
-    read_y_loci,
 )
-from kinmatch.formats.case_json import JsonReader, describe, pointer_key
+from kinmatch.formats.lineage_tables import read_y_database, read_y_loci
+from kinmatch.formats.json_reader import JsonReader, describe, pointer_key
 
 __all__ = [
     "lineage_to_dict",

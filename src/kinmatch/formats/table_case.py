@@ -36,10 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from kinmatch.errors import CaseFormatError, KinmatchError, Location, warn
-from kinmatch.kinship.lr import Hypothesis, check_hypotheses
+from kinmatch.kinship.case import Hypothesis, check_hypotheses
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, FrequencyDatabase, Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex
-from kinmatch.formats.case_json import HypothesesFile, KinshipCase, read_hypotheses_file
+from kinmatch.formats.case_json import HypothesesFile, read_hypotheses_file
+from kinmatch.kinship.case import KinshipCase
 from kinmatch.formats.detect import detect_input
 from kinmatch.formats.frequencies import read_frequency_database
 from kinmatch.formats.genotype_tables import GenotypeTable, read_profiles

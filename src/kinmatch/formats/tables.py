@@ -55,15 +55,6 @@ def error(
     return CaseFormatError(message, Location(file, line, column, field))
 
 
-def relocate(
-    err: KinmatchError,
-    file: str,
-    line: int | None = None,
-    column: int | None = None,
-    field: str | None = None,
-) -> CaseFormatError:
-    """``err``'s message as a :class:`CaseFormatError` at the given place."""
-    return error(err.message, file, line, column, field)
 
 
 def read_bytes(path: str | Path) -> bytes:

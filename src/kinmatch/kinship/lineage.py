@@ -27,9 +27,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kinmatch.dvi.lineage_evidence import LineEvidence, person_lineage_evidence
+from kinmatch.lineage.evidence import LineEvidence, person_lineage_evidence
 from kinmatch.errors import KinmatchError
-from kinmatch.kinship.lr import Hypothesis, KinshipResult
+from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.lr import KinshipResult
 from kinmatch.lineage import CombinedLR
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtLineageResult, MtProfile

@@ -13,6 +13,8 @@ frequency (Familias' rule), with a warning.
 
 from __future__ import annotations
 
+from kinmatch.kinship.case import Profiles
+
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -22,21 +24,13 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError
-from kinmatch.likelihood.peeling import Genotype, Observation, markers_loglik
+from kinmatch.likelihood.observation import Genotype, Observation
+from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from kinmatch.pedigree import Pedigree, Sex
-
-#: Allele names per marker per person: ``{"A": {"D3S1358": ("15", "16")}}``.
-Profiles = Mapping[str, Mapping[str, Sequence[str]]]
+from kinmatch.kinship.case import Hypothesis, check_hypotheses
 
 
-@dataclass(frozen=True)
-class Hypothesis:
-    """A named pedigree over the typed people."""
 
-    name: str
-    pedigree: Pedigree
-    description: str = ""
 
 
 @dataclass(frozen=True)
@@ -174,25 +168,6 @@ def typed_genotypes(
     return out_markers, out_genotypes
 
 
-def check_hypotheses(hypotheses: Sequence[Hypothesis], typed: Sequence[str]) -> None:
-    """Every hypothesis must contain every typed person, with the same sex."""
-    if len(hypotheses) < 2:
-        raise KinmatchError("a kinship LR needs at least two hypotheses")
-    names = [h.name for h in hypotheses]
-    if len(set(names)) != len(names):
-        raise KinmatchError("hypothesis names must be unique")
-    sexes: dict[str, tuple[Sex, str]] = {}
-    for h in hypotheses:
-        for pid in typed:
-            if pid not in h.pedigree:
-                raise KinmatchError(f"typed person '{pid}' is missing from hypothesis '{h.name}'")
-            sex = h.pedigree.sex(pid)
-            if pid in sexes and sexes[pid][0] != sex and Sex.UNKNOWN not in (sex, sexes[pid][0]):
-                raise KinmatchError(
-                    f"'{pid}' is {sex.name.lower()} in hypothesis '{h.name}' but "
-                    f"{sexes[pid][0].name.lower()} in '{sexes[pid][1]}'"
-                )
-            sexes.setdefault(pid, (sex, h.name))
 
 
 def kinship_lr(

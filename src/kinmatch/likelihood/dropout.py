@@ -25,7 +25,7 @@ takes any log-likelihood function of ``d`` for that.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -33,11 +33,12 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
 from kinmatch.errors import KinmatchError
-from kinmatch.likelihood.peeling import genotype_log_probabilities, observation_factor
+from kinmatch.likelihood.population import genotype_log_probabilities
+from kinmatch.likelihood.observation import observation_factor
 from kinmatch.markers import Marker
 
 if TYPE_CHECKING:
-    from kinmatch.dvi.case import DVICase
+    pass
 
 #: Largest drop-out probability an estimate may take.
 MAX_DROPOUT = 0.99
@@ -142,22 +143,3 @@ def dropout_profile_loglik_curve(markers: Sequence[Marker], profile: Mapping[str
     return np.array([_seen_loglik(seen, float(d), dropin) for d in grid])
 
 
-def estimate_case_dropout(case: DVICase, dropin: float | None = None,
-                          floor: float = DROPOUT_FLOOR) -> DVICase:
-    """The case with each sample's drop-out estimated by maximum likelihood
-    (:func:`estimate_sample_dropout`, at least ``floor``), unless the case sets
-    one (``dropout`` > 0). ``dropin`` overrides the samples' drop-in
-    probabilities for the estimated samples (``None``: each sample's own).
-    This is what ``kinmatch dvi --estimate-dropout`` does."""
-    from kinmatch.dvi.case import prepare_case
-
-    markers = prepare_case(case).markers
-    samples = []
-    for s in case.samples:
-        if s.dropout == 0.0:
-            c = s.dropin if dropin is None else dropin
-            d = max(floor, estimate_sample_dropout(markers, s.profile, dropin=c,
-                                                   theta=case.theta))
-            s = replace(s, dropout=d, dropin=c if d > 0 else s.dropin)
-        samples.append(s)
-    return replace(case, samples=samples)

@@ -46,6 +46,8 @@ large pedigrees do not underflow.
 
 from __future__ import annotations
 
+from kinmatch.likelihood.observation import Genotype
+
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -60,151 +62,15 @@ from kinmatch.markers import Marker
 from kinmatch.likelihood.contraction import contract, einsum_subscripts
 from kinmatch.mutation import lumped_matrix, rest_states
 from kinmatch.pedigree import Pedigree, Sex
-
-#: A genotype as two allele indices into ``Marker.alleles`` (unordered).
-Genotype = tuple[int, int]
-
-
-@dataclass(frozen=True)
-class Observation:
-    """The alleles seen in a possibly degraded sample at one marker.
-
-    The true genotype may have lost alleles (drop-out: each allele copy of a
-    heterozygote independently with probability ``dropout``; a homozygote's
-    single signal with ``homozygote_dropout``, by default ``dropout**2``, both
-    copies lost) and gained at most one spurious allele (drop-in: probability
-    ``dropin``, the allele drawn from the population frequencies). See
-    :func:`observation_factor`. With ``dropout = dropin = 0`` an observation
-    is an ordinary genotype and is computed exactly as one.
-    """
-
-    alleles: tuple[int, ...]  # one or two distinct allele indices
-    dropout: float = 0.0
-    dropin: float = 0.0
-    homozygote_dropout: float | None = None
-    #: index of the marker's silent allele, if it has one: carried, never seen
-    silent: int | None = None
-
-    def __post_init__(self) -> None:
-        if len(self.alleles) not in (1, 2) or (len(self.alleles) == 2
-                                              and self.alleles[0] == self.alleles[1]):
-            raise KinmatchError("an observation holds one allele or two different ones")
-        for name in ("dropout", "dropin"):
-            value = getattr(self, name)
-            if not 0.0 <= value < 1.0:
-                raise KinmatchError(f"{name} probability must be in [0, 1), not {value}")
-        if self.homozygote_dropout is not None and not 0.0 <= self.homozygote_dropout < 1.0:
-            raise KinmatchError("homozygote drop-out probability must be in [0, 1)")
-
-    @property
-    def exact(self) -> bool:
-        """The alleles are the genotype: no drop-out, no drop-in, and not one
-        allele seen at a marker with a silent allele (which may hide behind it)."""
-        return (self.dropout == 0.0 and self.dropin == 0.0
-                and (self.silent is None or len(self.alleles) == 2))
-
-    @property
-    def genotype(self) -> Genotype:
-        a = self.alleles
-        return (a[0], a[0]) if len(a) == 1 else (min(a), max(a))
-
-    @property
-    def hom_dropout(self) -> float:
-        return self.dropout ** 2 if self.homozygote_dropout is None else self.homozygote_dropout
+from kinmatch.likelihood.observation import Observation, observation_factor
+from kinmatch.likelihood.population import balding_nichols_founder_factor
 
 
-def observation_factor(
-    p: NDArray[np.float64], first: NDArray[np.intp], second: NDArray[np.intp],
-    dropout: NDArray[np.float64], dropin: NDArray[np.float64],
-    homozygote_dropout: NDArray[np.float64], hemizygous: bool = False,
-    silent: NDArray[np.intp] | None = None,
-) -> NDArray[np.float64]:
-    """``E[k, i, j] = P(observed alleles | true genotype i/j)`` with drop-out and drop-in.
-
-    Rows ``k`` are markers (``p``: (K, N) frequencies; ``first``, ``second``:
-    the observed alleles' positions, ``second = -1`` when one allele was
-    seen). The observation is the set of surviving alleles ``S`` plus at most
-    one drop-in allele ``x`` not in ``S`` (Gill et al. 2000; Balding &
-    Buckleton 2009, *Forensic Sci. Int. Genet.* 4:1-10; Familias' drop-out
-    model, Egeland et al. 2015, ch. 6)::
-
-        P(O | G) = sum_S P(S | G) [ (1 - c) 1{O = S} + c p_x 1{O = S + x} ]
-
-    with, for a heterozygote ``i/j``, ``P({i, j}) = (1 - d)^2``,
-    ``P({i}) = P({j}) = d (1 - d)``, ``P({}) = d^2``, and for a homozygote
-    ``P({i}) = 1 - d_hom``, ``P({}) = d_hom``. ``hemizygous`` (a male at an X
-    marker): one copy, ``P({i}) = 1 - d``, and the result is (K, N).
-
-    ``silent`` (per row, ``-1`` for none) is the position of a silent allele:
-    its copies never show, so ``i/silent`` is seen like a hemizygote ``i``
-    (one copy that may drop out) and ``silent/silent`` shows only drop-in.
-    """
-    if silent is not None and np.any(silent >= 0):
-        return _with_silent(p, first, second, dropout, dropin, homozygote_dropout, hemizygous,
-                            silent)
-    k, n = p.shape
-    rows = np.arange(k)
-    one = second < 0
-    s_pos = first
-    t_pos = np.where(one, first, second)
-    p_s = p[rows, s_pos][:, None]
-    p_t = p[rows, t_pos][:, None]
-    d = dropout[:, None]
-    c = dropin[:, None]
-    i = np.arange(n)[None, :]
-    is_s = i == s_pos[:, None]
-    is_t = (i == t_pos[:, None]) & ~one[:, None]
-    in_o = is_s | is_t
-    # P(other observed allele dropped in | allele i survived), for two observed alleles
-    other = np.where(is_s, p_t, np.where(is_t, p_s, 0.0))
-    single = one[:, None]
-    if hemizygous:
-        # survive {i}: 1 - d; survive {}: d
-        two_obs = (1 - d) * c * other * in_o
-        one_obs = np.where(is_s, (1 - d) * (1 - c), 0.0) + d * c * p_s
-        return np.where(single, one_obs, two_obs)
-    dh = homozygote_dropout[:, None, None]
-    d3, c3 = d[:, :, None], c[:, :, None]
-    in_i, in_j = in_o[:, :, None], in_o[:, None, :]
-    is_si, is_sj = is_s[:, :, None], is_s[:, None, :]
-    other_i, other_j = other[:, :, None], other[:, None, :]
-    hom = np.eye(n, dtype=bool)[None]
-    # two alleles observed
-    exact_pair = (in_i & in_j & ~hom)  # {i, j} is the observed pair
-    het_two = ((1 - d3) ** 2 * (1 - c3) * exact_pair
-               + d3 * (1 - d3) * c3 * (other_i * in_i + other_j * in_j))
-    hom_two = (1 - dh) * c3 * other_i * in_i
-    two = np.where(hom, hom_two, het_two)
-    # one allele observed (s)
-    ps3 = p_s[:, :, None]
-    het_one = d3 * (1 - d3) * (1 - c3) * (is_si.astype(float) + is_sj) + d3 ** 2 * c3 * ps3
-    hom_one = (1 - dh) * (1 - c3) * is_si + dh * c3 * ps3
-    one_ = np.where(hom, hom_one, het_one)
-    return np.where(single[:, :, None], one_, two)
 
 
-def _with_silent(p: NDArray[np.float64], first: NDArray[np.intp], second: NDArray[np.intp],
-                 dropout: NDArray[np.float64], dropin: NDArray[np.float64],
-                 homozygote_dropout: NDArray[np.float64], hemizygous: bool,
-                 silent: NDArray[np.intp]) -> NDArray[np.float64]:
-    """:func:`observation_factor` where some rows have a silent allele."""
-    factor = observation_factor(p, first, second, dropout, dropin, homozygote_dropout,
-                                hemizygous)
-    rows = np.flatnonzero(silent >= 0)
-    sigma = silent[rows]
-    # a copy of the silent allele never shows: i/silent is seen as a hemizygote i
-    hemi = observation_factor(p[rows], first[rows], second[rows], dropout[rows], dropin[rows],
-                              homozygote_dropout[rows], hemizygous=True)
-    one = second[rows] < 0
-    # nothing shows from silent/silent (or a hemizygous silent): only a drop-in
-    nothing = np.where(one, dropin[rows] * p[rows, first[rows]], 0.0)
-    if hemizygous:
-        factor[rows, sigma] = nothing
-        return factor
-    factor[rows, sigma, :] = hemi
-    factor[rows, :, sigma] = hemi
-    factor[rows, sigma, sigma] = nothing
-    return factor
+
+
+
 
 #: Largest θ founder factor (entries) that will be built.
 THETA_FACTOR_LIMIT = 50_000_000
@@ -214,77 +80,12 @@ THETA_FACTOR_LIMIT = 50_000_000
 # Pure numerical building blocks
 
 
-def transmission_factor(
-    mutation_matrix: NDArray[np.float64],
-    parent_domains: Sequence[NDArray[np.intp]],
-    child_domain: NDArray[np.intp],
-) -> NDArray[np.float64]:
-    """Probability that a parent transmits each child allele.
-
-    For a parent with two alleles (domains ``A``, ``B``) returns
-    ``T[a, b, c] = (M[a, c] + M[b, c]) / 2`` (Mendel's first law with
-    mutation); for a parent with one allele (X-linked father) returns
-    ``T[x, c] = M[x, c]``.
-    """
-    if len(parent_domains) == 1:
-        return mutation_matrix[np.ix_(parent_domains[0], child_domain)]
-    first = mutation_matrix[np.ix_(parent_domains[0], child_domain)]
-    second = mutation_matrix[np.ix_(parent_domains[1], child_domain)]
-    return 0.5 * (first[:, None, :] + second[None, :, :])
 
 
-def evidence_factor(
-    paternal_domain: NDArray[np.intp], maternal_domain: NDArray[np.intp], genotype: Genotype
-) -> NDArray[np.float64]:
-    """``E[i, j] = 1`` when paternal allele ``i`` and maternal allele ``j`` form the genotype."""
-    a, b = genotype
-    p = paternal_domain[:, None]
-    m = maternal_domain[None, :]
-    return (((p == a) & (m == b)) | ((p == b) & (m == a))).astype(float)
 
 
-def inbred_founder_factor(p: NDArray[np.float64], inbreeding: float) -> NDArray[np.float64]:
-    """Joint distribution of a founder's two alleles with inbreeding coefficient ``f``:
-    ``P(a, b) = f p_a [a = b] + (1 - f) p_a p_b`` (Malécot)."""
-    return inbreeding * np.diag(p) + (1.0 - inbreeding) * np.outer(p, p)
 
 
-def balding_nichols_founder_factor(
-    p: NDArray[np.float64], domains: Sequence[NDArray[np.intp]], theta: float
-) -> NDArray[np.float64]:
-    """Joint probability of all founder alleles of a family under θ.
-
-    The ``j``-th allele drawn (``j = 1, 2, ...``) is ``a`` with probability
-    ``(n_a θ + (1 - θ) p_a) / (1 + (j - 2) θ)``, where ``n_a`` counts the
-    earlier draws of ``a`` (Balding & Nichols 1994, eq. 4.10 of Balding &
-    Steele, *Weight-of-evidence for forensic DNA profiles*). The product is
-    exchangeable, so it depends on the allele counts only::
-
-        P = prod_a prod_{r < n_a} (r θ + (1 - θ) p_a) / prod_{j=1..K} (1 + (j - 2) θ)
-
-    This is how pedprobr applies ``theta``: all founders of a pedigree share
-    one sampling sequence. ``domains`` gives the allowed allele indices of
-    each of the ``K`` founder alleles; the result has one axis per allele.
-    """
-    k = len(p)
-    n_draws = len(domains)
-    # log of prod_{r<n} (r θ + (1-θ) p_a), for n = 0..K, per allele
-    r = np.arange(n_draws)[:, None]
-    with np.errstate(divide="ignore"):
-        terms = np.log(r * theta + (1.0 - theta) * p[None, :])
-    cum = np.vstack([np.zeros((1, k)), np.cumsum(terms, axis=0)])  # (K+1, k)
-    shape = tuple(len(d) for d in domains)
-    counts = np.zeros(shape + (k,), dtype=np.int64)
-    for axis, dom in enumerate(domains):
-        onehot = np.zeros((len(dom), k), dtype=np.int64)
-        onehot[np.arange(len(dom)), dom] = 1
-        view = [1] * n_draws + [k]
-        view[axis] = len(dom)
-        counts = counts + onehot.reshape(view)
-    log_num = cum[counts, np.arange(k)].sum(axis=-1)
-    j = np.arange(1, n_draws + 1)
-    log_den = float(np.sum(np.log1p((j - 2) * theta)))
-    return np.exp(log_num - log_den)
 
 
 # ---------------------------------------------------------------------------
@@ -1232,50 +1033,7 @@ def _rows_sum_to_one(marker: Marker) -> bool:
                for m in (model.female, model.male))
 
 
-def genotype_log_probability(
-    allele_frequencies: NDArray[np.float64], a: int, b: int, theta: float = 0.0,
-    hemizygous: bool = False,
-) -> float:
-    """Log-probability of the unordered genotype ``a/b`` of one person with no
-    typed relatives, as the founder of a one-person pedigree.
-
-    Without θ this is Hardy–Weinberg: ``p_a^2`` or ``2 p_a p_b``. With θ the
-    two alleles are the first two Balding–Nichols draws (see
-    :func:`balding_nichols_founder_factor`)::
-
-        P(a/a) = p_a (θ + (1 - θ) p_a),    P(a/b) = 2 (1 - θ) p_a p_b.
-
-    A hemizygous person (male, X-linked marker) carries one allele: ``p_a``.
-    """
-    p = allele_frequencies
-    if hemizygous:
-        return math.log(p[a]) if a == b else -math.inf
-    if a == b:
-        return math.log(p[a]) + math.log(theta + (1.0 - theta) * p[a])
-    return math.log(2.0 * (1.0 - theta)) + math.log(p[a]) + math.log(p[b])
 
 
-def genotype_log_probabilities(
-    allele_frequencies: NDArray[np.float64], a: NDArray[np.intp], b: NDArray[np.intp],
-    theta: float = 0.0, hemizygous: NDArray[np.bool_] | None = None,
-) -> NDArray[np.float64]:
-    """:func:`genotype_log_probability` for arrays of genotypes ``a/b``
-    (``hemizygous`` marks people with one allele; ``-inf`` where a
-    hemizygous genotype has two different alleles)."""
-    p = allele_frequencies
-    return log_genotype_probabilities(p[a], p[b], a == b, theta, hemizygous)
 
 
-def log_genotype_probabilities(
-    pa: NDArray[np.float64], pb: NDArray[np.float64], homozygous: NDArray[np.bool_],
-    theta: float = 0.0, hemizygous: NDArray[np.bool_] | None = None,
-) -> NDArray[np.float64]:
-    """:func:`genotype_log_probabilities` from the two alleles' frequencies
-    (arrays of any one shape, e.g. samples × markers)."""
-    with np.errstate(divide="ignore"):
-        log_hom = np.log(pa) + np.log(theta + (1.0 - theta) * pa)
-        log_het = math.log(2.0 * (1.0 - theta)) + np.log(pa) + np.log(pb)
-        out = np.where(homozygous, log_hom, log_het)
-        if hemizygous is not None and hemizygous.any():
-            out = np.where(hemizygous, np.where(homozygous, np.log(pa), -math.inf), out)
-    return out

@@ -18,9 +18,50 @@ from dataclasses import dataclass
 
 from kinmatch.lineage.stats import FrequencyEstimate, clopper_pearson_upper, counting_estimate
 from kinmatch.lineage.lines import LineageApplicability, LineConnection, applicable_lineages, maternal_line, maternal_line_meioses, paternal_line, paternal_line_meioses
-from kinmatch.lineage.mtdna import CONTROL_REGION, MtComparison, MtConclusion, MtDatabase, MtDifference, MtLineageResult, MtProfile, MtVariant, SeqRange, compare_profiles, mt_frequency, mt_lineage_lr, mt_lineage_lr_in_pedigree, parse_mt_profile, parse_variants, read_mt_database, read_mt_profiles
+from kinmatch.lineage.mtdna import (
+    CONTROL_REGION,
+    MtComparison,
+    MtConclusion,
+    MtDatabase,
+    MtDifference,
+    MtLineageResult,
+    MtProfile,
+    MtVariant,
+    SeqRange,
+    compare_profiles,
+    mt_frequency,
+    mt_lineage_lr,
+    mt_lineage_lr_in_pedigree,
+    parse_mt_profile,
+    parse_variants,
+)
+from kinmatch.formats.lineage_tables import read_mt_database, read_mt_profiles
 from kinmatch.lineage.settings import LineageSettings
-from kinmatch.lineage.ystr import YFILER_PLUS, YFILER_PLUS_RATES, DiscreteLaplaceModel, YDatabase, YHaplotype, YLineageResult, YLocus, YLocusTable, YLocusTerm, YMutationModel, canonical_locus, difference_distribution, fit_discrete_laplace, haplotype_frequency, kappa, locus_probability, make_haplotype, paternal_transmission_probability, read_y_database, read_y_haplotypes, read_y_loci, single_step_difference_probability, step_probability, y_lineage_lr, y_lineage_lr_in_pedigree
+from kinmatch.lineage.ystr import (
+    YFILER_PLUS,
+    YFILER_PLUS_RATES,
+    DiscreteLaplaceModel,
+    YDatabase,
+    YHaplotype,
+    YLineageResult,
+    YLocus,
+    YLocusTable,
+    YLocusTerm,
+    YMutationModel,
+    canonical_locus,
+    difference_distribution,
+    fit_discrete_laplace,
+    haplotype_frequency,
+    kappa,
+    locus_probability,
+    make_haplotype,
+    paternal_transmission_probability,
+    single_step_difference_probability,
+    step_probability,
+    y_lineage_lr,
+    y_lineage_lr_in_pedigree,
+)
+from kinmatch.formats.lineage_tables import read_y_database, read_y_haplotypes, read_y_loci
 
 
 @dataclass(frozen=True)

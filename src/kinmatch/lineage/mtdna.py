@@ -62,12 +62,10 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
-from pathlib import Path
 
 from kinmatch.errors import LineageError
 from kinmatch.pedigree import Pedigree
 from kinmatch.lineage.stats import FrequencyEstimate, counting_estimate
-from kinmatch.formats.lineage_tables import column, lineage_error, load_rows
 from kinmatch.lineage.lines import maternal_line
 
 MT_LENGTH = 16569
@@ -385,62 +383,8 @@ class MtDatabase:
         return len(self.profiles)
 
 
-def read_mt_profiles(source: str | Path, text: str | None = None,
-                     default_range: str | SeqRange | None = None) -> dict[str, MtProfile]:
-    """Read profiles from a table with columns ``sample``, ``range`` and ``variants``.
-
-    ``range`` may be left out (or a cell left empty) when ``default_range`` is
-    given. Tab, comma or semicolon delimited; ``#`` starts a comment line.
-    Errors name the file, line, column and field.
-    """
-    name, rows = load_rows(source, text)
-    header, body = rows[0], rows[1:]
-    i_sample = column(header, "sample", "sampleid", "id", "name")
-    i_range = column(header, "range", "sequenced range", "sequenced_range", "region")
-    i_var = column(header, "variants", "profile", "haplotype", "differences", "mutations")
-    if i_sample is None or i_var is None:
-        raise lineage_error("an mtDNA table needs the columns 'sample' and 'variants' "
-                            "(and 'range')", name, header.line)
-    default = None
-    if default_range is not None:
-        default = default_range if isinstance(default_range, SeqRange) else \
-            SeqRange.parse(default_range)
-    out: dict[str, MtProfile] = {}
-    lines: dict[str, int] = {}
-    for row in body:
-        sample = row.cell(i_sample)
-        if not sample:
-            raise lineage_error("empty sample name", name, row.line, i_sample + 1, "sample")
-        if sample in out:
-            raise lineage_error(f"sample '{sample}' appears twice (first on line {lines[sample]})",
-                                name, row.line, i_sample + 1, "sample")
-        range_text = row.cell(i_range) if i_range is not None else ""
-        try:
-            if range_text:
-                seq_range = SeqRange.parse(range_text)
-            elif default is not None:
-                seq_range = default
-            else:
-                raise LineageError("no sequenced range given (and no default range)")
-        except LineageError as err:
-            col = (i_range + 1) if i_range is not None else None
-            raise lineage_error(err.message, name, row.line, col, "range") from None
-        try:
-            variants = parse_variants(row.cell(i_var))
-            profile = MtProfile(sample, variants, seq_range)
-        except LineageError as err:
-            raise lineage_error(err.message, name, row.line, i_var + 1, "variants") from None
-        out[sample] = profile
-        lines[sample] = row.line
-    if not out:
-        raise lineage_error("the table holds no profiles", name, header.line)
-    return out
 
 
-def read_mt_database(source: str | Path, text: str | None = None,
-                     default_range: str | SeqRange | None = None) -> MtDatabase:
-    """An :class:`MtDatabase` from a profile table (see :func:`read_mt_profiles`)."""
-    return MtDatabase(tuple(read_mt_profiles(source, text, default_range).values()), str(source))
 
 
 def _plain_signature(profile: MtProfile, target: SeqRange, options: Mapping[str, object]

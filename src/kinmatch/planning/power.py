@@ -85,13 +85,13 @@ from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError
 from kinmatch.ibd import kinship_coefficients
+from kinmatch.likelihood.observation import Genotype
 from kinmatch.likelihood.peeling import (
-    Genotype,
     PedigreeMarkers,
-    genotype_log_probabilities,
     genotype_offsets,
     pedigrees_genotype_distributions_packed,
 )
+from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex
 

@@ -34,7 +34,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from kinmatch import __version__
 from kinmatch.dvi.case import DVICase
 from kinmatch.dvi.joint import NOT_MISSING, JointResult
-from kinmatch.dvi.lineage_evidence import LineEvidence
+from kinmatch.lineage.evidence import LineEvidence
 from kinmatch.dvi.pairwise import PairwiseLR
 from kinmatch.dvi.solve import DVISolution
 from kinmatch.report.pedigree_svg import reference_family_svg
