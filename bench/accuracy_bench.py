@@ -59,7 +59,7 @@ from kinmatch.dvi.reassociation import merge_fragments
 from kinmatch.dvi.solve import solve_case
 from kinmatch.dvi.pairwise import clear_distribution_cache, missing_person_distributions
 from kinmatch.lineage.settings import LineageSettings
-from kinmatch.report.dvi_report import IDENTIFYING
+from kinmatch.dvi.solve import IDENTIFYING
 from kinmatch.scenarios.chosei import score_identifications, simulate_chosei
 
 #: Identity LR for merging fragments (``kinmatch dvi --identity-threshold``'s default).

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli._common import main
+from kinmatch.cli import main
 from kinmatch.errors import CaseFormatError
 from kinmatch.formats.case_json import case_to_dict, parse_case, read_case
 from kinmatch.kinship.lr import kinship_lr

@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 from dvir_cases import load_dvir_case
-from kinmatch.cli._common import main
+from kinmatch.cli import main
 from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.case import prepare_case
 from kinmatch.dvi.solve import solve_case

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli._common import main
+from kinmatch.cli import main
 from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.case import prepare_case
 from kinmatch.errors import KinmatchWarning

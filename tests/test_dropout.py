@@ -338,7 +338,7 @@ def test_case_file_dropout_reaches_the_lr(tmp_path, dropout):
 
     from click.testing import CliRunner
 
-    from kinmatch.cli._common import main
+    from kinmatch.cli import main
     from kinmatch.formats.case_json import format_case, parse_case
     from kinmatch.kinship.lr import kinship_lr
 

@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli._common import main
+from kinmatch.cli import main
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.joint import joint_identification
 from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr

@@ -16,7 +16,8 @@ import pytest
 from scipy import optimize, stats
 
 from kinmatch.errors import KinmatchError, LineageError
-from kinmatch.lineage import CombinedLR, kappa
+from kinmatch.lineage.combined import CombinedLR
+from kinmatch.lineage.ystr import kappa
 from kinmatch.lineage.mtdna import (
     MtConclusion,
     MtDatabase,

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli._common import main
+from kinmatch.cli import main
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.dvi_json import read_dvi_case
 from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik

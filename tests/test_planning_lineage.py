@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli._common import main
+from kinmatch.cli import main
 from kinmatch.formats.dvi_json import read_dvi_case
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile

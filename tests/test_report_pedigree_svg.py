@@ -21,7 +21,7 @@ from kinmatch.relationships import (
     sibling_mating_child,
 )
 from kinmatch.report.pedigree_svg import layout_pedigree, reference_family_svg
-from kinmatch.report import pedigree_svg
+from kinmatch.report.pedigree_svg import pedigree_svg
 from kinmatch.report.pedigree_svg import PedigreeLayout, Segment
 
 M, F, U = Sex.MALE, Sex.FEMALE, Sex.UNKNOWN

@@ -6,19 +6,19 @@ from typing import Any
 
 import click
 
+from kinmatch.cli.common import err_console, friendly, table_case_options, table_case_settings
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.convert import OUTPUT_KINDS, convert
-from kinmatch.cli._common import _err, _table_case_options, _table_case_settings, friendly, main
 
 
-@main.command("convert")
+@click.command("convert")
 @click.argument("paths", nargs=-1, type=click.Path(dir_okay=False), metavar="[INPUT] OUTPUT")
 @click.option("--to", "to", type=click.Choice(list(OUTPUT_KINDS)), default=None,
               help="Output format (default: from OUTPUT's extension and the input).")
 @click.option("--force", is_flag=True, help="Replace OUTPUT if it exists (never the input).")
 @click.option("--profiles", type=click.Path(dir_okay=False), metavar="FILE",
               help="Genotype table of a case assembled from tables (instead of INPUT).")
-@_table_case_options
+@table_case_options
 @click.option("--theta", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Subpopulation correction θ of a case assembled from tables.")
 @friendly
@@ -41,7 +41,7 @@ def convert_command(paths: tuple[str, ...], to: str | None, force: bool, profile
 
     The output is written whole or not at all, and never over the input.
     """
-    settings = _table_case_settings(table, theta)
+    settings = table_case_settings(table, theta)
     if profiles is not None:
         if settings is None:
             raise KinmatchError("--profiles builds a case from laboratory tables: give the "
@@ -56,7 +56,7 @@ def convert_command(paths: tuple[str, ...], to: str | None, force: bool, profile
     done = convert(source, output, to=to, overwrite=force, table_case=settings,
                    normalise=bool(table.get("normalise")))
     label = "kinmatch JSON" if done.output_kind == "json" else OUTPUT_KINDS[done.output_kind]
-    _err.print(f"wrote {done.output} ({label}): the {done.what} of {done.input}",
+    err_console.print(f"wrote {done.output} ({label}): the {done.what} of {done.input}",
                soft_wrap=True, markup=False)
 
 

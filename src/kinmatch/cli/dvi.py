@@ -3,48 +3,24 @@
 from __future__ import annotations
 
 import json
-import math
+from collections import Counter
 from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kinmatch.errors import CaseFormatError, Location
-from kinmatch.cli._common import _err, friendly, main
+from kinmatch.cli.common import err_console, friendly
+from kinmatch.dvi.pipeline import STAGES, DVIOptions, DVIResult, run_dvi_case
+from kinmatch.dvi.solve import IDENTIFYING, MissingPersonConclusion, SampleConclusion
+from kinmatch.formats.cases import read_dvi_case
+from kinmatch.formats.files import atomic_write_text
+from kinmatch.report.dvi_report import dvi_report_html, format_lr
+from kinmatch.scenarios.scoring import score_dvi_result
 
 
-def _read_dvi_case(path: str) -> Any:
-    """A DVI case from a kinmatch JSON DVI case or a Familias DVI file, by content."""
-    from kinmatch.formats.detect import INPUT_KINDS, detect_input
-    from kinmatch.formats.dvi_json import read_dvi_case
-    from kinmatch.formats.familias.convert import familias_to_dvi_case
-    from kinmatch.formats.familias.parse import read_familias
-
-    kind = detect_input(path)
-    if kind == "dvi-json":
-        return read_dvi_case(path)
-    if kind == "familias":
-        fam = read_familias(path)
-        if fam.dvi is None:
-            raise CaseFormatError("this Familias file holds a kinship case, not a DVI case "
-                                  "(use kinmatch lr)", Location(path))
-        case = familias_to_dvi_case(fam)
-        return case if case.title else _with_title(case, path)
-    if kind == "kinship-json":
-        raise CaseFormatError("this is a kinship case; kinmatch dvi needs a DVI case "
-                              "(use kinmatch lr)", Location(path))
-    raise CaseFormatError(f"this is {INPUT_KINDS[kind]}, not a DVI case (expected a kinmatch "
-                          "JSON DVI case or a Familias DVI .fam file)", Location(path))
-
-
-def _with_title(case: Any, title: str) -> Any:
-    from dataclasses import replace
-
-    return replace(case, title=title)
-
-
-@main.command("dvi")
+@click.command("dvi")
 @click.argument("case", type=click.Path(dir_okay=False))
 @click.option("--threshold", type=click.FloatRange(1, min_open=False), default=1e4,
               show_default=True, help="LR (and GLR) needed for an identification.")
@@ -93,130 +69,54 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
     follow dvir's dviSolve; the conclusions are printed as tables (or JSON
     with --json), and --report writes the HTML report with pedigree drawings.
     """
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from kinmatch.dvi.joint import joint_identification
-    from kinmatch.dvi.pairwise import pairwise_lr
-    from kinmatch.dvi.case import prepare_case
-    from kinmatch.dvi.solve import solve_case
-    from kinmatch.dvi.reassociation import merge_fragments as merge
-
-    stages = ["read the case", "drop-out and fragments", "pairwise LRs", "solve (dviSolve)",
-              "joint analysis", "write the report"]
+    options = DVIOptions(threshold=threshold, threshold2=threshold2,
+                         max_incompatible=max_incompatible, ignore_sex=ignore_sex,
+                         merge_fragments=merge_fragments, identity_threshold=identity_threshold,
+                         max_assignments=max_assignments, top=top,
+                         estimate_dropout=estimate_dropout, dropin=dropin)
+    stages = ["read the case", *STAGES, "write the report"]
     with Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=_err, transient=True, disable=not progress) as bar:
+                  console=err_console, transient=True, disable=not progress) as bar:
         task = bar.add_task(stages[0], total=len(stages))
 
         def advance(i: int) -> None:
             bar.update(task, completed=i, description=stages[i] if i < len(stages) else "done")
 
-        dvi = _read_dvi_case(case)
-        advance(1)
-        if estimate_dropout:
-            dvi = _with_estimated_dropout(dvi, dropin)
-        fragments: dict[str, tuple[str, ...]] = {}
-        if merge_fragments:
-            merged = merge(dvi, threshold=identity_threshold)
-            dvi = merged.case
-            fragments = {k: v for k, v in merged.individuals.items() if len(v) > 1}
-        advance(2)
-        prepared = prepare_case(dvi)
-        pairwise = pairwise_lr(prepared)
-        advance(3)
-        solution = solve_case(dvi, threshold=threshold, threshold2=threshold2,
-                              max_incompatible=max_incompatible, ignore_sex=ignore_sex,
-                              max_assignments=max_assignments)
-        advance(4)
-        joint = joint_identification(prepared, pairwise, top=top,
-                                     component_limit=max_assignments)
-        joint_note = None
-        if not joint.exact:
-            joint_note = (f"The joint analysis is too large to enumerate; the {len(joint.loglik)} "
-                          "best assignments are exact (k-best search) and each posterior is "
-                          "given with guaranteed bounds (largest uncertainty "
-                          f"{joint.max_posterior_error:.2g}).")
-        advance(5)
+        dvi = read_dvi_case(case)
+        result = run_dvi_case(dvi, options, source=case, on_stage=lambda i: advance(i + 1))
         if report:
-            from kinmatch.formats.files import atomic_write_text
-            from kinmatch.report.dvi_report import dvi_report_html
-
-            html = dvi_report_html(dvi, solution, pairwise, joint=joint, joint_note=joint_note,
-                                   fragments=fragments, source=case, top_assignments=top)
+            html = dvi_report_html(result.case, result.solution, result.pairwise,
+                                   joint=result.joint, joint_note=result.joint_note,
+                                   fragments=result.fragments, source=case,
+                                   top_assignments=top)
             atomic_write_text(report, html)
-        advance(6)
+        advance(len(stages))
 
-    scores = _score(solution, dvi, truth, fragments) if truth else None
+    scores = None
+    if truth:
+        with open(truth, encoding="utf-8") as fh:
+            scores = score_dvi_result(result, json.load(fh))
     if as_json:
-        from kinmatch.report.dvi_report import row_parts
-
-        def log10s(values: Any) -> list[list[float | None]]:
-            return [[None if not math.isfinite(v) else v / math.log(10) for v in row]
-                    for row in values.tolist()]
-
-        out = {
-            "case": {"source": case, "title": dvi.title, "samples": len(dvi.samples),
-                     "families": len(dvi.families), "theta": dvi.theta,
-                     "markers": [m.name for m in dvi.markers]},
-            "fragments": {k: list(v) for k, v in fragments.items()},
-            "pairwise": {
-                "samples": list(pairwise.samples), "missing": list(pairwise.missing),
-                "families": list(pairwise.families),
-                "log10_lr": [[None if math.isnan(v) else (None if math.isinf(v) else v / math.log(10))
-                              for v in row] for row in pairwise.log_lr.tolist()],
-                "incompatible": pairwise.incompatible.tolist(),
-                "log10_lr_autosomal": log10s(pairwise.log_lr_autosomal),
-                "log10_lr_y": log10s(pairwise.log_lr_y),
-                "log10_lr_mtdna": log10s(pairwise.log_lr_mtdna),
-                "lineage_exclusions": pairwise.lineage_exclusions.tolist(),
-                "lineage": [] if pairwise.lineage is None else pairwise.lineage.to_dict(),
-            },
-            "solution": solution.to_dict(),
-            "lr_parts": {
-                "missing_persons": [
-                    {"family": r.family, "missing_person": r.missing_person, "sample": r.sample,
-                     **(p.to_dict() if (p := row_parts(pairwise, r)) is not None else {})}
-                    for r in solution.missing_persons],
-                "samples": [
-                    {"sample": r.sample, "missing_person": r.missing_person,
-                     **(p.to_dict() if (p := row_parts(pairwise, r)) is not None else {})}
-                    for r in solution.samples],
-            },
-            "joint": None if joint is None else {
-                "exact": bool(joint.exact),
-                "n_assignments": joint.n_assignments,
-                "top": [{"assignment": joint.describe(i), "loglik": float(joint.loglik[i]),
-                         "lr_vs_best": float(joint.lr_vs_best[i])}
-                        for i in range(len(joint.loglik))],
-                "posterior": {"samples": list(joint.samples),
-                              "missing": [*joint.missing, "*"],
-                              "values": joint.posterior.tolist(),
-                              "lower": joint.posterior_lower.tolist(),
-                              "upper": joint.posterior_upper.tolist()},
-            },
-            "joint_note": joint_note,
-            "truth": scores,
-        }
+        out = result.to_dict()
+        out["truth"] = scores
         click.echo(json.dumps(out, indent=2, allow_nan=False))
         return
     if scores is not None:
         _print_scores(scores)
-    _print_dvi(solution, dvi, case, report, joint_note, pairwise)
+    _print_dvi(result, report)
 
 
-def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
-               joint_note: str | None, pairwise: Any = None) -> None:
-    from collections import Counter
-
-    from kinmatch.report.dvi_report import IDENTIFYING, format_lr, row_parts
-
-    lineage = pairwise is not None and dvi.has_lineage_data
+def _print_dvi(result: DVIResult, report: str | None) -> None:
+    """The conclusions as tables for people reading a terminal."""
+    dvi, solution, source = result.case, result.solution, result.source or ""
+    lineage = dvi.has_lineage_data
     parts_columns = ("Autosomal", "Y", "mtDNA") if lineage else ()
 
-    def parts(row: Any) -> list[str]:
+    def parts(row: MissingPersonConclusion | SampleConclusion) -> list[str]:
         if not lineage:
             return []
-        p = row_parts(pairwise, row)
+        p = result.lr_parts(row)
         if p is None:
             return ["–", "–", "–"]
         return [format_lr(p.autosomal), format_lr(p.y), format_lr(p.mtdna)]
@@ -252,9 +152,10 @@ def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
         for col in ("Sample", "Missing", "Family", *parts_columns, "LR", "Conclusion",
                     "Comment"):
             pm.add_column(col, justify="right" if col in ("LR", *parts_columns) else "left")
-        for r in solution.samples:
-            pm.add_row(r.sample, r.missing_person or "", r.family or "", *parts(r),
-                       format_lr(r.lr), r.conclusion or "", r.comment or "")
+        for pm_row in solution.samples:
+            pm.add_row(pm_row.sample, pm_row.missing_person or "", pm_row.family or "",
+                       *parts(pm_row), format_lr(pm_row.lr), pm_row.conclusion or "",
+                       pm_row.comment or "")
         console.print(pm)
     else:
         console.print(f"[dim]{len(solution.missing_persons) - len(shown)} other missing "
@@ -265,42 +166,14 @@ def _print_dvi(solution: Any, dvi: Any, source: str, report: str | None,
     console.print(f"{identified} of {len(solution.missing_persons)} missing persons identified"
                   + "".join(f"; {n} {c.lower()}" for c, n in sorted(counts.items())
                             if c not in IDENTIFYING))
-    if joint_note:
-        console.print(f"[dim]{joint_note}[/]")
+    if result.joint_note:
+        console.print(f"[dim]{result.joint_note}[/]")
     if report:
         console.print(f"report written to {report}")
 
 
 #: Above this many missing persons the terminal lists only what needs attention.
 LARGE_CASE_ROWS = 40
-
-
-def _with_estimated_dropout(dvi: Any, dropin: float | None) -> Any:
-    """The case with each sample's drop-out estimated by maximum likelihood
-    (:func:`kinmatch.dropout.estimate_case_dropout`, at least
-    :data:`kinmatch.dropout.DROPOUT_FLOOR`), unless the case sets one."""
-    from kinmatch.dvi.case import estimate_case_dropout
-
-    return estimate_case_dropout(dvi, dropin)
-
-
-def _score(solution: Any, dvi: Any, truth_path: str, fragments: dict[str, tuple[str, ...]]
-           ) -> dict[str, Any]:
-    """Identifications (conclusions that name one) against a simulated case's truth."""
-    from kinmatch.report.dvi_report import IDENTIFYING
-    from kinmatch.scenarios.chosei import score_identifications
-
-    with open(truth_path, encoding="utf-8") as fh:
-        truth = json.load(fh)
-    miner_of = {name: fam["miner"] for name, fam in truth.get("families", {}).items()}
-    identified = {r.sample: miner_of.get(r.family, r.missing_person)
-                  for r in solution.missing_persons
-                  if r.conclusion in IDENTIFYING and r.sample and "/" not in r.sample}
-    result = score_identifications(identified, truth, fragments)
-    return {"correct": len(result["correct"]), "false": len(result["false"]),
-            "missed": len(result["missed"]), "identifiable": result["identifiable"],
-            "false_identifications": [list(x) for x in result["false"]],
-            "missed_miners": result["missed"]}
 
 
 def _print_scores(scores: dict[str, Any]) -> None:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from dataclasses import dataclass
 from typing import Any
 
 import click
@@ -12,16 +11,20 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
-from kinmatch.lineage.evidence import LineEvidence
-from kinmatch.errors import CaseFormatError, KinmatchError, Location
-from kinmatch.kinship.case import KinshipCase
-from kinmatch.formats.case_json import read_case
+from kinmatch.cli.common import (
+    format_log,
+    format_lr_cell,
+    friendly,
+    table_case_options,
+    table_case_settings,
+)
+from kinmatch.errors import KinmatchError
+from kinmatch.formats.cases import read_kinship_case
 from kinmatch.formats.table_case import read_table_case
-from kinmatch.kinship.lr import KinshipResult, kinship_lr
-from kinmatch.lineage.settings import LineageSettings
+from kinmatch.kinship.analysis import CaseLineage, KinshipAnalysis, analyse_kinship_case
+from kinmatch.kinship.lr import KinshipResult
+from kinmatch.lineage.evidence import LineEvidence
 from kinmatch.lineage.ystr import YLineageResult
-from kinmatch.kinship.lineage import KinshipLineageLR, kinship_lineage_lrs, lineage_poi
-from kinmatch.cli._common import _fmt_log, _fmt_lr, _table_case_options, _table_case_settings, friendly, main
 
 
 def print_lr_table(result: KinshipResult, title: str, console: Console) -> None:
@@ -33,47 +36,19 @@ def print_lr_table(result: KinshipResult, title: str, console: Console) -> None:
         table.add_column(f"LR {h} : {result.reference}", justify="right")
     lrs = {h: result.lr(h) for h in others}
     for j, name in enumerate(result.markers):
-        table.add_row(name, *[_fmt_lr(float(lrs[h][j])) for h in others])
+        table.add_row(name, *[format_lr_cell(float(lrs[h][j])) for h in others])
     table.add_section()
-    table.add_row("[bold]Total[/]", *[f"[bold]{_fmt_lr(result.total_lr(h))}[/]" for h in others])
-    table.add_row("log10 LR", *[_fmt_log(result.total_log_lr(h) / math.log(10)) for h in others])
+    table.add_row("[bold]Total[/]",
+                  *[f"[bold]{format_lr_cell(result.total_lr(h))}[/]" for h in others])
+    table.add_row("log10 LR", *[format_log(result.total_log_lr(h) / math.log(10)) for h in others])
     console.print(table)
     summary = Table(show_header=True, box=None)
     summary.add_column("Hypothesis")
     summary.add_column("log-likelihood (ln)", justify="right")
     for h, ll in zip(result.hypotheses, result.total_loglik):
         mark = "  (reference)" if h == result.reference else ""
-        summary.add_row(h + mark, _fmt_log(float(ll)))
+        summary.add_row(h + mark, format_log(float(ll)))
     console.print(summary)
-
-
-@dataclass(frozen=True)
-class CaseLineage:
-    """The lineage LRs of a kinship case: autosomal × Y × mtDNA per hypothesis, for the POI."""
-
-    person: str | None
-    results: list[KinshipLineageLR]
-    not_applicable: dict[str, str]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"poi": self.person, "results": [r.to_dict() for r in self.results],
-                "not_applicable": dict(self.not_applicable)}
-
-
-def case_lineage_lrs(result: KinshipResult, data: KinshipCase) -> CaseLineage | None:
-    """The lineage LRs of a case with Y haplotypes or mtDNA profiles (``None`` without)."""
-    if not data.has_lineage:
-        return None
-    typed = list(dict.fromkeys([*data.y_haplotypes, *data.mtdna_profiles]))
-    person = data.poi or lineage_poi(data.hypotheses, result.reference, typed)
-    if person is None:
-        return CaseLineage(None, [], {h: "no person of interest: no typed person is unrelated "
-                                         "to everyone in the reference hypothesis"
-                                      for h in result.hypotheses if h != result.reference})
-    results, skipped = kinship_lineage_lrs(
-        result, data.hypotheses, person, y_haplotypes=data.y_haplotypes,
-        mtdna_profiles=data.mtdna_profiles, settings=data.lineage or LineageSettings())
-    return CaseLineage(person, results, skipped)
 
 
 def _lineage_row(name: str, evidence: LineEvidence | None) -> list[str]:
@@ -96,7 +71,7 @@ def _lineage_row(name: str, evidence: LineEvidence | None) -> list[str]:
         bound = "≤ " if f.method == "clopper_pearson" else ""
         count = f", {f.count}/{f.database_size}" if f.count is not None else ""
         freq = f"{bound}{f.value:.4g} ({f.method}{count})"
-    return [name, _fmt_lr(evidence.lr), f"{evidence.relative} ({evidence.meioses} meioses)",
+    return [name, format_lr_cell(evidence.lr), f"{evidence.relative} ({evidence.meioses} meioses)",
             escape(comparison), escape(freq)]
 
 
@@ -109,22 +84,22 @@ def print_lineage_table(lineage: CaseLineage, console: Console) -> None:
             table.add_column(name, justify="right" if name == "LR" else "left", overflow="fold")
         for r in lineage.results:
             pair = f"{r.hypothesis} : {r.reference}"
-            table.add_row(pair, "Autosomal", _fmt_lr(r.autosomal_lr), "", "", "")
+            table.add_row(pair, "Autosomal", format_lr_cell(r.autosomal_lr), "", "", "")
             table.add_row("", *_lineage_row("Y-STR", r.y))
             table.add_row("", *_lineage_row("mtDNA", r.mtdna))
-            table.add_row("", "[bold]Combined[/]", f"[bold]{_fmt_lr(r.lr)}[/]", "", "", "",
+            table.add_row("", "[bold]Combined[/]", f"[bold]{format_lr_cell(r.lr)}[/]", "", "", "",
                           end_section=True)
         console.print(table)
     for name, reason in lineage.not_applicable.items():
         console.print(f"  lineage LR not applicable to {name}: {escape(reason)}")
 
 
-@main.command("lr")
+@click.command("lr")
 @click.argument("case", type=click.Path(dir_okay=False), required=False)
 @click.option("--profiles", type=click.Path(dir_okay=False), metavar="FILE",
               help="Genotype table (wide CSV/TSV/.xlsx or GeneMapper export) of a case "
                    "assembled from tables.")
-@_table_case_options
+@table_case_options
 @click.option("--json", "as_json", is_flag=True, help="Print the log-likelihoods and LRs as JSON.")
 @click.option("--reference", "reference", metavar="NAME",
               help="Hypothesis in the denominator (default: the case's, else the last one).")
@@ -152,7 +127,7 @@ def lr_command(case: str | None, profiles: str | None, as_json: bool, reference:
     hypothesis; with --json, the log-likelihood of every hypothesis per
     marker and in total, and the LR of each against the reference.
     """
-    settings = _table_case_settings(table, theta)
+    settings = table_case_settings(table, theta)
     if settings is not None:
         if case is not None and profiles is not None:
             raise KinmatchError("give the genotype table once: as CASE or as --profiles")
@@ -168,61 +143,19 @@ def lr_command(case: str | None, profiles: str | None, as_json: bool, reference:
         if case is None:
             raise KinmatchError("give a case file (JSON or Familias .fam), or a case "
                                 "assembled from tables (--profiles, --frequencies, ...)")
-        data = _read_kinship_case(case)
+        data = read_kinship_case(case)
         shown = case
     try:
-        result = kinship_lr(
-            data.hypotheses,
-            data.markers,
-            data.profiles,
-            theta=data.theta if theta is None else theta,
-            reference=reference or data.reference,
-            minimum_frequency=data.minimum_frequency,
-            dropout=data.dropout,
-            dropin=data.dropin,
-        )
-        lineage = case_lineage_lrs(result, data)
+        analysis = analyse_kinship_case(data, theta=theta, reference=reference)
     except KinmatchError as err:
         raise err.at(file=shown) from None
-    _print_result(result, data, shown, as_json, lineage)
+    _print_result(analysis, shown, as_json)
 
 
-def _read_kinship_case(path: str) -> KinshipCase:
-    """A kinship case from a kinmatch JSON file or a Familias file, by content."""
-    from kinmatch.formats.detect import INPUT_KINDS, detect_input
-    from kinmatch.formats.familias.convert import familias_to_kinship_case
-    from kinmatch.formats.familias.parse import read_familias
-
-    kind = detect_input(path)
-    if kind == "familias":
-        fam = read_familias(path)
-        if fam.dvi is not None and not fam.pedigrees:
-            raise CaseFormatError("this Familias file holds a DVI case; kinmatch lr computes "
-                                  "the LRs of a kinship case", Location(path))
-        case = familias_to_kinship_case(fam)
-        if not case.title:
-            case.title = path
-        return case
-    if kind in ("kinship-json", "dvi-json"):
-        return read_case(path)  # a DVI case file is refused with a located message
-    if kind == "genotypes":
-        raise CaseFormatError("this is a genotype table: give the frequency database "
-                              "(--frequencies) and the hypotheses (--pedigree with --missing "
-                              "and --poi, or --hypotheses) to build a case from it",
-                              Location(path))
-    raise CaseFormatError(f"this is {INPUT_KINDS[kind]}, not a case (expected a kinmatch JSON "
-                          "case or a Familias .fam file)", Location(path))
-
-
-
-
-def _print_result(result: KinshipResult, data: KinshipCase, case: str, as_json: bool,
-                  lineage: CaseLineage | None = None) -> None:
+def _print_result(analysis: KinshipAnalysis, case: str, as_json: bool) -> None:
+    result, data, lineage = analysis.result, analysis.case, analysis.lineage
     if as_json:
-        out = {"case": case, "title": data.title, **result.to_dict()}
-        if lineage is not None:
-            out["lineage"] = lineage.to_dict()
-        click.echo(json.dumps(out, indent=2))
+        click.echo(json.dumps({"case": case, **analysis.to_dict()}, indent=2))
         return
     console = Console(highlight=False)
     descriptions = {h.name: h.description for h in data.hypotheses if h.description}
@@ -232,8 +165,5 @@ def _print_result(result: KinshipResult, data: KinshipCase, case: str, as_json: 
     if lineage is not None:
         print_lineage_table(lineage, console)
 
-
-if __name__ == "__main__":  # pragma: no cover
-    main()
 
 

@@ -4,15 +4,23 @@ from __future__ import annotations
 
 import json
 import math
-from typing import Any
 
 import click
 from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from kinmatch.cli.common import err_console, friendly
+from kinmatch.dvi.case import DVICase
 from kinmatch.errors import KinmatchError
-from kinmatch.cli._common import _err, friendly, main
-from kinmatch.cli.dvi import _read_dvi_case
+from kinmatch.formats.cases import read_dvi_case
+from kinmatch.planning.power import (
+    VIRTUAL_KINDS,
+    MissingPersonPlan,
+    PowerSummary,
+    count_candidates,
+    plan_case,
+)
 
 
 def _split(value: str | None) -> list[str] | None:
@@ -22,7 +30,7 @@ def _split(value: str | None) -> list[str] | None:
     return items
 
 
-@main.command("plan")
+@click.command("plan")
 @click.argument("case", type=click.Path(dir_okay=False))
 @click.option("--family", metavar="NAME", help="Plan for this family only (default: every family).")
 @click.option("--threshold", type=click.FloatRange(0, min_open=True), default=1e4,
@@ -30,7 +38,8 @@ def _split(value: str | None) -> list[str] | None:
                                       "P(LR >= threshold)).")
 @click.option("--simulations", "n_simulations", type=click.IntRange(1), default=1000,
               show_default=True, help="Simulated profiles of the missing person per donor set.")
-@click.option("--seed", type=int, default=None, help="Seed of the random numbers (reproducible runs).")
+@click.option("--seed", type=int, default=None,
+              help="Seed of the random numbers (reproducible runs).")
 @click.option("--candidates", metavar="ID,ID",
               help="Candidate donors to evaluate (with --family; default: every untyped "
                    "member of the family other than its missing persons).")
@@ -66,11 +75,7 @@ def plan_command(case: str, family: str | None, threshold: float, n_simulations:
     Y-STR haplotypes or mtDNA profiles are planned with that evidence too
     when the case names the databases (--no-lineage: autosomal only).
     """
-    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-    from kinmatch.planning.power import VIRTUAL_KINDS, count_candidates, plan_case
-
-    dvi = _read_dvi_case(case)
+    dvi = read_dvi_case(case)
     cands = _split(candidates)
     kinds = _split(virtual) or []
     for kind in kinds:
@@ -85,7 +90,7 @@ def plan_command(case: str, family: str | None, threshold: float, n_simulations:
     total = count_candidates(dvi, family, cands, kinds)
     with Progress(SpinnerColumn(), TextColumn("{task.description:<32}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),
-                  console=_err, transient=True, disable=not progress) as bar:
+                  console=err_console, transient=True, disable=not progress) as bar:
         task = bar.add_task("current donors", total=max(total, 1))
         done = 0
 
@@ -129,7 +134,7 @@ def _num(x: float) -> str:
     return f"{x:.2f}"
 
 
-def _print_plans(plans: list[Any], dvi: Any, source: str, threshold: float,
+def _print_plans(plans: list[MissingPersonPlan], dvi: DVICase, source: str, threshold: float,
                  max_incompatible: int) -> None:
     console = Console(highlight=False)
     title = dvi.title or source
@@ -160,20 +165,10 @@ def _print_plans(plans: list[Any], dvi: Any, source: str, threshold: float,
             table.add_column(col, justify="right" if right else "left")
         best = plan.recommended
 
-        def row(s: Any, name: str, relation: str, style: str | None = None) -> None:
-            cells = [name, relation]
-            if plan.lineage:
-                cells.append(_pct(s.autosomal.ranking_power) if s.autosomal is not None
-                             else "–")
-            cells += [_pct(s.ranking_power), _pct(s.inclusion_power),
-                      _num(s.expected_log10_lr), _pct(s.exclusion_power),
-                      _pct(s.exclusion_power_beyond), _pct(s.false_positive_rate)]
-            table.add_row(*cells, style=style)
-
-        row(plan.current, "(none: current)", "", "dim")
+        _plan_row(table, bool(plan.lineage), plan.current, "(none: current)", "", "dim")
         for s in plan.ranked():
-            row(s, ("★ " if s is best else "") + s.label, s.relationship,
-                "bold" if s is best else None)
+            _plan_row(table, bool(plan.lineage), s, ("★ " if s is best else "") + s.label,
+                      s.relationship, "bold" if s is best else None)
         console.print(table)
         if best is None:
             console.print("No candidate donor to evaluate.")
@@ -187,3 +182,15 @@ def _print_plans(plans: list[Any], dvi: Any, source: str, threshold: float,
                           + ("" if gain > 0 else "; no candidate improves the inclusion power"))
         for note in plan.notes:
             console.print(f"[dim]note: {note}[/]")
+
+
+def _plan_row(table: Table, lineage: bool, s: PowerSummary, name: str, relation: str,
+              style: str | None = None) -> None:
+    """One donor set's row of a plan table."""
+    cells = [name, relation]
+    if lineage:
+        cells.append(_pct(s.autosomal.ranking_power) if s.autosomal is not None else "–")
+    cells += [_pct(s.ranking_power), _pct(s.inclusion_power), _num(s.expected_log10_lr),
+              _pct(s.exclusion_power), _pct(s.exclusion_power_beyond),
+              _pct(s.false_positive_rate)]
+    table.add_row(*cells, style=style)

@@ -7,10 +7,13 @@ from pathlib import Path
 
 import click
 
-from kinmatch.cli._common import _err, friendly, main
+from kinmatch.cli.common import err_console, friendly
+from kinmatch.formats.dvi_json import write_dvi_case
+from kinmatch.formats.files import atomic_write_text
+from kinmatch.scenarios.chosei import simulate_chosei
 
 
-@main.group("simulate")
+@click.group("simulate")
 def simulate_group() -> None:
     """Simulate a case modelled on a real disaster, with its truth."""
 
@@ -26,16 +29,12 @@ def chosei_command(out: str, seed: int, recovered: int) -> None:
     """The 1942 Chōsei mine flood: 183 miners (136 Korean, 47 Japanese), their
     families' donors 80+ years on, fragmented degraded remains, Y-STR and
     mtDNA data, SYNTHETIC frequency databases (see kinmatch.scenarios.chosei)."""
-    from kinmatch.formats.files import atomic_write_text
-    from kinmatch.formats.dvi_json import write_dvi_case
-    from kinmatch.scenarios.chosei import simulate_chosei
-
     scenario = simulate_chosei(seed, recovered=recovered)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     write_dvi_case(scenario.case, folder / "case.json")
     atomic_write_text(folder / "truth.json", json.dumps(scenario.truth, indent=1) + "\n")
     case = scenario.case
-    _err.print(f"wrote {folder / 'case.json'} ({len(case.samples)} fragments of "
+    err_console.print(f"wrote {folder / 'case.json'} ({len(case.samples)} fragments of "
                f"{len(scenario.truth['recovered'])} recovered miners, {len(case.families)} "
                f"families with donors) and {folder / 'truth.json'}")

@@ -1,25 +1,14 @@
 """Disaster victim identification: which remains are which missing person.
 
-* :mod:`.case` — the case model (post-mortem samples, reference families);
+* :mod:`.case` — the case model (post-mortem samples, reference families),
+  indexing for computation, drop-out estimated per sample;
 * :mod:`.pairwise` — pairwise LRs and Mendelian incompatibilities;
+* :mod:`.lineage_evidence` — the Y-STR and mtDNA evidence of every pair;
+* :mod:`.lr_parts` — a pair's LR split into autosomal × Y × mtDNA;
 * :mod:`.joint` — joint identification: assignments, likelihoods, posteriors;
 * :mod:`.reassociation` — fragment re-association: identity LRs between
   samples, clusters of fragments, merged profiles;
-* :mod:`.solve` — the complete pipeline (dvir's ``dviSolve``): exclusions,
-  undisputed identifications, simple and complex families, conclusions.
+* :mod:`.solve` — dvir's ``dviSolve``: exclusions, undisputed
+  identifications, simple and complex families, conclusions;
+* :mod:`.pipeline` — a whole case in one call (:func:`~.pipeline.run_dvi_case`).
 """
-
-from kinmatch.dvi.case import DVICase, PostMortemSample, PreparedCase, ReferenceFamily, prepare_case
-from kinmatch.dvi.joint import JointResult, joint_identification
-from kinmatch.dvi.pairwise import MissingPersonDistributions, PairwiseCandidates, PairwiseLR, missing_person_distributions, pairwise_candidates, pairwise_lr
-from kinmatch.dvi.reassociation import identity_lr, merge_fragments, reassociate
-from kinmatch.dvi.solve import DVISolution, LRMatrix, MissingPersonConclusion, SampleConclusion, SolveStep, solve_case
-
-__all__ = [
-    "DVICase", "DVISolution", "JointResult", "LRMatrix", "MissingPersonConclusion",
-    "MissingPersonDistributions", "PairwiseCandidates", "PairwiseLR",
-    "PostMortemSample", "PreparedCase", "ReferenceFamily", "SampleConclusion", "SolveStep",
-    "identity_lr", "joint_identification", "merge_fragments", "missing_person_distributions",
-    "pairwise_candidates", "pairwise_lr", "prepare_case",
-    "reassociate", "solve_case",
-]

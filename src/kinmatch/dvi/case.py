@@ -277,7 +277,6 @@ def estimate_case_dropout(case: DVICase, dropin: float | None = None,
     one (``dropout`` > 0). ``dropin`` overrides the samples' drop-in
     probabilities for the estimated samples (``None``: each sample's own).
     This is what ``kinmatch dvi --estimate-dropout`` does."""
-    from kinmatch.dvi.case import prepare_case
 
     markers = prepare_case(case).markers
     samples = []

@@ -88,6 +88,10 @@ SYMMETRIC_MATCH = "Symmetric match"
 # Public result types
 
 
+#: Conclusions that name an identification, in the order they are listed.
+IDENTIFYING = ("Undisputed", "Match", "Match (GLR)", "Symmetric match")
+
+
 @dataclass(frozen=True)
 class MissingPersonConclusion:
     """One row of the AM table: the conclusion for one missing person."""

@@ -31,7 +31,7 @@ from kinmatch.lineage.evidence import LineEvidence, person_lineage_evidence
 from kinmatch.errors import KinmatchError
 from kinmatch.kinship.case import Hypothesis
 from kinmatch.kinship.lr import KinshipResult
-from kinmatch.lineage import CombinedLR
+from kinmatch.lineage.combined import CombinedLR
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtLineageResult, MtProfile
 from kinmatch.lineage.ystr import YHaplotype, YLineageResult

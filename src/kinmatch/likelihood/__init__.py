@@ -1,1 +1,13 @@
-"""TODO"""
+"""Pedigree likelihoods.
+
+* :mod:`.peeling` — the engine: the likelihood of marker data on pedigrees
+  (and genotype distributions of untyped people), many pedigrees and markers
+  batched into one contraction per network shape;
+* :mod:`.contraction` — elimination orders and their execution as compiled
+  batched matrix products;
+* :mod:`.observation` — the observation model: exact genotypes and degraded
+  observations (drop-out, drop-in, silent alleles);
+* :mod:`.population` — genotype probabilities of unrelated people and the
+  Balding–Nichols θ correction;
+* :mod:`.dropout` — maximum-likelihood drop-out estimates from a profile.
+"""

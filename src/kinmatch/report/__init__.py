@@ -1,17 +1,7 @@
-"""Building blocks of the HTML identification reports.
+"""Reports for people: the HTML identification report and pedigree drawings.
 
-:mod:`kinmatch.report.pedigree_svg` draws pedigrees as self-contained SVG in
-the standard pedigree symbols, marking missing persons, DNA-typed reference
-relatives and identifications.
+* :mod:`.dvi_report` — the HTML report of a solved DVI case;
+* :mod:`.pedigree_svg` — pedigrees as self-contained SVG in the standard
+  pedigree symbols, marking missing persons, DNA-typed reference relatives
+  and identifications.
 """
-
-from kinmatch.report.pedigree_svg import PedigreeLayout, PersonPlacement, Segment, layout_pedigree, pedigree_svg, reference_family_svg
-
-__all__ = [
-    "PedigreeLayout",
-    "PersonPlacement",
-    "Segment",
-    "layout_pedigree",
-    "pedigree_svg",
-    "reference_family_svg",
-]

@@ -34,13 +34,11 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from kinmatch import __version__
 from kinmatch.dvi.case import DVICase
 from kinmatch.dvi.joint import NOT_MISSING, JointResult
-from kinmatch.lineage.evidence import LineEvidence
 from kinmatch.dvi.pairwise import PairwiseLR
 from kinmatch.dvi.solve import DVISolution
 from kinmatch.report.pedigree_svg import reference_family_svg
-
-#: Conclusions that name an identification, in the order they are listed.
-IDENTIFYING = ("Undisputed", "Match", "Match (GLR)", "Symmetric match")
+from kinmatch.dvi.solve import IDENTIFYING
+from kinmatch.dvi.lr_parts import lr_parts, row_parts
 
 #: Largest pairwise matrix shown whole in the report.
 MATRIX_LIMIT = 60
@@ -69,75 +67,10 @@ def _log10(value: float | None) -> str:
     return f"{math.log10(value):.2f}"
 
 
-@dataclass(frozen=True)
-class LRParts:
-    """The parts of one pair's LR: autosomal × Y × mtDNA = combined.
-
-    ``y`` / ``mtdna`` are ``None`` where the system does not apply (LR 1);
-    ``autosomal`` is the combined LR divided by the lineage parts, i.e. the
-    autosomal LR of the step that concluded (identified samples then count as
-    reference data), and the pairwise autosomal LR when a lineage part is 0.
-    """
-
-    autosomal: float | None
-    y: float | None
-    mtdna: float | None
-    combined: float | None
-    y_evidence: LineEvidence | None = None
-    mtdna_evidence: LineEvidence | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        def num(v: float | None) -> float | None:
-            return None if v is None or not math.isfinite(v) else float(v)
-
-        return {"lr_autosomal": num(self.autosomal), "lr_y": num(self.y),
-                "lr_mtdna": num(self.mtdna), "lr": num(self.combined),
-                "y": None if self.y_evidence is None else self.y_evidence.to_dict(),
-                "mtdna": None if self.mtdna_evidence is None else self.mtdna_evidence.to_dict()}
 
 
-def lr_parts(pairwise: PairwiseLR, sample: str | None, missing_person: str | None,
-             lr: float | None = None) -> LRParts | None:
-    """The autosomal, Y and mtDNA parts of ``lr`` (default: the pairwise LR) for a pair.
-
-    ``None`` when the pair is not one sample and one missing person of
-    ``pairwise`` (a symmetric match "V1/V2", no sample).
-    """
-    if not sample or not missing_person or sample not in pairwise.samples \
-            or missing_person not in pairwise.missing:
-        return None
-    s, m = pairwise.samples.index(sample), pairwise.missing.index(missing_person)
-    pair = pairwise.lineage.get(sample, missing_person) if pairwise.lineage is not None else None
-    y_ev = pair.y if pair is not None else None
-    mt_ev = pair.mtdna if pair is not None else None
-    y = None if y_ev is None else y_ev.lr
-    mt = None if mt_ev is None else mt_ev.lr
-    with np.errstate(over="ignore"):
-        pairwise_auto = float(np.exp(pairwise.log_lr_autosomal[s, m]))
-        combined = float(np.exp(pairwise.log_lr[s, m])) if lr is None else lr
-    lineage = (1.0 if y is None else y) * (1.0 if mt is None else mt)
-    if lr is not None and lineage > 0 and not math.isnan(lr):
-        autosomal = lr / lineage
-    else:
-        autosomal = pairwise_auto
-    return LRParts(autosomal, y, mt, combined, y_ev, mt_ev)
 
 
-def row_parts(pairwise: PairwiseLR, row: Any) -> LRParts | None:
-    """:func:`lr_parts` of an AM or PM row of a :class:`~kinmatch.dvi.DVISolution`.
-
-    A row that names no partner but says "Best: X" (dvir's inconclusive
-    rows) is read as the pair with X, whose LR the row reports.
-    """
-    sample, mp = row.sample, row.missing_person
-    best = None
-    if row.comment and str(row.comment).startswith("Best: "):
-        best = str(row.comment)[len("Best: "):].strip()
-    if not sample and best:
-        sample = best
-    if not mp and best:
-        mp = best
-    return lr_parts(pairwise, sample, mp, row.lr)
 
 
 @dataclass(frozen=True)

@@ -15,14 +15,13 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 
-from kinmatch import __version__
 from kinmatch.errors import KinmatchError, KinmatchWarning
 from kinmatch.formats.table_case import MUTATION_MODELS, mutation_spec
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-_err = Console(stderr=True, highlight=False)
+err_console = Console(stderr=True, highlight=False)
 
 
 def friendly(fn: F) -> F:
@@ -36,7 +35,7 @@ def friendly(fn: F) -> F:
                 result = fn(*args, **kwargs)
             except KinmatchError as err:
                 _flush_warnings(caught)
-                _err.print(f"[bold red]error:[/] {err}", markup=True, soft_wrap=True)
+                err_console.print(f"[bold red]error:[/] {err}", markup=True, soft_wrap=True)
                 sys.exit(2)
         _flush_warnings(caught)
         return result
@@ -47,20 +46,10 @@ def friendly(fn: F) -> F:
 def _flush_warnings(caught: list[warnings.WarningMessage]) -> None:
     for w in caught:
         if issubclass(w.category, KinmatchWarning):
-            _err.print(f"[yellow]warning:[/] {w.message}", markup=True, soft_wrap=True)
+            err_console.print(f"[yellow]warning:[/] {w.message}", markup=True, soft_wrap=True)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="kinmatch")
-def main() -> None:
-    """kinmatch: identify human remains by DNA kinship.
-
-    Pedigree likelihoods and kinship likelihood ratios (LRs) from autosomal
-    and X-linked STR/SNP markers, with mutation models and the θ correction.
-    """
-
-
-def _fmt_lr(value: float) -> str:
+def format_lr_cell(value: float) -> str:
     if math.isnan(value):
         return "NaN"
     if value == 0:
@@ -72,7 +61,7 @@ def _fmt_lr(value: float) -> str:
     return f"{value:.3e}"
 
 
-def _fmt_log(value: float) -> str:
+def format_log(value: float) -> str:
     if math.isinf(value):
         return "-Inf" if value < 0 else "Inf"
     if math.isnan(value):
@@ -80,7 +69,7 @@ def _fmt_log(value: float) -> str:
     return f"{value:.4f}"
 
 
-def _table_case_options(fn: F) -> F:
+def table_case_options(fn: F) -> F:
     """The options that assemble a kinship case from laboratory tables."""
     options = [
         click.option("--frequencies", "frequencies", type=click.Path(dir_okay=False),
@@ -120,7 +109,7 @@ def _table_case_options(fn: F) -> F:
     return fn
 
 
-def _table_case_settings(kwargs: dict[str, Any], theta: float | None) -> dict[str, Any] | None:
+def table_case_settings(kwargs: dict[str, Any], theta: float | None) -> dict[str, Any] | None:
     """The keyword arguments of ``read_table_case`` from the table options, or
     ``None`` when no table option was given."""
     keys = ("frequencies", "pedigree", "missing", "poi", "hypotheses")

@@ -1,0 +1,63 @@
+"""The ``kinmatch`` command group.
+
+Each command lives in its own module and is imported only when it runs (or
+its own ``--help`` is asked for): ``kinmatch --help`` and ``kinmatch
+--version`` load nothing but Click, so they answer at once. :data:`COMMANDS`
+lists every command with the one-line help that ``kinmatch --help`` shows;
+a test checks that each line is the command's own.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from kinmatch import __version__
+
+#: name -> (module, command object's name in it, one-line help)
+COMMANDS: dict[str, tuple[str, str, str]] = {
+    "convert": ("kinmatch.cli.convert", "convert_command",
+                "Convert INPUT to OUTPUT; the input's format is read from its content."),
+    "dvi": ("kinmatch.cli.dvi", "dvi_command",
+            "Solve a DVI case: which remains are which missing person."),
+    "lr": ("kinmatch.cli.lr", "lr_command", "Kinship LRs for the hypotheses of a case."),
+    "plan": ("kinmatch.cli.plan", "plan_command",
+             "Power planning: which relative to sample next."),
+    "simulate": ("kinmatch.cli.simulate", "simulate_group",
+                 "Simulate a case modelled on a real disaster, with its truth."),
+}
+
+
+class LazyGroup(click.Group):
+    """A group whose commands are imported from :data:`COMMANDS` when used."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module, name, _ = COMMANDS[cmd_name]
+        command = getattr(importlib.import_module(module), name)
+        if not isinstance(command, click.Command):
+            raise TypeError(f"{module}.{name} is not a click command")
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kinmatch")
+def main() -> None:
+    """kinmatch: identify human remains by DNA kinship.
+
+    Pedigree likelihoods and kinship likelihood ratios (LRs) from autosomal
+    and X-linked STR/SNP markers, with mutation models and the θ correction.
+    """
+
+
+__all__ = ["COMMANDS", "LazyGroup", "main"]

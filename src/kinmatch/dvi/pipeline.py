@@ -1,0 +1,240 @@
+"""A whole DVI case in one call: the pipeline every front end runs.
+
+:func:`run_dvi_case` takes a :class:`~kinmatch.dvi.case.DVICase` through the
+stages a DVI laboratory follows and returns a :class:`DVIResult` that holds
+every intermediate result:
+
+1. **drop-out** (optional): each sample's drop-out probability estimated by
+   maximum likelihood from its own profile
+   (:func:`~kinmatch.dvi.case.estimate_case_dropout`);
+2. **fragments** (optional): samples whose identity LR reaches the identity
+   threshold with no mismatch are merged into one individual
+   (:func:`~kinmatch.dvi.reassociation.merge_fragments`);
+3. **pairwise LRs** of every sample against every missing person, autosomal
+   × Y-STR × mtDNA (:func:`~kinmatch.dvi.pairwise.pairwise_lr`);
+4. **solve**: dvir's ``dviSolve`` rules (exclusions, undisputed
+   identifications, simple and complex families;
+   :func:`~kinmatch.dvi.solve.solve_case`);
+5. **joint analysis** of the whole case: the best assignments and each
+   pair's posterior probability with bounds
+   (:func:`~kinmatch.dvi.joint.joint_identification`).
+
+The command line (``kinmatch dvi``), the HTML report and any service call
+this one function, so the same options give the same numbers everywhere.
+:meth:`DVIResult.to_dict` is the JSON form (``kinmatch dvi --json``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from kinmatch.dvi.case import DVICase, estimate_case_dropout, prepare_case
+from kinmatch.dvi.joint import JointResult, joint_identification
+from kinmatch.dvi.lr_parts import LRParts, row_parts
+from kinmatch.dvi.pairwise import PairwiseLR, pairwise_lr
+from kinmatch.dvi.reassociation import merge_fragments
+from kinmatch.dvi.solve import (
+    IDENTIFYING,
+    DVISolution,
+    MissingPersonConclusion,
+    SampleConclusion,
+    solve_case,
+)
+
+#: The stages of :func:`run_dvi_case`, in order (the names a progress display shows).
+STAGES: tuple[str, ...] = ("drop-out and fragments", "pairwise LRs", "solve (dviSolve)",
+                           "joint analysis")
+
+
+@dataclass(frozen=True)
+class DVIOptions:
+    """The options of a DVI analysis (the ``kinmatch dvi`` options of the same names).
+
+    ``threshold``: LR (and GLR) needed for an identification;
+    ``threshold2``: LR for "Probable" (default ``max(1, threshold / 10)``);
+    ``max_incompatible``: pairs with more Mendelian incompatibilities (and
+    lineage exclusions) are excluded; ``ignore_sex``: pair samples with
+    missing persons of either sex; ``merge_fragments`` and
+    ``identity_threshold``: re-associate fragments first, merging samples
+    whose identity LR reaches the threshold with no mismatch;
+    ``max_assignments``: the largest joint analysis enumerated exactly (per
+    family in the solve, per component in the whole-case analysis; beyond
+    it, k-best search with posterior bounds); ``top``: joint assignments
+    kept; ``estimate_dropout`` and ``dropin``: estimate the drop-out of each
+    sample that has none set, with this drop-in probability.
+    """
+
+    threshold: float = 1e4
+    threshold2: float | None = None
+    max_incompatible: int = 2
+    ignore_sex: bool = False
+    merge_fragments: bool = False
+    identity_threshold: float = 1e6
+    max_assignments: int = 100_000
+    top: int = 10
+    estimate_dropout: bool = False
+    dropin: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DVIResult:
+    """Everything :func:`run_dvi_case` computed.
+
+    ``case`` is the case as analysed (with estimated drop-out and merged
+    fragments, when asked for); ``fragments`` maps each merged individual to
+    the samples it was built from; ``pairwise``, ``solution`` and ``joint``
+    are the results of the pipeline's stages.
+    """
+
+    case: DVICase
+    options: DVIOptions
+    pairwise: PairwiseLR
+    solution: DVISolution
+    joint: JointResult
+    fragments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    source: str | None = None
+
+    @property
+    def joint_note(self) -> str | None:
+        """Why the joint analysis's posteriors are bounds, when they are (``None`` if exact)."""
+        if self.joint.exact:
+            return None
+        return (f"The joint analysis is too large to enumerate; the {len(self.joint.loglik)} "
+                "best assignments are exact (k-best search) and each posterior is given with "
+                f"guaranteed bounds (largest uncertainty {self.joint.max_posterior_error:.2g}).")
+
+    @property
+    def identifications(self) -> dict[str, MissingPersonConclusion]:
+        """The missing persons whose conclusion names an identification (``IDENTIFYING``),
+        by sample."""
+        return {r.sample: r for r in self.solution.missing_persons
+                if r.conclusion in IDENTIFYING and r.sample}
+
+    def lr_parts(self, row: MissingPersonConclusion | SampleConclusion) -> LRParts | None:
+        """The autosomal, Y-STR and mtDNA parts of a conclusion's LR."""
+        return row_parts(self.pairwise, row)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain dicts and lists, ready for ``json.dump`` (``None`` for infinite or
+        undefined numbers): the case summary, the options, merged fragments, the
+        pairwise LR matrix with its parts (log10), the solution, the LR parts of
+        every conclusion and the joint analysis."""
+        case = self.case
+        return {
+            "case": {"source": self.source, "title": case.title, "samples": len(case.samples),
+                     "families": len(case.families), "theta": case.theta,
+                     "markers": [m.name for m in case.markers]},
+            "options": self.options.to_dict(),
+            "fragments": {k: list(v) for k, v in self.fragments.items()},
+            "pairwise": pairwise_to_dict(self.pairwise),
+            "solution": self.solution.to_dict(),
+            "lr_parts": {
+                "missing_persons": [
+                    {"family": r.family, "missing_person": r.missing_person, "sample": r.sample,
+                     **_parts_dict(self.lr_parts(r))}
+                    for r in self.solution.missing_persons],
+                "samples": [
+                    {"sample": r.sample, "missing_person": r.missing_person,
+                     **_parts_dict(self.lr_parts(r))}
+                    for r in self.solution.samples],
+            },
+            "joint": joint_to_dict(self.joint),
+            "joint_note": self.joint_note,
+        }
+
+
+def _parts_dict(parts: LRParts | None) -> dict[str, Any]:
+    return {} if parts is None else parts.to_dict()
+
+
+def _log10_rows(values: NDArray[np.float64] | None) -> list[list[float | None]]:
+    """Natural logs as log10, ``None`` where infinite or undefined."""
+    if values is None:
+        return []
+    return [[v / math.log(10) if math.isfinite(v) else None for v in row]
+            for row in values.tolist()]
+
+
+def pairwise_to_dict(pairwise: PairwiseLR) -> dict[str, Any]:
+    """The pairwise LR matrix and its parts as log10 (``None``: LR 0, infinite or undefined)."""
+    return {
+        "samples": list(pairwise.samples), "missing": list(pairwise.missing),
+        "families": list(pairwise.families),
+        "log10_lr": _log10_rows(pairwise.log_lr),
+        "incompatible": pairwise.incompatible.tolist(),
+        "log10_lr_autosomal": _log10_rows(pairwise.log_lr_autosomal),
+        "log10_lr_y": _log10_rows(pairwise.log_lr_y),
+        "log10_lr_mtdna": _log10_rows(pairwise.log_lr_mtdna),
+        "lineage_exclusions": ([] if pairwise.lineage_exclusions is None
+                               else pairwise.lineage_exclusions.tolist()),
+        "lineage": [] if pairwise.lineage is None else pairwise.lineage.to_dict(),
+    }
+
+
+def joint_to_dict(joint: JointResult) -> dict[str, Any]:
+    """The best assignments and the posterior of every pair, with bounds."""
+    return {
+        "exact": bool(joint.exact),
+        "n_assignments": joint.n_assignments,
+        "top": [{"assignment": joint.describe(i), "loglik": float(joint.loglik[i]),
+                 "lr_vs_best": float(joint.lr_vs_best[i])}
+                for i in range(len(joint.loglik))],
+        "posterior": {"samples": list(joint.samples),
+                      "missing": [*joint.missing, "*"],
+                      "values": joint.posterior.tolist(),
+                      "lower": joint.posterior_lower.tolist(),
+                      "upper": joint.posterior_upper.tolist()},
+    }
+
+
+def run_dvi_case(case: DVICase, options: DVIOptions | None = None, *,
+                 source: str | None = None,
+                 on_stage: Callable[[int], None] | None = None) -> DVIResult:
+    """Run a whole DVI case: drop-out, fragments, pairwise LRs, dviSolve, joint analysis.
+
+    ``options`` default to :class:`DVIOptions`'s defaults; ``source`` names
+    the input (kept in the result and its JSON); ``on_stage(i)`` is called as
+    stage ``STAGES[i]`` starts and with ``len(STAGES)`` at the end (for
+    progress displays).
+    """
+    options = options or DVIOptions()
+
+    def stage(i: int) -> None:
+        if on_stage is not None:
+            on_stage(i)
+
+    stage(0)
+    if options.estimate_dropout:
+        case = estimate_case_dropout(case, options.dropin)
+    fragments: dict[str, tuple[str, ...]] = {}
+    if options.merge_fragments:
+        merged = merge_fragments(case, threshold=options.identity_threshold)
+        case = merged.case
+        fragments = {k: v for k, v in merged.individuals.items() if len(v) > 1}
+    stage(1)
+    prepared = prepare_case(case)
+    pairwise = pairwise_lr(prepared)
+    stage(2)
+    solution = solve_case(case, threshold=options.threshold, threshold2=options.threshold2,
+                          max_incompatible=options.max_incompatible,
+                          ignore_sex=options.ignore_sex,
+                          max_assignments=options.max_assignments)
+    stage(3)
+    joint = joint_identification(prepared, pairwise, top=options.top,
+                                 component_limit=options.max_assignments)
+    stage(len(STAGES))
+    return DVIResult(case=case, options=options, pairwise=pairwise, solution=solution,
+                     joint=joint, fragments=fragments, source=source)
+
+
+__all__ = ["STAGES", "DVIOptions", "DVIResult", "joint_to_dict", "pairwise_to_dict",
+           "run_dvi_case"]
