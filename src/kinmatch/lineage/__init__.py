@@ -16,8 +16,22 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from kinmatch.lineage.stats import FrequencyEstimate, clopper_pearson_upper, counting_estimate
-from kinmatch.lineage.lines import LineageApplicability, LineConnection, applicable_lineages, maternal_line, maternal_line_meioses, paternal_line, paternal_line_meioses
+from kinmatch.formats.lineage_tables import (
+    read_mt_database,
+    read_mt_profiles,
+    read_y_database,
+    read_y_haplotypes,
+    read_y_loci,
+)
+from kinmatch.lineage.lines import (
+    LineageApplicability,
+    LineConnection,
+    applicable_lineages,
+    maternal_line,
+    maternal_line_meioses,
+    paternal_line,
+    paternal_line_meioses,
+)
 from kinmatch.lineage.mtdna import (
     CONTROL_REGION,
     MtComparison,
@@ -35,8 +49,8 @@ from kinmatch.lineage.mtdna import (
     parse_mt_profile,
     parse_variants,
 )
-from kinmatch.formats.lineage_tables import read_mt_database, read_mt_profiles
 from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.stats import FrequencyEstimate, clopper_pearson_upper, counting_estimate
 from kinmatch.lineage.ystr import (
     YFILER_PLUS,
     YFILER_PLUS_RATES,
@@ -61,7 +75,6 @@ from kinmatch.lineage.ystr import (
     y_lineage_lr,
     y_lineage_lr_in_pedigree,
 )
-from kinmatch.formats.lineage_tables import read_y_database, read_y_haplotypes, read_y_loci
 
 
 @dataclass(frozen=True)
@@ -113,17 +126,58 @@ class CombinedLR:
 
 
 __all__ = [
-    "CONTROL_REGION", "CombinedLR", "DiscreteLaplaceModel", "FrequencyEstimate",
-    "LineConnection", "LineageApplicability", "LineageSettings", "MtComparison", "MtConclusion", "MtDatabase",
-    "MtDifference", "MtLineageResult", "MtProfile", "MtVariant", "SeqRange", "YDatabase",
-    "YFILER_PLUS", "YFILER_PLUS_RATES", "YHaplotype", "YLineageResult", "YLocus", "YLocusTable",
-    "YLocusTerm", "YMutationModel", "applicable_lineages", "canonical_locus",
-    "clopper_pearson_upper", "compare_profiles", "counting_estimate", "difference_distribution",
-    "fit_discrete_laplace", "haplotype_frequency", "kappa", "locus_probability",
-    "make_haplotype", "maternal_line", "maternal_line_meioses", "mt_frequency", "mt_lineage_lr",
-    "mt_lineage_lr_in_pedigree", "parse_mt_profile", "parse_variants",
-    "paternal_line", "paternal_line_meioses", "paternal_transmission_probability",
-    "read_mt_database", "read_mt_profiles", "read_y_database", "read_y_haplotypes",
-    "read_y_loci", "single_step_difference_probability", "step_probability", "y_lineage_lr",
+    "CONTROL_REGION",
+    "YFILER_PLUS",
+    "YFILER_PLUS_RATES",
+    "CombinedLR",
+    "DiscreteLaplaceModel",
+    "FrequencyEstimate",
+    "LineConnection",
+    "LineageApplicability",
+    "LineageSettings",
+    "MtComparison",
+    "MtConclusion",
+    "MtDatabase",
+    "MtDifference",
+    "MtLineageResult",
+    "MtProfile",
+    "MtVariant",
+    "SeqRange",
+    "YDatabase",
+    "YHaplotype",
+    "YLineageResult",
+    "YLocus",
+    "YLocusTable",
+    "YLocusTerm",
+    "YMutationModel",
+    "applicable_lineages",
+    "canonical_locus",
+    "clopper_pearson_upper",
+    "compare_profiles",
+    "counting_estimate",
+    "difference_distribution",
+    "fit_discrete_laplace",
+    "haplotype_frequency",
+    "kappa",
+    "locus_probability",
+    "make_haplotype",
+    "maternal_line",
+    "maternal_line_meioses",
+    "mt_frequency",
+    "mt_lineage_lr",
+    "mt_lineage_lr_in_pedigree",
+    "parse_mt_profile",
+    "parse_variants",
+    "paternal_line",
+    "paternal_line_meioses",
+    "paternal_transmission_probability",
+    "read_mt_database",
+    "read_mt_profiles",
+    "read_y_database",
+    "read_y_haplotypes",
+    "read_y_loci",
+    "single_step_difference_probability",
+    "step_probability",
+    "y_lineage_lr",
     "y_lineage_lr_in_pedigree",
 ]

@@ -5,7 +5,14 @@ the standard pedigree symbols, marking missing persons, DNA-typed reference
 relatives and identifications.
 """
 
-from kinmatch.report.pedigree_svg import PedigreeLayout, PersonPlacement, Segment, layout_pedigree, pedigree_svg, reference_family_svg
+from kinmatch.report.pedigree_svg import (
+    PedigreeLayout,
+    PersonPlacement,
+    Segment,
+    layout_pedigree,
+    pedigree_svg,
+    reference_family_svg,
+)
 
 __all__ = [
     "PedigreeLayout",

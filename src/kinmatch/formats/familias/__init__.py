@@ -89,27 +89,28 @@ The package splits the work: :mod:`.model` (the file's contents as objects),
 
 from __future__ import annotations
 
-from kinmatch.formats.familias.model import DVIFamily
-from kinmatch.formats.familias.model import DVIPedigree
-from kinmatch.formats.familias.model import DVIPerson
-from kinmatch.formats.familias.model import FamiliasDVI
-from kinmatch.formats.familias.model import FamiliasFile
-from kinmatch.formats.familias.model import FamiliasLocus
-from kinmatch.formats.familias.model import FamiliasModel
-from kinmatch.formats.familias.model import FamiliasMutation
-from kinmatch.formats.familias.model import FamiliasPedigree
-from kinmatch.formats.familias.model import FamiliasPerson
-from kinmatch.formats.familias.model import FamiliasRelation
-from kinmatch.formats.familias.parse import decode_familias_bytes
-from kinmatch.formats.familias.convert import familias_markers
-from kinmatch.formats.familias.convert import familias_to_dvi_case
-from kinmatch.formats.familias.convert import familias_to_kinship_case
-from kinmatch.formats.familias.write import format_familias
-from kinmatch.formats.familias.convert import kinship_case_to_familias
-from kinmatch.formats.familias.convert import locus_mutation_spec
-from kinmatch.formats.familias.parse import parse_familias
-from kinmatch.formats.familias.parse import read_familias
-from kinmatch.formats.familias.write import write_familias
+from kinmatch.formats.familias.convert import (
+    familias_markers,
+    familias_to_dvi_case,
+    familias_to_kinship_case,
+    kinship_case_to_familias,
+    locus_mutation_spec,
+)
+from kinmatch.formats.familias.model import (
+    DVIFamily,
+    DVIPedigree,
+    DVIPerson,
+    FamiliasDVI,
+    FamiliasFile,
+    FamiliasLocus,
+    FamiliasModel,
+    FamiliasMutation,
+    FamiliasPedigree,
+    FamiliasPerson,
+    FamiliasRelation,
+)
+from kinmatch.formats.familias.parse import decode_familias_bytes, parse_familias, read_familias
+from kinmatch.formats.familias.write import format_familias, write_familias
 
 __all__ = [
     "DVIFamily",
