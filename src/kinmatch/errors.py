@@ -51,14 +51,15 @@ class KinmatchError(Exception):
         where = str(self.location)
         return f"{where}: {self.message}" if where else self.message
 
-    def at(self, **kwargs: object) -> KinmatchError:
+    def at(self, *, file: str | None = None, line: int | None = None,
+           column: int | None = None, field: str | None = None) -> KinmatchError:
         """Return a copy of this error with missing location parts filled in."""
         current = self.location
         merged = Location(
-            file=current.file if current.file is not None else kwargs.get("file"),  # type: ignore[arg-type]
-            line=current.line if current.line is not None else kwargs.get("line"),  # type: ignore[arg-type]
-            column=current.column if current.column is not None else kwargs.get("column"),  # type: ignore[arg-type]
-            field=current.field if current.field is not None else kwargs.get("field"),  # type: ignore[arg-type]
+            file=current.file if current.file is not None else file,
+            line=current.line if current.line is not None else line,
+            column=current.column if current.column is not None else column,
+            field=current.field if current.field is not None else field,
         )
         return type(self)(self.message, merged)
 

@@ -22,17 +22,18 @@ These are what the LR of a pairwise relationship rests on:
 
 from __future__ import annotations
 
-from functools import lru_cache
+from collections.abc import Callable
+from functools import cache
 
 from kinmatch.errors import PedigreeError
 from kinmatch.pedigree import Pedigree
 
 
-def kinship_coefficients(pedigree: Pedigree):  # noqa: ANN201 - returns a cached function
-    """A function ``phi(a, b)`` giving kinship coefficients in ``pedigree``."""
+def kinship_coefficients(pedigree: Pedigree) -> Callable[[str, str], float]:
+    """A function ``phi(a, b)`` giving kinship coefficients in ``pedigree`` (memoised)."""
     depth = {pid: i for i, pid in enumerate(pedigree.order)}
 
-    @lru_cache(maxsize=None)
+    @cache
     def phi(a: str, b: str) -> float:
         if a == b:
             parents = pedigree.parents(a)

@@ -147,7 +147,7 @@ class Marker:
             name=name,
             alleles=tuple(labels),
             allele_frequencies=freqs,
-            chromosome=chromosome,  # type: ignore[arg-type]
+            chromosome=chromosome,
             mutation=model,
             mutation_spec=mutation,
             silent_allele=silent,
@@ -203,7 +203,8 @@ class Marker:
         if not new:
             return self
         if not 0 < minimum_frequency < 1:
-            raise MarkerError(f"minimum allele frequency must be in (0, 1), not {minimum_frequency}")
+            raise MarkerError("minimum allele frequency must be in (0, 1), "
+                              f"not {minimum_frequency}")
         spec = self.mutation_spec
         if self.mutation is not None and _has_custom_matrix(spec):
             raise MarkerError(

@@ -78,7 +78,8 @@ class MutationMatrix:
         bad = np.flatnonzero(np.abs(rows - 1) > 1e-6)
         if bad.size:
             raise MarkerError(
-                f"mutation matrix row {bad[0] + 1} sums to {rows[bad[0]]:.9g}; every row must sum to 1"
+                f"mutation matrix row {bad[0] + 1} sums to {rows[bad[0]]:.9g}; "
+                "every row must sum to 1"
             )
         m.setflags(write=False)
         object.__setattr__(self, "matrix", m)
@@ -225,7 +226,7 @@ def mutation_matrix(
     *,
     rate: float | None = None,
     rate2: float | None = None,
-    range: float | None = None,  # noqa: A002 - pedmut's parameter name
+    range: float | None = None,  # pedmut's parameter name
     matrix: ArrayLike | None = None,
     transform: str | None = None,
 ) -> MutationMatrix:
@@ -264,7 +265,8 @@ def mutation_matrix(
                 )
             values.append(v)
         if kind == "stepwise":
-            m = stepwise_matrix(values, need(rate, "rate"), need(rate2, "rate2"), need(range, "range"))
+            m = stepwise_matrix(values, need(rate, "rate"), need(rate2, "rate2"),
+                                need(range, "range"))
         else:
             m = onestep_matrix(values, need(rate, "rate"))
     elif kind == "trivial":
@@ -279,7 +281,8 @@ def mutation_matrix(
                 f"not {' x '.join(map(str, m.shape))}"
             )
     else:
-        raise MarkerError(f"unknown mutation model '{model}'; expected one of {', '.join(MODEL_KINDS)}")
+        raise MarkerError(f"unknown mutation model '{model}'; expected one of "
+                          f"{', '.join(MODEL_KINDS)}")
 
     if transform is not None:
         if transform.upper() != "PM":
@@ -362,13 +365,13 @@ def is_lumpable(matrix: ArrayLike, lump: Sequence[int]) -> bool:
     The likelihood computed with the lumped matrix is then exact.
     """
     m = np.asarray(matrix, dtype=float)
-    lump = list(lump)
     if len(lump) <= 1:
         return True
-    outside = np.setdiff1d(np.arange(m.shape[0]), lump)
+    inside = np.asarray(lump, dtype=np.intp)
+    outside = np.setdiff1d(np.arange(m.shape[0]), inside)
     if outside.size == 0:
         return True
-    block = m[np.ix_(lump, outside)]
+    block = m[np.ix_(inside, outside)]
     return bool(np.allclose(block, block[0], rtol=PROPERTY_TOLERANCE, atol=0))
 
 
@@ -479,7 +482,7 @@ def _coefficients(basis: NDArray[np.float64], target: NDArray[np.float64]
     scale = max(float(np.abs(target).max(initial=0.0)), 1e-300)
     if np.abs(c @ basis - target).max(initial=0.0) > 1e-12 * scale:
         return None
-    return c
+    return np.asarray(c, dtype=np.float64)  # already float64: no copy
 
 
 def rest_states(

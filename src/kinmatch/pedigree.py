@@ -107,7 +107,8 @@ class Pedigree:
             if pid not in self._by_id:
                 raise PedigreeError(f"founder inbreeding given for unknown individual '{pid}'")
             if not self._by_id[pid].is_founder:
-                raise PedigreeError(f"'{pid}' has parents; only founders can have founder inbreeding")
+                raise PedigreeError(f"'{pid}' has parents; only founders can have founder "
+                                    "inbreeding")
             if not 0 <= float(f) <= 1:
                 raise PedigreeError(f"founder inbreeding of '{pid}' must be in [0, 1], not {f}")
             if float(f) > 0:
@@ -122,7 +123,8 @@ class Pedigree:
                 f"'{pid}' has only one parent given; give both parents or neither "
                 "(add an untyped parent if one is unknown)"
             )
-        for role, parent, sex in (("father", person.father, Sex.MALE), ("mother", person.mother, Sex.FEMALE)):
+        for role, parent, sex in (("father", person.father, Sex.MALE),
+                                  ("mother", person.mother, Sex.FEMALE)):
             if parent is None:
                 continue
             if parent == pid:
@@ -174,7 +176,8 @@ class Pedigree:
             raise PedigreeError(f"individual '{pid}' is not in the pedigree") from None
 
     def __repr__(self) -> str:
-        return f"Pedigree({len(self)} individuals: {', '.join(self.ids[:8])}{'...' if len(self) > 8 else ''})"
+        more = "..." if len(self) > 8 else ""
+        return f"Pedigree({len(self)} individuals: {', '.join(self.ids[:8])}{more})"
 
     @property
     def ids(self) -> list[str]:

@@ -70,11 +70,12 @@ def simulate_genotypes(pedigree: Pedigree, markers: Sequence[Marker], n: int,
 
     for pid in pedigree.order:
         person = pedigree[pid]
-        if person.is_founder:
+        parents = pedigree.parents(pid)
+        if parents is None:
             alleles = _draw(founder_cdf[None, :, None, :], rng.random((n, k, 2)))
         else:
-            paternal = transmit(person.father)  # type: ignore[arg-type]
-            maternal = transmit(person.mother)  # type: ignore[arg-type]
+            paternal = transmit(parents[0])
+            maternal = transmit(parents[1])
             alleles = np.stack([paternal, maternal], axis=2)
         if is_x.any() and pedigree.sex(pid) == Sex.MALE:
             # one X allele: from the mother (or the founder's first draw)

@@ -55,23 +55,30 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
-
 from kinmatch.alleles import canonical_allele
 from kinmatch.errors import CaseFormatError, Location
-from kinmatch.kinship.case import Hypothesis, check_hypotheses
-from kinmatch.lineage.settings import LineageSettings
+from kinmatch.formats.files import atomic_write_text
+from kinmatch.formats.json_reader import (
+    FORMAT_VERSION,
+    JsonReader,
+    decode_json_bytes,
+    describe,
+    dump_json,
+    plain_json,
+    pointer_key,
+    read_json_text,
+)
+from kinmatch.kinship.case import Hypothesis, KinshipCase, check_hypotheses
 from kinmatch.lineage.mtdna import MtProfile
+from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YHaplotype
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex, parent_id
 from kinmatch.relationships import relationship_pedigree
-from kinmatch.formats.files import atomic_write_text
-from kinmatch.formats.json_reader import JsonReader, decode_json_bytes, describe, dump_json, plain_json, pointer_key, read_json_text
-from kinmatch.kinship.case import KinshipCase
-from kinmatch.formats.json_reader import FORMAT_VERSION
 
 FORMAT_NAME = "kinmatch-case"
 
@@ -155,10 +162,14 @@ def read_markers(r: JsonReader, items: list[Any], normalise: bool) -> list[Marke
                 raise r.error(f"{ptr}/frequencies/{j}", f"expected a number, found {describe(f)}")
         mutation = r.field(item, "mutation", ptr, dict, required=False)
         rest = r.field(item, "rest_allele", ptr, str, required=False)
-        markers.append(r.wrap(ptr, lambda: Marker.create(
-            name, alleles, freqs, chromosome=chrom, mutation=mutation,
+        markers.append(r.wrap(ptr, partial(
+            Marker.create, name, alleles, freqs, chromosome=chrom, mutation=mutation,
             normalise=normalise, rest_allele=rest)))
     return markers
+
+
+def _canonical_alleles(labels: list[object]) -> tuple[str, ...]:
+    return tuple(canonical_allele(a) for a in labels)
 
 
 def read_profile(r: JsonReader, prof: Any, ptr: str, markers: Mapping[str, Marker]
@@ -183,12 +194,12 @@ def read_profile(r: JsonReader, prof: Any, ptr: str, markers: Mapping[str, Marke
             parts = parts * 2
         if len(parts) != 2:
             raise r.error(gptr, f"a genotype has two alleles, found {len(parts)}")
-        labels = []
+        labels: list[object] = []
         for a in parts:
             if not isinstance(a, (str, int, float)) or isinstance(a, bool):
                 raise r.error(gptr, f"an allele name is text, not {describe(a)}")
             labels.append(a)
-        canon = r.wrap(gptr, lambda: tuple(canonical_allele(a) for a in labels))
+        canon = r.wrap(gptr, partial(_canonical_alleles, labels))
         out[mname] = (canon[0], canon[1])
     return out
 
@@ -215,7 +226,7 @@ def read_pedigree(r: JsonReader, records: list[Any], ptr: str,
             if key not in _PERSON_FIELDS:
                 raise r.error(f"{pptr}/{pointer_key(key)}", f"unknown person field '{key}'")
         pid = r.field(rec, "id", pptr, (str, int))
-        sex = r.wrap(f"{pptr}/sex", lambda: Sex.parse(rec.get("sex", 0)))
+        sex = r.wrap(f"{pptr}/sex", partial(Sex.parse, rec.get("sex", 0)))
         father = parent_id(rec.get("father", rec.get("fid")))
         mother = parent_id(rec.get("mother", rec.get("mid")))
         people.append(Individual(str(pid), sex, father, mother))
@@ -261,7 +272,8 @@ def read_hypotheses(r: JsonReader, root: Mapping[str, Any]) -> tuple[list[Hypoth
             raise r.error(f"/hypotheses/{i}/name", f"hypothesis name '{name}' is used twice")
     reference = r.field(root, "reference", "", str, required=False)
     if reference is not None and reference not in names:
-        raise r.error("/reference", f"'{reference}' is not one of the hypotheses ({', '.join(names)})")
+        raise r.error("/reference",
+                      f"'{reference}' is not one of the hypotheses ({', '.join(names)})")
     return hypotheses, reference
 
 
@@ -290,7 +302,8 @@ def parse_case(text: str | bytes, filename: str = "<case>",
              "mtdna_profiles", "lineage", "poi"}
     for key in root:
         if key not in known:
-            raise r.error(f"/{pointer_key(key)}", f"unknown field '{key}' (expected one of {', '.join(sorted(known))})")
+            raise r.error(f"/{pointer_key(key)}", f"unknown field '{key}' (expected one of "
+                                                  f"{', '.join(sorted(known))})")
 
     title = r.field(root, "title", "", str, required=False, default="")
     theta = read_theta(r, root)
@@ -524,7 +537,11 @@ def case_to_dict(case: KinshipCase, base_dir: str | Path | None = None) -> dict[
     if case.dropin:
         out["dropin"] = dict(case.dropin)
     if case.has_lineage or case.lineage is not None or case.poi is not None:
-        from kinmatch.formats.lineage_json import lineage_to_dict, mt_profile_to_dict, y_haplotype_to_dict
+        from kinmatch.formats.lineage_json import (
+            lineage_to_dict,
+            mt_profile_to_dict,
+            y_haplotype_to_dict,
+        )
 
         if case.y_haplotypes:
             out["y_haplotypes"] = {pid: y_haplotype_to_dict(h)

@@ -29,15 +29,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeGuard
 
 from kinmatch.dvi.case import DVICase
 from kinmatch.errors import CaseFormatError, KinmatchError, Location, warn
-from kinmatch.kinship.case import Hypothesis
-from kinmatch.pedigree import Pedigree
-from kinmatch.formats.files import atomic_write_text
-from kinmatch.kinship.case import KinshipCase
-from kinmatch.formats.json_reader import dump_json
 from kinmatch.formats.case_json import (
     format_case,
     hypotheses_to_dict,
@@ -46,6 +41,12 @@ from kinmatch.formats.case_json import (
 )
 from kinmatch.formats.detect import INPUT_KINDS, InputKind, detect_input
 from kinmatch.formats.dvi_json import format_dvi_case, read_dvi_case
+from kinmatch.formats.familias.convert import (
+    familias_locus,
+    familias_to_dvi_case,
+    familias_to_kinship_case,
+    kinship_case_to_familias,
+)
 from kinmatch.formats.familias.model import (
     REFERENCE_PEDIGREE,
     DVIFamily,
@@ -54,17 +55,25 @@ from kinmatch.formats.familias.model import (
     FamiliasDVI,
     FamiliasFile,
 )
-from kinmatch.formats.familias.convert import (
-    familias_locus,
-    familias_to_dvi_case,
-    familias_to_kinship_case,
-    kinship_case_to_familias,
-)
-from kinmatch.formats.familias.write import format_familias
 from kinmatch.formats.familias.parse import read_familias
-from kinmatch.formats.frequencies import format_familias_frequencies, format_long_frequencies, format_wide_frequencies, read_frequency_database
+from kinmatch.formats.familias.write import format_familias
+from kinmatch.formats.files import atomic_write_text
+from kinmatch.formats.frequencies import (
+    format_familias_frequencies,
+    format_long_frequencies,
+    format_wide_frequencies,
+    read_frequency_database,
+)
 from kinmatch.formats.genotype_tables import format_genotype_csv, read_profiles
-from kinmatch.formats.pedigree_tables import format_ped, format_plink_fam, read_ped_families, read_plink_fam
+from kinmatch.formats.json_reader import dump_json
+from kinmatch.formats.pedigree_tables import (
+    format_ped,
+    format_plink_fam,
+    read_ped_families,
+    read_plink_fam,
+)
+from kinmatch.kinship.case import Hypothesis, KinshipCase
+from kinmatch.pedigree import Pedigree
 
 OutputKind = Literal[
     "json", "familias", "ped", "plink-fam", "familias-frequencies", "long-csv", "wide-csv",
@@ -82,6 +91,10 @@ OUTPUT_KINDS: dict[str, str] = {
     "wide-csv": "wide frequency CSV (alleles down, markers across)",
     "genotype-csv": "wide genotype CSV (Sample, AMEL, markers)",
 }
+
+def _is_output_kind(kind: str) -> TypeGuard[OutputKind]:
+    return kind in OUTPUT_KINDS
+
 
 _CASE_INPUTS = ("kinship-json", "dvi-json", "familias")
 _PEDIGREE_INPUTS = ("ped", "plink-fam", "hypotheses-json")
@@ -102,10 +115,10 @@ def output_kind(output: str | Path, input_kind: str, to: str | None = None) -> O
     """The output format: ``to`` if given, else from the output's extension
     and the kind of input."""
     if to is not None:
-        if to not in OUTPUT_KINDS:
+        if not _is_output_kind(to):
             raise KinmatchError(f"unknown output format '{to}' (expected one of "
                                 f"{', '.join(OUTPUT_KINDS)})")
-        return to  # type: ignore[return-value]
+        return to
     ext = Path(output).suffix.lower()
     pedigree_in = input_kind in _PEDIGREE_INPUTS
     if ext == ".json":

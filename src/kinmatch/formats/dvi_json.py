@@ -49,14 +49,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
-from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from kinmatch.pedigree import Pedigree, Sex
-from kinmatch.formats.files import atomic_write_text
-from kinmatch.formats.json_reader import FORMAT_VERSION
 from kinmatch.formats.case_json import (
     marker_to_dict,
     pedigree_to_records,
@@ -67,7 +64,9 @@ from kinmatch.formats.case_json import (
     read_profile,
     read_theta,
 )
+from kinmatch.formats.files import atomic_write_text
 from kinmatch.formats.json_reader import (
+    FORMAT_VERSION,
     JsonReader,
     decode_json_bytes,
     describe,
@@ -75,8 +74,18 @@ from kinmatch.formats.json_reader import (
     pointer_key,
     read_json_text,
 )
-from kinmatch.formats.lineage_json import lineage_to_dict, mt_profile_to_dict, read_lineage, read_mt_profile, read_y_haplotype, y_haplotype_to_dict
-from kinmatch.lineage.ystr import YLocusTable
+from kinmatch.formats.lineage_json import (
+    lineage_to_dict,
+    mt_profile_to_dict,
+    read_lineage,
+    read_mt_profile,
+    read_y_haplotype,
+    y_haplotype_to_dict,
+)
+from kinmatch.lineage.mtdna import MtProfile
+from kinmatch.lineage.ystr import YHaplotype, YLocusTable
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from kinmatch.pedigree import Pedigree, Sex
 
 __all__ = [
     "DVI_FORMAT_NAME",
@@ -146,19 +155,21 @@ def _read_samples(r: JsonReader, items: list[Any], markers: Mapping[str, Marker]
             raise r.error(f"{ptr}/id", f"post-mortem sample '{sid}' appears twice (also "
                                        f"/samples/{seen[sid]})")
         seen[sid] = i
-        sex = r.wrap(f"{ptr}/sex", lambda: Sex.parse(item.get("sex", 0)))
+        sex = r.wrap(f"{ptr}/sex", partial(Sex.parse, item.get("sex", 0)))
         profile = read_profile(r, r.field(item, "profile", ptr, dict), f"{ptr}/profile", markers)
         _check_x(r, f"{ptr}/profile", f"sample '{sid}'", sex, profile, markers)
-        rates = {name: float(r.field(item, name, ptr, (int, float), required=False) or 0.0)
-                 for name in ("dropout", "dropin")}
-        lineage: dict[str, Any] = {}
+        dropout = float(r.field(item, "dropout", ptr, (int, float), required=False) or 0.0)
+        dropin = float(r.field(item, "dropin", ptr, (int, float), required=False) or 0.0)
+        y_haplotype: YHaplotype | None = None
         if "y_haplotype" in item:
-            lineage["y_haplotype"] = read_y_haplotype(r, item["y_haplotype"], f"{ptr}/y_haplotype",
-                                                       sid, loci)
+            y_haplotype = read_y_haplotype(r, item["y_haplotype"], f"{ptr}/y_haplotype", sid,
+                                           loci)
+        mtdna: MtProfile | None = None
         if "mtdna" in item:
-            lineage["mtdna"] = read_mt_profile(r, item["mtdna"], f"{ptr}/mtdna", sid)
-        samples.append(r.wrap(ptr, lambda: PostMortemSample(sid, profile, sex, **rates,
-                                                            **lineage)))
+            mtdna = read_mt_profile(r, item["mtdna"], f"{ptr}/mtdna", sid)
+        samples.append(r.wrap(ptr, partial(PostMortemSample, sid, profile, sex, dropout=dropout,
+                                           dropin=dropin, y_haplotype=y_haplotype,
+                                           mtdna=mtdna)))
     return samples
 
 
@@ -206,8 +217,9 @@ def _read_families(r: JsonReader, items: list[Any], markers: Mapping[str, Marker
             _check_x(r, pptr, f"'{pid}' of family '{name}'", pedigree.sex(pid), profile, markers)
             if profile:
                 profiles[pid] = profile
-        lineage: dict[str, dict[str, Any]] = {"y_haplotypes": {}, "mtdna_profiles": {}}
-        for key in lineage:
+        y_haplotypes: dict[str, YHaplotype] = {}
+        mtdna_profiles: dict[str, MtProfile] = {}
+        for key in ("y_haplotypes", "mtdna_profiles"):
             raw_typed = r.field(item, key, ptr, dict, required=False, default={})
             for pid, value in raw_typed.items():
                 pptr = f"{ptr}/{key}/{pointer_key(pid)}"
@@ -221,9 +233,9 @@ def _read_families(r: JsonReader, items: list[Any], markers: Mapping[str, Marker
                     if pedigree.sex(pid) == Sex.FEMALE:
                         raise r.error(pptr, f"'{pid}' of family '{name}' is female and has no "
                                             "Y chromosome")
-                    lineage[key][pid] = read_y_haplotype(r, value, pptr, pid, loci)
+                    y_haplotypes[pid] = read_y_haplotype(r, value, pptr, pid, loci)
                 else:
-                    lineage[key][pid] = read_mt_profile(r, value, pptr, pid)
+                    mtdna_profiles[pid] = read_mt_profile(r, value, pptr, pid)
         deceased = tuple(r.field(item, "deceased", ptr, list, required=False, default=[]))
         for i, pid in enumerate(deceased):
             if pid not in pedigree:
@@ -238,8 +250,10 @@ def _read_families(r: JsonReader, items: list[Any], markers: Mapping[str, Marker
                                   f"a {key} probability is given for '{pid}', who is not typed "
                                   f"in family '{name}'")
             rates[key] = {pid: float(v) for pid, v in raw_rates.items()}
-        families.append(r.wrap(ptr, lambda: ReferenceFamily(
-            name, pedigree, tuple(missing), profiles, **lineage, deceased=deceased, **rates)))
+        families.append(r.wrap(ptr, partial(
+            ReferenceFamily, name, pedigree, tuple(missing), profiles, y_haplotypes=y_haplotypes,
+            mtdna_profiles=mtdna_profiles, deceased=deceased, dropout=rates["dropout"],
+            dropin=rates["dropin"])))
     return families
 
 
@@ -261,9 +275,10 @@ def dvi_case_to_dict(case: DVICase, base_dir: str | Path | None = None) -> dict[
     if not math.isclose(case.minimum_frequency, DEFAULT_MINIMUM_FREQUENCY):
         out["options"] = {"minimum_frequency": case.minimum_frequency}
     out["markers"] = [marker_to_dict(m) for m in case.markers]
-    out["samples"] = []
+    samples: list[dict[str, Any]] = []
     for s in case.samples:
-        entry = {"id": s.id, "sex": int(s.sex), "profile": profile_to_dict(s.profile)}
+        entry: dict[str, Any] = {"id": s.id, "sex": int(s.sex),
+                                 "profile": profile_to_dict(s.profile)}
         if s.dropout:
             entry["dropout"] = s.dropout
         if s.dropin:
@@ -272,10 +287,11 @@ def dvi_case_to_dict(case: DVICase, base_dir: str | Path | None = None) -> dict[
             entry["y_haplotype"] = y_haplotype_to_dict(s.y_haplotype)
         if s.mtdna is not None:
             entry["mtdna"] = mt_profile_to_dict(s.mtdna)
-        out["samples"].append(entry)
+        samples.append(entry)
+    out["samples"] = samples
     families = []
     for f in case.families:
-        entry: dict[str, Any] = {"name": f.name, "pedigree": pedigree_to_records(f.pedigree),
+        entry = {"name": f.name, "pedigree": pedigree_to_records(f.pedigree),
                                  "missing": list(f.missing)}
         if f.pedigree.founder_inbreeding:
             entry["founder_inbreeding"] = _pedigree_inbreeding(f.pedigree)

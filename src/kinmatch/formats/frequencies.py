@@ -74,10 +74,10 @@ from typing import Literal
 
 from kinmatch.alleles import allele_number, canonical_allele
 from kinmatch.errors import KinmatchError
-from kinmatch.markers import FrequencyDatabase, Marker
 from kinmatch.formats import tables
-from kinmatch.formats.tables import Row
 from kinmatch.formats.marker_names import canonical_marker_name
+from kinmatch.formats.tables import Row
+from kinmatch.markers import FrequencyDatabase, Marker
 
 FrequencyFormat = Literal["familias", "long", "wide"]
 FREQUENCY_FORMATS: tuple[FrequencyFormat, ...] = ("familias", "long", "wide")
@@ -506,7 +506,7 @@ def sniff_frequency_format(data: bytes | str, filename: str) -> FrequencyFormat:
     first = next((line for line in lines if line.strip() and not line.lstrip().startswith("#")), "")
     delimiter = tables.sniff_delimiter(first, "\t")
     fields = first.split(delimiter)
-    if delimiter in ",;" and delimiter in first or (delimiter == "\t" and len(fields) >= 3):
+    if (delimiter in ",;" and delimiter in first) or (delimiter == "\t" and len(fields) >= 3):
         rows = tables.delimited_rows([first], delimiter, filename)
         return "long" if rows and _long_columns(rows[0]) is not None else "wide"
     return "familias"

@@ -53,11 +53,19 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kinmatch.errors import KinmatchError
-from kinmatch.pedigree import Sex
 from kinmatch.formats import tables
-from kinmatch.formats.tables import Row
-from kinmatch.formats.genotype_tables import GenotypeCall, GenotypeTable, CalledProfiles, Site, emit, genotype_from_calls, sex_from_amelogenin
+from kinmatch.formats.genotype_tables import (
+    CalledProfiles,
+    GenotypeCall,
+    GenotypeTable,
+    Site,
+    emit,
+    genotype_from_calls,
+    sex_from_amelogenin,
+)
 from kinmatch.formats.marker_names import AMELOGENIN, canonical_marker_name
+from kinmatch.formats.tables import Row
+from kinmatch.pedigree import Sex
 
 _ALLELE_TITLE = re.compile(r"^allele\s*(\d+)$", re.IGNORECASE)
 _LADDER_TYPES = {"allelicladder", "ladder"}

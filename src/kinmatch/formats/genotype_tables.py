@@ -60,10 +60,15 @@ from pathlib import Path
 
 from kinmatch.alleles import allele_number, canonical_allele
 from kinmatch.errors import KinmatchError, Location, PedigreeError, warn
-from kinmatch.pedigree import Sex
 from kinmatch.formats import tables
+from kinmatch.formats.marker_names import (
+    AMELOGENIN,
+    canonical_marker_name,
+    is_str_marker,
+    marker_info,
+)
 from kinmatch.formats.tables import Row
-from kinmatch.formats.marker_names import AMELOGENIN, canonical_marker_name, is_str_marker, marker_info
+from kinmatch.pedigree import Sex
 
 GenotypeCall = tuple[str, str]
 CalledProfiles = dict[str, dict[str, GenotypeCall]]

@@ -1,14 +1,19 @@
 """TODO docstring."""
 
 from __future__ import annotations
+
 import json
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
+
 import json_source_map
+
 from kinmatch.errors import CaseFormatError, KinmatchError, Location
 
+if TYPE_CHECKING:
+    from jsonschema.exceptions import ValidationError
 
 T = TypeVar("T")
 
@@ -42,7 +47,7 @@ class JsonReader:
         error first needs a line (a large case is read without it)."""
         try:
             return json_source_map.calculate(self._text)
-        except Exception:  # noqa: BLE001 - positions are a convenience only
+        except Exception:  # positions are a convenience only
             return {}
 
     def position(self, pointer: str) -> tuple[int | None, int | None]:
@@ -112,7 +117,8 @@ class JsonReader:
         version = root.get("version", FORMAT_VERSION)
         if isinstance(version, int) and not isinstance(version, bool) and version > FORMAT_VERSION:
             raise self.error("/version", f"this file is version {version} of the format; this "
-                                         f"kinmatch reads version {FORMAT_VERSION}: update kinmatch")
+                                         f"kinmatch reads version {FORMAT_VERSION}: "
+                                         "update kinmatch")
         return root
 
     def validate(self, schema: str) -> None:
@@ -170,7 +176,7 @@ def json_pointer(path: Iterable[Any]) -> str:
     return "".join(f"/{pointer_key(str(p))}" for p in path)
 
 
-def schema_error(err: Any) -> tuple[str, str]:
+def schema_error(err: ValidationError) -> tuple[str, str]:
     """A ``jsonschema`` validation error as (JSON pointer, message for people).
 
     Messages follow the project's wording (``expected a number, found text
@@ -179,9 +185,10 @@ def schema_error(err: Any) -> tuple[str, str]:
     ``{found}``, ``{value}`` and ``{expected}`` in it are filled in.
     """
     pointer = json_pointer(err.absolute_path)
-    instance = err.instance
+    # arbitrary JSON (never jsonschema's Unset in an error that iter_errors yields)
+    instance: Any = err.instance
     keyword = err.validator
-    value = err.validator_value
+    value: Any = err.validator_value
     schema = err.schema if isinstance(err.schema, dict) else {}
     expected = ""
     if keyword == "required":
@@ -207,7 +214,8 @@ def schema_error(err: Any) -> tuple[str, str]:
     elif keyword in _BOUNDS:
         message = f"expected a number {_BOUNDS[keyword]} {value}, found {describe(instance)}"
     elif keyword == "minItems":
-        message = f"expected at least {value} item{'s' if value != 1 else ''}, found {len(instance)}"
+        message = (f"expected at least {value} item{'s' if value != 1 else ''}, "
+                   f"found {len(instance)}")
     elif keyword == "maxItems":
         message = f"expected at most {value} item{'s' if value != 1 else ''}, found {len(instance)}"
     elif keyword == "minLength":

@@ -17,13 +17,15 @@ inside a database file keep that file's own line and column.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from kinmatch.errors import KinmatchError, LineageError
+from kinmatch.formats.json_reader import JsonReader, describe, pointer_key
+from kinmatch.formats.lineage_tables import read_mt_database, read_y_database, read_y_loci
 from kinmatch.lineage.mtdna import CONTROL_REGION, MtDatabase, MtProfile, SeqRange, parse_variants
-from kinmatch.formats.lineage_tables import read_mt_database
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import (
     YDatabase,
@@ -33,8 +35,6 @@ from kinmatch.lineage.ystr import (
     YMutationModel,
     make_haplotype,
 )
-from kinmatch.formats.lineage_tables import read_y_database, read_y_loci
-from kinmatch.formats.json_reader import JsonReader, describe, pointer_key
 
 __all__ = [
     "lineage_to_dict",
@@ -91,12 +91,21 @@ def read_mt_profile(r: JsonReader, item: Any, ptr: str, who: str) -> MtProfile:
         raise r.error(f"{ptr}/variants", f"{who}: {err.message}") from None
 
 
-def _from_file(r: JsonReader, ptr: str, what: str, fn: Any) -> Any:
+T = TypeVar("T")
+
+
+def _from_file(r: JsonReader, ptr: str, what: str, fn: Callable[[], T]) -> T:
     """Read a lineage table; its own problems keep their file, line and column."""
     try:
         return fn()
     except KinmatchError as err:
         raise r.error(ptr, f"cannot read the {what}: {err}") from None
+
+
+def _y_locus(row: Mapping[str, Any]) -> YLocus:
+    """One row of an inline ``y_loci`` table."""
+    return YLocus(row["locus"], float(row["rate"]), int(row.get("copies", 1)),
+                  str(row.get("source", "")))
 
 
 def read_lineage(r: JsonReader, item: Mapping[str, Any], base: Path) -> LineageSettings:
@@ -120,9 +129,7 @@ def read_lineage(r: JsonReader, item: Mapping[str, Any], base: Path) -> LineageS
     elif isinstance(raw_loci, list):
         rows = []
         for j, row in enumerate(raw_loci):
-            rows.append(r.wrap(f"{ptr}/y_loci/{j}", lambda row=row: YLocus(
-                row["locus"], float(row["rate"]), int(row.get("copies", 1)),
-                str(row.get("source", "")))))
+            rows.append(r.wrap(f"{ptr}/y_loci/{j}", partial(_y_locus, row)))
         loci = r.wrap(f"{ptr}/y_loci", lambda: YLocusTable(rows))
     table = loci if loci is not None else LineageSettings().loci
     y_db: YDatabase | None = None
@@ -185,8 +192,8 @@ def lineage_to_dict(settings: LineageSettings, base_dir: Path | None) -> dict[st
     default = LineageSettings()
     if settings.y_loci is not None:
         out["y_loci"] = where("y_loci") or [
-            {"locus": l.name, "rate": l.mutation_rate, "copies": l.copies,
-             **({"source": l.source} if l.source else {})} for l in settings.y_loci]
+            {"locus": locus.name, "rate": locus.mutation_rate, "copies": locus.copies,
+             **({"source": locus.source} if locus.source else {})} for locus in settings.y_loci]
     if settings.y_database is not None:
         db = settings.y_database
         out["y_database"] = where("y_database") or {

@@ -9,21 +9,32 @@ located at file, line, column and field.
 from __future__ import annotations
 
 import re
-
 from pathlib import Path
 
 from kinmatch.errors import LineageError, Location
 from kinmatch.formats.tables import (
     Row,
     decode_text,
+    delimited_rows,
     header_key,
     read_bytes,
-    split_lines,
-    delimited_rows,
     sniff_delimiter,
+    split_lines,
 )
-from kinmatch.lineage.ystr import YDatabase, YFILER_PLUS, YHaplotype, YLocus, YLocusTable, _NULL, _SPLIT, _UNTYPED, canonical_locus, normalise_alleles, parse_allele
 from kinmatch.lineage.mtdna import MtDatabase, MtProfile, SeqRange, parse_variants
+from kinmatch.lineage.ystr import (
+    _NULL,
+    _SPLIT,
+    _UNTYPED,
+    YFILER_PLUS,
+    YDatabase,
+    YHaplotype,
+    YLocus,
+    YLocusTable,
+    canonical_locus,
+    normalise_alleles,
+    parse_allele,
+)
 
 
 def lineage_error(message: str, file: str | None, line: int | None = None,

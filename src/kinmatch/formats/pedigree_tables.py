@@ -58,9 +58,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from kinmatch.errors import KinmatchError, PedigreeError
-from kinmatch.pedigree import Individual, Pedigree, Sex, parent_id
 from kinmatch.formats import tables
 from kinmatch.formats.tables import Row
+from kinmatch.pedigree import Individual, Pedigree, Sex, parent_id
 
 _FIELDS = ("family", "id", "father", "mother", "sex")
 _ID_TITLES = (

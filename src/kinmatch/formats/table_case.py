@@ -36,16 +36,15 @@ from pathlib import Path
 from typing import Any
 
 from kinmatch.errors import CaseFormatError, KinmatchError, Location, warn
-from kinmatch.kinship.case import Hypothesis, check_hypotheses
-from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, FrequencyDatabase, Marker
-from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.formats.case_json import HypothesesFile, read_hypotheses_file
-from kinmatch.kinship.case import KinshipCase
 from kinmatch.formats.detect import detect_input
 from kinmatch.formats.frequencies import read_frequency_database
 from kinmatch.formats.genotype_tables import GenotypeTable, read_profiles
 from kinmatch.formats.marker_names import marker_kind
 from kinmatch.formats.pedigree_tables import read_ped_families, read_plink_fam
+from kinmatch.kinship.case import Hypothesis, KinshipCase, check_hypotheses
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, FrequencyDatabase, Marker
+from kinmatch.pedigree import Individual, Pedigree, Sex
 
 __all__ = [
     "MUTATION_MODELS",
@@ -127,7 +126,7 @@ def missing_person_hypotheses(families: Mapping[str, Pedigree], missing: str, po
     as_missing = Pedigree([Individual(rename(p.id) or p.id, p.sex, rename(p.father),
                                       rename(p.mother)) for p in ped],
                           {rename(k) or k: v for k, v in ped.founder_inbreeding.items()})
-    unrelated = Pedigree(list(ped) + [Individual(poi, sex)], ped.founder_inbreeding)
+    unrelated = Pedigree([*ped, Individual(poi, sex)], ped.founder_inbreeding)
     return [
         Hypothesis("missing_person", as_missing,
                    f"{poi} is {missing}, the missing person of family {family}"),
@@ -180,7 +179,8 @@ def table_kinship_case(
     if not profiles:
         raise CaseFormatError("no sample of the genotype table is a person of the hypotheses; "
                               "name the typed relatives in the pedigree as in the table "
-                              f"(samples: {_some(table.profiles)}; people: {_some(sorted(in_hypotheses))})",
+                              f"(samples: {_some(table.profiles)}; "
+                              f"people: {_some(sorted(in_hypotheses))})",
                               Location(table.source or None))
     typed = list(profiles)
     for i, h in enumerate(hypotheses):

@@ -190,7 +190,7 @@ def xlsx_rows(data: bytes, file: str, sheet: str | None = None) -> list[Row]:
         raise error("reading .xlsx needs the openpyxl package", file) from None
     try:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-    except Exception as err:  # noqa: BLE001 - openpyxl raises many types on bad input
+    except Exception as err:  # openpyxl raises many types on bad input
         raise error(
             f"not a readable Excel .xlsx workbook ({type(err).__name__}: {err})", file
         ) from None
@@ -216,12 +216,12 @@ def xlsx_rows(data: bytes, file: str, sheet: str | None = None) -> list[Row]:
         return rows
     except KinmatchError:
         raise
-    except Exception as err:  # noqa: BLE001 - a damaged workbook fails while being read
+    except Exception as err:  # a damaged workbook fails while being read
         raise error(f"cannot read the Excel workbook ({type(err).__name__}: {err})", file) from None
     finally:
         try:
             book.close()
-        except Exception:  # noqa: BLE001 - closing a damaged workbook may fail too
+        except Exception:  # closing a damaged workbook may fail too
             pass
 
 

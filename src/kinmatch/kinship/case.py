@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import field
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
+
 from kinmatch.errors import KinmatchError
-from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from kinmatch.pedigree import Pedigree, Sex
 from kinmatch.lineage.mtdna import MtProfile
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YHaplotype
-
+from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from kinmatch.pedigree import Pedigree, Sex
 
 #: Allele names per marker per person: ``{"A": {"D3S1358": ("15", "16")}}``.
 Profiles = Mapping[str, Mapping[str, Sequence[str]]]

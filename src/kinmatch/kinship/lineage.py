@@ -27,15 +27,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
-from kinmatch.lineage.evidence import LineEvidence, person_lineage_evidence
 from kinmatch.errors import KinmatchError
 from kinmatch.kinship.case import Hypothesis
 from kinmatch.kinship.lr import KinshipResult
 from kinmatch.lineage.combined import CombinedLR
-from kinmatch.lineage.settings import LineageSettings
-from kinmatch.lineage.mtdna import MtLineageResult, MtProfile
-from kinmatch.lineage.ystr import YHaplotype, YLineageResult
+from kinmatch.lineage.evidence import LineEvidence, person_lineage_evidence
 from kinmatch.lineage.lines import maternal_line, paternal_line
+from kinmatch.lineage.mtdna import MtLineageResult, MtProfile
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.ystr import YHaplotype, YLineageResult
 from kinmatch.pedigree import Pedigree
 
 
@@ -90,16 +90,11 @@ class KinshipLineageLR:
         """The parts as a :class:`kinmatch.lineage.CombinedLR`, whose ``total`` equals
         :attr:`lr`. A part excluded by another relative on the line than the one the
         LR comes from is carried with ``lr = 0``."""
-        parts: list[YLineageResult | MtLineageResult | None] = []
-        for evidence in (self.y, self.mtdna):
-            if evidence is None:
-                parts.append(None)
-                continue
-            result = evidence.result
-            if result.lr != evidence.lr:  # exclusion by another relative, inconclusive LR
-                result = replace(result, lr=evidence.lr)
-            parts.append(result)
-        return CombinedLR(self.autosomal_lr, parts[0], parts[1])  # type: ignore[arg-type]
+        y, mtdna = _carried(self.y), _carried(self.mtdna)
+        # LineEvidence.result is typed as either kind; the Y line holds a Y result
+        assert y is None or isinstance(y, YLineageResult)
+        assert mtdna is None or isinstance(mtdna, MtLineageResult)
+        return CombinedLR(self.autosomal_lr, y, mtdna)
 
     def to_dict(self) -> dict[str, Any]:
         def num(v: float) -> float | None:
@@ -113,6 +108,17 @@ class KinshipLineageLR:
             "y": None if self.y is None else self.y.to_dict(),
             "mtdna": None if self.mtdna is None else self.mtdna.to_dict(),
         }
+
+
+def _carried(evidence: LineEvidence | None) -> YLineageResult | MtLineageResult | None:
+    """The evidence's result with the LR it enters the combination with (it differs after
+    an exclusion by another relative on the line, or for an inconclusive mtDNA LR)."""
+    if evidence is None:
+        return None
+    result = evidence.result
+    if result.lr != evidence.lr:
+        result = replace(result, lr=evidence.lr)
+    return result
 
 
 def kinship_lineage_lr(autosomal: KinshipResult, hypothesis: Hypothesis, person: str, *,

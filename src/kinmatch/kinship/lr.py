@@ -13,8 +13,6 @@ frequency (Familias' rule), with a warning.
 
 from __future__ import annotations
 
-from kinmatch.kinship.case import Profiles
-
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,13 +22,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError
+from kinmatch.kinship.case import Hypothesis, Profiles, check_hypotheses
 from kinmatch.likelihood.observation import Genotype, Observation
 from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from kinmatch.kinship.case import Hypothesis, check_hypotheses
-
-
-
 
 
 @dataclass(frozen=True)
@@ -135,7 +130,8 @@ def typed_genotypes(
         for marker_name in profile:
             if marker_name not in known:
                 raise KinmatchError(
-                    f"person '{person}' is typed at marker '{marker_name}', which the case does not define"
+                    f"person '{person}' is typed at marker '{marker_name}', which the case "
+                    "does not define"
                 )
     out_markers: list[Marker] = []
     out_genotypes: list[dict[str, Genotype | Observation]] = []
@@ -159,8 +155,8 @@ def typed_genotypes(
                      else float(d_any))
                 c = dropin.get(person, 0.0)
                 if d or c:
-                    seen = (a,) if a == b else (a, b)
-                    genotypes[person] = Observation(seen, d, c)
+                    observed = (a,) if a == b else (a, b)
+                    genotypes[person] = Observation(observed, d, c)
                 else:
                     genotypes[person] = (a, b)
         out_markers.append(marker)

@@ -62,11 +62,12 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from typing import TypedDict, Unpack
 
 from kinmatch.errors import LineageError
-from kinmatch.pedigree import Pedigree
-from kinmatch.lineage.stats import FrequencyEstimate, counting_estimate
 from kinmatch.lineage.lines import maternal_line
+from kinmatch.lineage.stats import FrequencyEstimate, counting_estimate
+from kinmatch.pedigree import Pedigree
 
 MT_LENGTH = 16569
 
@@ -221,7 +222,8 @@ def parse_variants(text: str | Iterable[str]) -> tuple[MtVariant, ...]:
         for k, base in enumerate(bases):
             variant = MtVariant(pos, ins + k if ins else 0, base, ref)
             if variant.key in out and out[variant.key].base != base:
-                raise LineageError(f"'{token}' contradicts '{out[variant.key]}' at the same position")
+                raise LineageError(f"'{token}' contradicts '{out[variant.key]}' at the same "
+                                   "position")
             out[variant.key] = variant
     return tuple(sorted(out.values()))
 
@@ -263,7 +265,8 @@ def parse_mt_profile(variants: str | Iterable[str], range: str | SeqRange = CONT
 # ---------------------------------------------------------------------------
 
 
-class MtConclusion(str, Enum):
+# not StrEnum: str() and format() of a member give 'MtConclusion.MATCH', as they always have
+class MtConclusion(str, Enum):  # noqa: UP042
     MATCH = "cannot exclude"
     INCONCLUSIVE = "inconclusive"
     EXCLUSION = "exclusion"
@@ -387,8 +390,22 @@ class MtDatabase:
 
 
 
-def _plain_signature(profile: MtProfile, target: SeqRange, options: Mapping[str, object]
-                     ) -> frozenset[tuple[tuple[int, int], str]] | None:
+class MtCompareOptions(TypedDict, total=False):
+    """Keyword options of :func:`compare_profiles` that decide which differences count
+    (passed on by :func:`mt_frequency` and :func:`mt_lineage_lr`)."""
+
+    ignore_c_stretch_length: bool
+    ignore_positions: Iterable[int]
+    exclusion_differences: int
+    inconclusive_differences: int
+
+
+#: a profile's plain differences from the rCRS: ((position, insertion), base) pairs
+_Signature = frozenset[tuple[tuple[int, int], str]]
+
+
+def _plain_signature(profile: MtProfile, target: SeqRange, options: MtCompareOptions
+                     ) -> _Signature | None:
     """The profile's differences from the rCRS inside ``target`` (those
     :func:`compare_profiles` does not ignore), when every one is a single
     base or a deletion that differs from the listed reference base; else
@@ -398,10 +415,10 @@ def _plain_signature(profile: MtProfile, target: SeqRange, options: Mapping[str,
     another single base. ``None`` as well when the options let a match
     have differences."""
     if len(target) == 0 or min(
-            int(options.get("exclusion_differences", 2)),  # type: ignore[call-overload]
-            int(options.get("inconclusive_differences", 1))) != 1:  # type: ignore[call-overload]
+            int(options.get("exclusion_differences", 2)),
+            int(options.get("inconclusive_differences", 1))) != 1:
         return None
-    skip = set(options.get("ignore_positions", ()))  # type: ignore[call-overload]
+    skip = set(options.get("ignore_positions", ()))
     ignore_c = bool(options.get("ignore_c_stretch_length", True))
     out = set()
     for v in profile.variants:
@@ -410,20 +427,19 @@ def _plain_signature(profile: MtProfile, target: SeqRange, options: Mapping[str,
             continue
         if pos in skip or (ins and ignore_c and _in_c_stretch(pos)):
             continue
-        if not (v.base in "ACGT" and len(v.base) == 1 or v.base == DELETION) or v.base == v.ref:
+        if not ((v.base in "ACGT" and len(v.base) == 1) or v.base == DELETION) or v.base == v.ref:
             return None
         out.add((v.key, v.base))
     return frozenset(out)
 
 
-def _comparable_signatures(database: MtDatabase, target: SeqRange,
-                           options: Mapping[str, object]
-                           ) -> list[tuple[MtProfile, frozenset[tuple[tuple[int, int], str]] | None]]:
+def _comparable_signatures(database: MtDatabase, target: SeqRange, options: MtCompareOptions
+                           ) -> list[tuple[MtProfile, _Signature | None]]:
     """The database profiles covering ``target`` with their
     :func:`_plain_signature`, kept with the database per range and options
     (a case looks up every sample's profile in one database)."""
     key = (target.intervals, tuple(sorted((k, str(v)) for k, v in options.items())))
-    store: dict[object, list[tuple[MtProfile, frozenset[tuple[tuple[int, int], str]] | None]]] = \
+    store: dict[object, list[tuple[MtProfile, _Signature | None]]] = \
         database.__dict__.setdefault("_signatures", {})
     found = store.get(key)
     if found is None:
@@ -436,7 +452,7 @@ def _comparable_signatures(database: MtDatabase, target: SeqRange,
 
 def mt_frequency(profile: MtProfile, database: MtDatabase, range: SeqRange | str | None = None,
                  method: str = "clopper_pearson", confidence: float = 0.95,
-                 **compare_options: object) -> FrequencyEstimate:
+                 **compare_options: Unpack[MtCompareOptions]) -> FrequencyEstimate:
     """Count the database profiles that cannot be excluded from ``profile`` over ``range``
     (default: the profile's range); profiles not covering the range are left out."""
     target = profile.range if range is None else (
@@ -448,7 +464,7 @@ def mt_frequency(profile: MtProfile, database: MtDatabase, range: SeqRange | str
         if signature is not None and other is not None:
             x += other == signature  # both plain: a match is the same differences
             continue
-        x += compare_profiles(profile, p, target,  # type: ignore[arg-type]
+        x += compare_profiles(profile, p, target,
                               **compare_options).conclusion == MtConclusion.MATCH
     note = (f"range {target} ({len(target)} bp); {len(database) - len(comparable)} database "
             "profiles not covering it left out")
@@ -492,16 +508,17 @@ def mt_lineage_lr(remains: MtProfile, reference: MtProfile, database: MtDatabase
                   meioses: int | None = None, frequency: float | FrequencyEstimate | None = None,
                   method: str = "clopper_pearson", confidence: float = 0.95,
                   mutation_rate: float | None = None, inconclusive_lr: float | None = None,
-                  frequency_of: str = "reference",
-                  **compare_options: object) -> MtLineageResult:
+                  frequency_of: str = "reference", *, range: SeqRange | str | None = None,
+                  **compare_options: Unpack[MtCompareOptions]) -> MtLineageResult:
     """Evaluate remains against a maternal relative: match / inconclusive / exclusion and the LR.
 
     Match: ``LR = (1 - mutation_rate)^meioses / f`` (factor 1 without a rate);
     exclusion: 0; inconclusive: ``inconclusive_lr`` (default ``None``: no LR).
     ``f`` is counted over the compared range (``method``, default the upper
-    ``confidence`` Clopper–Pearson bound) unless ``frequency`` is given.
+    ``confidence`` Clopper–Pearson bound) unless ``frequency`` is given. ``range`` and
+    ``compare_options`` go to :func:`compare_profiles`.
     """
-    comparison = compare_profiles(remains, reference, **compare_options)  # type: ignore[arg-type]
+    comparison = compare_profiles(remains, reference, range, **compare_options)
     factor = 1.0
     if mutation_rate is not None:
         if not 0 <= mutation_rate < 1:
@@ -523,8 +540,8 @@ def mt_lineage_lr(remains: MtProfile, reference: MtProfile, database: MtDatabase
     if frequency is None:
         if database is None:
             raise LineageError("give a database or a frequency for the mtDNA LR")
-        options = {k: v for k, v in compare_options.items() if k != "range"}
-        estimate = mt_frequency(target, database, comparison.range, method, confidence, **options)
+        estimate = mt_frequency(target, database, comparison.range, method, confidence,
+                                **compare_options)
     elif isinstance(frequency, FrequencyEstimate):
         estimate = frequency
     else:
@@ -535,13 +552,26 @@ def mt_lineage_lr(remains: MtProfile, reference: MtProfile, database: MtDatabase
                            factor / estimate.value, "no difference: cannot exclude")
 
 
+class MtLineageOptions(MtCompareOptions, total=False):
+    """Keyword options of :func:`mt_lineage_lr` other than the meioses."""
+
+    database: MtDatabase | None
+    frequency: float | FrequencyEstimate | None
+    method: str
+    confidence: float
+    mutation_rate: float | None
+    inconclusive_lr: float | None
+    frequency_of: str
+    range: SeqRange | str | None
+
+
 def mt_lineage_lr_in_pedigree(pedigree: Pedigree, remains_id: str, reference_id: str,
                               remains: MtProfile, reference: MtProfile,
-                              **options: object) -> MtLineageResult | None:
+                              **options: Unpack[MtLineageOptions]) -> MtLineageResult | None:
     """:func:`mt_lineage_lr` with the meioses of the pedigree's maternal line; ``None`` when the
     two share no mtDNA lineage in the pedigree (the mtDNA is then uninformative: LR 1)."""
     link = maternal_line(pedigree, remains_id, reference_id)
     if link is None:
         return None
-    return mt_lineage_lr(remains, reference, meioses=link.meioses, **options)  # type: ignore[arg-type]
+    return mt_lineage_lr(remains, reference, meioses=link.meioses, **options)
 

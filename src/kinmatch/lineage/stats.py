@@ -52,7 +52,8 @@ def clopper_pearson_upper(x: int, n: int, confidence: float = 0.95) -> float:
     if not 0 <= x <= n:
         raise LineageError(f"a count must lie between 0 and {n}, not {x}")
     if not 0 < confidence < 1:
-        raise LineageError(f"a confidence level must lie strictly between 0 and 1, not {confidence}")
+        raise LineageError("a confidence level must lie strictly between 0 and 1, "
+                           f"not {confidence}")
     alpha = 1.0 - confidence
     if x == n:
         return 1.0

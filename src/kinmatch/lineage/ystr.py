@@ -81,14 +81,15 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TypedDict, Unpack
 
 import numpy as np
 from scipy.special import logsumexp
 
 from kinmatch.errors import LineageError, Location
-from kinmatch.pedigree import Pedigree
-from kinmatch.lineage.stats import COUNTING_METHODS, FrequencyEstimate, counting_estimate
 from kinmatch.lineage.lines import paternal_line
+from kinmatch.lineage.stats import COUNTING_METHODS, FrequencyEstimate, counting_estimate
+from kinmatch.pedigree import Pedigree
 
 # ---------------------------------------------------------------------------
 # Loci and mutation rates
@@ -97,7 +98,8 @@ from kinmatch.lineage.lines import paternal_line
 
 @dataclass(frozen=True)
 class YLocus:
-    """A Y-STR locus: its name, per-meiosis mutation rate, number of copies and the rate's source."""
+    """A Y-STR locus: its name, per-meiosis mutation rate, number of copies and the rate's
+    source."""
 
     name: str
     mutation_rate: float
@@ -364,9 +366,11 @@ class YMutationModel:
 
     def __post_init__(self) -> None:
         if not 0 <= self.multistep_fraction <= 1:
-            raise LineageError(f"multistep_fraction must lie in [0, 1], not {self.multistep_fraction}")
+            raise LineageError("multistep_fraction must lie in [0, 1], "
+                               f"not {self.multistep_fraction}")
         if not 0 <= self.other_change_rate < 1:
-            raise LineageError(f"other_change_rate must lie in [0, 1), not {self.other_change_rate}")
+            raise LineageError("other_change_rate must lie in [0, 1), "
+                               f"not {self.other_change_rate}")
 
 
 def single_step_difference_probability(d: int, n: int, mu: float) -> float:
@@ -491,7 +495,7 @@ class YDatabase:
     haplotypes: tuple[YHaplotype, ...]
     loci: YLocusTable = YFILER_PLUS
     name: str = ""
-    _models: dict = field(default_factory=dict, repr=False)
+    _models: dict[object, DiscreteLaplaceModel] = field(default_factory=dict, repr=False)
 
     def __len__(self) -> int:
         return len(self.haplotypes)
@@ -504,7 +508,7 @@ class YDatabase:
 
 
 
-FREQUENCY_METHODS = COUNTING_METHODS + ("kappa", "discrete_laplace")
+FREQUENCY_METHODS = (*COUNTING_METHODS, "kappa", "discrete_laplace")
 
 
 def kappa(database: YDatabase, loci: Sequence[str]) -> tuple[float, int]:
@@ -516,9 +520,22 @@ def kappa(database: YDatabase, loci: Sequence[str]) -> tuple[float, int]:
     return (singletons / len(keys) if keys else float("nan")), len(keys)
 
 
+class DiscreteLaplaceOptions(TypedDict, total=False):
+    """Keyword options of :func:`fit_discrete_laplace` (passed on by
+    :func:`haplotype_frequency` and :func:`y_lineage_lr`)."""
+
+    clusters: int | None
+    max_clusters: int
+    n_init: int
+    seed: int
+    max_iter: int
+    tol: float
+
+
 def haplotype_frequency(haplotype: YHaplotype, database: YDatabase,
                         loci: Sequence[str] | None = None, method: str = "count_plus_one",
-                        confidence: float = 0.95, **model_options: object) -> FrequencyEstimate:
+                        confidence: float = 0.95,
+                        **model_options: Unpack[DiscreteLaplaceOptions]) -> FrequencyEstimate:
     """The frequency of ``haplotype`` over ``loci`` (default: its typed loci) in ``database``.
 
     ``method``: ``"count_plus_one"`` (x+1)/(N+1) · ``"clopper_pearson"`` the one-sided
@@ -536,7 +553,8 @@ def haplotype_frequency(haplotype: YHaplotype, database: YDatabase,
         raise LineageError(f"haplotype {haplotype.sample} is not typed at every locus counted on")
     keys = database.comparable(loci)
     x, n = sum(1 for k in keys if k == target), len(keys)
-    note = f"{len(loci)} loci; {len(database) - n} database entries not typed at all of them left out"
+    note = (f"{len(loci)} loci; {len(database) - n} database entries not typed at all of them "
+            "left out")
     if method in COUNTING_METHODS:
         return counting_estimate(x, n, method, confidence, note)
     if method == "kappa":
@@ -555,7 +573,7 @@ def haplotype_frequency(haplotype: YHaplotype, database: YDatabase,
         key = (loci, tuple(sorted(model_options.items())))
         model = database._models.get(key)
         if model is None:
-            model = fit_discrete_laplace(database, loci, **model_options)  # type: ignore[arg-type]
+            model = fit_discrete_laplace(database, loci, **model_options)
             database._models[key] = model
         value, used = model.probability(haplotype)
         return FrequencyEstimate(value, "discrete_laplace", x, n, None,
@@ -687,7 +705,8 @@ def fit_discrete_laplace(database: YDatabase, loci: Sequence[str] | None = None,
                          clusters: int | None = None, max_clusters: int = 8, n_init: int = 3,
                          seed: int = 1, max_iter: int = 300,
                          tol: float = 1e-9) -> DiscreteLaplaceModel:
-    """Fit a discrete Laplace mixture to a Y database by EM (after Andersen, Eriksen & Morling 2013).
+    """Fit a discrete Laplace mixture to a Y database by EM (after Andersen, Eriksen &
+    Morling 2013).
 
     Each multi-copy locus contributes one column per copy (copies sorted);
     entries that are not plain integers at a locus (microvariant, null,
@@ -790,7 +809,8 @@ class YLineageResult:
         return math.log10(self.lr) if self.lr > 0 else float("-inf")
 
 
-FrequencySource = float | FrequencyEstimate | Callable[[YHaplotype, Sequence[str]], FrequencyEstimate]
+FrequencySource = (float | FrequencyEstimate
+                   | Callable[[YHaplotype, Sequence[str]], FrequencyEstimate])
 
 
 def paternal_transmission_probability(remains: YHaplotype, reference: YHaplotype, meioses: int,
@@ -805,9 +825,9 @@ def paternal_transmission_probability(remains: YHaplotype, reference: YHaplotype
     for locus in loci:
         a, b = remains.get(locus.name), reference.get(locus.name)
         if a is None or b is None:
-            terms.append(YLocusTerm(locus.name, a, b, None, None,
-                                    "not typed in " + ("either" if a is None and b is None
-                                                       else "remains" if a is None else "reference")))
+            where = ("either" if a is None and b is None
+                     else "remains" if a is None else "reference")
+            terms.append(YLocusTerm(locus.name, a, b, None, None, "not typed in " + where))
             continue
         prob, note = locus_probability(a, b, meioses, locus, model)
         terms.append(YLocusTerm(locus.name, a, b, prob, _steps(a, b), note))
@@ -819,7 +839,8 @@ def y_lineage_lr(remains: YHaplotype, reference: YHaplotype, meioses: int,
                  database: YDatabase | None = None, frequency: FrequencySource | None = None,
                  loci: YLocusTable | None = None, model: YMutationModel = YMutationModel(),
                  method: str = "count_plus_one", frequency_of: str = "reference",
-                 confidence: float = 0.95, **model_options: object) -> YLineageResult:
+                 confidence: float = 0.95,
+                 **model_options: Unpack[DiscreteLaplaceOptions]) -> YLineageResult:
     """The LR for "the remains and the reference share a paternal line ``meioses`` apart"
     against "unrelated": ``P(h_ref | h_remains, n) / f(h_ref)``.
 
@@ -855,13 +876,25 @@ def y_lineage_lr(remains: YHaplotype, reference: YHaplotype, meioses: int,
                           frequency_of, numerator / estimate.value)
 
 
+class YLineageOptions(DiscreteLaplaceOptions, total=False):
+    """Keyword options of :func:`y_lineage_lr` other than the meioses."""
+
+    database: YDatabase | None
+    frequency: FrequencySource | None
+    loci: YLocusTable | None
+    model: YMutationModel
+    method: str
+    frequency_of: str
+    confidence: float
+
+
 def y_lineage_lr_in_pedigree(pedigree: Pedigree, remains_id: str, reference_id: str,
                              remains: YHaplotype, reference: YHaplotype,
-                             **options: object) -> YLineageResult | None:
+                             **options: Unpack[YLineageOptions]) -> YLineageResult | None:
     """:func:`y_lineage_lr` with the meioses the pedigree puts between the two men on their
     paternal line; ``None`` when the pedigree gives them no common Y (the Y-STRs then do
     not discriminate the hypotheses: LR 1)."""
     link = paternal_line(pedigree, remains_id, reference_id)
     if link is None:
         return None
-    return y_lineage_lr(remains, reference, link.meioses, **options)  # type: ignore[arg-type]
+    return y_lineage_lr(remains, reference, link.meioses, **options)

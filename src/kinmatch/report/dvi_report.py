@@ -25,7 +25,7 @@ import math
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -36,6 +36,7 @@ from kinmatch.dvi.case import DVICase
 from kinmatch.dvi.joint import NOT_MISSING, JointResult
 from kinmatch.dvi.pairwise import PairwiseLR
 from kinmatch.dvi.solve import DVISolution
+from kinmatch.lineage.evidence import LineEvidence
 from kinmatch.report.pedigree_svg import reference_family_svg
 from kinmatch.dvi.solve import IDENTIFYING
 from kinmatch.dvi.lr_parts import lr_parts, row_parts
@@ -92,7 +93,8 @@ def _evidence(case: DVICase, pairwise: PairwiseLR, sample: str, missing_person: 
     for k, name in enumerate(pairwise.markers):
         alleles = profile.get(name)
         genotype = "/".join(alleles) if alleles else "not typed"
-        rows.append(MarkerEvidence(name, genotype, float(np.exp(pairwise.log_lr_per_marker[s, m, k]))))
+        lr = float(np.exp(pairwise.log_lr_per_marker[s, m, k]))
+        rows.append(MarkerEvidence(name, genotype, lr))
     return rows
 
 
@@ -115,7 +117,7 @@ def dvi_report_html(
     posterior probability of each pair; ``fragments`` maps merged samples to
     the fragments they were built from; ``source`` names the input file.
     """
-    generated = generated or datetime.now(timezone.utc)
+    generated = generated or datetime.now(UTC)
     params = dict(solution.parameters)
     counts = Counter(r.conclusion or "not reached" for r in solution.missing_persons)
     show_lineage = case.has_lineage_data
@@ -159,7 +161,7 @@ def dvi_report_html(
         }
     lineage_pairs = []
     if show_lineage and pairwise.lineage is not None:
-        for (s, m), pair in sorted(pairwise.lineage.pairs.items()):
+        for _, pair in sorted(pairwise.lineage.pairs.items()):
             parts = lr_parts(pairwise, pair.sample, pair.missing_person)
             lineage_pairs.append({"sample": pair.sample, "missing": pair.missing_person,
                                   "family": pair.family, "parts": parts})
@@ -173,7 +175,8 @@ def dvi_report_html(
             who = "not among the missing" if best == len(joint.missing) else joint.missing[best]
             posts.append((sample, who, float(row[best])))
         joint_view = {
-            "rows": [{"pairs": [(s, joint.missing[c]) for s, c in zip(joint.samples, joint.assignments[i])
+            "rows": [{"pairs": [(s, joint.missing[c])
+                                for s, c in zip(joint.samples, joint.assignments[i])
                                 if c != NOT_MISSING],
                       "loglik": float(joint.loglik[i]),
                       "lr_vs_best": float(joint.lr_vs_best[i])} for i in range(n)],

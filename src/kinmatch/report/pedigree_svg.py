@@ -62,9 +62,13 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from html import escape
+from typing import TYPE_CHECKING
 
 from kinmatch.errors import KinmatchError
 from kinmatch.pedigree import Pedigree, Sex
+
+if TYPE_CHECKING:
+    from kinmatch.dvi.case import ReferenceFamily
 
 __all__ = [
     "PedigreeLayout",
@@ -208,7 +212,8 @@ def _partners(ped: Pedigree, matings: Iterable[tuple[str, str]]) -> dict[str, li
     return out
 
 
-def _longest_paths(ids: Sequence[str], edges: Sequence[tuple[str, str, int]]) -> dict[str, int] | None:
+def _longest_paths(ids: Sequence[str], edges: Sequence[tuple[str, str, int]]
+                   ) -> dict[str, int] | None:
     """Smallest g >= 0 with g[v] >= g[u] + w for all edges; None if impossible."""
     g = dict.fromkeys(ids, 0)
     for _ in range(len(ids) + 1):
@@ -237,7 +242,7 @@ def _generations(ped: Pedigree, partners: Mapping[str, list[str]]) -> dict[str, 
         for partner in partners[pid]:
             if gen[partner] <= gen[pid]:
                 continue
-            trial = edges + [(partner, pid, 0)]
+            trial = [*edges, (partner, pid, 0)]
             trial.sort(key=lambda e: index[e[0]])
             new = _longest_paths(ped.order, trial)
             if new is not None:
@@ -245,7 +250,8 @@ def _generations(ped: Pedigree, partners: Mapping[str, list[str]]) -> dict[str, 
     return gen
 
 
-def _consanguineous(ped: Pedigree, matings: Iterable[tuple[str, str]]) -> frozenset[tuple[str, str]]:
+def _consanguineous(ped: Pedigree, matings: Iterable[tuple[str, str]]
+                    ) -> frozenset[tuple[str, str]]:
     out = set()
     for f, m in matings:
         if (ped.ancestors(f) | {f}) & (ped.ancestors(m) | {m}):
@@ -307,7 +313,7 @@ def _order_rows(
         for q in right:
             right_seq.append(q)
             right_seq.extend(outward(q))
-        unit = left_seq[::-1] + [pid] + right_seq
+        unit = [*left_seq[::-1], pid, *right_seq]
         rows[gen[pid]].extend(unit)
         for member in unit:
             for q in partners[member]:
@@ -600,7 +606,7 @@ def layout_pedigree(
                 x_now = x_new
         route[key] = jogs
         kids_x = [xs[c] for c in matings[key]]
-        sib_span[key] = (min(kids_x + [x_now]), max(kids_x + [x_now]), x_now)
+        sib_span[key] = (min([*kids_x, x_now]), max([*kids_x, x_now]), x_now)
 
     tracks: dict[tuple[str, str], int] = {}
     n_tracks = [1] * (n_gen + 1)
@@ -653,36 +659,40 @@ def layout_pedigree(
         kind = kind_of[key]
         double = key in consang
         if kind == "adjacent":
-            left, right = (pf, pm) if pf.x < pm.x else (pm, pf)
-            y0 = left.y
+            left_p, right_p = (pf, pm) if pf.x < pm.x else (pm, pf)
+            y0 = left_p.y
             offsets = (-2.5, 2.5) if double else (0.0,)
             for n, off in enumerate(offsets):
-                segments.append(Segment(left.x + left.half, y0 + off, right.x - right.half, y0 + off,
+                segments.append(Segment(left_p.x + left_p.half, y0 + off,
+                                        right_p.x - right_p.half, y0 + off,
                                         "mating" if n == 0 else "mating2", key))
             start_y = y0 + (2.5 if double else 0.0)
         elif kind == "bracket":
-            left, right = (pf, pm) if pf.x < pm.x else (pm, pf)
-            yb = left.y - S / 2 - _BRACKET_RISE
-            segments.append(Segment(left.x, left.y - left.half, left.x, yb, "mating", key))
-            segments.append(Segment(right.x, right.y - right.half, right.x, yb, "mating", key))
-            segments.append(Segment(left.x, yb, right.x, yb, "mating", key))
+            left_p, right_p = (pf, pm) if pf.x < pm.x else (pm, pf)
+            yb = left_p.y - S / 2 - _BRACKET_RISE
+            segments.append(Segment(left_p.x, left_p.y - left_p.half, left_p.x, yb, "mating", key))
+            segments.append(Segment(right_p.x, right_p.y - right_p.half, right_p.x, yb, "mating",
+                                    key))
+            segments.append(Segment(left_p.x, yb, right_p.x, yb, "mating", key))
             if double:
-                segments.append(Segment(left.x, yb - 4.0, right.x, yb - 4.0, "mating2", key))
+                segments.append(Segment(left_p.x, yb - 4.0, right_p.x, yb - 4.0, "mating2", key))
             start_y = yb
         else:  # partners on different rows (a loop that cannot be levelled)
-            upper, lower = (pf, pm) if pf.y < pm.y else (pm, pf)
-            edge = lower.x - lower.half if a < lower.x else lower.x + lower.half
+            upper_p, lower_p = (pf, pm) if pf.y < pm.y else (pm, pf)
+            edge = lower_p.x - lower_p.half if a < lower_p.x else lower_p.x + lower_p.half
             # from the upper partner's side (not through their name) down to beside the lower
-            ux = upper.x + (upper.half if a > upper.x else -upper.half)
-            segments.append(Segment(ux, upper.y, a, lower.y, "mating", key))
-            segments.append(Segment(a, lower.y, edge, lower.y, "mating", key))
+            ux = upper_p.x + (upper_p.half if a > upper_p.x else -upper_p.half)
+            segments.append(Segment(ux, upper_p.y, a, lower_p.y, "mating", key))
+            segments.append(Segment(a, lower_p.y, edge, lower_p.y, "mating", key))
             if double:  # a parallel line, 4 px away
-                dx, dy = a - ux, lower.y - upper.y
+                dx, dy = a - ux, lower_p.y - upper_p.y
                 norm = (dx * dx + dy * dy) ** 0.5 or 1.0
                 ox, oy = 4.0 * dy / norm * (1 if dx > 0 else -1), -4.0 * abs(dx) / norm
-                segments.append(Segment(ux + ox, upper.y + oy, a + ox, lower.y + oy, "mating2", key))
-                segments.append(Segment(a + ox, lower.y - 4.0, edge, lower.y - 4.0, "mating2", key))
-            start_y = lower.y
+                segments.append(Segment(ux + ox, upper_p.y + oy, a + ox, lower_p.y + oy, "mating2",
+                                        key))
+                segments.append(Segment(a + ox, lower_p.y - 4.0, edge, lower_p.y - 4.0, "mating2",
+                                        key))
+            start_y = lower_p.y
         child_row = gen[kids[0]]
         y_sib = row_y[child_row] - S / 2 - _SIBSHIP_DROP - tracks[key] * _TRACK_STEP
         for r, x_new in route[key]:
@@ -752,7 +762,8 @@ def _shape(sex: Sex, x: float, y: float, S: float, fill: str, cls: str, width: f
     if sex == Sex.FEMALE:
         return f'<circle {common} cx="{_num(x)}" cy="{_num(y)}" r="{_num(S / 2)}"/>'
     d = S / 2 * 1.12
-    pts = f"{_num(x)},{_num(y - d)} {_num(x + d)},{_num(y)} {_num(x)},{_num(y + d)} {_num(x - d)},{_num(y)}"
+    pts = (f"{_num(x)},{_num(y - d)} {_num(x + d)},{_num(y)} "
+           f"{_num(x)},{_num(y + d)} {_num(x - d)},{_num(y)}")
     return f'<polygon {common} points="{pts}"/>'
 
 
@@ -840,18 +851,19 @@ def pedigree_svg(
     content_w = max(lay.width, 320.0)
     legend_rows: list[list[int]] = []
     row_w = 0.0
-    for i, w in enumerate(legend_item_w):
-        if not legend_rows or row_w + w > content_w - 2 * _MARGIN:
+    for i, item_w in enumerate(legend_item_w):
+        if not legend_rows or row_w + item_w > content_w - 2 * _MARGIN:
             legend_rows.append([])
             row_w = 0.0
         legend_rows[-1].append(i)
-        row_w += w
+        row_w += item_w
     legend_h = (22.0 + 30.0 * len(legend_rows)) if entries else 0.0
     width = content_w
     height = heading_h + lay.height + legend_h
 
     title_text = title or "Pedigree"
-    summary = [f"Pedigree of {len(ped)} people in {len({p.generation for p in lay.people.values()})} generations."]
+    n_generations = len({p.generation for p in lay.people.values()})
+    summary = [f"Pedigree of {len(ped)} people in {n_generations} generations."]
     if missing:
         summary.append("Missing: " + ", ".join(sorted(str(names.get(p, p)) for p in missing)) + ".")
     if typed:
@@ -887,7 +899,8 @@ def pedigree_svg(
     # lines
     w(f'<g class="lines" stroke="{_INK}" stroke-width="1.6" fill="none" stroke-linecap="square">')
     for seg in lay.segments:
-        attrs = f'class="{seg.kind}" data-father="{_xml(seg.mating[0])}" data-mother="{_xml(seg.mating[1])}"'
+        attrs = (f'class="{seg.kind}" data-father="{_xml(seg.mating[0])}" '
+                 f'data-mother="{_xml(seg.mating[1])}"')
         if seg.child is not None:
             attrs += f' data-child="{_xml(seg.child)}"'
         w(f'<line {attrs} x1="{_num(seg.x1)}" y1="{_num(seg.y1)}" x2="{_num(seg.x2)}" '
@@ -950,12 +963,13 @@ def pedigree_svg(
                 w(f'<text class="name" x="{_num(pl.x)}" y="{_num(yy)}" text-anchor="middle" '
                   f'fill="{_INK}">{_xml(line)}</text>')
             elif line == "missing" and is_missing and n == 1:
-                w(f'<text class="missing-label" x="{_num(pl.x)}" y="{_num(yy)}" text-anchor="middle" '
-                  f'font-style="italic" fill="{_INK}">missing</text>')
+                w(f'<text class="missing-label" x="{_num(pl.x)}" y="{_num(yy)}" '
+                  f'text-anchor="middle" font-style="italic" fill="{_INK}">missing</text>')
             else:
                 tw = _text_width(line, bold=True) + 8
-                w(f'<rect class="identified-bg" x="{_num(pl.x - tw / 2)}" y="{_num(yy - FONT_SIZE + 0.5)}" '
-                  f'width="{_num(tw)}" height="{_num(LINE_HEIGHT)}" rx="3" fill="{_YELLOW}" '
+                w(f'<rect class="identified-bg" x="{_num(pl.x - tw / 2)}" '
+                  f'y="{_num(yy - FONT_SIZE + 0.5)}" width="{_num(tw)}" '
+                  f'height="{_num(LINE_HEIGHT)}" rx="3" fill="{_YELLOW}" '
                   f'stroke="{_INK}" stroke-width="0.8"/>')
                 w(f'<text class="identified-label" x="{_num(pl.x)}" y="{_num(yy)}" '
                   f'text-anchor="middle" font-weight="bold" fill="{_INK}">{_xml(line)}</text>')
@@ -994,8 +1008,8 @@ def _legend_symbol(kind: str, x: float, y: float, hatch: str) -> str:
     if kind == "typed":
         return (_shape(Sex.MALE, x, y, s, _SKY, "legend-symbol", 1.4)
                 + f'<rect x="{_num(x + 1)}" y="{_num(y - 15)}" width="22" height="11" rx="3" '
-                f'fill="{_BLUE}"/><text x="{_num(x + 12)}" y="{_num(y - 6.5)}" text-anchor="middle" '
-                f'font-size="8" font-weight="bold" fill="#FFFFFF">DNA</text>')
+                f'fill="{_BLUE}"/><text x="{_num(x + 12)}" y="{_num(y - 6.5)}" '
+                'text-anchor="middle" font-size="8" font-weight="bold" fill="#FFFFFF">DNA</text>')
     if kind == "identified":
         return (f'<rect x="{_num(x - 12)}" y="{_num(y - 8)}" width="26" height="15" rx="3" '
                 f'fill="{_YELLOW}" stroke="{_INK}" stroke-width="0.8"/>'
@@ -1006,28 +1020,32 @@ def _legend_symbol(kind: str, x: float, y: float, hatch: str) -> str:
                 + f'<line x1="{_num(x - 13)}" y1="{_num(y + 13)}" x2="{_num(x + 13)}" '
                 f'y2="{_num(y - 13)}" stroke="{_INK}" stroke-width="1.4"/>')
     # consanguineous: double line
-    return (f'<line x1="{_num(x - 12)}" y1="{_num(y - 2.5)}" x2="{_num(x + 12)}" y2="{_num(y - 2.5)}" '
-            f'stroke="{_INK}" stroke-width="1.6"/><line x1="{_num(x - 12)}" y1="{_num(y + 2.5)}" '
+    return (f'<line x1="{_num(x - 12)}" y1="{_num(y - 2.5)}" '
+            f'x2="{_num(x + 12)}" y2="{_num(y - 2.5)}" stroke="{_INK}" stroke-width="1.6"/>'
+            f'<line x1="{_num(x - 12)}" y1="{_num(y + 2.5)}" '
             f'x2="{_num(x + 12)}" y2="{_num(y + 2.5)}" stroke="{_INK}" stroke-width="1.6"/>')
 
 
 def reference_family_svg(
-    family: object,
+    family: ReferenceFamily,
     *,
     identified: Mapping[str, str] = {},
     title: str | None = None,
-    **kwargs: object,
+    deceased: Collection[str] = (),
+    names: Mapping[str, str] | None = None,
+    legend: bool = True,
 ) -> str:
     """Draw a :class:`~kinmatch.dvi.case.ReferenceFamily`: its missing persons and
-    typed relatives (those with a non-empty profile) are marked."""
-    ped = family.pedigree  # type: ignore[attr-defined]
-    profiles = family.profiles  # type: ignore[attr-defined]
-    typed = [pid for pid, prof in profiles.items() if prof]
+    typed relatives (those with a non-empty profile) are marked; the other
+    options are those of :func:`pedigree_svg`."""
+    typed = [pid for pid, prof in family.profiles.items() if prof]
     return pedigree_svg(
-        ped,
-        missing=family.missing,  # type: ignore[attr-defined]
+        family.pedigree,
+        missing=family.missing,
         typed=typed,
         identified=identified,
-        title=title if title is not None else f"Family {family.name}",  # type: ignore[attr-defined]
-        **kwargs,  # type: ignore[arg-type]
+        title=title if title is not None else f"Family {family.name}",
+        deceased=deceased,
+        names=names,
+        legend=legend,
     )

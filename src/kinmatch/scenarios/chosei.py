@@ -54,11 +54,9 @@ from typing import Any
 import numpy as np
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.settings import LineageSettings
-from kinmatch.lineage.mtdna import MtDatabase
-from kinmatch.lineage.ystr import YDatabase
-from kinmatch.lineage.mtdna import parse_mt_profile
-from kinmatch.lineage.ystr import YFILER_PLUS_RATES, make_haplotype
+from kinmatch.lineage.ystr import YFILER_PLUS_RATES, YDatabase, make_haplotype
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Pedigree, Sex, pedigree_from_records
 from kinmatch.simulate import simulate_genotypes
@@ -302,11 +300,11 @@ def simulate_chosei(seed: int = 1942, *, n_korean: int = 136, n_japanese: int = 
         by_id = {p.id: p for p in people}
         for p in ped.order:  # lineage: down the lines
             person = by_id[p]
-            if person.father is None:
+            if person.father is None or person.mother is None:  # both or neither (a founder)
                 person.y = _y_haplotype(rng, y_clusters[population]) if person.sex == 1 else None
                 person.mt = _mt_profile(rng, mt_motifs[population])
             else:
-                father, mother = by_id[person.father], by_id[person.mother]  # type: ignore[index]
+                father, mother = by_id[person.father], by_id[person.mother]
                 person.y = _y_mutate(rng, father.y) if person.sex == 1 and father.y else None
                 person.mt = mother.mt
         miner_alleles[miner] = sim[miner][0]
@@ -314,16 +312,17 @@ def simulate_chosei(seed: int = 1942, *, n_korean: int = 136, n_japanese: int = 
         profiles = {d: _profile(markers[population], sim[d][0]) for d in donors}
         name = f"Family {miner}"
         if donors:
-            y_refs = {d: make_haplotype(d, _y_strings(by_id[d].y)) for d in donors
-                      if by_id[d].y is not None}
-            mt_refs = {d: parse_mt_profile(_mt_string(by_id[d].mt), sample=d) for d in donors
-                       if by_id[d].mt is not None}
+            relatives = [by_id[d] for d in donors]
+            y_refs = {q.id: make_haplotype(q.id, _y_strings(q.y)) for q in relatives
+                      if q.y is not None}
+            mt_refs = {q.id: parse_mt_profile(_mt_string(q.mt), sample=q.id) for q in relatives
+                       if q.mt is not None}
             families.append(ReferenceFamily(name, ped, (miner,), profiles, y_refs, mt_refs,
                                             deceased=_deceased(life_rng, people, donors, miner)))
             lineage_relatives[name] = {
-                d: {"y": _y_strings(by_id[d].y) if by_id[d].y else None,
-                    "mtdna": _mt_string(by_id[d].mt) if by_id[d].mt else None}
-                for d in donors}
+                q.id: {"y": _y_strings(q.y) if q.y else None,
+                       "mtdna": _mt_string(q.mt) if q.mt else None}
+                for q in relatives}
         else:
             no_donor.append(miner)
         truth_families[name] = {"miner": miner, "population": population,

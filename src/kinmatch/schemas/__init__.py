@@ -19,7 +19,10 @@ from __future__ import annotations
 import json
 from functools import cache
 from importlib import resources
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
 #: The schemas shipped, by short name.
 SCHEMA_NAMES: tuple[str, ...] = ("kinship-case", "dvi-case", "hypotheses")
@@ -49,7 +52,7 @@ def load_schema(name: str) -> dict[str, Any]:
 
 
 @cache
-def validator(name: str) -> Any:
+def validator(name: str) -> Draft202012Validator:
     """A ``jsonschema`` Draft 2020-12 validator for a shipped schema, with the
     other shipped schemas registered so that relative ``$ref`` s resolve."""
     from jsonschema import Draft202012Validator

@@ -14,13 +14,22 @@ import numpy as np
 from kinmatch.alleles import allele_number, canonical_allele
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
 from kinmatch.errors import CaseFormatError, KinmatchError, Location, MarkerError, warn
-from kinmatch.kinship.case import Hypothesis
+from kinmatch.formats.familias.model import (
+    REFERENCE_PEDIGREE,
+    DVIFamily,
+    DVIPedigree,
+    FamiliasFile,
+    FamiliasLocus,
+    FamiliasModel,
+    FamiliasMutation,
+    FamiliasPedigree,
+    FamiliasPerson,
+    FamiliasRelation,
+)
+from kinmatch.formats.familias.parse import _unique_name
+from kinmatch.kinship.case import Hypothesis, KinshipCase
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex
-from kinmatch.kinship.case import KinshipCase
-from kinmatch.formats.familias.model import DVIFamily, DVIPedigree, FamiliasFile, FamiliasLocus, FamiliasModel, FamiliasMutation, FamiliasPedigree, FamiliasPerson, FamiliasRelation, REFERENCE_PEDIGREE
-from kinmatch.formats.familias.parse import _unique_name
-
 
 # ---------------------------------------------------------------------------
 # Conversion: loci to markers (pedFamilias' mapping)
@@ -277,7 +286,8 @@ def familias_to_kinship_case(
         hypotheses.append(Hypothesis(ped.name, _hypothesis_pedigree(fam, ped, typed)))
     # Familias' drop-out: a probability per locus, for the persons marked
     # "consider dropouts" (Familias 3; Kling, Tillmar & Egeland 2014)
-    rates = {locus.name: float(locus.dropout) for locus in fam.loci if (locus.dropout or 0) > 0}
+    rates = {locus.name: float(locus.dropout) for locus in fam.loci
+             if locus.dropout is not None and locus.dropout > 0}
     dropout: dict[str, float | dict[str, float]] = {}
     for person in fam.persons:
         typed_at = {name: d for name, d in rates.items() if name in profiles.get(person.name, {})}

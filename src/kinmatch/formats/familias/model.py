@@ -6,11 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import IntEnum
 
-
 from kinmatch.errors import KinmatchError
 from kinmatch.pedigree import Sex
-
-
 
 KNOWN_RELATIONS = "Known relations"
 REFERENCE_PEDIGREE = "Reference pedigree"

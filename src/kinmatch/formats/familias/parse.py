@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from kinmatch.formats.familias.model import FAMILIAS_FALSE, FAMILIAS_TRUE
-
 import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
 from kinmatch.errors import CaseFormatError, Location
+from kinmatch.formats.familias.model import (
+    FAMILIAS_FALSE,
+    FAMILIAS_TRUE,
+    KNOWN_RELATIONS,
+    DVIFamily,
+    DVIPedigree,
+    DVIPerson,
+    FamiliasDVI,
+    FamiliasFile,
+    FamiliasLocus,
+    FamiliasModel,
+    FamiliasMutation,
+    FamiliasPedigree,
+    FamiliasPerson,
+    FamiliasRelation,
+)
 from kinmatch.pedigree import Sex
-from kinmatch.formats.familias.model import DVIFamily, DVIPedigree, DVIPerson, FamiliasDVI, FamiliasFile, FamiliasLocus, FamiliasModel, FamiliasMutation, FamiliasPedigree, FamiliasPerson, FamiliasRelation, KNOWN_RELATIONS
-
 
 # ---------------------------------------------------------------------------
 # Reading: text, lines and values
@@ -106,8 +117,8 @@ class _Lines:
     def boolean(self, what: str, field: str | None = None) -> tuple[int, bool]:
         line, raw = self.take(what, field)
         if raw not in (FAMILIAS_TRUE, FAMILIAS_FALSE):
-            raise self.error(f"expected {what} ({FAMILIAS_TRUE} or {FAMILIAS_FALSE}), found '{_show(raw)}'", line,
-                             field)
+            raise self.error(f"expected {what} ({FAMILIAS_TRUE} or {FAMILIAS_FALSE}), found "
+                             f"'{_show(raw)}'", line, field)
         return line, raw == FAMILIAS_TRUE
 
 

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from kinmatch.formats.familias.model import FAMILIAS_FALSE, FAMILIAS_TRUE
-
 import math
 from collections.abc import Sequence
 from pathlib import Path
 
-
 from kinmatch.errors import KinmatchError
+from kinmatch.formats.familias.model import (
+    FAMILIAS_FALSE,
+    FAMILIAS_TRUE,
+    KNOWN_RELATIONS,
+    DVIPerson,
+    FamiliasDVI,
+    FamiliasFile,
+    FamiliasRelation,
+)
 from kinmatch.pedigree import Sex
-from kinmatch.formats.familias.model import DVIPerson, FamiliasDVI, FamiliasFile, FamiliasRelation, KNOWN_RELATIONS
-
 
 # ---------------------------------------------------------------------------
 # Writing
@@ -113,7 +117,8 @@ def _format_pedigrees(fam: FamiliasFile, people: list[str], out: list[str]) -> N
 
 
 def _format_database(fam: FamiliasFile, out: list[str]) -> None:
-    out.append(f"{FAMILIAS_FALSE} (#Databases: {fam.n_databases} ;Theta/Kinship/Fst: {_fmt(fam.theta)} )")
+    out.append(f"{FAMILIAS_FALSE} (#Databases: {fam.n_databases} ;Theta/Kinship/Fst: "
+               f"{_fmt(fam.theta)} )")
     out.append(str(len(fam.loci)))
     if fam.database_name is None:
         out.append(FAMILIAS_FALSE)
@@ -127,7 +132,8 @@ def _format_database(fam: FamiliasFile, out: list[str]) -> None:
                                 f"{len(locus.frequencies)} frequencies")
         out += [_quote(locus.name), _fmt(f.rate), _fmt(m.rate), str(int(f.model)),
                 str(int(m.model)), str(n + int(locus.silent_allele)), _fmt(f.range), _fmt(m.range),
-                _fmt(f.rate2), _fmt(m.rate2), FAMILIAS_TRUE if locus.silent_allele else FAMILIAS_FALSE,
+                _fmt(f.rate2), _fmt(m.rate2),
+                FAMILIAS_TRUE if locus.silent_allele else FAMILIAS_FALSE,
                 _fmt(locus.silent_frequency)]
         details = []
         if locus.database_size is not None:
