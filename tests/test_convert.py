@@ -12,8 +12,8 @@ import pytest
 from click.testing import CliRunner
 
 from kinmatch.cli import main
-from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.errors import KinmatchWarning
 from kinmatch.formats.case_json import read_case, read_hypotheses_file
 from kinmatch.formats.detect import detect_input
@@ -21,8 +21,8 @@ from kinmatch.formats.dvi_json import read_dvi_case
 from kinmatch.formats.familias.convert import familias_to_dvi_case
 from kinmatch.formats.familias.parse import read_familias
 from kinmatch.formats.frequencies import read_frequency_database
-from kinmatch.formats.genotype_tables import read_profiles
 from kinmatch.formats.pedigree_tables import read_ped_families, read_plink_fam
+from kinmatch.formats.profiles import read_profiles
 
 ROOT = Path(__file__).parents[1]
 EXAMPLES = ROOT / "examples"

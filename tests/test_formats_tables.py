@@ -16,7 +16,6 @@ from kinmatch.formats.genotype_tables import (
     parse_wide_genotypes,
     parse_wide_genotypes_xlsx,
     read_genotype_table,
-    read_profiles,
     write_genotype_csv,
 )
 from kinmatch.formats.marker_names import (
@@ -28,6 +27,7 @@ from kinmatch.formats.marker_names import (
     marker_info,
     marker_kind,
 )
+from kinmatch.formats.profiles import read_profiles
 from kinmatch.pedigree import Sex
 
 EXAMPLES = Path(__file__).parents[1] / "examples" / "formats"

@@ -24,7 +24,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from kinmatch.alleles import canonical_allele
+from kinmatch.alleles import allele_number, canonical_allele
 from kinmatch.errors import MarkerError, warn
 from kinmatch.mutation import MutationMatrix, MutationModel, mutation_model
 
@@ -261,8 +261,6 @@ def _has_custom_matrix(spec: Mapping[str, Any] | None) -> bool:
 
 def _allele_order(alleles: Sequence[str]) -> list[int]:
     """Numeric alleles in numeric order, then the others alphabetically."""
-    from kinmatch.alleles import allele_number
-
     def key(i: int) -> tuple[int, float, str]:
         v = allele_number(alleles[i])
         return (0, v, "") if v is not None else (1, 0.0, alleles[i])

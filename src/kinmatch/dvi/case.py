@@ -25,22 +25,20 @@ works on integer arrays.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError, MarkerError
+from kinmatch.likelihood.dropout import DROPOUT_FLOOR, estimate_sample_dropout
 from kinmatch.likelihood.observation import Genotype, Observation
-from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtProfile
+from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YHaplotype
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from kinmatch.pedigree import Pedigree, Sex
-from kinmatch.likelihood.dropout import DROPOUT_FLOOR, estimate_sample_dropout
 
 #: Allele names per marker: ``{"D3S1358": ("15", "16")}``.
 Profile = Mapping[str, Sequence[str]]

@@ -133,6 +133,14 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import linear_sum_assignment
 
+from kinmatch.dvi.case import UNTYPED, PreparedCase
+from kinmatch.dvi.pairwise import (
+    PairwiseLR,
+    _needs_sum,
+    _observation_weights,
+    family_log_likelihoods,
+    observed_log_probabilities,
+)
 from kinmatch.errors import KinmatchError
 from kinmatch.likelihood.observation import Observation
 from kinmatch.likelihood.peeling import (
@@ -144,8 +152,6 @@ from kinmatch.likelihood.peeling import (
     pedigrees_loglik,
 )
 from kinmatch.pedigree import Sex
-from kinmatch.dvi.case import UNTYPED, PreparedCase
-from kinmatch.dvi.pairwise import PairwiseLR, _needs_sum, _observation_weights, family_log_likelihoods, observed_log_probabilities
 
 #: Column index meaning "not among the missing" (dvir's ``*``).
 NOT_MISSING = -1
@@ -1024,5 +1030,11 @@ def _merge_top(ranked: list[tuple[NDArray[np.float64], NDArray[np.intp], list[in
     return np.array(rows, dtype=np.intp), np.array(values)
 
 
-__all__ = ["DEFAULT_COMPONENT_LIMIT", "JointResult", "NOT_MISSING", "count_assignments",
-           "count_matchings", "joint_identification"]
+__all__ = [
+    "DEFAULT_COMPONENT_LIMIT",
+    "NOT_MISSING",
+    "JointResult",
+    "count_assignments",
+    "count_matchings",
+    "joint_identification",
+]

@@ -10,25 +10,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
-from kinmatch.errors import KinmatchError
-from kinmatch.pedigree import Sex
 from kinmatch.dvi.case import DVICase
-from kinmatch.lineage.evidence import LineEvidence, LineageCache, line_relatives, person_lineage_evidence
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
+from kinmatch.errors import KinmatchError
+from kinmatch.lineage.evidence import (
+    LineageCache,
+    LineEvidence,
+    line_relatives,
+    person_lineage_evidence,
+)
+from kinmatch.pedigree import Sex
 
 # ---------------------------------------------------------------------------
 # DVI: every (sample, missing person) pair

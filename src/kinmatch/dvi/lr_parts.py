@@ -8,12 +8,15 @@ tables, reports and exports.
 """
 
 from __future__ import annotations
+
 import math
 from dataclasses import dataclass
 from typing import Any
+
 import numpy as np
-from kinmatch.lineage.evidence import LineEvidence
+
 from kinmatch.dvi.pairwise import PairwiseLR
+from kinmatch.lineage.evidence import LineEvidence
 
 
 @dataclass(frozen=True)

@@ -37,15 +37,18 @@ to the pair's incompatibility count.
 from __future__ import annotations
 
 import math
-from typing import Any
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy import sparse
 
+from kinmatch.dvi.case import UNTYPED, PreparedCase, ReferenceFamily
+from kinmatch.dvi.lineage_evidence import LineageEvidenceTable, lineage_evidence
+from kinmatch.likelihood.observation import observation_factor
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     genotype_column,
@@ -54,11 +57,8 @@ from kinmatch.likelihood.peeling import (
     pedigrees_loglik,
 )
 from kinmatch.likelihood.population import genotype_log_probabilities, log_genotype_probabilities
-from kinmatch.likelihood.observation import observation_factor
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex
-from kinmatch.dvi.case import UNTYPED, PreparedCase, ReferenceFamily
-from kinmatch.dvi.lineage_evidence import LineageEvidenceTable, lineage_evidence
 
 
 @dataclass(frozen=True)

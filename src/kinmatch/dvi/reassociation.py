@@ -157,11 +157,11 @@ from numpy.typing import NDArray
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from kinmatch.errors import KinmatchError, warn
-from kinmatch.pedigree import Sex
-from kinmatch.likelihood.population import balding_nichols_founder_factor
-from kinmatch.likelihood.observation import observation_factor
 from kinmatch.dvi.case import UNTYPED, DVICase, PostMortemSample, PreparedCase, prepare_case
+from kinmatch.errors import KinmatchError, warn
+from kinmatch.likelihood.observation import observation_factor
+from kinmatch.likelihood.population import balding_nichols_founder_factor
+from kinmatch.pedigree import Sex
 
 #: Smallest identity LR that links two fragments (see the module docstring).
 DEFAULT_IDENTITY_THRESHOLD = 1e6

@@ -60,12 +60,18 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
+from kinmatch.dvi.joint import (
+    DEFAULT_COMPONENT_LIMIT,
+    NOT_MISSING,
+    JointResult,
+    count_assignments,
+    joint_identification,
+)
+from kinmatch.dvi.pairwise import PairwiseLR, pairwise_lr
 from kinmatch.errors import KinmatchError
 from kinmatch.ibd import kinship_coefficients
 from kinmatch.pedigree import Pedigree, Sex
-from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.joint import DEFAULT_COMPONENT_LIMIT, NOT_MISSING, JointResult, count_assignments, joint_identification
-from kinmatch.dvi.pairwise import PairwiseLR, pairwise_lr
 
 #: dvir's tolerance for "at least the threshold": ``sqrt(.Machine$double.eps)``.
 EPS = 2.0 ** -26

@@ -72,6 +72,14 @@ from kinmatch.formats.json_reader import (
     pointer_key,
     read_json_text,
 )
+from kinmatch.formats.lineage_json import (
+    lineage_to_dict,
+    mt_profile_to_dict,
+    read_lineage,
+    read_mt_profile,
+    read_y_haplotype,
+    y_haplotype_to_dict,
+)
 from kinmatch.kinship.case import Hypothesis, KinshipCase, check_hypotheses
 from kinmatch.lineage.mtdna import MtProfile
 from kinmatch.lineage.settings import LineageSettings
@@ -204,7 +212,7 @@ def read_profile(r: JsonReader, prof: Any, ptr: str, markers: Mapping[str, Marke
     return out
 
 
-def read_profiles(r: JsonReader, items: dict[str, Any], markers: Mapping[str, Marker],
+def read_profile_block(r: JsonReader, items: dict[str, Any], markers: Mapping[str, Marker],
                   pointer: str = "/profiles") -> dict[str, dict[str, tuple[str, str]]]:
     """``{person: {marker: genotype}}`` at ``pointer``."""
     return {pid: read_profile(r, prof, f"{pointer}/{pointer_key(pid)}", markers)
@@ -309,7 +317,8 @@ def parse_case(text: str | bytes, filename: str = "<case>",
     theta = read_theta(r, root)
     min_freq, normalise = read_options(r, root)
     markers = read_markers(r, r.field(root, "markers", "", list), normalise)
-    profiles = read_profiles(r, r.field(root, "profiles", "", dict), {m.name: m for m in markers})
+    profiles = read_profile_block(r, r.field(root, "profiles", "", dict),
+                                  {m.name: m for m in markers})
     hypotheses, reference = read_hypotheses(r, root)
     check_case_hypotheses(r, markers, profiles, hypotheses)
     dropout, dropin = _read_dropout(r, root, profiles)
@@ -326,8 +335,6 @@ def _read_case_lineage(r: JsonReader, root: Mapping[str, Any], hypotheses: list[
                                             dict[str, MtProfile], str | None]:
     """The lineage parts of a kinship case: the ``lineage`` block, the Y haplotypes and
     mtDNA profiles of typed people (each in every hypothesis) and the ``poi``."""
-    from kinmatch.formats.lineage_json import read_lineage, read_mt_profile, read_y_haplotype
-
     lineage = None
     if "lineage" in root:
         lineage = read_lineage(r, r.field(root, "lineage", "", dict), base)
@@ -537,12 +544,6 @@ def case_to_dict(case: KinshipCase, base_dir: str | Path | None = None) -> dict[
     if case.dropin:
         out["dropin"] = dict(case.dropin)
     if case.has_lineage or case.lineage is not None or case.poi is not None:
-        from kinmatch.formats.lineage_json import (
-            lineage_to_dict,
-            mt_profile_to_dict,
-            y_haplotype_to_dict,
-        )
-
         if case.y_haplotypes:
             out["y_haplotypes"] = {pid: y_haplotype_to_dict(h)
                                    for pid, h in case.y_haplotypes.items()}

@@ -57,14 +57,14 @@ from kinmatch.formats.familias.model import (
 )
 from kinmatch.formats.familias.parse import read_familias
 from kinmatch.formats.familias.write import format_familias
-from kinmatch.formats.files import atomic_write_text
+from kinmatch.formats.files import atomic_write_text, same_file
 from kinmatch.formats.frequencies import (
     format_familias_frequencies,
     format_long_frequencies,
     format_wide_frequencies,
     read_frequency_database,
 )
-from kinmatch.formats.genotype_tables import format_genotype_csv, read_profiles
+from kinmatch.formats.genotype_tables import format_genotype_csv
 from kinmatch.formats.json_reader import dump_json
 from kinmatch.formats.pedigree_tables import (
     format_ped,
@@ -72,6 +72,8 @@ from kinmatch.formats.pedigree_tables import (
     read_ped_families,
     read_plink_fam,
 )
+from kinmatch.formats.profiles import read_profiles
+from kinmatch.formats.table_case import read_table_case
 from kinmatch.kinship.case import Hypothesis, KinshipCase
 from kinmatch.pedigree import Pedigree
 
@@ -297,8 +299,6 @@ def convert(
     kind = detect_input(src)
     out = output_kind(dst, kind, to)
     if Path(dst).exists() and not overwrite:
-        from kinmatch.formats.files import same_file
-
         if same_file(src, dst):
             raise CaseFormatError("the output would overwrite the input file; give another "
                                   "output name", Location(dst))
@@ -309,8 +309,6 @@ def convert(
         if kind != "genotypes":
             raise CaseFormatError(f"with --frequencies the input is the genotype table, but "
                                   f"this is {INPUT_KINDS[kind]}", Location(src))
-        from kinmatch.formats.table_case import read_table_case
-
         case = read_table_case(src, **dict(table_case))
         text = case_text(case, out, "kinship-json")
         what = "kinship case"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Literal
 
 from kinmatch.formats import tables
-from kinmatch.formats.frequencies import _long_columns, sniff_frequency_format
+from kinmatch.formats.frequencies import long_columns, sniff_frequency_format
 from kinmatch.formats.genotype_tables import is_long_genotype_header
 
 InputKind = Literal[
@@ -96,7 +96,7 @@ def _table_kind(header: tables.Row | None, name: str,
         keys = [tables.header_key(c) for c in header.cells]
         if is_long_genotype_header(header):
             return "genotypes"
-        if _long_columns(header) is not None or (keys and keys[0] in ("allele", "alleles")):
+        if long_columns(header) is not None or (keys and keys[0] in ("allele", "alleles")):
             return "frequencies"
         if keys and keys[0] in _SAMPLE_TITLES:
             return "genotypes"

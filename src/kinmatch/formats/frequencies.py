@@ -272,7 +272,7 @@ _POPULATION_TITLES = ("population", "pop", "database")
 _ABSENT = frozenset({"na", "n/a", "nan", "-", "."})
 
 
-def _long_columns(header: Row) -> tuple[int, int, int, int | None] | None:
+def long_columns(header: Row) -> tuple[int, int, int, int | None] | None:
     m = tables.find_column(header, _MARKER_TITLES)
     a = tables.find_column(header, _ALLELE_TITLES)
     f = tables.find_column(header, _FREQ_TITLES)
@@ -294,7 +294,7 @@ def long_rows_database(
         raise tables.error(
             "the table is empty; expected the columns marker, allele, frequency", file, 1
         )
-    columns = _long_columns(rows[0])
+    columns = long_columns(rows[0])
     data = rows[1:]
     titles = ("marker", "allele", "frequency")
     if columns is None:
@@ -508,7 +508,7 @@ def sniff_frequency_format(data: bytes | str, filename: str) -> FrequencyFormat:
     fields = first.split(delimiter)
     if (delimiter in ",;" and delimiter in first) or (delimiter == "\t" and len(fields) >= 3):
         rows = tables.delimited_rows([first], delimiter, filename)
-        return "long" if rows and _long_columns(rows[0]) is not None else "wide"
+        return "long" if rows and long_columns(rows[0]) is not None else "wide"
     return "familias"
 
 
@@ -538,7 +538,7 @@ def read_frequency_database(
         if format == "familias":
             raise tables.error("a Familias frequency file is text, not an Excel workbook", name)
         if format is None:
-            format = "long" if rows and _long_columns(rows[0]) is not None else "wide"
+            format = "long" if rows and long_columns(rows[0]) is not None else "wide"
         builder = long_rows_database if format == "long" else wide_rows_database
         return builder(rows, name, population, normalise=normalise, rest_allele=rest_allele)
     if format is None:

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import json_source_map
 
 from kinmatch.errors import CaseFormatError, KinmatchError, Location
+from kinmatch.schemas import validator
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -124,8 +125,6 @@ class JsonReader:
     def validate(self, schema: str) -> None:
         """Check the document against a shipped schema; the first problem in
         the file becomes a located :class:`CaseFormatError`."""
-        from kinmatch.schemas import validator
-
         errors = list(validator(schema).iter_errors(self.data))
         if not errors:
             return

@@ -23,9 +23,9 @@ from kinmatch.formats.tables import (
 )
 from kinmatch.lineage.mtdna import MtDatabase, MtProfile, SeqRange, parse_variants
 from kinmatch.lineage.ystr import (
-    _NULL,
-    _SPLIT,
-    _UNTYPED,
+    Y_NULL_VALUES,
+    Y_UNTYPED_VALUES,
+    Y_VALUE_SEPARATORS,
     YFILER_PLUS,
     YDatabase,
     YHaplotype,
@@ -155,9 +155,9 @@ def read_y_haplotypes(source: str | Path, loci: YLocusTable = YFILER_PLUS,
                 name, row_line, col, locus.name)
         taken[copy] = row_line
         try:
-            texts = [t for t in _SPLIT.split(cell) if t]
+            texts = [t for t in Y_VALUE_SEPARATORS.split(cell) if t]
             for t in texts:
-                if t.lower() not in _NULL | _UNTYPED:
+                if t.lower() not in Y_NULL_VALUES | Y_UNTYPED_VALUES:
                     parse_allele(t)
         except LineageError as err:
             raise lineage_error(err.message, name, row_line, col, locus.name) from None

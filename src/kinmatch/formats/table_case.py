@@ -39,9 +39,10 @@ from kinmatch.errors import CaseFormatError, KinmatchError, Location, warn
 from kinmatch.formats.case_json import HypothesesFile, read_hypotheses_file
 from kinmatch.formats.detect import detect_input
 from kinmatch.formats.frequencies import read_frequency_database
-from kinmatch.formats.genotype_tables import GenotypeTable, read_profiles
+from kinmatch.formats.genotype_tables import GenotypeTable
 from kinmatch.formats.marker_names import marker_kind
 from kinmatch.formats.pedigree_tables import read_ped_families, read_plink_fam
+from kinmatch.formats.profiles import read_profiles
 from kinmatch.kinship.case import Hypothesis, KinshipCase, check_hypotheses
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, FrequencyDatabase, Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex

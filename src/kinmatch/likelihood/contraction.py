@@ -332,7 +332,7 @@ CHUNK_BYTES = 128 * 2**20
 
 
 @lru_cache(maxsize=4096)
-def _executor(subscripts: str, shapes: tuple[tuple[int, ...], ...]):  # noqa: ANN202
+def _executor(subscripts: str, shapes: tuple[tuple[int, ...], ...]):
     path = contraction_path(subscripts, shapes)
     plan = compile_matmul_plan(subscripts, shapes, path)
     if plan is not None:

@@ -33,8 +33,8 @@ from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
 from kinmatch.errors import KinmatchError
-from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.likelihood.observation import observation_factor
+from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
 
 if TYPE_CHECKING:

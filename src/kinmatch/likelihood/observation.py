@@ -1,11 +1,13 @@
 """TODO docstring."""
 
 from __future__ import annotations
+
 from dataclasses import dataclass
+
 import numpy as np
 from numpy.typing import NDArray
-from kinmatch.errors import KinmatchError
 
+from kinmatch.errors import KinmatchError
 
 #: A genotype as two allele indices into ``Marker.alleles`` (unordered).
 Genotype = tuple[int, int]

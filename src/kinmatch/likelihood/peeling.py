@@ -46,8 +46,6 @@ large pedigrees do not underflow.
 
 from __future__ import annotations
 
-from kinmatch.likelihood.observation import Genotype
-
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -58,19 +56,12 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError, MarkerError, PedigreeError
-from kinmatch.markers import Marker
 from kinmatch.likelihood.contraction import contract, einsum_subscripts
+from kinmatch.likelihood.observation import Genotype, Observation, observation_factor
+from kinmatch.likelihood.population import balding_nichols_founder_factor
+from kinmatch.markers import Marker
 from kinmatch.mutation import lumped_matrix, rest_states
 from kinmatch.pedigree import Pedigree, Sex
-from kinmatch.likelihood.observation import Observation, observation_factor
-from kinmatch.likelihood.population import balding_nichols_founder_factor
-
-
-
-
-
-
-
 
 #: Largest θ founder factor (entries) that will be built.
 THETA_FACTOR_LIMIT = 50_000_000

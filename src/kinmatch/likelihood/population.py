@@ -1,8 +1,10 @@
 """TODO docstring."""
 
 from __future__ import annotations
+
 import math
 from collections.abc import Sequence
+
 import numpy as np
 from numpy.typing import NDArray
 

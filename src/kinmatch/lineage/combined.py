@@ -1,8 +1,10 @@
 """Autosomal, Y-STR and mtDNA evidence of one identification, each part kept."""
 
 from __future__ import annotations
+
 import math
 from dataclasses import dataclass
+
 from kinmatch.lineage.mtdna import (
     MtLineageResult,
 )

@@ -62,13 +62,13 @@ the exclusion step. An inconclusive mtDNA comparison is neutral (LR
 """
 
 from __future__ import annotations
+
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
+
 from kinmatch.errors import LineageError
-from kinmatch.lineage.stats import FrequencyEstimate
-from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.lines import LineConnection, maternal_line, paternal_line
 from kinmatch.lineage.mtdna import (
     MtConclusion,
@@ -78,6 +78,8 @@ from kinmatch.lineage.mtdna import (
     mt_frequency,
     mt_lineage_lr,
 )
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.stats import FrequencyEstimate
 from kinmatch.lineage.ystr import (
     YHaplotype,
     YLineageResult,

@@ -23,9 +23,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from kinmatch.errors import LineageError
-from kinmatch.lineage.stats import COUNTING_METHODS
 from kinmatch.lineage.mtdna import MtDatabase
-from kinmatch.lineage.ystr import FREQUENCY_METHODS, YFILER_PLUS, YDatabase, YLocusTable, YMutationModel
+from kinmatch.lineage.stats import COUNTING_METHODS
+from kinmatch.lineage.ystr import (
+    FREQUENCY_METHODS,
+    YFILER_PLUS,
+    YDatabase,
+    YLocusTable,
+    YMutationModel,
+)
 
 
 @dataclass(frozen=True)

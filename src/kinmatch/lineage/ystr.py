@@ -225,9 +225,12 @@ YFILER_PLUS = YLocusTable(YFILER_PLUS_RATES)
 # ---------------------------------------------------------------------------
 
 _ALLELE = re.compile(r"^(\d+)(?:\.(\d)0*)?$")
-_NULL = {"0", "null", "nul", "del"}
-_UNTYPED = {"", "na", "nan", "-", "?", "none", "nd", "nr"}
-_SPLIT = re.compile(r"[,/;\s]+")
+#: Haplotype table values that mean a null (deleted) allele.
+Y_NULL_VALUES = {"0", "null", "nul", "del"}
+#: Haplotype table values that mean the locus was not typed.
+Y_UNTYPED_VALUES = {"", "na", "nan", "-", "?", "none", "nd", "nr"}
+#: What separates the alleles of a multi-copy locus in one cell (``11,14``, ``11/14``).
+Y_VALUE_SEPARATORS = re.compile(r"[,/;\s]+")
 
 
 @lru_cache(maxsize=65536)  # a few hundred allele names, parsed in every comparison
@@ -259,14 +262,14 @@ def normalise_alleles(values: Sequence[str], copies: int = 1) -> tuple[str, ...]
     ``11,11``; ``14,14`` at DYS19 is ``14``). Null entries next to alleles
     (``11,0``) are dropped, leaving fewer copies.
     """
-    texts = [t for v in values for t in _SPLIT.split(str(v).strip()) if t]
+    texts = [t for v in values for t in Y_VALUE_SEPARATORS.split(str(v).strip()) if t]
     lowered = [t.lower() for t in texts]
-    if not texts or all(t in _UNTYPED for t in lowered):
+    if not texts or all(t in Y_UNTYPED_VALUES for t in lowered):
         return None
-    if any(t in _UNTYPED for t in lowered):
+    if any(t in Y_UNTYPED_VALUES for t in lowered):
         raise LineageError(f"'{' '.join(texts)}' mixes an untyped mark with alleles")
-    alleles = [allele_name(parse_allele(t)) for t, low in zip(texts, lowered) if low not in _NULL
-               and parse_allele(t) != (0, 0)]
+    alleles = [allele_name(parse_allele(t)) for t, low in zip(texts, lowered)
+               if low not in Y_NULL_VALUES and parse_allele(t) != (0, 0)]
     if not alleles:
         return ()
     distinct = sorted(set(alleles), key=_sort_key)

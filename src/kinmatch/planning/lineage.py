@@ -57,12 +57,26 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import LineageError
-from kinmatch.lineage.settings import LineageSettings
-from kinmatch.lineage.mtdna import MtDatabase, MtProfile
-from kinmatch.lineage.ystr import YDatabase, YHaplotype
 from kinmatch.lineage.lines import maternal_line_meioses, paternal_line_meioses
-from kinmatch.lineage.mtdna import MtConclusion, compare_profiles, mt_lineage_lr
-from kinmatch.lineage.ystr import YLocusTable, allele_name, difference_distribution, haplotype_frequency, parse_allele, paternal_transmission_probability, y_lineage_lr
+from kinmatch.lineage.mtdna import (
+    MtConclusion,
+    MtDatabase,
+    MtProfile,
+    compare_profiles,
+    mt_lineage_lr,
+)
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.ystr import (
+    YDatabase,
+    YHaplotype,
+    YLocusTable,
+    allele_name,
+    difference_distribution,
+    haplotype_frequency,
+    parse_allele,
+    paternal_transmission_probability,
+    y_lineage_lr,
+)
 from kinmatch.pedigree import Pedigree, Sex
 
 #: Simulated references averaged over for the exclusion probability of an

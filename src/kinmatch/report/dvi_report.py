@@ -34,12 +34,10 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from kinmatch import __version__
 from kinmatch.dvi.case import DVICase
 from kinmatch.dvi.joint import NOT_MISSING, JointResult
-from kinmatch.dvi.pairwise import PairwiseLR
-from kinmatch.dvi.solve import DVISolution
-from kinmatch.lineage.evidence import LineEvidence
-from kinmatch.report.pedigree_svg import reference_family_svg
-from kinmatch.dvi.solve import IDENTIFYING
 from kinmatch.dvi.lr_parts import lr_parts, row_parts
+from kinmatch.dvi.pairwise import PairwiseLR
+from kinmatch.dvi.solve import IDENTIFYING, DVISolution
+from kinmatch.report.pedigree_svg import reference_family_svg
 
 #: Largest pairwise matrix shown whole in the report.
 MATRIX_LIMIT = 60

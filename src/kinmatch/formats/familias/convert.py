@@ -26,7 +26,7 @@ from kinmatch.formats.familias.model import (
     FamiliasPerson,
     FamiliasRelation,
 )
-from kinmatch.formats.familias.parse import _unique_name
+from kinmatch.formats.familias.parse import unique_name
 from kinmatch.kinship.case import Hypothesis, KinshipCase
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex
@@ -190,7 +190,7 @@ def _add_missing_parents(fathers: dict[str, str], mothers: dict[str, str], order
     for children, table, sex in ((no_father, fathers, Sex.MALE), (no_mother, mothers, Sex.FEMALE)):
         for child in children:
             k += 1
-            name = _unique_name(f"added_{k}", taken)
+            name = unique_name(f"added_{k}", taken)
             table[child] = name
             sexes[name] = sex
             added.append(name)
@@ -541,7 +541,7 @@ def kinship_case_to_familias(case: KinshipCase, *, database_name: str = "unknown
                                     f"'{h.name}' but {known.name.lower()} in "
                                     f"'{first_seen[ind.id]}'; Familias has one sex per person")
             else:
-                rename[ind.id] = _unique_name(f"{ind.id} [{h.name}]", taken)
+                rename[ind.id] = unique_name(f"{ind.id} [{h.name}]", taken)
                 sexes[rename[ind.id]] = ind.sex
         rels = []
         for ind in h.pedigree:

@@ -235,11 +235,11 @@ def _check_unique_names(cur: _Lines, persons: list[FamiliasPerson]) -> list[str]
 def _extra_names(prefix: str, n: int, taken: set[str]) -> list[str]:
     out = []
     for j in range(1, n + 1):
-        out.append(_unique_name(f"{prefix}{j}", taken))
+        out.append(unique_name(f"{prefix}{j}", taken))
     return out
 
 
-def _unique_name(base: str, taken: set[str]) -> str:
+def unique_name(base: str, taken: set[str]) -> str:
     name, k = base, 1
     while name in taken:
         k += 1
@@ -287,7 +287,7 @@ def _read_known_relations(cur: _Lines, fam: FamiliasFile, names: list[str]) -> N
     taken = set(names)
     known = FamiliasPedigree(KNOWN_RELATIONS, line=line)
     known.extra_females = _extra_names("extra_", n_fem, taken)
-    extra_males = [_unique_name(f"extra_{n_fem + j}", taken) for j in range(1, n_mal + 1)]
+    extra_males = [unique_name(f"extra_{n_fem + j}", taken) for j in range(1, n_mal + 1)]
     known.extra_males = extra_males
     people = names + known.extra_females + known.extra_males
     known.relations = _read_relations(cur, people, "/known_relations")
@@ -311,7 +311,7 @@ def _read_pedigrees(cur: _Lines, fam: FamiliasFile, names: list[str]) -> None:
         taken = set(base)
         ped = FamiliasPedigree(name, line=line)
         ped.extra_females = _extra_names(f"extra_ped{idx + 1}_", n_fem, taken)
-        ped.extra_males = [_unique_name(f"extra_ped{idx + 1}_{n_fem + j}", taken)
+        ped.extra_males = [unique_name(f"extra_ped{idx + 1}_{n_fem + j}", taken)
                            for j in range(1, n_mal + 1)]
         people = base + ped.extra_females + ped.extra_males
         ped.relations = _read_relations(cur, people, ptr)
