@@ -243,8 +243,14 @@ def missing_person_distributions(prepared: PreparedCase, *, cache: PairwiseCache
     offsets = genotype_offsets([m.n_alleles for m in markers])
     keys = [_family_key(fam, genos, markers, case.theta)
             for fam, genos in zip(case.families, prepared.family_genotypes)]
-    found = {f: cache._family(key) for f, key in enumerate(keys)}
-    todo = [f for f, rows in found.items() if rows is None]
+    found: dict[int, FamilyRows] = {}
+    todo = []
+    for f, key in enumerate(keys):
+        kept = cache._family(key)
+        if kept is None:
+            todo.append(f)
+        else:
+            found[f] = kept
     if todo:
         fresh = _family_distributions([case.families[f] for f in todo],
                                       [prepared.family_genotypes[f] for f in todo],
@@ -253,7 +259,7 @@ def missing_person_distributions(prepared: PreparedCase, *, cache: PairwiseCache
             found[f] = family_rows
             cache._keep(keys[f], family_rows)  # (a case larger than the cache keeps
                                                # its latest families)
-    rows = [r for r in (found[f] for f in range(len(keys))) if r is not None]
+    rows = [found[f] for f in range(len(keys))]
     width = int(offsets[-1])
     family_loglik = np.vstack([r[0] for r in rows]) if rows else np.zeros((0, n))
     log_probability = np.vstack([r[1] for r in rows]) if rows else np.zeros((0, width))
