@@ -53,13 +53,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from kinmatch.dvi.case import estimate_case_dropout
-from kinmatch.dvi.case import DVICase, prepare_case
+from kinmatch.dvi.case import DVICase, estimate_case_dropout, prepare_case
+from kinmatch.dvi.pairwise import PairwiseCache, missing_person_distributions
 from kinmatch.dvi.reassociation import merge_fragments
-from kinmatch.dvi.solve import solve_case
-from kinmatch.dvi.pairwise import clear_distribution_cache, missing_person_distributions
+from kinmatch.dvi.solve import IDENTIFYING, solve_case
 from kinmatch.lineage.settings import LineageSettings
-from kinmatch.dvi.solve import IDENTIFYING
 from kinmatch.scenarios.chosei import score_identifications, simulate_chosei
 
 #: Identity LR for merging fragments (``kinmatch dvi --identity-threshold``'s default).
@@ -121,10 +119,11 @@ def identifications(solution: Any, truth: dict[str, Any]) -> dict[str, str]:
             if r.conclusion in IDENTIFYING and r.sample and "/" not in r.sample}
 
 
-def analyse(case: DVICase, truth: dict[str, Any], thresholds: list[float]
-            ) -> list[tuple[dict[str, Any], float, int]]:
+def analyse(case: DVICase, truth: dict[str, Any], thresholds: list[float],
+            cache: PairwiseCache) -> list[tuple[dict[str, Any], float, int]]:
     """``kinmatch dvi --merge-fragments`` at each threshold: (scores, seconds, merged
-    individuals) per threshold; the seconds include the shared fragment merging."""
+    individuals) per threshold; the seconds include the shared fragment merging.
+    Every solve shares ``cache`` (the reference families' distributions)."""
     t0 = time.perf_counter()
     merged = merge_fragments(case, threshold=IDENTITY_THRESHOLD)
     fragments = {k: v for k, v in merged.individuals.items() if len(v) > 1}
@@ -132,7 +131,7 @@ def analyse(case: DVICase, truth: dict[str, Any], thresholds: list[float]
     out = []
     for threshold in thresholds:
         t0 = time.perf_counter()
-        solution = solve_case(merged.case, threshold=threshold)
+        solution = solve_case(merged.case, threshold=threshold, cache=cache)
         seconds = t_merge + time.perf_counter() - t0
         out.append((score_identifications(identifications(solution, truth), truth, fragments),
                     seconds, len(fragments)))
@@ -189,10 +188,11 @@ def main() -> None:
         scenario = simulate_chosei(seed, recovered=args.recovered)
         case, truth = scenario.case, scenario.truth
         del scenario
-        # the family distributions are the same for every analysis: peel them once, timed
-        clear_distribution_cache()
+        # the family distributions are the same for every analysis: peel them
+        # once, timed, into the cache every analysis of this case shares
+        cache = PairwiseCache()
         t1 = time.perf_counter()
-        missing_person_distributions(prepare_case(without_lineage(case)))
+        missing_person_distributions(prepare_case(without_lineage(case)), cache=cache)
         t_families = time.perf_counter() - t1
         family_seconds.append(t_families)
         print(f"\ncase {i + 1}/{args.cases} (seed {seed}): {len(case.samples)} fragments of "
@@ -203,7 +203,7 @@ def main() -> None:
             t0 = time.perf_counter()
             analysed = build(case)
             t_build = time.perf_counter() - t0
-            results = analyse(analysed, truth, thresholds)
+            results = analyse(analysed, truth, thresholds, cache)
             del analysed
             for threshold, (scores, seconds, n_merged) in zip(thresholds, results):
                 tallies[threshold][name].add(scores, t_build + seconds, seed)
@@ -213,8 +213,7 @@ def main() -> None:
                 for th, (s, _, _) in zip(thresholds, results))
             print(f"  {name:<30} {results[0][2]:>3} merged individuals; {parts}  "
                   f"[{t_build + results[0][1]:.1f} s, peak {peak_mb():.0f} MB]", flush=True)
-        del case, truth
-        clear_distribution_cache()
+        del case, truth, cache
         gc.collect()
 
     for threshold in thresholds:

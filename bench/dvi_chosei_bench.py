@@ -22,6 +22,14 @@ dviSolve logic), the peak resident memory of the process after each stage,
 and the identifications against the truth: from the best joint assignment,
 from the posteriors certified above 0.99 (their lower bound), and from
 ``solve_case``'s Undisputed/Probable conclusions.
+
+The stages share one :class:`~kinmatch.dvi.pairwise.PairwiseCache`, as a
+pipeline would: the joint identification takes the families' likelihoods
+from the pairwise pass, and ``solve_case``'s first recomputation finds the
+families peeled. Both variants have the same 183 reference families, so
+the one cache serves the whole run: the second variant's pairwise LRs are
+lookups in distributions already peeled (``--fresh-cache``: a cache per
+variant, so that each variant's pairwise time includes the peeling).
 """
 
 from __future__ import annotations
@@ -42,9 +50,9 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from dvi_scale_bench import build_case  # noqa: E402
 
-from kinmatch.dvi.joint import joint_identification
-from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.pairwise import PairwiseCache, pairwise_lr
 from kinmatch.dvi.solve import solve_case  # noqa: E402
 
 N = 183
@@ -61,18 +69,18 @@ def score(pairs: dict[str, str], truth: dict[str, str], n_true: int) -> str:
     return f"{correct:3d} correct, {false:2d} false, {n_true - correct:3d} missed"
 
 
-def run(title: str, case, truth: dict[str, str], top: int) -> None:
+def run(title: str, case, truth: dict[str, str], top: int, cache: PairwiseCache) -> None:
     print(f"\n== {title}: {len(case.samples)} samples ({len(truth)} of them missing persons), "
           f"{len(case.families)} families x {len(case.markers)} STRs")
     t0 = time.perf_counter()
     prepared = prepare_case(case)
-    pw = pairwise_lr(prepared)
+    pw = pairwise_lr(prepared, cache=cache)
     t_pair = time.perf_counter() - t0
     finite = np.isfinite(pw.log_lr)
     print(f"  pairwise LRs                {t_pair:7.2f} s   peak memory {peak_mb():6.0f} MB   "
           f"pairs with LR > 0: {finite.sum():,} of {finite.size:,}")
     t0 = time.perf_counter()
-    joint = joint_identification(prepared, pw, top=top)
+    joint = joint_identification(prepared, pw, top=top, cache=cache)
     t_joint = time.perf_counter() - t0
     sizes = sorted((len(s) for s, _ in joint.components), reverse=True)
     print(f"  joint identification        {t_joint:7.2f} s   peak memory {peak_mb():6.0f} MB   "
@@ -93,7 +101,7 @@ def run(title: str, case, truth: dict[str, str], top: int) -> None:
             certified[s] = joint.families[c]
     print(f"    posterior lower bound > .99: {score(certified, truth, len(truth))}")
     t0 = time.perf_counter()
-    sol = solve_case(case)
+    sol = solve_case(case, cache=cache)
     t_solve = time.perf_counter() - t0
     print(f"  solve_case (dviSolve)       {t_solve:7.2f} s   peak memory {peak_mb():6.0f} MB")
     conclusions = Counter(r.conclusion for r in sol.missing_persons)
@@ -109,6 +117,8 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=5)
     ap.add_argument("--recovered", type=int, default=120)
     ap.add_argument("--top", type=int, default=30)
+    ap.add_argument("--fresh-cache", action="store_true",
+                    help="a PairwiseCache per variant instead of one for the run")
     args = ap.parse_args()
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
@@ -116,11 +126,13 @@ def main() -> None:
     print(f"Chōsei-sized DVI (seed {args.seed}); cases simulated in {time.perf_counter() - t0:.1f} s")
     true_samples = [s for s in case.samples if s.id in truth]
     unrelated = [s for s in case.samples if s.id not in truth]
-    run("all recovered", replace(case, samples=true_samples), truth, args.top)
+    cache = PairwiseCache()
+    run("all recovered", replace(case, samples=true_samples), truth, args.top, cache)
     k = min(args.recovered, N)
     part = true_samples[:k] + unrelated[:N - k]
     run("partly recovered", replace(case, samples=part),
-        {s.id: truth[s.id] for s in true_samples[:k]}, args.top)
+        {s.id: truth[s.id] for s in true_samples[:k]}, args.top,
+        PairwiseCache() if args.fresh_cache else cache)
 
 
 if __name__ == "__main__":

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from reference_cases import load_reference, reference_case
+
 from kinmatch.kinship.lr import typed_genotypes
 from kinmatch.likelihood.peeling import markers_loglik
-from reference_cases import load_reference, reference_case
 
 
 def reference_jobs() -> list[Callable[[], object]]:

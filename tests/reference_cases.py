@@ -11,8 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from kinmatch.kinship.case import KinshipCase
-from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.case import Hypothesis, KinshipCase
 from kinmatch.markers import Marker
 from kinmatch.pedigree import pedigree_from_records
 

@@ -12,10 +12,9 @@ import pytest
 from dvir_cases import load_dvir_case
 from jsonschema import Draft202012Validator
 
-from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.errors import CaseFormatError
-from kinmatch.formats.json_reader import FORMAT_VERSION
 from kinmatch.formats.case_json import (
     case_to_dict,
     parse_case,
@@ -31,6 +30,7 @@ from kinmatch.formats.dvi_json import (
 )
 from kinmatch.formats.familias.convert import familias_to_dvi_case, familias_to_kinship_case
 from kinmatch.formats.familias.parse import read_familias
+from kinmatch.formats.json_reader import FORMAT_VERSION
 from kinmatch.kinship.lr import kinship_lr
 from kinmatch.schemas import SCHEMA_NAMES, load_schema, schema_text, validator
 

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from reference_cases import load_reference
 
 from kinmatch.cli import main
 from kinmatch.errors import CaseFormatError
 from kinmatch.formats.case_json import case_to_dict, parse_case, read_case
 from kinmatch.kinship.lr import kinship_lr
-from reference_cases import load_reference
 
 EXAMPLES = Path(__file__).parents[1] / "examples"
 REF = {c["id"]: c for c in load_reference()}

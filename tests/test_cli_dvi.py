@@ -10,11 +10,11 @@ from xml.etree import ElementTree
 
 import pytest
 from click.testing import CliRunner
-
 from dvir_cases import load_dvir_case
+
 from kinmatch.cli import main
-from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.solve import solve_case
 from kinmatch.formats.dvi_json import read_dvi_case, write_dvi_case
 

@@ -2,17 +2,24 @@
 
 from __future__ import annotations
 
+import gc
+
 import numpy as np
+import opt_einsum as oe
 import pytest
 
 from kinmatch.likelihood import contraction
 from kinmatch.likelihood.contraction import (
+    ContractionPlanner,
     compile_matmul_plan,
     contract,
     contraction_path,
     einsum_subscripts,
     elimination_path,
 )
+from kinmatch.likelihood.peeling import PeelingContext, genotype_distribution, markers_loglik
+from kinmatch.markers import Marker
+from kinmatch.pedigree import pedigree_from_records
 
 
 def _random_network(rng, n_markers=5):
@@ -69,10 +76,6 @@ def test_deep_pedigree_gets_a_path_without_huge_intermediates(monkeypatch):
     search make a 32^5-entry intermediate (268 MB per marker, ~0.5 s);
     the randomised searches find a path whose intermediates stay within
     2 * 32^4."""
-    from kinmatch.likelihood.peeling import genotype_distribution
-    from kinmatch.markers import Marker
-    from kinmatch.pedigree import pedigree_from_records
-
     rows = [("F", None, None, 1), ("M", None, None, 2), ("K", "F", "M", 1), ("B", "F", "M", 1),
             ("BW", None, None, 2), ("KW", None, None, 2), ("KC", "K", "KW", 2),
             ("KCH", None, None, 1), ("KCC", "KCH", "KC", 2)]
@@ -95,18 +98,15 @@ def test_deep_pedigree_gets_a_path_without_huge_intermediates(monkeypatch):
         return plan
 
     monkeypatch.setattr(contraction, "compile_matmul_plan", spy)
-    contraction._executor.cache_clear()
-    monkeypatch.setattr(contraction, "_PATHS", {})
-    loglik, dist = genotype_distribution(ped, marker, data, "K")
+    # a fresh context: every path is searched and every plan compiled here
+    loglik, dist = genotype_distribution(ped, marker, data, "K", context=PeelingContext())
     assert np.isfinite(loglik) and dist.sum() == pytest.approx(1.0, rel=1e-12)
     subscripts, shapes, plan = max(plans, key=lambda p: p[2].largest_per_marker)
     assert plan.largest_per_marker <= 2 * n**4
     # min-size elimination alone (the path before the randomised search)
-    import opt_einsum as oe
     _, info = oe.contract_path(subscripts, *shapes, shapes=True,
                                optimize=elimination_path(subscripts, shapes))
     assert info.largest_intermediate / shapes[0][0] >= n**5
-    contraction._executor.cache_clear()
 
 
 def test_random_greedy_path_is_reproducible_and_exact():
@@ -118,3 +118,44 @@ def test_random_greedy_path_is_reproducible_and_exact():
     assert path == contraction.random_greedy_path(subs, shapes)
     plan = compile_matmul_plan(subs, shapes, path)
     np.testing.assert_allclose(plan(*arrays), np.einsum(subs, *arrays), rtol=1e-12)
+
+
+def test_planner_keeps_one_path_per_structure_within_its_bounds():
+    """Paths are kept by structure (not by the number of markers); executors
+    by exact shapes, the most recently used within the bound."""
+    rng = np.random.default_rng(5)
+    planner = ContractionPlanner(max_paths=1, max_executors=2)
+    variables, arrays = _random_network(rng, n_markers=3)
+    subs = einsum_subscripts(variables, ())
+    for n in (3, 4, 5):
+        resized = [np.resize(a, (n, *a.shape[1:])) for a in arrays]
+        np.testing.assert_allclose(planner.contract(subs, resized), np.einsum(subs, *resized),
+                                   rtol=1e-12)
+    assert planner.n_paths == 1  # one structure
+    assert planner.n_executors == 2  # three shapes, the latest two kept
+    other = einsum_subscripts(variables, (1,))
+    np.testing.assert_allclose(planner.contract(other, arrays), np.einsum(other, *arrays),
+                               rtol=1e-12)
+    assert planner.n_paths == 1  # full: the new structure's path is not kept
+
+
+def test_peeling_context_keeps_a_markers_alphabets_while_the_marker_lives():
+    """Alphabets are kept by marker (not by id, which a new marker may
+    reuse): they are found again on the next call and go with the marker."""
+    ped = pedigree_from_records([{"id": "F", "sex": 1}, {"id": "M", "sex": 2},
+                                 {"id": "C", "father": "F", "mother": "M", "sex": 1}])
+    context = PeelingContext()
+    marker = Marker.create("STR", ["8", "9", "10", "11"], [0.1, 0.2, 0.3, 0.4],
+                           mutation={"model": "equal", "rate": 0.01})
+    data = [{"F": (0, 1), "C": (1, 2)}]
+    first = markers_loglik(ped, [marker], data, context=context)
+    assert context.n_markers == 1 and context.planner.n_paths >= 1
+    alphabets = context.alphabets(marker)
+    kept = len(alphabets)
+    np.testing.assert_array_equal(markers_loglik(ped, [marker], data, context=context), first)
+    assert context.alphabets(marker) is alphabets and len(alphabets) == kept
+    assert context.mutation_free(marker) is context.mutation_free(marker)
+    assert context.mutation_free(marker).mutation is None
+    del marker, alphabets
+    gc.collect()
+    assert context.n_markers == 0

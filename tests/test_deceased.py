@@ -52,8 +52,8 @@ def test_degraded_relatives_in_the_case_file():
     relative an observation in the pairwise LRs."""
     import json
 
-    from kinmatch.dvi.pairwise import pairwise_lr
     from kinmatch.dvi.case import prepare_case
+    from kinmatch.dvi.pairwise import pairwise_lr
 
     case = read_dvi_case(EXAMPLE)
     fam = case.families[0]

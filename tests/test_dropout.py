@@ -8,8 +8,8 @@ import math
 
 import numpy as np
 import pytest
-
 from enumeration import brute_force_likelihood
+
 from kinmatch.likelihood.observation import Observation, observation_factor
 from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.markers import Marker

@@ -8,12 +8,12 @@ import warnings
 
 import numpy as np
 import pytest
-
 from dvir_cases import dvir_case_paths, load_dvir_case
 from enumeration import brute_force_likelihood
+
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.joint import (
     NOT_MISSING,
     _recursion_bounds,
@@ -22,6 +21,7 @@ from kinmatch.dvi.joint import (
     count_matchings,
     joint_identification,
 )
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 

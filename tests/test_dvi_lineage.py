@@ -16,10 +16,9 @@ from click.testing import CliRunner
 from kinmatch.cli import main
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.lineage_evidence import LineageEvidenceCache, lineage_evidence
 from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr
 from kinmatch.dvi.solve import solve_case
-from kinmatch.dvi.lineage_evidence import lineage_evidence
-from kinmatch.lineage.evidence import line_relatives
 from kinmatch.errors import CaseFormatError, KinmatchError
 from kinmatch.formats.dvi_json import (
     dvi_case_to_dict,
@@ -28,11 +27,12 @@ from kinmatch.formats.dvi_json import (
     write_dvi_case,
 )
 from kinmatch.kinship.case import Hypothesis
-from kinmatch.kinship.lr import kinship_lr
-from kinmatch.lineage.settings import LineageSettings
-from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
-from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
 from kinmatch.kinship.lineage import kinship_lineage_lr
+from kinmatch.kinship.lr import kinship_lr
+from kinmatch.lineage.evidence import line_relatives
+from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.report.dvi_report import dvi_report_html
 from kinmatch.simulate import genotype_profile, simulate_genotypes
@@ -345,8 +345,8 @@ def test_candidates_and_joint_use_the_combined_lr():
 
 def test_joint_family_with_two_missing_adds_lineage_per_pair():
     from kinmatch.dvi.joint import _FamilyGain
-    from kinmatch.likelihood.peeling import markers_loglik
     from kinmatch.dvi.pairwise import sample_log_probabilities
+    from kinmatch.likelihood.peeling import markers_loglik
 
     markers = _markers()
     names = [m.name for m in markers]
@@ -556,15 +556,18 @@ def test_report_has_the_part_columns_and_the_lineage_evidence():
 
 
 def test_evidence_kept_between_calls_follows_the_family_data():
-    """lineage_evidence keeps pairs it has computed (dviSolve asks again after
-    every step); a family whose reference profiles change is computed anew."""
+    """A LineageEvidenceCache keeps the pairs lineage_evidence computed (dviSolve
+    asks again after every step); a family whose reference profiles change is
+    computed anew, and so is everything under other settings."""
     case = _simulated_case(y={"NB": _y("NB")}, samples_y={"V1": _y("V1")})
-    first = lineage_evidence(case).get("V1", "MP").y
-    again = lineage_evidence(case).get("V1", "MP").y
+    cache = LineageEvidenceCache()
+    first = lineage_evidence(case, cache=cache).get("V1", "MP").y
+    again = lineage_evidence(case, cache=cache).get("V1", "MP").y
     assert again is first  # the same object: not recomputed
     # the nephew's haplotype now differs at one locus: a new, smaller LR
     fam = replace(case.families[0], y_haplotypes={"NB": _y("NB", DYS19="15")})
-    changed = lineage_evidence(replace(case, families=[fam])).get("V1", "MP").y
+    changed = lineage_evidence(replace(case, families=[fam]), cache=cache).get("V1", "MP").y
     assert changed.status == "mismatch" and changed.lr < first.lr
-    fresh = lineage_evidence(replace(case, families=[fam], lineage=_settings())).get("V1", "MP").y
+    fresh = lineage_evidence(replace(case, families=[fam], lineage=_settings()),
+                             cache=cache).get("V1", "MP").y
     assert fresh is not changed and fresh.lr == pytest.approx(changed.lr, rel=1e-15)

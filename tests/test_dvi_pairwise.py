@@ -13,14 +13,15 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import replace as dc_replace
 
 import numpy as np
 import pytest
-
 from dvir_cases import dvir_case_paths, load_dvir_case
 from enumeration import brute_force_likelihood
+
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr
+from kinmatch.dvi.pairwise import PairwiseCache, pairwise_candidates, pairwise_lr
 from kinmatch.kinship.case import Hypothesis
 from kinmatch.kinship.lr import kinship_lr
 from kinmatch.markers import Marker
@@ -280,13 +281,9 @@ def test_silent_allele_marker_equals_whole_pedigree_kinship_lr():
     assert result.log_lr_per_marker[1, 0, 0] > -np.inf  # 12 vs father 10: possible via silent
 
 
-def test_case_larger_than_the_distribution_cache(monkeypatch):
+def test_case_larger_than_the_distribution_cache():
     """A case with more families than the family cache holds is computed
     whole (the cache keeps the latest families) and gives the same LRs."""
-    from dataclasses import replace as dc_replace
-
-    from kinmatch.dvi import pairwise as pairwise_module
-
     rng = np.random.default_rng(21)
     case, marker, _, _ = _random_dvi(rng)
     families = []
@@ -298,11 +295,36 @@ def test_case_larger_than_the_distribution_cache(monkeypatch):
         families.append(ReferenceFamily(f"F{i}", ped, (f"MP{i}",),
                                         {"Sib": {"M": tuple(rng.choice(marker.alleles, 2))}}))
     case = dc_replace(case, families=families)
-    pairwise_module.clear_distribution_cache()
-    want = pairwise_lr(prepare_case(case)).log_lr
-    pairwise_module.clear_distribution_cache()
-    monkeypatch.setattr(pairwise_module, "_FAMILY_CACHE_SIZE", 3)
-    got = pairwise_lr(prepare_case(case)).log_lr
+    want = pairwise_lr(prepare_case(case), cache=PairwiseCache()).log_lr
+    cache = PairwiseCache(max_families=3)
+    got = pairwise_lr(prepare_case(case), cache=cache).log_lr
     np.testing.assert_array_equal(got, want)
-    assert len(pairwise_module._FAMILY_CACHE) == 3
-    pairwise_module.clear_distribution_cache()
+    assert cache.n_families == 3
+
+
+def test_cache_reuses_unchanged_families_and_recomputes_changed_ones():
+    """A family whose data did not change is taken from the cache (the same
+    rows); one whose data changed is peeled again; the LRs are those of a
+    computation without cache."""
+    rng = np.random.default_rng(22)
+    case, marker, _, _ = _random_dvi(rng)
+    families = []
+    for i in range(3):
+        ped = pedigree_from_records([
+            {"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
+            {"id": f"MP{i}", "sex": 1, "father": "F", "mother": "Mo"},
+            {"id": "Sib", "sex": 2, "father": "F", "mother": "Mo"}])
+        families.append(ReferenceFamily(f"F{i}", ped, (f"MP{i}",),
+                                        {"Sib": {"M": tuple(rng.choice(marker.alleles, 2))}}))
+    case = dc_replace(case, families=families)
+    cache = PairwiseCache()
+    first = pairwise_lr(prepare_case(case), cache=cache)
+    assert cache.n_families == 3
+    hom = [(a, a) for a in marker.alleles[:2]]
+    new = hom[1] if tuple(sorted(families[0].profiles["Sib"]["M"])) == hom[0] else hom[0]
+    changed = dc_replace(families[0], profiles={"Sib": {"M": new}})
+    case2 = dc_replace(case, families=[changed, *families[1:]])
+    again = pairwise_lr(prepare_case(case2), cache=cache)
+    assert cache.n_families == 4  # the changed family is new, the others were reused
+    np.testing.assert_array_equal(again.log_lr, pairwise_lr(prepare_case(case2)).log_lr)
+    np.testing.assert_array_equal(again.log_lr[:, 1:], first.log_lr[:, 1:])

@@ -19,13 +19,15 @@ import numpy as np
 import pytest
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.reassociation import identity_lr, merge_fragments, reassociate
 from kinmatch.dvi.joint import joint_identification
 from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.reassociation import (
     DEFAULT_IDENTITY_THRESHOLD,
     DEFAULT_MAX_MISMATCHES,
+    identity_lr,
+    merge_fragments,
     merged_sample,
+    reassociate,
 )
 from kinmatch.errors import KinmatchError, KinmatchWarning
 from kinmatch.likelihood.population import genotype_log_probability

@@ -19,8 +19,8 @@ import warnings
 
 import numpy as np
 import pytest
-
 from dvir_cases import dvir_case_paths, load_dvir_case
+
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
 from kinmatch.dvi.solve import (
     DVISolution,

@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 import pytest
-
 from enumeration import brute_force_likelihood
+
 from kinmatch.likelihood.peeling import genotype_distribution, marker_loglik
 from kinmatch.markers import Marker
 from kinmatch.pedigree import pedigree_from_records

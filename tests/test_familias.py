@@ -36,8 +36,14 @@ import pytest
 from reference_cases import load_reference, reference_case, reference_markers
 from test_reference_pedsuite import KNOWN_PEDSUITE_DEVIATIONS
 
-from kinmatch.errors import CaseFormatError, KinmatchError, KinmatchWarning
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.errors import CaseFormatError, KinmatchError, KinmatchWarning
+from kinmatch.formats.familias.convert import (
+    familias_markers,
+    familias_to_dvi_case,
+    familias_to_kinship_case,
+    kinship_case_to_familias,
+)
 from kinmatch.formats.familias.model import (
     FamiliasFile,
     FamiliasLocus,
@@ -46,12 +52,6 @@ from kinmatch.formats.familias.model import (
     FamiliasRelation,
 )
 from kinmatch.formats.familias.parse import decode_familias_bytes, parse_familias, read_familias
-from kinmatch.formats.familias.convert import (
-    familias_markers,
-    familias_to_dvi_case,
-    familias_to_kinship_case,
-    kinship_case_to_familias,
-)
 from kinmatch.formats.familias.write import format_familias, write_familias
 from kinmatch.kinship.case import Hypothesis
 from kinmatch.kinship.lr import kinship_lr, typed_genotypes
@@ -854,8 +854,8 @@ def test_malformed_files_raise_only_case_format_errors(source):
 def test_real_dvi_file_through_the_dvi_module_gives_dvir_pairwise_lrs(name):
     """The same matrices through kinmatch.dvi (one peeling pass per family and
     missing person, then lookups), including the incompatibility-free zeros."""
-    from kinmatch.dvi.pairwise import pairwise_lr as dvi_pairwise_lr
     from kinmatch.dvi.case import prepare_case
+    from kinmatch.dvi.pairwise import pairwise_lr as dvi_pairwise_lr
 
     expected = REAL_EXPECTED[name]["pairwiseLR"]
     case = _quiet(familias_to_dvi_case, read_familias(REAL_DIR / name), undecided_sex=Sex.FEMALE)

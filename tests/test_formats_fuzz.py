@@ -355,8 +355,8 @@ def test_marker_names_never_fail_otherwise(name):
 
 from kinmatch.dvi.case import DVICase
 from kinmatch.formats.case_json import HypothesesFile, parse_case, parse_hypotheses_file
-from kinmatch.kinship.case import KinshipCase
 from kinmatch.formats.dvi_json import parse_dvi_case
+from kinmatch.kinship.case import KinshipCase
 
 JSON_EXAMPLES = {
     parse_dvi_case: EXAMPLES.parent / "dvi_case.json",

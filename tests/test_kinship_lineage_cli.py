@@ -14,11 +14,11 @@ from click.testing import CliRunner
 from kinmatch.cli import main
 from kinmatch.errors import CaseFormatError
 from kinmatch.formats.case_json import case_to_dict, parse_case, read_case, write_case
-from kinmatch.kinship.lr import kinship_lr
-from kinmatch.lineage.settings import LineageSettings
-from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
-from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
 from kinmatch.kinship.lineage import kinship_lineage_lr, lineage_poi
+from kinmatch.kinship.lr import kinship_lr
+from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
+from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT / "examples"

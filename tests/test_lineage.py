@@ -16,8 +16,21 @@ import pytest
 from scipy import optimize, stats
 
 from kinmatch.errors import KinmatchError, LineageError
+from kinmatch.formats.lineage_tables import (
+    read_mt_database,
+    read_mt_profiles,
+    read_y_database,
+    read_y_haplotypes,
+    read_y_loci,
+)
 from kinmatch.lineage.combined import CombinedLR
-from kinmatch.lineage.ystr import kappa
+from kinmatch.lineage.lines import (
+    applicable_lineages,
+    maternal_line,
+    maternal_line_meioses,
+    paternal_line,
+    paternal_line_meioses,
+)
 from kinmatch.lineage.mtdna import (
     MtConclusion,
     MtDatabase,
@@ -29,15 +42,18 @@ from kinmatch.lineage.mtdna import (
     parse_mt_profile,
     parse_variants,
 )
-from kinmatch.formats.lineage_tables import read_mt_database, read_mt_profiles
+from kinmatch.lineage.stats import clopper_pearson_upper
 from kinmatch.lineage.ystr import (
-    YDatabase,
     YFILER_PLUS,
+    YDatabase,
     YLocus,
     YMutationModel,
+    _p_from_mean_distance,
     difference_distribution,
+    discrete_laplace_pmf,
     fit_discrete_laplace,
     haplotype_frequency,
+    kappa,
     locus_probability,
     make_haplotype,
     single_step_difference_probability,
@@ -45,16 +61,6 @@ from kinmatch.lineage.ystr import (
     y_lineage_lr,
     y_lineage_lr_in_pedigree,
 )
-from kinmatch.formats.lineage_tables import read_y_database, read_y_haplotypes, read_y_loci
-from kinmatch.lineage.lines import (
-    applicable_lineages,
-    maternal_line,
-    maternal_line_meioses,
-    paternal_line,
-    paternal_line_meioses,
-)
-from kinmatch.lineage.stats import clopper_pearson_upper
-from kinmatch.lineage.ystr import _p_from_mean_distance, discrete_laplace_pmf
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.relationships import (
     PedigreeBuilder,

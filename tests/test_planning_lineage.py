@@ -13,17 +13,17 @@ from click.testing import CliRunner
 
 from kinmatch.cli import main
 from kinmatch.formats.dvi_json import read_dvi_case
-from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
+from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
 from kinmatch.pedigree import pedigree_from_records
-from kinmatch.planning.power import LineageEvidence, plan_case
 from kinmatch.planning.lineage import (
     MtLineageEvidence,
     YLineageEvidence,
     lineage_systems,
     mutate_haplotype,
 )
+from kinmatch.planning.power import LineageEvidence, plan_case
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLE = ROOT / "examples" / "dvi_case_lineage.json"

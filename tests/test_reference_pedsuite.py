@@ -14,10 +14,10 @@ import math
 
 import numpy as np
 import pytest
+from reference_cases import load_reference, reference_case, reference_markers
 
 from kinmatch.kinship.lr import kinship_lr
 from kinmatch.mutation import mutation_matrix
-from reference_cases import load_reference, reference_case, reference_markers
 
 CASES = load_reference()
 RTOL = 1e-9

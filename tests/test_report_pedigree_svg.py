@@ -20,9 +20,13 @@ from kinmatch.relationships import (
     lineal,
     sibling_mating_child,
 )
-from kinmatch.report.pedigree_svg import layout_pedigree, reference_family_svg
-from kinmatch.report.pedigree_svg import pedigree_svg
-from kinmatch.report.pedigree_svg import PedigreeLayout, Segment
+from kinmatch.report.pedigree_svg import (
+    PedigreeLayout,
+    Segment,
+    layout_pedigree,
+    pedigree_svg,
+    reference_family_svg,
+)
 
 M, F, U = Sex.MALE, Sex.FEMALE, Sex.UNKNOWN
 NS = "{http://www.w3.org/2000/svg}"

@@ -15,8 +15,8 @@ import math
 
 import numpy as np
 import pytest
-
 from enumeration import brute_force_likelihood
+
 from kinmatch.likelihood import peeling as likelihood
 from kinmatch.likelihood.peeling import genotype_distribution
 from kinmatch.markers import Marker

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinmatch.scenarios.chosei import score_identifications
-from kinmatch.scenarios.chosei import _amplicon_dropout, synthetic_markers
+from kinmatch.scenarios.chosei import _amplicon_dropout, score_identifications, synthetic_markers
 
 TRUTH = {
     "fragments": {"R1": "K1", "R2": "K1", "R3": "K2", "R4": "K3"},

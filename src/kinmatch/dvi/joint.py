@@ -135,6 +135,7 @@ from scipy.optimize import linear_sum_assignment
 
 from kinmatch.dvi.case import UNTYPED, PreparedCase
 from kinmatch.dvi.pairwise import (
+    PairwiseCache,
     PairwiseLR,
     _needs_sum,
     _observation_weights,
@@ -765,7 +766,8 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
                          missing_prior: Sequence[float] | NDArray[np.float64] | None = None,
                          method: Method = "auto",
                          posterior_assignments: int = DEFAULT_POSTERIOR_ASSIGNMENTS,
-                         max_nodes: int = DEFAULT_MAX_NODES) -> JointResult:
+                         max_nodes: int = DEFAULT_MAX_NODES,
+                         cache: PairwiseCache | None = None) -> JointResult:
     """The best ``top`` assignments, their log-likelihoods and the posterior of each pair.
 
     ``allowed`` (samples × missing persons, default: every pair whose sexes
@@ -782,11 +784,14 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
     enumerate components of at most ``component_limit`` assignments and
     bound the others. A bounded component lists its ``max(top,
     posterior_assignments)`` best assignments for the posterior estimate.
+
+    ``cache``: the one the pairwise LRs were computed with, whose families'
+    likelihoods are then not peeled again.
     """
     case = prepared.case
     sexes = np.array([int(s.sex) for s in case.samples])
     sample_ll = observed_log_probabilities(prepared, sexes == Sex.MALE).sum(axis=1)
-    family_ll = family_log_likelihoods(prepared)
+    family_ll = family_log_likelihoods(prepared, cache=cache)
     gain = _FamilyGain(prepared, pairwise, sample_ll, family_ll)
     log_lr = pairwise.log_lr
     n_samples, n_cols = log_lr.shape

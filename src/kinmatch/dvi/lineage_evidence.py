@@ -18,6 +18,7 @@ from kinmatch.lineage.evidence import (
     line_relatives,
     person_lineage_evidence,
 )
+from kinmatch.lineage.settings import LineageSettings
 from kinmatch.pedigree import Sex
 
 # ---------------------------------------------------------------------------
@@ -99,11 +100,57 @@ def _sex_clash(sample_sex: Sex, mp_sex: Sex) -> bool:
     return Sex.UNKNOWN not in (sample_sex, mp_sex) and sample_sex != mp_sex
 
 
-def lineage_evidence(case: DVICase) -> LineageEvidenceTable:
+#: What a pair's evidence is kept by: the family (pedigree, Y haplotypes and
+#: mtDNA profiles of its relatives), the missing person, and the sample's id,
+#: Y haplotype and mtDNA profile.
+PairKey = tuple[object, ...]
+
+
+class LineageEvidenceCache:
+    """The lineage evidence of pairs already evaluated, and the frequency
+    estimates behind it, for one :class:`~kinmatch.lineage.settings.LineageSettings`.
+
+    dviSolve recomputes the evidence after every step, and only the families
+    that received an identified sample change: a pair whose family and
+    sample data are unchanged is taken from here. Everything depends on the
+    settings (databases, models), so the cache holds one settings object's
+    results: given a case with other settings (another object), it forgets
+    everything and starts again. At most ``max_pairs`` pairs are kept (past
+    that it starts again too). It lives as long as the object; the
+    :class:`~kinmatch.dvi.pairwise.PairwiseCache` of a solve holds one.
+    """
+
+    def __init__(self, max_pairs: int = 1_000_000) -> None:
+        self.max_pairs = max_pairs
+        self._settings: LineageSettings | None = None
+        self._frequencies: LineageCache | None = None
+        self._pairs: dict[PairKey, tuple[LineEvidence | None, LineEvidence | None]] = {}
+
+    def __len__(self) -> int:
+        return len(self._pairs)
+
+    def for_settings(self, settings: LineageSettings
+                     ) -> tuple[LineageCache, dict[PairKey, tuple[LineEvidence | None,
+                                                                 LineEvidence | None]]]:
+        """The frequency estimates and the pairs kept for ``settings`` (empty
+        when the settings are not those of the last call)."""
+        if self._frequencies is None or settings is not self._settings:
+            self._settings = settings
+            self._frequencies = LineageCache(settings)
+            self._pairs = {}
+        if len(self._pairs) > self.max_pairs:
+            self._pairs.clear()
+        return self._frequencies, self._pairs
+
+
+def lineage_evidence(case: DVICase, *, cache: LineageEvidenceCache | None = None
+                     ) -> LineageEvidenceTable:
     """The Y and mtDNA evidence of every (sample, missing person) pair of ``case``.
 
     Pairs whose sexes are both known and differ are skipped (their LR is NaN
-    anyway). A case without lineage data gives an empty table.
+    anyway). A case without lineage data gives an empty table. ``cache``
+    keeps pairs and frequency estimates between calls (a solve's
+    recomputations); without one, everything is computed here.
     """
     samples = tuple(s.id for s in case.samples)
     missing = tuple(m for f in case.families for m in f.missing)
@@ -111,17 +158,8 @@ def lineage_evidence(case: DVICase) -> LineageEvidenceTable:
     pairs: dict[tuple[int, int], PairLineage] = {}
     if not case.has_lineage_data:
         return LineageEvidenceTable(samples, missing, families, pairs)
-    # Kept with the settings (frequencies) and by pair data: dviSolve
-    # recomputes the table after every step and only families that received
-    # an identified sample change.
-    store = case.lineage.__dict__
-    cache = store.get("_frequency_cache")
-    if cache is None:
-        cache = store["_frequency_cache"] = LineageCache(case.lineage)
-    known: dict[tuple[object, ...], tuple[LineEvidence | None, LineEvidence | None]] = \
-        store.setdefault("_pair_cache", {})
-    if len(known) > 1_000_000:
-        known.clear()
+    frequencies, known = (cache if cache is not None else LineageEvidenceCache()
+                          ).for_settings(case.lineage)
     column = 0
     for fam in case.families:
         family_key = (fam.pedigree, tuple(fam.y_haplotypes.items()),
@@ -143,7 +181,7 @@ def lineage_evidence(case: DVICase) -> LineageEvidenceTable:
                                 y_haplotype=sample.y_haplotype, mtdna=sample.mtdna,
                                 relatives_y=fam.y_haplotypes,
                                 relatives_mtdna=fam.mtdna_profiles, settings=case.lineage,
-                                cache=cache, links=links)
+                                cache=frequencies, links=links)
                         except KinmatchError as err:
                             raise type(err)(f"sample '{sample.id}' as '{mp}' of family "
                                             f"'{fam.name}': {err.message}",
@@ -156,4 +194,4 @@ def lineage_evidence(case: DVICase) -> LineageEvidenceTable:
     return LineageEvidenceTable(samples, missing, families, pairs)
 
 
-__all__ = ["LineageEvidenceTable", "PairLineage", "lineage_evidence"]
+__all__ = ["LineageEvidenceCache", "LineageEvidenceTable", "PairLineage", "lineage_evidence"]

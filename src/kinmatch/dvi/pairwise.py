@@ -32,6 +32,14 @@ maternal lines, and the pair's LR is the product::
 are 0 where a system does not apply, and without lineage data ``log_lr`` is
 the autosomal sum exactly (bit for bit). A lineage exclusion (LR 0) adds one
 to the pair's incompatibility count.
+
+Recomputations. dviSolve recomputes the pairwise LRs after every step, and
+only the families that received an identified sample change. A
+:class:`PairwiseCache` keeps what the unchanged families and pairs need
+(their missing persons' distributions, their lineage evidence) between
+those recomputations: :func:`~kinmatch.dvi.solve.solve_case` makes one per
+solve (or takes the caller's), and the functions here take it as
+``cache=``; without one they compute everything.
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from __future__ import annotations
 import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -47,10 +55,16 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from kinmatch.dvi.case import UNTYPED, PreparedCase, ReferenceFamily
-from kinmatch.dvi.lineage_evidence import LineageEvidenceTable, lineage_evidence
+from kinmatch.dvi.lineage_evidence import (
+    LineageEvidenceCache,
+    LineageEvidenceTable,
+    lineage_evidence,
+)
 from kinmatch.likelihood.observation import observation_factor
 from kinmatch.likelihood.peeling import (
+    DEFAULT_CONTEXT,
     PedigreeMarkers,
+    PeelingContext,
     genotype_column,
     genotype_offsets,
     pedigrees_genotype_distributions_packed,
@@ -155,7 +169,55 @@ class PairwiseLR:
         return self.incompatible >= 0
 
 
-def missing_person_distributions(prepared: PreparedCase) -> MissingPersonDistributions:
+#: One family's rows: its missing persons' family log-likelihoods (missing ×
+#: markers), log-probabilities and Mendel-compatibility (missing × genotypes).
+FamilyRows = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
+
+
+class PairwiseCache:
+    """What the pairwise LRs of a case keep between recomputations.
+
+    * the genotype distributions of the missing persons of the families
+      peeled most recently, by family (pedigree, missing persons, data),
+      markers (by identity) and θ — at most ``max_families`` families, the
+      least recently used forgotten first (a case with more families than
+      that is still computed whole, in one pass);
+    * ``lineage``: the lineage evidence of the pairs evaluated
+      (:class:`~kinmatch.dvi.lineage_evidence.LineageEvidenceCache`, at
+      most ``max_lineage_pairs`` pairs);
+    * ``peeling``: the peeling context the families are peeled in (default
+      the process-wide :data:`~kinmatch.likelihood.peeling.DEFAULT_CONTEXT`).
+
+    Everything lives as long as the cache: :func:`~kinmatch.dvi.solve.solve_case`
+    makes one per solve unless given one. Nothing kept changes a result.
+    """
+
+    def __init__(self, *, max_families: int = 4096, max_lineage_pairs: int = 1_000_000,
+                 peeling: PeelingContext | None = None) -> None:
+        self.max_families = max_families
+        self.lineage = LineageEvidenceCache(max_lineage_pairs)
+        self.peeling = peeling if peeling is not None else DEFAULT_CONTEXT
+        self._families: OrderedDict[tuple[object, ...], FamilyRows] = OrderedDict()
+
+    @property
+    def n_families(self) -> int:
+        """Families whose distributions are kept."""
+        return len(self._families)
+
+    def _family(self, key: tuple[object, ...]) -> FamilyRows | None:
+        found = self._families.get(key)
+        if found is not None:
+            self._families.move_to_end(key)
+        return found
+
+    def _keep(self, key: tuple[object, ...], rows: FamilyRows) -> None:
+        self._families[key] = rows
+        while len(self._families) > self.max_families:
+            self._families.popitem(last=False)
+
+
+def missing_person_distributions(prepared: PreparedCase, *, cache: PairwiseCache | None = None
+                                 ) -> MissingPersonDistributions:
     """One peeling pass per family, missing person and marker.
 
     Each distribution is ``P(family data, m = g) / P(family data)`` with the
@@ -169,24 +231,34 @@ def missing_person_distributions(prepared: PreparedCase) -> MissingPersonDistrib
     have the same shape share one batched contraction, and the
     mutation-free pass that decides Mendelian compatibility rides along in
     the same batches.
+
+    ``cache`` keeps the families' distributions between calls (families
+    whose data did not change are not peeled again); without one every
+    family is peeled.
     """
     case = prepared.case
     markers = prepared.markers
     n = len(markers)
+    cache = cache if cache is not None else PairwiseCache()
     offsets = genotype_offsets([m.n_alleles for m in markers])
     keys = [_family_key(fam, genos, markers, case.theta)
             for fam, genos in zip(case.families, prepared.family_genotypes)]
-    found = {f: _FAMILY_CACHE.get(key) for f, key in enumerate(keys)}
-    todo = [f for f, rows in found.items() if rows is None]
+    found: dict[int, FamilyRows] = {}
+    todo = []
+    for f, key in enumerate(keys):
+        kept = cache._family(key)
+        if kept is None:
+            todo.append(f)
+        else:
+            found[f] = kept
     if todo:
         fresh = _family_distributions([case.families[f] for f in todo],
                                       [prepared.family_genotypes[f] for f in todo],
-                                      markers, case.theta, offsets)
-        for f, rows in zip(todo, fresh):
-            found[f] = rows
-            _FAMILY_CACHE[keys[f]] = rows
-            while len(_FAMILY_CACHE) > _FAMILY_CACHE_SIZE:  # (a case larger than the cache
-                _FAMILY_CACHE.popitem(last=False)          # keeps its latest families)
+                                      markers, case.theta, offsets, cache.peeling)
+        for f, family_rows in zip(todo, fresh):
+            found[f] = family_rows
+            cache._keep(keys[f], family_rows)  # (a case larger than the cache keeps
+                                               # its latest families)
     rows = [found[f] for f in range(len(keys))]
     width = int(offsets[-1])
     family_loglik = np.vstack([r[0] for r in rows]) if rows else np.zeros((0, n))
@@ -205,19 +277,6 @@ def missing_person_distributions(prepared: PreparedCase) -> MissingPersonDistrib
     )
 
 
-#: Distributions of recently peeled families, by family, data, markers and θ:
-#: dviSolve recomputes the LRs after every step, and only the families that
-#: received an identified sample change.
-_FAMILY_CACHE: OrderedDict[tuple[object, ...], tuple[NDArray[np.float64], NDArray[np.float64],
-                                                      NDArray[np.bool_]]] = OrderedDict()
-_FAMILY_CACHE_SIZE = 4096
-
-
-def clear_distribution_cache() -> None:
-    """Forget the cached family distributions (for benchmarks that time peeling)."""
-    _FAMILY_CACHE.clear()
-
-
 def _family_key(family: ReferenceFamily, genotypes: Sequence[Mapping[str, Any]],
                 markers: Sequence[Marker], theta: float) -> tuple[object, ...]:
     data = tuple(tuple(sorted(g.items())) for g in genotypes)
@@ -225,34 +284,17 @@ def _family_key(family: ReferenceFamily, genotypes: Sequence[Mapping[str, Any]],
             tuple(markers), float(theta))
 
 
-#: Each marker's mutation-free twin (for Mendelian compatibility), by the
-#: marker's identity (the marker is kept in the value so its id is not reused)
-_MUTATION_FREE: dict[int, tuple[Marker, Marker]] = {}
-
-
-def _without_mutation(marker: Marker) -> Marker:
-    if marker.mutation is None:
-        return marker
-    found = _MUTATION_FREE.get(id(marker))
-    if found is None or found[0] is not marker:
-        if len(_MUTATION_FREE) > 100_000:
-            _MUTATION_FREE.clear()
-        found = _MUTATION_FREE[id(marker)] = (
-            marker, replace(marker, mutation=None, mutation_spec=None))
-    return found[1]
-
-
 def _family_distributions(families: Sequence[ReferenceFamily],
                           genotypes: Sequence[Sequence[Mapping[str, Any]]],
                           markers: Sequence[Marker], theta: float,
-                          offsets: NDArray[np.intp]
-                          ) -> list[tuple[NDArray[np.float64], NDArray[np.float64],
-                                          NDArray[np.bool_]]]:
+                          offsets: NDArray[np.intp], context: PeelingContext
+                          ) -> list[FamilyRows]:
     """Per family: (its missing persons' family log-likelihood rows, their
     log-probability rows, their Mendel-compatibility rows), all families in
-    one batched pass."""
+    one batched pass (in ``context``, which also keeps each marker's
+    mutation-free twin for the compatibility pass)."""
     mutating = any(m.mutation is not None for m in markers)
-    without_mutation = [_without_mutation(m) for m in markers]
+    without_mutation = [context.mutation_free(m) for m in markers]
     jobs, owner = [], []
     for f, (fam, genos) in enumerate(zip(families, genotypes)):
         for mp in fam.missing:
@@ -264,8 +306,8 @@ def _family_distributions(families: Sequence[ReferenceFamily],
     # without typed descendants dropped), as the pedsuite forms the ratio
     if not jobs:
         return []
-    logtotal, packed, logdata = pedigrees_genotype_distributions_packed(jobs, theta,
-                                                                         data_loglik=True)
+    logtotal, packed, logdata = pedigrees_genotype_distributions_packed(
+        jobs, theta, data_loglik=True, context=context)
     step = 2 if mutating else 1
     family_loglik = logdata[::step]  # type: ignore[index]
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -278,18 +320,20 @@ def _family_distributions(families: Sequence[ReferenceFamily],
              compatible[owner_arr == f]) for f in range(len(families))]
 
 
-def family_log_likelihoods(prepared: PreparedCase) -> NDArray[np.float64]:
+def family_log_likelihoods(prepared: PreparedCase, *, cache: PairwiseCache | None = None
+                           ) -> NDArray[np.float64]:
     """``log P(family data)`` per family, summed over markers (the
     pedsuite's: people who carry no information dropped).
 
-    Families whose missing persons' distributions were peeled recently
+    Families whose missing persons' distributions ``cache`` keeps
     (:func:`missing_person_distributions`) take it from that pass; the
     others are peeled together in one batched call."""
     case = prepared.case
+    cache = cache if cache is not None else PairwiseCache()
     out = np.empty(len(case.families))
     todo = []
     for f, (fam, genos) in enumerate(zip(case.families, prepared.family_genotypes)):
-        rows = _FAMILY_CACHE.get(_family_key(fam, genos, prepared.markers, case.theta))
+        rows = cache._family(_family_key(fam, genos, prepared.markers, case.theta))
         if rows is not None and len(rows[0]):
             out[f] = float(rows[0][0].sum())
         else:
@@ -297,7 +341,8 @@ def family_log_likelihoods(prepared: PreparedCase) -> NDArray[np.float64]:
     if todo:
         logliks = pedigrees_loglik(
             [PedigreeMarkers(case.families[f].pedigree, prepared.markers,
-                             prepared.family_genotypes[f]) for f in todo], case.theta)
+                             prepared.family_genotypes[f]) for f in todo], case.theta,
+            context=cache.peeling)
         for f, values in zip(todo, logliks):
             out[f] = float(values.sum())
     return out
@@ -355,13 +400,16 @@ def _sex_clash(prepared: PreparedCase, dists: MissingPersonDistributions) -> NDA
 
 def pairwise_lr(prepared: PreparedCase,
                 distributions: MissingPersonDistributions | None = None,
-                lineage: LineageEvidenceTable | None = None) -> PairwiseLR:
+                lineage: LineageEvidenceTable | None = None, *,
+                cache: PairwiseCache | None = None) -> PairwiseLR:
     """The pairwise LR matrix (see the module docstring): every sample's
     per-marker LR is a lookup in its missing person's genotype distribution
     divided by the sample's population probability; the lineage parts come
     from :func:`~kinmatch.dvi.lineage_evidence.lineage_evidence` (computed
-    here when the case has lineage data and ``lineage`` is not given)."""
-    dists = distributions if distributions is not None else missing_person_distributions(prepared)
+    here when the case has lineage data and ``lineage`` is not given).
+    ``cache`` keeps what unchanged families and pairs need between calls."""
+    dists = distributions if distributions is not None else \
+        missing_person_distributions(prepared, cache=cache)
     cols = dists.columns(prepared.sample_genotypes)  # (S, K)
     typed = cols >= 0
     safe = np.where(typed, cols, 0)
@@ -385,7 +433,8 @@ def pairwise_lr(prepared: PreparedCase,
     incompatible[clash] = -1
     parts: dict[str, object] = {}
     if lineage is None and prepared.case.has_lineage_data:
-        lineage = lineage_evidence(prepared.case)
+        lineage = lineage_evidence(prepared.case,
+                                   cache=cache.lineage if cache is not None else None)
     if lineage is not None and len(lineage):
         y, mt, excl = lineage.dense()
         excl[clash] = 0
@@ -547,6 +596,7 @@ class PairwiseCandidates:
 def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: int = 2048,
                         distributions: MissingPersonDistributions | None = None,
                         progress: Callable[[int, int], None] | None = None,
+                        cache: PairwiseCache | None = None,
                         ) -> PairwiseCandidates:
     """The ``top`` missing persons of every sample by pairwise LR, in bounded memory.
 
@@ -559,11 +609,15 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
     are; only each chunk's best ``top`` are kept. Pairs whose sexes differ
     are never candidates. The LRs equal :func:`pairwise_lr`'s, lineage parts
     included (added pair by pair from the sparse lineage evidence).
+    ``cache`` keeps what unchanged families and pairs need between calls.
     """
-    dists = distributions if distributions is not None else missing_person_distributions(prepared)
+    dists = distributions if distributions is not None else \
+        missing_person_distributions(prepared, cache=cache)
     by_sample: dict[int, list[tuple[int, float, int]]] = {}
     if prepared.case.has_lineage_data:
-        for (s_i, m_i), pair in lineage_evidence(prepared.case).pairs.items():
+        lineage = lineage_evidence(prepared.case,
+                                   cache=cache.lineage if cache is not None else None)
+        for (s_i, m_i), pair in lineage.pairs.items():
             by_sample.setdefault(s_i, []).append(
                 (m_i, pair.log_lr_y + pair.log_lr_mtdna, pair.exclusions))
     n_samples = prepared.sample_genotypes.shape[0]

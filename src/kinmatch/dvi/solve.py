@@ -29,7 +29,10 @@ The LRs of every step are computed by :func:`~kinmatch.dvi.pairwise.pairwise_lr`
 and the joint analysis by :func:`~kinmatch.dvi.joint.joint_identification`,
 each on a sub-case (:func:`dataclasses.replace` of the case) holding what is
 left at that point, with identified samples' profiles placed in their
-families as typed relatives.
+families as typed relatives. One :class:`~kinmatch.dvi.pairwise.PairwiseCache`
+serves every recomputation of a solve (families and pairs that did not
+change are not computed again); it lives as long as the solve unless the
+caller passes its own.
 
 Differences from dvir that are deliberate or unavoidable:
 
@@ -68,7 +71,7 @@ from kinmatch.dvi.joint import (
     count_assignments,
     joint_identification,
 )
-from kinmatch.dvi.pairwise import PairwiseLR, pairwise_lr
+from kinmatch.dvi.pairwise import PairwiseCache, PairwiseLR, pairwise_lr
 from kinmatch.errors import KinmatchError
 from kinmatch.ibd import kinship_coefficients
 from kinmatch.pedigree import Pedigree, Sex
@@ -261,6 +264,8 @@ class _Data:
 
     case: DVICase
     pairings: Mapping[str, tuple[str, ...]]
+    #: what the pairwise recomputations of this solve keep (one for the solve)
+    cache: PairwiseCache = field(compare=False, repr=False)
 
     @property
     def samples(self) -> tuple[str, ...]:
@@ -318,7 +323,8 @@ def _subset(data: _Data, *, samples: Sequence[str] | None = None,
             continue
         new_samples.append(s)
         pairings[s.id] = cand
-    return _Data(replace(case, samples=new_samples, families=new_families), pairings), dropped
+    return (_Data(replace(case, samples=new_samples, families=new_families), pairings,
+                  data.cache), dropped)
 
 
 def _transfer(data: _Data, identified: Sequence[tuple[str, str, str]],
@@ -338,7 +344,7 @@ def _transfer(data: _Data, identified: Sequence[tuple[str, str, str]],
         return data
     families = [_with_identified(f, by_family[f.name]) if f.name in by_family else f
                 for f in data.case.families]
-    return _Data(replace(data.case, families=families), data.pairings)
+    return _Data(replace(data.case, families=families), data.pairings, data.cache)
 
 
 def _with_identified(family: ReferenceFamily, placed: Mapping[str, PostMortemSample]
@@ -373,7 +379,7 @@ def _lr_and_counts(data: _Data, ignore_sex: bool) -> tuple[LRMatrix, LRMatrix]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         prepared = prepare_case(case)
-    pw = pairwise_lr(prepared)
+    pw = pairwise_lr(prepared, cache=data.cache)
     col = {m: pw.missing.index(m) for m in missing}
     with np.errstate(over="ignore"):
         full_lr = np.exp(pw.log_lr)
@@ -471,7 +477,7 @@ def find_excluded(data: _Data, counts: LRMatrix, max_incompatible: int) -> _Excl
         pairings[s] = tuple(m for m in reduced.missing
                             if not math.isnan(v[i, counts.missing.index(m)])
                             and v[i, counts.missing.index(m)] <= max_incompatible)
-    reduced = _Data(reduced.case, pairings)
+    reduced = _Data(reduced.case, pairings, reduced.cache)
     return _Exclusions(counts, ex_samples, ex_missing, removed, reduced)
 
 
@@ -571,7 +577,7 @@ def find_undisputed(data: _Data, profiles: Mapping[str, PostMortemSample], *, th
     else:
         pairings = reduced_pairings(last, limit)
     changed = bool(rows) or any(set(pairings[s]) != set(data.pairings[s]) for s in data.samples)
-    return _Undisputed(rows, first, last, _Data(data.case, pairings), changed)
+    return _Undisputed(rows, first, last, _Data(data.case, pairings, data.cache), changed)
 
 
 # ---------------------------------------------------------------------------
@@ -885,10 +891,11 @@ def complex_family(data: _Data, family: str, lr: LRMatrix, *, threshold: float,
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             prepared = prepare_case(case)
-        pw = pairwise_lr(prepared)
+        pw = pairwise_lr(prepared, cache=data.cache)
         joint = joint_identification(prepared, pw, top=n_grid,
                                      allowed=_allowed_mask(pw, sub.pairings), method="enumerate",
-                                     component_limit=max(n_grid, DEFAULT_COMPONENT_LIMIT))
+                                     component_limit=max(n_grid, DEFAULT_COMPONENT_LIMIT),
+                                     cache=data.cache)
         table = joint_table(joint, sub.pairings)
         glr = pairwise_glr(table, missing)
         found = [(i, j) for j in range(len(missing)) for i in range(len(samples))
@@ -942,7 +949,8 @@ def _clean(v: Any) -> Any:
 
 def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | None = None,
                max_incompatible: int = 2, ignore_sex: bool = False, limit: float = 0.0,
-               strict: bool = False, max_assignments: int = 100_000) -> DVISolution:
+               strict: bool = False, max_assignments: int = 100_000,
+               cache: PairwiseCache | None = None) -> DVISolution:
     """Conclusions for every missing person and sample of ``case`` (dvir ``dviSolve``).
 
     ``threshold`` is the LR (and GLR) needed for an identification,
@@ -952,6 +960,11 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
     LR a pair must exceed to stay a candidate after the undisputed step
     (0: positive), ``strict`` dvir's strict undisputed rule, and
     ``max_assignments`` the largest joint analysis of one family.
+
+    ``cache`` keeps what the pairwise LRs need between the solve's
+    recomputations (default: a fresh one for this solve); a caller that
+    also computes the case's pairwise LRs, or solves it several times, can
+    share one.
     """
     if threshold2 is None:
         threshold2 = max(1.0, threshold / 10)
@@ -959,7 +972,8 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
     case = replace(case, markers=list(prepare_case(case).markers))
     profiles = {s.id: s for s in case.samples}
     family_of_all = {m: f.name for f in case.families for m in f.missing}
-    data = _Data(case, generate_pairings(case, ignore_sex))
+    data = _Data(case, generate_pairings(case, ignore_sex),
+                 cache if cache is not None else PairwiseCache())
     steps: list[SolveStep] = []
     am_rows: list[dict[str, Any]] = []
     pm_rows: list[dict[str, Any]] = []

@@ -7,7 +7,7 @@ markers (and pedigrees of one shape) are computed in one call. This module
 finds an order of pairwise contractions (a *path*) and carries it out.
 
 Path: the cheaper of opt_einsum's own search and variable elimination in
-min-size order (:func:`elimination_path`, peeling), cached by structure;
+min-size order (:func:`elimination_path`, peeling);
 where opt_einsum's path is expensive (large alphabets on pedigrees with
 several untyped couples), the best of a batch of randomised greedy searches
 (cotengrust, compiled) instead of elimination: on the deep pedigrees of the
@@ -22,12 +22,20 @@ re-parses the step on every call; a :class:`MatmulPlan`, compiled once per
 structure, transposes both operands to ``(batch, left, summed)`` and
 ``(batch, summed, right)`` and calls ``numpy.matmul``. On every network of
 the dvir datasets' solves this is faster, three times over all of them.
+
+Caching: a :class:`ContractionPlanner` keeps the paths it searched and the
+plans it compiled, by network structure, within documented bounds, for as
+long as it lives. :func:`contract` without a planner uses
+:data:`DEFAULT_PLANNER`, which lives as long as the process (see
+:class:`ContractionPlanner` for its bounds); the peeling engine owns its
+planner through :class:`kinmatch.likelihood.peeling.PeelingContext`.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -36,8 +44,9 @@ import numpy as np
 import opt_einsum as oe
 from numpy.typing import NDArray
 
-__all__ = ["MatmulPlan", "contract", "contraction_path", "einsum_subscripts",
-           "elimination_path", "path_cost", "random_greedy_path"]
+__all__ = ["DEFAULT_PLANNER", "ContractionPlanner", "MatmulPlan", "compile_matmul_plan",
+           "contract", "contraction_path", "einsum_subscripts", "elimination_path", "path_cost",
+           "random_greedy_path"]
 
 
 def einsum_subscripts(variables: Sequence[tuple[int, ...]], output: tuple[int, ...]) -> str:
@@ -54,15 +63,6 @@ def _subscripts(variables: tuple[tuple[int, ...], ...], output: tuple[int, ...])
         return lead + "".join(oe.get_symbol(v + 1) for v in vs)
 
     return ",".join(word(vs) for vs in variables) + "->" + word(output)
-
-
-#: Contraction paths by subscripts, the *kind* of each dimension (typed
-#: people's one- or two-allele domains, or an alphabet; the marker axis is
-#: ignored) and the power of two of the largest alphabet: the best order
-#: depends on the structure and the rough alphabet size, not on exact sizes
-#: or the number of markers, so pedigrees that differ only in alleles share
-#: one path search.
-_PATHS: dict[tuple[str, tuple[tuple[int, ...], ...], int], list[tuple[int, ...]]] = {}
 
 
 #: Cost (see :func:`path_cost`, per marker) above which a path is worth a
@@ -94,30 +94,23 @@ def contraction_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]
     """The cheaper (:func:`path_cost`) of opt_einsum's own path and either
     variable elimination in min-size order (:func:`elimination_path`) or,
     where opt_einsum's path costs more than :data:`SEARCH_HARDER_COST` per
-    marker, randomised greedy searches (:func:`random_greedy_path`); cached
-    by structure."""
-    kinds = tuple(tuple(d if d <= 2 else 3 for d in shape[1:]) for shape in shapes)
-    # the best order for 4 alleles is not the best for 40: paths are shared
-    # within a power of two of the largest alphabet
-    scale = max((d for shape in shapes for d in shape[1:]), default=1).bit_length()
-    key = (subscripts, kinds, scale)
-    path = _PATHS.get(key)
-    if path is None:
-        optimize = "auto-hq" if len(shapes) <= 12 else "greedy"
-        path, _ = oe.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)
-        if len(shapes) > 3:
-            cost = path_cost(subscripts, shapes, path)
-            markers = max(1, shapes[0][0] if shapes[0] else 1)
-            # an expensive network gets the randomised searches (which beat
-            # min-size elimination there, and cost less than it to run)
-            search = (random_greedy_path if cost / markers > SEARCH_HARDER_COST
-                      else elimination_path)
-            other = search(subscripts, shapes)
-            other_cost = path_cost(subscripts, shapes, other)
-            if other_cost < cost:
-                path = other
-        if len(_PATHS) < 20_000:
-            _PATHS[key] = path
+    marker, randomised greedy searches (:func:`random_greedy_path`).
+
+    Searched anew on every call; :class:`ContractionPlanner` keeps the
+    paths by structure."""
+    optimize = "auto-hq" if len(shapes) <= 12 else "greedy"
+    path, _ = oe.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)
+    if len(shapes) > 3:
+        cost = path_cost(subscripts, shapes, path)
+        markers = max(1, shapes[0][0] if shapes[0] else 1)
+        # an expensive network gets the randomised searches (which beat
+        # min-size elimination there, and cost less than it to run)
+        search = (random_greedy_path if cost / markers > SEARCH_HARDER_COST
+                  else elimination_path)
+        other = search(subscripts, shapes)
+        other_cost = path_cost(subscripts, shapes, other)
+        if other_cost < cost:
+            path = other
     return path
 
 
@@ -331,17 +324,98 @@ def compile_matmul_plan(subscripts: str, shapes: tuple[tuple[int, ...], ...],
 CHUNK_BYTES = 128 * 2**20
 
 
-@lru_cache(maxsize=4096)
-def _executor(subscripts: str, shapes: tuple[tuple[int, ...], ...]):
-    path = contraction_path(subscripts, shapes)
-    plan = compile_matmul_plan(subscripts, shapes, path)
-    if plan is not None:
-        return plan
-    return oe.contract_expression(subscripts, *shapes, optimize=path)
+#: What carries out one contraction: a compiled :class:`MatmulPlan`, or
+#: opt_einsum's expression where a factor repeats an index.
+Executor = Callable[..., NDArray[np.float64]]
+
+#: The key of a path: the subscripts, the *kind* of each dimension (typed
+#: people's one- or two-allele domains, or an alphabet; the marker axis
+#: ignored) and the power of two of the largest alphabet.
+PathKey = tuple[str, tuple[tuple[int, ...], ...], int]
 
 
-def contract(subscripts: str, arrays: Sequence[NDArray[np.float64]]) -> NDArray[np.float64]:
-    """``einsum(subscripts, *arrays)`` along the cached path, as a compiled
-    :class:`MatmulPlan` (opt_einsum where a factor repeats an index)."""
-    shapes = tuple(a.shape for a in arrays)
-    return np.asarray(_executor(subscripts, shapes)(*arrays))
+class ContractionPlanner:
+    """Contraction paths and compiled executors, kept by network structure.
+
+    * **Paths** (:func:`contraction_path`) are kept by subscripts, the
+      *kind* of each dimension and the power of two of the largest alphabet
+      (:data:`PathKey`): the best order depends on the structure and the
+      rough alphabet size, not on exact sizes or the number of markers, so
+      pedigrees that differ only in alleles share one path search (the best
+      order for 4 alleles is not the best for 40). At most ``max_paths``
+      are kept; past that, new structures are searched on every call
+      (a path is a few hundred bytes, but its search costs milliseconds).
+    * **Executors** (a :class:`MatmulPlan` compiled from the path, or
+      opt_einsum's expression) are kept by subscripts and exact shapes, the
+      ``max_executors`` most recently used.
+
+    Everything lives as long as the planner. Nothing it keeps changes a
+    result: a path is only an order of summation.
+    """
+
+    def __init__(self, max_paths: int = 20_000, max_executors: int = 4096) -> None:
+        self.max_paths = max_paths
+        self.max_executors = max_executors
+        self._paths: dict[PathKey, list[tuple[int, ...]]] = {}
+        self._executors: OrderedDict[tuple[str, tuple[tuple[int, ...], ...]], Executor] = \
+            OrderedDict()
+
+    @property
+    def n_paths(self) -> int:
+        """Paths kept."""
+        return len(self._paths)
+
+    @property
+    def n_executors(self) -> int:
+        """Executors kept."""
+        return len(self._executors)
+
+    def path(self, subscripts: str, shapes: tuple[tuple[int, ...], ...]
+             ) -> list[tuple[int, ...]]:
+        """:func:`contraction_path`, searched once per structure (:data:`PathKey`)."""
+        kinds = tuple(tuple(d if d <= 2 else 3 for d in shape[1:]) for shape in shapes)
+        scale = max((d for shape in shapes for d in shape[1:]), default=1).bit_length()
+        key = (subscripts, kinds, scale)
+        path = self._paths.get(key)
+        if path is None:
+            path = contraction_path(subscripts, shapes)
+            if len(self._paths) < self.max_paths:
+                self._paths[key] = path
+        return path
+
+    def executor(self, subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> Executor:
+        """The compiled contraction of arrays of these shapes (kept, most recently used)."""
+        key = (subscripts, shapes)
+        found = self._executors.get(key)
+        if found is not None:
+            self._executors.move_to_end(key)
+            return found
+        path = self.path(subscripts, shapes)
+        plan = compile_matmul_plan(subscripts, shapes, path)
+        found = plan if plan is not None else \
+            oe.contract_expression(subscripts, *shapes, optimize=path)
+        self._executors[key] = found
+        while len(self._executors) > self.max_executors:
+            self._executors.popitem(last=False)
+        return found
+
+    def contract(self, subscripts: str, arrays: Sequence[NDArray[np.float64]]
+                 ) -> NDArray[np.float64]:
+        """``einsum(subscripts, *arrays)`` along this planner's path, as a
+        compiled :class:`MatmulPlan` (opt_einsum where a factor repeats an index)."""
+        shapes = tuple(a.shape for a in arrays)
+        return np.asarray(self.executor(subscripts, shapes)(*arrays))
+
+
+#: The planner of callers that give none: one per process, living as long
+#: as it does, within :class:`ContractionPlanner`'s default bounds (20,000
+#: paths, the 4,096 most recently used executors).
+DEFAULT_PLANNER = ContractionPlanner()
+
+
+def contract(subscripts: str, arrays: Sequence[NDArray[np.float64]],
+             planner: ContractionPlanner | None = None) -> NDArray[np.float64]:
+    """``einsum(subscripts, *arrays)`` along ``planner``'s path (default
+    :data:`DEFAULT_PLANNER`), as a compiled :class:`MatmulPlan` (opt_einsum
+    where a factor repeats an index)."""
+    return (planner if planner is not None else DEFAULT_PLANNER).contract(subscripts, arrays)

@@ -42,6 +42,11 @@ Three reductions keep this fast:
 Likelihoods are returned as natural logarithms; each factor is scaled to a
 maximum of one and the scales are carried in log space, so many markers and
 large pedigrees do not underflow.
+
+What is worked out once and reused — contraction paths by network shape,
+alphabets by marker — belongs to a :class:`PeelingContext`. Every entry
+point takes one (``context=``); without it they share
+:data:`DEFAULT_CONTEXT`, which lives as long as the process.
 """
 
 from __future__ import annotations
@@ -51,12 +56,18 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property, lru_cache
 from typing import NamedTuple
+from weakref import WeakKeyDictionary
 
 import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError, MarkerError, PedigreeError
-from kinmatch.likelihood.contraction import contract, einsum_subscripts
+from kinmatch.likelihood.contraction import (
+    DEFAULT_PLANNER,
+    ContractionPlanner,
+    contract,
+    einsum_subscripts,
+)
 from kinmatch.likelihood.observation import Genotype, Observation, observation_factor
 from kinmatch.likelihood.population import balding_nichols_founder_factor
 from kinmatch.markers import Marker
@@ -126,7 +137,7 @@ def _check_x_genotypes(pedigree: Pedigree, marker: Marker, typed: Mapping[str, G
 
 def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
               lump: bool, uncertain: Mapping[str, Observation] | None = None,
-              expand: bool = False) -> _Alphabet:
+              expand: bool = False, context: PeelingContext | None = None) -> _Alphabet:
     """The alphabet a marker needs: the observed alleles, plus the others —
     merged into one lumped allele when the mutation model allows it (always
     without mutation), else all of them. Without untyped people in the
@@ -135,11 +146,13 @@ def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
     ``expand`` (for genotype distributions over every allele): the others
     become pseudo-alleles (:func:`~kinmatch.mutation.rest_states`) that can
     be expanded back to alleles, when the model allows it; else all of them.
+    The templates are ``context``'s (default :data:`DEFAULT_CONTEXT`).
     """
     uncertain = uncertain or {}
     untyped = len(layout.people) > len(typed)
+    alphabets = (context if context is not None else DEFAULT_CONTEXT).alphabets(marker)
     if not lump and not expand and untyped:  # the whole alphabet
-        template = _whole_template(marker)
+        template = alphabets.whole(marker)
     else:
         observed = {a for g in typed.values() for a in g}
         for o in uncertain.values():
@@ -147,7 +160,7 @@ def _alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: _Layout,
             if o.silent is not None:
                 observed.add(o.silent)
         has_rest = untyped and len(observed) < marker.n_alleles
-        template = _alphabet_template(marker, tuple(sorted(observed)), has_rest, lump, expand)
+        template = alphabets.template(marker, tuple(sorted(observed)), has_rest, lump, expand)
     position = template.position
     return _Alphabet(template.frequencies, template.female, template.male,
                      tuple((position[typed[pid][0]], position[typed[pid][1]])
@@ -175,11 +188,6 @@ class _Identity(dict):  # type: ignore[type-arg]
         return key
 
 
-#: Alphabet templates by marker (identity), observed alleles and mode; the
-#: marker is kept in the value so that its id is not reused while cached.
-_TEMPLATES: dict[tuple[object, ...], tuple[Marker, _AlphabetTemplate]] = {}
-
-
 def _sex_matrices(marker: Marker,
                   restrict: Callable[[NDArray[np.float64]], NDArray[np.float64]] = lambda m: m,
                   ) -> tuple[NDArray[np.float64] | None, NDArray[np.float64] | None]:
@@ -194,57 +202,137 @@ def _sex_matrices(marker: Marker,
 
 
 def _whole_template(marker: Marker) -> _AlphabetTemplate:
-    key = (id(marker), "whole")
-    found = _TEMPLATES.get(key)
-    if found is not None and found[0] is marker:
-        return found[1]
-    template = _AlphabetTemplate(marker.allele_frequencies, *_sex_matrices(marker), _Identity())
-    _remember(key, marker, template)
-    return template
+    return _AlphabetTemplate(marker.allele_frequencies, *_sex_matrices(marker), _Identity())
 
 
-def _remember(key: tuple[object, ...], marker: Marker, template: _AlphabetTemplate) -> None:
-    if len(_TEMPLATES) > 100_000:
-        _TEMPLATES.clear()
-    _TEMPLATES[key] = (marker, template)
-
-
-def _alphabet_template(marker: Marker, observed: tuple[int, ...], has_rest: bool, lump: bool,
-                       expand: bool) -> _AlphabetTemplate:
-    key = (id(marker), observed, has_rest, lump, expand)
-    found = _TEMPLATES.get(key)
-    if found is not None and found[0] is marker:
-        return found[1]
+def _make_template(marker: Marker, observed: tuple[int, ...], has_rest: bool, lump: bool,
+                   expand: bool, whole: Callable[[], _AlphabetTemplate]) -> _AlphabetTemplate:
+    """The alphabet of ``marker`` for ``observed`` alleles (see :func:`_alphabet`);
+    ``whole`` gives the marker's whole alphabet."""
     model = marker.mutation
     freqs = marker.allele_frequencies
     seen = set(observed)
     rest = [i for i in range(marker.n_alleles) if i not in seen] if has_rest else []
     obs = list(observed)
-    template: _AlphabetTemplate | None = None
     if rest and expand:
         states = rest_states(freqs, obs, rest, *_sex_matrices(marker))
         if states is None:
-            template = _whole_template(marker)
-        else:
-            expansion = np.zeros((len(obs) + len(states.weights), marker.n_alleles))
-            expansion[np.arange(len(obs)), obs] = 1.0
-            expansion[len(obs):, rest] = states.basis
-            template = _AlphabetTemplate(np.append(freqs[obs], states.weights), states.female,
-                                         states.male, {a: i for i, a in enumerate(obs)},
-                                         expansion)
-    elif rest and lump and (len(rest) == 1 or model is None or model.lumpable(rest)):
-        template = _AlphabetTemplate(
+            return whole()
+        expansion = np.zeros((len(obs) + len(states.weights), marker.n_alleles))
+        expansion[np.arange(len(obs)), obs] = 1.0
+        expansion[len(obs):, rest] = states.basis
+        return _AlphabetTemplate(np.append(freqs[obs], states.weights), states.female,
+                                 states.male, {a: i for i, a in enumerate(obs)}, expansion)
+    if rest and lump and (len(rest) == 1 or model is None or model.lumpable(rest)):
+        return _AlphabetTemplate(
             np.append(freqs[obs], freqs[rest].sum()),
             *_sex_matrices(marker, lambda m: lumped_matrix(m, obs, rest)),
             {a: i for i, a in enumerate(obs)})
-    elif rest or len(obs) == marker.n_alleles:
-        template = _whole_template(marker)
-    else:  # nobody untyped: the observed alleles suffice
-        template = _AlphabetTemplate(
-            freqs[obs], *_sex_matrices(marker, lambda m: m[np.ix_(obs, obs)]),
-            {a: i for i, a in enumerate(obs)})
-    _remember(key, marker, template)
-    return template
+    if rest or len(obs) == marker.n_alleles:
+        return whole()
+    # nobody untyped: the observed alleles suffice
+    return _AlphabetTemplate(
+        freqs[obs], *_sex_matrices(marker, lambda m: m[np.ix_(obs, obs)]),
+        {a: i for i, a in enumerate(obs)})
+
+
+class MarkerAlphabets:
+    """One marker's alphabets (for a :class:`PeelingContext`): its whole
+    alphabet, the alphabets of the observed-allele sets met so far (by
+    observed alleles, whether unobserved alleles are in the network, and the
+    mode: lumped, expanded), at most ``limit`` of them (the oldest dropped
+    first), and the marker without mutation.
+
+    Holds no reference to its marker (the context keeps it weakly by the
+    marker, and a reference back would keep the marker alive forever).
+    """
+
+    __slots__ = ("_limit", "_mutation_free", "_templates", "_whole")
+
+    def __init__(self, limit: int) -> None:
+        self._limit = limit
+        self._whole: _AlphabetTemplate | None = None
+        self._templates: dict[tuple[tuple[int, ...], bool, bool, bool], _AlphabetTemplate] = {}
+        self._mutation_free: Marker | None = None
+
+    def __len__(self) -> int:
+        return len(self._templates)
+
+    def whole(self, marker: Marker) -> _AlphabetTemplate:
+        """The whole alphabet of ``marker`` (the marker these alphabets belong to)."""
+        if self._whole is None:
+            self._whole = _whole_template(marker)
+        return self._whole
+
+    def template(self, marker: Marker, observed: tuple[int, ...], has_rest: bool, lump: bool,
+                 expand: bool) -> _AlphabetTemplate:
+        """The alphabet of ``marker`` for ``observed`` alleles (see :func:`_alphabet`)."""
+        key = (observed, has_rest, lump, expand)
+        found = self._templates.get(key)
+        if found is None:
+            found = _make_template(marker, observed, has_rest, lump, expand,
+                                   lambda: self.whole(marker))
+            if len(self._templates) >= self._limit:
+                del self._templates[next(iter(self._templates))]
+            self._templates[key] = found
+        return found
+
+    def mutation_free(self, marker: Marker) -> Marker:
+        """``marker`` without its mutation model (itself when it has none)."""
+        if marker.mutation is None:
+            return marker
+        if self._mutation_free is None:
+            self._mutation_free = replace(marker, mutation=None, mutation_spec=None)
+        return self._mutation_free
+
+
+class PeelingContext:
+    """What the peeling engine works out once and reuses between calls.
+
+    * ``planner``: contraction paths and compiled plans by network shape
+      (:class:`~kinmatch.likelihood.contraction.ContractionPlanner`, with
+      its bounds);
+    * per marker (:class:`MarkerAlphabets`): alphabet templates by observed
+      alleles, at most ``max_alphabets`` per marker, and the marker's
+      mutation-free twin. Markers are held weakly: a marker's alphabets go
+      when the marker is garbage-collected (markers compare by identity,
+      so no other marker can ever find them).
+
+    Everything lives as long as the context. Nothing it keeps changes a
+    result. The entry points of this module take one as ``context=``;
+    without it they use :data:`DEFAULT_CONTEXT`.
+    """
+
+    def __init__(self, planner: ContractionPlanner | None = None, *,
+                 max_alphabets: int = 4096) -> None:
+        self.planner = planner if planner is not None else ContractionPlanner()
+        self.max_alphabets = max_alphabets
+        self._markers: WeakKeyDictionary[Marker, MarkerAlphabets] = WeakKeyDictionary()
+
+    def alphabets(self, marker: Marker) -> MarkerAlphabets:
+        """The alphabets of ``marker`` kept by this context."""
+        found = self._markers.get(marker)
+        if found is None:
+            found = self._markers[marker] = MarkerAlphabets(self.max_alphabets)
+        return found
+
+    def mutation_free(self, marker: Marker) -> Marker:
+        """``marker`` without its mutation model (for Mendelian compatibility),
+        made once per marker, so that its own alphabets are kept too."""
+        return self.alphabets(marker).mutation_free(marker)
+
+    @property
+    def n_markers(self) -> int:
+        """Markers whose alphabets are kept (alive ones only)."""
+        return len(self._markers)
+
+
+#: The context of every call that gives none: one per process, living as
+#: long as it does. Its planner is
+#: :data:`~kinmatch.likelihood.contraction.DEFAULT_PLANNER` (at most 20,000
+#: paths and the 4,096 most recently used compiled plans); each marker's
+#: alphabets (at most 4,096) go with the marker.
+DEFAULT_CONTEXT = PeelingContext(DEFAULT_PLANNER)
 
 
 def _observations(layout: _Layout, uncertain: Mapping[str, Observation],
@@ -299,11 +387,13 @@ class _Network:
         self.arrays.append(array)
         self.variables.append(variables)
 
-    def contract(self, output: tuple[int, ...] = ()) -> NDArray[np.float64]:
-        """Sum out every variable not in ``output``; shape ``(markers, *output dims)``."""
+    def contract(self, output: tuple[int, ...] = (),
+                 planner: ContractionPlanner | None = None) -> NDArray[np.float64]:
+        """Sum out every variable not in ``output``; shape ``(markers, *output dims)``.
+        Paths are ``planner``'s (default :data:`DEFAULT_CONTEXT`'s)."""
         if not self.arrays:  # nobody typed and nothing to sum: the likelihood is 1
             return np.ones(self.n_markers)
-        return contract(einsum_subscripts(self.variables, output), self.arrays)
+        return contract(einsum_subscripts(self.variables, output), self.arrays, planner)
 
 
 @dataclass(frozen=True)
@@ -558,8 +648,8 @@ class _Batch:
     alphabets: list[_Alphabet] = field(default_factory=list)
 
 
-def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False
-             ) -> list[_Batch]:
+def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False,
+             context: PeelingContext | None = None) -> list[_Batch]:
     """Group every marker of every job by network shape: the layout (who is
     typed, kept and connected, by position), the chromosome and the padded
     alphabet size. ``expand``: unobserved alleles become pseudo-alleles
@@ -596,7 +686,7 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False
                         raise PedigreeError(f"'{pid}' is typed at X-linked marker "
                                             f"{marker.name} but has unknown sex")
             layout = _layout(pedigree, frozenset(typed), keep, marker.is_x, frozenset(uncertain))
-            alpha = _alphabet(marker, typed, layout, lump, uncertain, job_expand)
+            alpha = _alphabet(marker, typed, layout, lump, uncertain, job_expand, context)
             size = _padded_size(alpha.size)
             key = (layout.shape, size)
             batch = batches.get(key)
@@ -680,9 +770,11 @@ def marker_loglik(
     marker: Marker,
     genotypes: Mapping[str, Genotype],
     theta: float = 0.0,
+    *,
+    context: PeelingContext | None = None,
 ) -> float:
     """Natural log of the likelihood of the genotypes at one marker (``-inf`` if impossible)."""
-    return float(markers_loglik(pedigree, [marker], [genotypes], theta)[0])
+    return float(markers_loglik(pedigree, [marker], [genotypes], theta, context=context)[0])
 
 
 def markers_loglik(
@@ -692,27 +784,32 @@ def markers_loglik(
     theta: float = 0.0,
     *,
     lump: bool = True,
+    context: PeelingContext | None = None,
 ) -> NDArray[np.float64]:
     """Log-likelihood per marker.
 
     Markers whose networks have the same shape (the same typed people and a
     similar alphabet size) are contracted together in one batched call.
     ``lump=False`` switches allele lumping off (for benchmarks and checks).
+    ``context``: what is reused between calls (default :data:`DEFAULT_CONTEXT`).
     """
     return pedigrees_loglik([PedigreeMarkers(pedigree, markers, genotypes)], theta,
-                            lump=lump)[0]
+                            lump=lump, context=context)[0]
 
 
 def pedigrees_loglik(jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *,
-                     lump: bool = True) -> list[NDArray[np.float64]]:
+                     lump: bool = True, context: PeelingContext | None = None
+                     ) -> list[NDArray[np.float64]]:
     """:func:`markers_loglik` for many pedigrees at once: markers of
     different pedigrees whose networks have the same shape (families drawn
-    alike, typed alike) are contracted in one batched call."""
+    alike, typed alike) are contracted in one batched call. ``context``:
+    what is reused between calls (default :data:`DEFAULT_CONTEXT`)."""
     _check_theta(theta)
+    context = context if context is not None else DEFAULT_CONTEXT
     out = [np.zeros(len(job.markers)) for job in jobs]
-    for batch in _batches(jobs, lump):
+    for batch in _batches(jobs, lump, context=context):
         net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
-        values = net.contract()
+        values = net.contract(planner=context.planner)
         with np.errstate(divide="ignore"):
             logs = np.where(net.impossible | (values <= 0), -math.inf,
                             np.log(np.where(values > 0, values, 1.0)) + net.log_scale)
@@ -727,6 +824,8 @@ def genotype_distribution(
     genotypes: Mapping[str, Genotype],
     person: str,
     theta: float = 0.0,
+    *,
+    context: PeelingContext | None = None,
 ) -> tuple[float, NDArray[np.float64]]:
     """Joint probability of the data and each unordered genotype of ``person``.
 
@@ -735,7 +834,8 @@ def genotype_distribution(
     that ``person`` has genotype ``a/b`` given the data. ``person`` must be
     untyped. One contraction gives the whole distribution.
     """
-    logliks, dists = genotype_distributions(pedigree, [marker], [genotypes], person, theta)
+    logliks, dists = genotype_distributions(pedigree, [marker], [genotypes], person, theta,
+                                            context=context)
     return float(logliks[0]), dists[0]
 
 
@@ -745,6 +845,8 @@ def genotype_distributions(
     genotypes: Sequence[Mapping[str, Genotype]],
     person: str,
     theta: float = 0.0,
+    *,
+    context: PeelingContext | None = None,
 ) -> tuple[NDArray[np.float64], list[NDArray[np.float64]]]:
     """:func:`genotype_distribution` for many markers; markers whose networks
     have the same shape are contracted in one batched call.
@@ -756,16 +858,19 @@ def genotype_distributions(
     impossible gets ``-inf`` and an all-zero matrix.
     """
     return pedigrees_genotype_distributions(
-        [PedigreeMarkers(pedigree, markers, genotypes, keep=person)], theta)[0]
+        [PedigreeMarkers(pedigree, markers, genotypes, keep=person)], theta, context=context)[0]
 
 
 def pedigrees_genotype_distributions(
-    jobs: Sequence[PedigreeMarkers], theta: float = 0.0
+    jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *,
+    context: PeelingContext | None = None,
 ) -> list[tuple[NDArray[np.float64], list[NDArray[np.float64]]]]:
     """:func:`genotype_distributions` of each job's kept person, for many
-    pedigrees at once (batched across pedigrees of the same shape)."""
+    pedigrees at once (batched across pedigrees of the same shape).
+    ``context``: what is reused between calls (default :data:`DEFAULT_CONTEXT`)."""
     out = []
-    for job, (logliks, packed, _) in zip(jobs, _packed_distributions(jobs, theta)):
+    for job, (logliks, packed, _) in zip(jobs, _packed_distributions(jobs, theta,
+                                                                     context=context)):
         sizes = [m.n_alleles for m in job.markers]
         offsets = genotype_offsets(sizes)
         dists = []
@@ -811,11 +916,13 @@ class PackedDistributions(NamedTuple):
 
 
 def pedigrees_genotype_distributions_packed(
-    jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *, data_loglik: bool = False
+    jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *, data_loglik: bool = False,
+    context: PeelingContext | None = None,
 ) -> PackedDistributions:
     """Genotype distributions of each job's kept person, for jobs that share
     one list of markers, laid out in one row per job (see
-    :func:`genotype_offsets` and :class:`PackedDistributions`)."""
+    :func:`genotype_offsets` and :class:`PackedDistributions`). ``context``:
+    what is reused between calls (default :data:`DEFAULT_CONTEXT`)."""
     if not jobs:
         return PackedDistributions(np.zeros((0, 0)), np.zeros((0, 0)),
                                    np.zeros((0, 0)) if data_loglik else None)
@@ -823,7 +930,7 @@ def pedigrees_genotype_distributions_packed(
     for job in jobs:
         if [m.n_alleles for m in job.markers] != sizes:
             raise KinmatchError("packed genotype distributions need the same markers in every job")
-    results = _packed_distributions(jobs, theta, data_loglik)
+    results = _packed_distributions(jobs, theta, data_loglik, context)
     shape = (len(jobs), len(sizes))
     return PackedDistributions(
         np.array([r[0] for r in results]).reshape(shape),
@@ -900,7 +1007,7 @@ def _packed_columns(n: int, n_max: int) -> NDArray[np.intp]:
 
 
 def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
-                          data_loglik: bool = False
+                          data_loglik: bool = False, context: PeelingContext | None = None,
                           ) -> list[tuple[NDArray[np.float64], NDArray[np.float64],
                                           NDArray[np.float64]]]:
     """Per job: the total log-likelihood per marker, the kept person's
@@ -927,6 +1034,7 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
     custom matrix).
     """
     _check_theta(theta)
+    context = context if context is not None else DEFAULT_CONTEXT
     for job in jobs:
         if job.keep is None:
             raise KinmatchError("a genotype distribution needs the person to keep")
@@ -955,9 +1063,10 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
         return log_mass, exact
 
     peel_alone: set[tuple[int, int]] = set()  # (job, marker)
-    for batch in _batches(jobs, lump=False, expand=theta == 0):
+    for batch in _batches(jobs, lump=False, expand=theta == 0, context=context):
         net = _build_network(batch.layout, batch.alphabets, batch.size, theta)
-        joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]])
+        joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]],
+                             planner=context.planner)
         rows = len(batch.entries)
         totals = joint.reshape(rows, -1).sum(axis=1)
         ok = ~net.impossible & (totals > 0)
@@ -1003,7 +1112,7 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
         pruned = pedigrees_loglik(
             [PedigreeMarkers(jobs[j].pedigree, [jobs[j].markers[i] for i in which],
                              [jobs[j].genotypes[i] for i in which])
-             for j, which in by_job.items()], theta)
+             for j, which in by_job.items()], theta, context=context)
         for (j, which), values in zip(by_job.items(), pruned):
             data[j][which] = values
     return list(zip(logliks, packed, data))
