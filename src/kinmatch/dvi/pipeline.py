@@ -37,7 +37,7 @@ from numpy.typing import NDArray
 from kinmatch.dvi.case import DVICase, estimate_case_dropout, prepare_case
 from kinmatch.dvi.joint import JointResult, joint_identification
 from kinmatch.dvi.lr_parts import LRParts, row_parts
-from kinmatch.dvi.pairwise import PairwiseLR, pairwise_lr
+from kinmatch.dvi.pairwise import PairwiseCache, PairwiseLR, pairwise_lr
 from kinmatch.dvi.reassociation import merge_fragments
 from kinmatch.dvi.solve import (
     IDENTIFYING,
@@ -221,16 +221,19 @@ def run_dvi_case(case: DVICase, options: DVIOptions | None = None, *,
         case = merged.case
         fragments = {k: v for k, v in merged.individuals.items() if len(v) > 1}
     stage(1)
+    # one cache for the whole run: the solve's recomputations and the joint
+    # analysis reuse the families peeled for the pairwise matrix
+    cache = PairwiseCache()
     prepared = prepare_case(case)
-    pairwise = pairwise_lr(prepared)
+    pairwise = pairwise_lr(prepared, cache=cache)
     stage(2)
     solution = solve_case(case, threshold=options.threshold, threshold2=options.threshold2,
                           max_incompatible=options.max_incompatible,
                           ignore_sex=options.ignore_sex,
-                          max_assignments=options.max_assignments)
+                          max_assignments=options.max_assignments, cache=cache)
     stage(3)
     joint = joint_identification(prepared, pairwise, top=options.top,
-                                 component_limit=options.max_assignments)
+                                 component_limit=options.max_assignments, cache=cache)
     stage(len(STAGES))
     return DVIResult(case=case, options=options, pairwise=pairwise, solution=solution,
                      joint=joint, fragments=fragments, source=source)
