@@ -15,8 +15,8 @@ from click.testing import CliRunner
 
 from kinmatch.cli._common import main
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.joint import joint_identification
-from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr
+from kinmatch.dvi.joint import FamilyGain, joint_identification
+from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr, sample_log_probabilities
 from kinmatch.dvi.solve import solve_case
 from kinmatch.dvi.lineage_evidence import lineage_evidence
 from kinmatch.lineage.evidence import line_relatives
@@ -33,6 +33,7 @@ from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
 from kinmatch.kinship.lineage import kinship_lineage_lr
+from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.report.dvi_report import dvi_report_html
 from kinmatch.simulate import genotype_profile, simulate_genotypes
@@ -344,10 +345,6 @@ def test_candidates_and_joint_use_the_combined_lr():
 
 
 def test_joint_family_with_two_missing_adds_lineage_per_pair():
-    from kinmatch.dvi.joint import _FamilyGain
-    from kinmatch.likelihood.peeling import markers_loglik
-    from kinmatch.dvi.pairwise import sample_log_probabilities
-
     markers = _markers()
     names = [m.name for m in markers]
     ped = Pedigree([Individual("FA", M), Individual("MO", F), Individual("M1", M, "FA", "MO"),
@@ -365,8 +362,8 @@ def test_joint_family_with_two_missing_adds_lineage_per_pair():
     sample_ll = sample_log_probabilities(prepared, sexes == M).sum(axis=1)
     family_ll = np.array([float(markers_loglik(f.pedigree, prepared.markers, g, 0.0).sum())
                           for f, g in zip(case.families, prepared.family_genotypes)])
-    gain = _FamilyGain(prepared, pw, sample_ll, family_ll)
-    plain = _FamilyGain(prepared, replace(pw, log_lr_mtdna=np.zeros_like(pw.log_lr_mtdna),
+    gain = FamilyGain(prepared, pw, sample_ll, family_ll)
+    plain = FamilyGain(prepared, replace(pw, log_lr_mtdna=np.zeros_like(pw.log_lr_mtdna),
                                           lineage=None), sample_ll, family_ll)
     both = ((0, 0), (1, 1))
     assert gain(0, both) == pytest.approx(
