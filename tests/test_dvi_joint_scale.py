@@ -13,12 +13,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from kinmatch.algorithms.assignments import count_assignments, count_matchings
+from kinmatch.algorithms.matching_bounds import vertex_deletion_bounds
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.joint import (
     NOT_MISSING,
-    _recursion_bounds,
-    count_assignments,
-    count_matchings,
     joint_identification,
 )
 from kinmatch.dvi.pairwise import pairwise_lr
@@ -120,7 +119,7 @@ def test_recursion_bounds_contain_brute_force_posteriors():
     for _ in range(20):
         n, m = rng.integers(1, 5), rng.integers(1, 5)
         b = np.exp(rng.normal(0, 3, size=(n, m))) * (rng.random((n, m)) < 0.8)
-        lo, hi = _recursion_bounds(b)
+        lo, hi = vertex_deletion_bounds(b)
         post = np.zeros((n, m + 1))
         total = 0.0
         for choice in itertools.product(range(-1, m), repeat=n):

@@ -15,9 +15,9 @@ from click.testing import CliRunner
 
 from kinmatch.cli import main
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.joint import FamilyGain, joint_identification
 from kinmatch.dvi.lineage_evidence import LineageEvidenceCache, lineage_evidence
-from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr
+from kinmatch.dvi.pairwise import pairwise_candidates, pairwise_lr, sample_log_probabilities
 from kinmatch.dvi.solve import solve_case
 from kinmatch.errors import CaseFormatError, KinmatchError
 from kinmatch.formats.dvi_json import (
@@ -29,6 +29,7 @@ from kinmatch.formats.dvi_json import (
 from kinmatch.kinship.case import Hypothesis
 from kinmatch.kinship.lineage import kinship_lineage_lr
 from kinmatch.kinship.lr import kinship_lr
+from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.lineage.evidence import line_relatives
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.settings import LineageSettings
@@ -344,9 +345,6 @@ def test_candidates_and_joint_use_the_combined_lr():
 
 
 def test_joint_family_with_two_missing_adds_lineage_per_pair():
-    from kinmatch.dvi.joint import _FamilyGain
-    from kinmatch.dvi.pairwise import sample_log_probabilities
-    from kinmatch.likelihood.peeling import markers_loglik
 
     markers = _markers()
     names = [m.name for m in markers]
@@ -365,8 +363,8 @@ def test_joint_family_with_two_missing_adds_lineage_per_pair():
     sample_ll = sample_log_probabilities(prepared, sexes == M).sum(axis=1)
     family_ll = np.array([float(markers_loglik(f.pedigree, prepared.markers, g, 0.0).sum())
                           for f, g in zip(case.families, prepared.family_genotypes)])
-    gain = _FamilyGain(prepared, pw, sample_ll, family_ll)
-    plain = _FamilyGain(prepared, replace(pw, log_lr_mtdna=np.zeros_like(pw.log_lr_mtdna),
+    gain = FamilyGain(prepared, pw, sample_ll, family_ll)
+    plain = FamilyGain(prepared, replace(pw, log_lr_mtdna=np.zeros_like(pw.log_lr_mtdna),
                                           lineage=None), sample_ll, family_ll)
     both = ((0, 0), (1, 1))
     assert gain(0, both) == pytest.approx(

@@ -30,7 +30,7 @@ from kinmatch.dvi.reassociation import (
     reassociate,
 )
 from kinmatch.errors import KinmatchError, KinmatchWarning
-from kinmatch.likelihood.population import genotype_log_probability
+from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 
@@ -100,7 +100,7 @@ def test_identity_lr_equals_brute_force_enumeration(theta):
         # the numerator, two draws, is kinmatch's one-person genotype probability
         two = sum(_sequence_probability(seq, p, theta)
                   for seq in itertools.product(range(4), repeat=2) if tuple(sorted(seq)) == g1)
-        assert math.log(two) == pytest.approx(genotype_log_probability(p, *g1, theta), abs=1e-13)
+        assert math.log(two) == pytest.approx(genotype_log_probabilities(p, *g1, theta), abs=1e-13)
         for j, g2 in enumerate(genotypes):
             if i == j:
                 assert math.isnan(result.log_lr[i, j])

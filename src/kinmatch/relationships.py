@@ -9,6 +9,9 @@ children, and loops such as cousin marriages.
 ``RELATIONSHIPS`` maps the relationship names used in case files
 (``"parent_child"``, ``"full_siblings"``, ...) to the builders, together with
 their IBD coefficients (κ0, κ1, κ2) for non-inbred pairs.
+
+:func:`describe_relationship` goes the other way: it names the relationship
+of two people of any pedigree, for reports ("full siblings", or "brother").
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from kinmatch.errors import PedigreeError
+from kinmatch.ibd import kinship_coefficients
 from kinmatch.pedigree import Individual, Pedigree, Sex
 
 
@@ -239,7 +243,8 @@ RELATIONSHIPS: Mapping[str, Relationship] = {
         Relationship("half_siblings", half_siblings, (0.5, 0.5, 0.0), "one parent in common"),
         Relationship("grandparent", grandparent, (0.5, 0.5, 0.0), "A is a grandparent of B"),
         Relationship("avuncular", avuncular, (0.5, 0.5, 0.0), "A is an uncle or aunt of B"),
-        Relationship("first_cousins", first_cousins, (0.75, 0.25, 0.0), "children of full siblings"),
+        Relationship("first_cousins", first_cousins, (0.75, 0.25, 0.0),
+                     "children of full siblings"),
         Relationship("half_first_cousins", half_first_cousins, (0.875, 0.125, 0.0),
                      "children of half siblings"),
         Relationship("second_cousins", second_cousins, (0.9375, 0.0625, 0.0),
@@ -248,7 +253,8 @@ RELATIONSHIPS: Mapping[str, Relationship] = {
 }
 
 
-def relationship_pedigree(name: str, a: str, b: str, sex_a: Sex | int, sex_b: Sex | int) -> Pedigree:
+def relationship_pedigree(name: str, a: str, b: str, sex_a: Sex | int, sex_b: Sex | int
+                          ) -> Pedigree:
     """The pedigree of a named relationship between ``a`` and ``b``."""
     try:
         rel = RELATIONSHIPS[name]
@@ -263,3 +269,98 @@ def relationship_pedigree(name: str, a: str, b: str, sex_a: Sex | int, sex_b: Se
     if name == "avuncular":
         return avuncular(a, b, sex_a, sex_b)
     return rel.build(a, b, sex_a=sex_a, sex_b=sex_b)
+
+
+# ---------------------------------------------------------------------------
+# Naming the relationship of two people of a pedigree
+
+#: Per kind of relative: the pair's name, and the kin term for a male, a
+#: female and a relative of unknown sex.
+_NAMES: Mapping[str, tuple[str, tuple[str, str, str]]] = {
+    "parent": ("parent-child", ("father", "mother", "parent")),
+    "child": ("parent-child", ("son", "daughter", "child")),
+    "full sibling": ("full siblings", ("brother", "sister", "sibling")),
+    "half sibling": ("half siblings", ("half-brother", "half-sister", "half-sibling")),
+    "partner": ("partners", ("partner", "partner", "partner")),
+    "grandparent": ("grandparent-grandchild", ("grandfather", "grandmother", "grandparent")),
+    "grandchild": ("grandparent-grandchild", ("grandson", "granddaughter", "grandchild")),
+    "ancestor": ("ancestor-descendant", ("ancestor", "ancestor", "ancestor")),
+    "descendant": ("ancestor-descendant", ("descendant", "descendant", "descendant")),
+    "uncle": ("avuncular", ("uncle", "aunt", "parent's sibling")),
+    "nephew": ("avuncular", ("nephew", "niece", "sibling's child")),
+    "first cousin": ("first cousins", ("first cousin", "first cousin", "first cousin")),
+    "unrelated": ("unrelated", ("no blood relation", "no blood relation", "no blood relation")),
+}
+
+
+def _grandparents(pedigree: Pedigree, parents: tuple[str, str] | None) -> set[str]:
+    return {g for p in (parents or ()) for g in (pedigree.parents(p) or ())}
+
+
+def _full_siblings(pedigree: Pedigree, x: str, y: str) -> bool:
+    px, py = pedigree.parents(x), pedigree.parents(y)
+    return x != y and px is not None and py is not None and set(px) == set(py)
+
+
+def _relative_kind(pedigree: Pedigree, a: str, b: str) -> tuple[str, float | None]:
+    """What ``b`` is to ``a`` (a key of ``_NAMES``, or ``"related"``) and
+    their kinship coefficient when it was needed (see
+    :func:`describe_relationship` for the rules)."""
+    pa, pb = pedigree.parents(a), pedigree.parents(b)
+    if pa is not None and b in pa:
+        return "parent", None
+    if pb is not None and a in pb:
+        return "child", None
+    if pa is not None and pb is not None:
+        shared = set(pa) & set(pb)
+        if len(shared) == 2:
+            return "full sibling", None
+        if len(shared) == 1:
+            return "half sibling", None
+    if b in pedigree.ancestors(a):
+        return ("grandparent" if b in _grandparents(pedigree, pa) else "ancestor"), None
+    if a in pedigree.ancestors(b):
+        return ("grandchild" if a in _grandparents(pedigree, pb) else "descendant"), None
+    phi = kinship_coefficients(pedigree)(a, b)
+    if phi > 0 and pa is not None and pb is not None:
+        if any(_full_siblings(pedigree, b, p) for p in pa):
+            return "uncle", phi
+        if any(_full_siblings(pedigree, a, p) for p in pb):
+            return "nephew", phi
+        if any(_full_siblings(pedigree, x, y) for x in pa for y in pb):
+            return "first cousin", phi
+    if any(a in (pedigree.parents(c) or ()) for c in pedigree.children(b)):
+        return "partner", phi
+    return ("unrelated" if phi == 0 else "related"), phi
+
+
+def describe_relationship(pedigree: Pedigree, a: str, b: str, *, kin_term: bool = False) -> str:
+    """A short name of the relationship of ``a`` and ``b`` in ``pedigree``.
+
+    By default the pair's relationship, symmetric in ``a`` and ``b`` and
+    lower case (as the pedsuite's verbalisr words them): "parent-child",
+    "full siblings", "half siblings", "partners", "grandparent-grandchild",
+    "ancestor-descendant", "avuncular", "first cousins", "related" (some
+    other blood relation) or "unrelated". With ``kin_term=True``, what ``b``
+    is to ``a``, in the word for ``b``'s sex: "father", "sister",
+    "half-brother", "partner", "grandmother", "ancestor", "uncle",
+    "niece", "first cousin", "no blood relation", or for any other blood
+    relative the kinship coefficient, ``"φ = 0.03125"``.
+
+    The relationship is read from the pedigree's structure, the first that
+    applies of: parent, child, full or half sibling, grandparent or further
+    ancestor, grandchild or further descendant, uncle or aunt, nephew or
+    niece, first cousin (a parent of each are full siblings), partner (a
+    child in common, no blood relation named above), and by the kinship
+    coefficient ``φ`` related (``φ > 0``) or unrelated. Blood relatives are
+    named by their closest tie in this order, whatever inbreeding adds (a
+    double first cousin is a first cousin).
+    """
+    kind, phi = _relative_kind(pedigree, a, b)
+    if kind == "related":
+        return f"φ = {phi:.4g}" if kin_term else "related"
+    pair, (male, female, either) = _NAMES[kind]
+    if not kin_term:
+        return pair
+    sex = pedigree.sex(b)
+    return male if sex == Sex.MALE else female if sex == Sex.FEMALE else either

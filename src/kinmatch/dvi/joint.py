@@ -54,23 +54,24 @@ over components and so is the set of assignments. Each component is solved
 on its own and the best assignments of the whole case are merged from the
 components' sorted lists (a k-best product).
 
-Small components are **enumerated** (exact, identical to dvir). A component
-with more than ``component_limit`` assignments is solved by **bounding**:
+Small components are **enumerated** (exact, identical to dvir;
+:func:`kinmatch.algorithms.assignments.enumerate_assignments`). A component
+with more than ``component_limit`` assignments is solved by **bounding**
+(the generic algorithms are in :mod:`kinmatch.algorithms`):
 
 * **One missing person per family in the component** (the usual mass-fatality
   case): ``log L(a) - log L(nobody) = sum_{(s, m) in a} log LR[s, m]`` is
   additive, so the best assignment is a maximum-weight bipartite matching in
   which every sample may also take its own "not among the missing" column of
-  weight 0 (``scipy.optimize.linear_sum_assignment`` on the samples ×
-  (missing persons + one ``*`` per sample) matrix). The k best come from
-  **Murty's** partitioning (K. G. Murty, *An algorithm for ranking all the
-  assignments in order of increasing cost*, Operations Research 16, 1968):
-  the solutions outside the ones listed split into disjoint subproblems,
-  each fixing the choices of some samples and forbidding one, and the best
-  of all subproblems is the next solution. Top-k is exact.
+  weight 0, and the k best come from **Murty's** partitioning (K. G. Murty,
+  *An algorithm for ranking all the assignments in order of increasing
+  cost*, Operations Research 16, 1968;
+  :class:`kinmatch.algorithms.assignments.KBestAssignments`). Top-k is exact.
 * **Families with several missing persons**: a best-first branch-and-bound
-  over the samples, a node being the choices of the first samples. Its
-  priority is the exact gain so far plus, per remaining sample, the
+  over the samples, a node being the choices of the first samples
+  (:func:`kinmatch.algorithms.assignments.best_first_assignments`, the
+  families being the groups of columns and :class:`FamilyGain` the gain).
+  Its priority is the exact gain so far plus, per remaining sample, the
   largest increment it could add: ``log LR`` for a family with one missing
   person in the component, ``-log L(s)`` otherwise (the increment of placing
   ``s`` is ``sum_k log P(s's genotype at m | F, A) - log L(s) <= -log L(s)``
@@ -84,7 +85,9 @@ The estimate is the posterior over the assignments listed (the top
 ``posterior_assignments`` by posterior weight), clipped into a certified
 interval ``[lower, upper]``; ``posterior_error`` is the largest distance
 from the estimate to the ends of the interval, and ``exact`` says whether
-every component was enumerated completely. Intervals are intersections of:
+every component was enumerated completely. Intervals are intersections of
+(:mod:`kinmatch.algorithms.matching_bounds`, with ``B[s, m]`` the pair
+weights and "not among the missing" the unassigned column):
 
 1. **Listed mass.** With ``E`` the listed weight, ``E[s, m]`` its part with
    ``s = m`` and ``R >= Z - E`` a bound on the weight not listed,
@@ -123,24 +126,41 @@ All bounds are computed in floating point; they are certified up to rounding.
 
 from __future__ import annotations
 
-import heapq
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.optimize import linear_sum_assignment
 
+from kinmatch.algorithms.assignments import (
+    UNASSIGNED,
+    AssignmentLimitError,
+    Placement,
+    SearchLimitError,
+    SearchResult,
+    best_first_assignments,
+    count_assignments,
+    count_matchings,
+    enumerate_assignments,
+    k_best_assignments,
+    k_best_combinations,
+)
+from kinmatch.algorithms.matching_bounds import (
+    listed_mass,
+    listed_mass_bounds,
+    log_partition_upper_bound,
+    vertex_deletion_bounds,
+)
 from kinmatch.dvi.case import UNTYPED, PreparedCase
 from kinmatch.dvi.pairwise import (
     PairwiseCache,
     PairwiseLR,
-    _needs_sum,
-    _observation_weights,
     family_log_likelihoods,
     observed_log_probabilities,
+    sample_observation_weights,
+    uncertain_genotypes,
 )
 from kinmatch.errors import KinmatchError
 from kinmatch.likelihood.observation import Observation
@@ -154,8 +174,9 @@ from kinmatch.likelihood.peeling import (
 )
 from kinmatch.pedigree import Sex
 
-#: Column index meaning "not among the missing" (dvir's ``*``).
-NOT_MISSING = -1
+#: Column index meaning "not among the missing" (dvir's ``*``): the generic
+#: "unassigned" of :mod:`kinmatch.algorithms.assignments`.
+NOT_MISSING = UNASSIGNED
 
 #: Largest number of assignments enumerated in one component; larger ones are bounded.
 DEFAULT_COMPONENT_LIMIT = 200_000
@@ -221,14 +242,23 @@ class JointResult:
                 for s, c in zip(self.samples, self.assignments[row])}
 
 
-#: Placements that share a conditional peeling (:meth:`_FamilyGain._prefetch_conditional`)
+#: Placements that share a conditional peeling (:meth:`FamilyGain._prefetch_conditional`)
 #: must number at least this many; below it peeling each placement is cheaper
 #: (lumped alphabets, batched with its own shape).
 _SHARED_PEELING_MIN = 3
 
 
-class _FamilyGain:
-    """``g_F(A)`` for sets of (sample, missing person) placed in one family, cached."""
+class FamilyGain:
+    """``g_F(A)`` for sets of (sample, missing person) placed in one family, cached.
+
+    ``g_F(A) = log L(F with A) - log L(F) - sum_{s in A} log L(s)`` (plus the
+    placed pairs' lineage parts; module docstring): for one placed sample
+    the pairwise log-LR, for several a peeling of the family with all of
+    them placed. Called as ``gain(family, placement)``, the group gain of
+    :func:`kinmatch.algorithms.assignments.best_first_assignments`, whose
+    groups are the families (``column_family[c]``: the family of missing
+    person ``c``).
+    """
 
     def __init__(self, prepared: PreparedCase, pairwise: PairwiseLR,
                  sample_loglik: NDArray[np.float64], family_loglik: NDArray[np.float64]) -> None:
@@ -240,7 +270,7 @@ class _FamilyGain:
         self.column_family = [next(i for i, f in enumerate(prepared.case.families)
                                    if f.name == fam) for fam in pairwise.families]
 
-    def __call__(self, family: int, placed: tuple[tuple[int, int], ...]) -> float:
+    def __call__(self, family: int, placed: Placement) -> float:
         if not placed:
             return 0.0
         if len(placed) == 1:
@@ -283,8 +313,8 @@ class _FamilyGain:
         direct peeling (those in groups smaller than ``_SHARED_PEELING_MIN``)."""
         groups: dict[tuple[int, tuple[tuple[int, int], ...], int], list[int]] = {}
         for f, placed in todo:
-            *prefix, (s, c) = placed
-            groups.setdefault((f, tuple(prefix), c), []).append(s)
+            *before, (s, c) = placed
+            groups.setdefault((f, tuple(before), c), []).append(s)
         shared = {key: samples for key, samples in groups.items()
                   if len(samples) >= _SHARED_PEELING_MIN}
         if not shared:
@@ -296,8 +326,8 @@ class _FamilyGain:
         logtotal, packed, _ = pedigrees_genotype_distributions_packed(jobs)
         g = prepared.sample_genotypes
         n_alleles = np.array([m.n_alleles for m in prepared.markers], dtype=np.intp)
-        offsets = genotype_offsets(n_alleles)
-        summed = _needs_sum(prepared)
+        offsets = genotype_offsets(n_alleles.tolist())
+        summed = uncertain_genotypes(prepared)
         is_x = np.array([m.is_x for m in prepared.markers], dtype=bool)
         for row, ((f, prefix, c), samples) in enumerate(shared.items()):
             hemizygous = prepared.case.families[f].pedigree.sex(self.pairwise.missing[c]) \
@@ -308,10 +338,10 @@ class _FamilyGain:
                                    offsets[None, :-1])
             with np.errstate(divide="ignore"):
                 values = np.log(packed[row, np.where(typed, cols, 0)])
-            for k in np.flatnonzero(summed[rows].any(axis=0)):
+            for k in map(int, np.flatnonzero(summed[rows].any(axis=0))):
                 which = np.flatnonzero(summed[rows, k])
-                weights = _observation_weights(prepared, k, rows[which],
-                                               bool(hemizygous and is_x[k]))
+                weights = sample_observation_weights(prepared, k, rows[which],
+                                                     bool(hemizygous and is_x[k]))
                 dist = packed[row, offsets[k]:offsets[k + 1]]
                 with np.errstate(divide="ignore"):
                     values[which, k] = np.log(weights @ dist)
@@ -385,355 +415,6 @@ def _components(positive: NDArray[np.bool_], column_family: Sequence[int], n_fam
     return list(groups.values())
 
 
-def _enumerate(samples: Sequence[int], options: dict[int, list[int]], limit: int
-               ) -> Iterator[tuple[int, ...]]:
-    """Every injective partial assignment of ``samples`` to their ``options``."""
-    count = 0
-    chosen: list[int] = []
-    used: set[int] = set()
-
-    def rec(i: int) -> Iterator[tuple[int, ...]]:
-        nonlocal count
-        if i == len(samples):
-            count += 1
-            if count > limit:
-                raise KinmatchError(
-                    f"a component of {len(samples)} samples has more than {limit:,} possible "
-                    "assignments; exclude more pairs (a stricter incompatibility limit) or "
-                    "solve the undisputed identifications first")
-            yield tuple(chosen)
-            return
-        chosen.append(NOT_MISSING)
-        yield from rec(i + 1)
-        chosen.pop()
-        for c in options[samples[i]]:
-            if c not in used:
-                used.add(c)
-                chosen.append(c)
-                yield from rec(i + 1)
-                chosen.pop()
-                used.discard(c)
-
-    yield from rec(0)
-
-
-def count_assignments(allowed: NDArray[np.bool_]) -> int:
-    """Number of injective partial assignments with ``allowed[s, c]`` (dvir's n).
-
-    Dynamic programming over samples with the set of used columns as state,
-    restricted to columns some sample may take; exact for the case sizes dvir
-    can enumerate (see :func:`count_matchings` for large ones).
-    """
-    states: dict[frozenset[int], int] = {frozenset(): 1}
-    for s in range(allowed.shape[0]):
-        cols = np.flatnonzero(allowed[s])
-        nxt: dict[frozenset[int], int] = {}
-        for used, n in states.items():
-            nxt[used] = nxt.get(used, 0) + n
-            for c in cols:
-                if c not in used:
-                    key = used | {int(c)}
-                    nxt[key] = nxt.get(key, 0) + n
-        states = nxt
-    return sum(states.values())
-
-
-def count_matchings(allowed: NDArray[np.bool_], max_states: int = 1_000_000) -> int | None:
-    """Number of injective partial assignments, by column classes; ``None`` if too costly.
-
-    Columns allowed by exactly the same samples are interchangeable, so the
-    state need only count the used columns of each class:
-    ``N(s + 1, u + e_g) += N(s, u) * (size_g - u_g)`` for each class ``g`` that
-    sample ``s`` allows, and ``N(s + 1, u) += N(s, u)`` for ``*``. With one
-    class of ``m`` columns and ``n`` samples this is
-    ``sum_k C(n, k) C(m, k) k!``. Sex is what usually splits the classes, so
-    there are few.
-    """
-    if allowed.size == 0:
-        return 1
-    patterns: dict[bytes, int] = {}
-    col_class = np.array([patterns.setdefault(allowed[:, c].tobytes(), len(patterns))
-                          for c in range(allowed.shape[1])], dtype=np.intp)
-    sizes = np.bincount(col_class, minlength=len(patterns))
-    if math.prod(int(x) + 1 for x in sizes) > max_states:
-        return None
-    states: dict[tuple[int, ...], int] = {tuple(0 for _ in sizes): 1}
-    for s in range(allowed.shape[0]):
-        classes = sorted({int(g) for g in col_class[allowed[s]]})
-        nxt: dict[tuple[int, ...], int] = {}
-        for used, n in states.items():
-            nxt[used] = nxt.get(used, 0) + n
-            for g in classes:
-                free = int(sizes[g]) - used[g]
-                if free > 0:
-                    key = used[:g] + (used[g] + 1,) + used[g + 1:]
-                    nxt[key] = nxt.get(key, 0) + n * free
-        states = nxt
-    return sum(states.values())
-
-
-# ---------------------------------------------------------------------------
-# Murty's k-best assignments (one missing person per family)
-
-
-class _Murty:
-    """k-best partial matchings of samples (rows) to missing persons (columns).
-
-    ``weight[s, m]`` is the additive log-weight of pair ``(s, m)`` (``-inf`` when
-    impossible); a sample may also stay unmatched with weight 0. Each sample
-    row of the LSA matrix has the ``m`` real columns and one private ``*``
-    column; a subproblem fixes some rows' choices and forbids some others.
-    """
-
-    def __init__(self, weight: NDArray[np.float64]) -> None:
-        self.n, self.m = weight.shape
-        n, m = self.n, self.m
-        cost = np.full((n, m + n), np.inf)
-        cost[:, :m] = np.where(np.isfinite(weight), -weight, np.inf)
-        cost[np.arange(n), m + np.arange(n)] = 0.0
-        self.cost = cost
-        self.weight = weight
-
-    def _column(self, row: int, choice: int) -> int:
-        return choice if choice != NOT_MISSING else self.m + row
-
-    def solve(self, forced: dict[int, int], forbidden: dict[int, frozenset[int]]
-              ) -> tuple[float, tuple[int, ...]] | None:
-        """Best solution with the rows in ``forced`` fixed and ``forbidden`` choices barred."""
-        n, m = self.n, self.m
-        choice = [NOT_MISSING] * n
-        value = 0.0
-        used_cols = []
-        for r, c in forced.items():
-            choice[r] = c
-            if c != NOT_MISSING:
-                value += float(self.weight[r, c])
-                used_cols.append(c)
-        free_rows = [r for r in range(n) if r not in forced]
-        if free_rows:
-            keep = np.ones(m + n, dtype=bool)
-            keep[used_cols] = False
-            keep[[m + r for r in forced]] = False
-            cols = np.flatnonzero(keep)
-            sub = self.cost[np.ix_(free_rows, cols)]
-            position = {int(c): j for j, c in enumerate(cols)}
-            for i, r in enumerate(free_rows):
-                for c in forbidden.get(r, ()):
-                    j = position.get(self._column(r, c))
-                    if j is not None:
-                        sub[i, j] = np.inf
-            try:
-                rows, picked = linear_sum_assignment(sub)
-            except ValueError:  # no feasible completion
-                return None
-            if not np.isfinite(sub[rows, picked]).all():
-                return None
-            for i, j in zip(rows, picked):
-                c = int(cols[j])
-                r = free_rows[int(i)]
-                choice[r] = c if c < m else NOT_MISSING
-                if c < m:
-                    value += float(self.weight[r, c])
-        return value, tuple(choice)
-
-    def ranked(self) -> Iterator[tuple[float, tuple[int, ...]]]:
-        """Solutions best first, each once (Murty 1968)."""
-        root = self.solve({}, {})
-        if root is None:
-            return
-        counter = 0
-        heap: list[tuple[float, int, tuple[int, ...], dict[int, int], dict[int, frozenset[int]]]]
-        heap = [(-root[0], counter, root[1], {}, {})]
-        while heap:
-            neg, _, sol, forced, forbidden = heapq.heappop(heap)
-            yield -neg, sol
-            fixed = dict(forced)
-            for r in range(self.n):
-                if r in forced:
-                    continue
-                bar = dict(forbidden)
-                bar[r] = bar.get(r, frozenset()) | {sol[r]}
-                child = self.solve(fixed, bar)
-                if child is not None:
-                    counter += 1
-                    heapq.heappush(heap, (-child[0], counter, child[1], dict(fixed), bar))
-                fixed[r] = sol[r]
-
-
-# ---------------------------------------------------------------------------
-# Certified posterior bounds for one-missing-person components
-
-
-def _sum_except(b: NDArray[np.float64], axis: int) -> NDArray[np.float64]:
-    """``out[i, j] = sum over the other entries of b's line through (i, j) along axis``,
-    without the cancellation of ``total - b[i, j]`` at the line's largest entry."""
-    total = b.sum(axis=axis, keepdims=True)
-    out = np.maximum(total - b, 0.0)
-    if b.shape[axis] == 0:
-        return out
-    top = np.argmax(b, axis=axis)
-    masked = b.copy()
-    if axis == 0:
-        masked[top, np.arange(b.shape[1])] = 0.0
-        out[top, np.arange(b.shape[1])] = masked.sum(axis=0)
-    else:
-        masked[np.arange(b.shape[0]), top] = 0.0
-        out[np.arange(b.shape[0]), top] = masked.sum(axis=1)
-    return out
-
-
-def _recursion_bounds(b: NDArray[np.float64]) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Lower and upper bounds of the posteriors (samples × (missing + 1)) by two
-    levels of the vertex-deletion recursion (module docstring, bound 2).
-
-    ``b[s, m]`` >= 0 is the weight of pair ``(s, m)``; the last column of the
-    result is "not among the missing".
-    """
-    n, m = b.shape
-    row_ex = _sum_except(b, 1)  # r_s - b[s, m]: row s without column m
-    col_ex = _sum_except(b, 0)  # c_m - b[s, m]: column m without row s
-    # x(G - s - u, w) for samples w != s (u a missing person): w's degree there <= r_w - b[w, u]
-    q = b / (1.0 + row_ex)  # b[w, u] * lower bound of x(G - s - u, w)
-    hi_xu = 1.0 / (1.0 + _sum_except(q, 0))  # upper bound of x(G - s, u), per (s, u)
-    # upper bound of x(G - s - u, w): 1 / (1 + sum_{z != u} b[w, z] / (1 + c_z - b[w, z]))
-    p = b / (1.0 + col_ex)
-    hi_w = 1.0 / (1.0 + _sum_except(p, 1))  # per (w, u)
-    lo_xu = 1.0 / (1.0 + _sum_except(b * hi_w, 0))  # lower bound of x(G - s, u), per (s, u)
-    lo_xs = 1.0 / (1.0 + (b * hi_xu).sum(axis=1))  # x(G, s)
-    hi_xs = 1.0 / (1.0 + (b * lo_xu).sum(axis=1))
-    # x(G - s, m) = 1 / (1 + sum_{u != s} b[u, m] x(G - s - m, u)), u samples:
-    #   1 / (1 + r_u - b[u, m]) <= x(G - s - m, u) <= hi_w[u, m]
-    lo_u = 1.0 / (1.0 + row_ex)
-    lo_xm = lo_xu  # the same expression: sum_{u != s} b[u, m] hi_w[u, m]
-    hi_xm = 1.0 / (1.0 + _sum_except(b * lo_u, 0))
-    lower = np.zeros((n, m + 1))
-    upper = np.zeros((n, m + 1))
-    lower[:, :m] = b * lo_xs[:, None] * lo_xm
-    upper[:, :m] = b * hi_xs[:, None] * hi_xm
-    lower[:, m] = lo_xs
-    upper[:, m] = hi_xs
-    return _tighten(np.clip(lower, 0.0, 1.0), np.clip(upper, 0.0, 1.0))
-
-
-def _tighten(lower: NDArray[np.float64], upper: NDArray[np.float64]
-             ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Use that each row sums to 1 and each missing person's column to at most 1."""
-    m = lower.shape[1] - 1
-    lower = np.maximum(lower, 1.0 - _sum_except(upper, 1))
-    col_lo = _sum_except(lower[:, :m], 0)
-    upper = upper.copy()
-    upper[:, :m] = np.minimum(upper[:, :m], 1.0 - col_lo)
-    upper = np.minimum(upper, 1.0 - _sum_except(lower, 1))
-    return np.clip(lower, 0.0, 1.0), np.clip(np.maximum(upper, lower), 0.0, 1.0)
-
-
-def _listed_mass(values: NDArray[np.float64], assign: NDArray[np.intp], n_cols: int
-                 ) -> tuple[float, NDArray[np.float64]]:
-    """log of the listed weight and its share per (sample, column), relative to it."""
-    if len(values) == 0:
-        return -math.inf, np.zeros((assign.shape[1], n_cols + 1))
-    top = float(values.max())
-    w = np.exp(values - top)
-    total = float(w.sum())
-    share = np.zeros((assign.shape[1], n_cols + 1))
-    for j in range(assign.shape[1]):
-        col = assign[:, j]
-        np.add.at(share[j], np.where(col == NOT_MISSING, n_cols, col), w)
-    return top + math.log(total), share / total
-
-
-def _mass_bounds(log_e: float, share: NDArray[np.float64], log_r: float
-                 ) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
-    """Bound 1: ``E_sm / (E + R) <= P <= (E_sm + R) / (E + R)``."""
-    if log_r == -math.inf:
-        return share.copy(), share.copy()
-    # with E = 1: rho = R / E
-    rho = math.exp(min(log_r - log_e, 700.0))
-    lower = share / (1.0 + rho)
-    upper = (share + rho) / (1.0 + rho)
-    return lower, np.minimum(upper, 1.0)
-
-
-def _logsumexp(values: Sequence[float]) -> float:
-    finite = [v for v in values if v != -math.inf]
-    if not finite:
-        return -math.inf
-    top = max(finite)
-    return top + math.log(sum(math.exp(v - top) for v in finite))
-
-
-# ---------------------------------------------------------------------------
-# Branch-and-bound (families with several missing persons)
-
-
-@dataclass
-class _Search:
-    """Leaves of a best-first branch-and-bound, and the weight it left unexplored."""
-
-    values: list[float]
-    rows: list[tuple[int, ...]]
-    log_rest: float  # log of an upper bound on the weight of all other leaves (-inf: none)
-
-
-def _branch_and_bound(samples: Sequence[int], options: dict[int, list[int]],
-                      bound: dict[tuple[int, int], float], log_prior: NDArray[np.float64],
-                      gain: _FamilyGain, k: int, max_nodes: int) -> _Search:
-    """The ``k`` best assignments of ``samples`` by ``sum_F g_F + sum log prior``.
-
-    ``bound[(s, c)]`` is an upper bound of the increment of placing ``s`` at
-    ``c`` in any context (prior included); a node's priority is its exact
-    value plus the sum over the remaining samples of their best positive
-    bound, so leaves are popped best first.
-    """
-    n = len(samples)
-    best_inc = [max([0.0] + [bound[(s, c)] for c in options[s]]) for s in samples]
-    log_mass = [_logsumexp([0.0] + [bound[(s, c)] for c in options[s]]) for s in samples]
-    opt = [0.0] * (n + 1)
-    mass = [0.0] * (n + 1)
-    for i in range(n - 1, -1, -1):
-        opt[i] = opt[i + 1] + best_inc[i]
-        mass[i] = mass[i + 1] + log_mass[i]
-    counter = 0
-    Node = tuple[float, int, int, float, tuple[int, ...], tuple[tuple[int, tuple[tuple[int, int], ...]], ...]]
-    heap: list[Node] = [(-opt[0], 0, 0, 0.0, (), ())]
-    values: list[float] = []
-    rows: list[tuple[int, ...]] = []
-    expanded = 0
-    while heap and len(rows) < k:
-        _, _, depth, value, chosen, placed = heapq.heappop(heap)
-        if depth == n:
-            values.append(value)
-            rows.append(chosen)
-            continue
-        expanded += 1
-        if expanded > max_nodes:
-            raise KinmatchError(
-                f"the joint analysis of a component of {n} samples needed more than "
-                f"{max_nodes:,} search nodes; exclude more pairs (a stricter incompatibility "
-                "limit) or solve the undisputed identifications first")
-        s = samples[depth]
-        used = set(chosen)
-        by_family = dict(placed)
-        children = [(NOT_MISSING, value, placed)]
-        for c in options[s]:
-            if c in used or log_prior[s, c] == -math.inf:
-                continue
-            f = gain.column_family[c]
-            old = by_family.get(f, ())
-            new = old + ((s, c),)
-            v = value - gain(f, old) + gain(f, new) + float(log_prior[s, c])
-            if v == -math.inf or math.isnan(v):
-                continue
-            nb = dict(by_family)
-            nb[f] = new
-            children.append((c, v, tuple(sorted(nb.items()))))
-        for c, v, pl in children:
-            counter += 1
-            heapq.heappush(heap, (-(v + opt[depth + 1]), counter, depth + 1, v, chosen + (c,), pl))
-    log_rest = _logsumexp([node[3] + mass[node[2]] for node in heap])
-    return _Search(values, rows, log_rest)
-
-
 # ---------------------------------------------------------------------------
 # The joint analysis
 
@@ -792,7 +473,7 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
     sexes = np.array([int(s.sex) for s in case.samples])
     sample_ll = observed_log_probabilities(prepared, sexes == Sex.MALE).sum(axis=1)
     family_ll = family_log_likelihoods(prepared, cache=cache)
-    gain = _FamilyGain(prepared, pairwise, sample_ll, family_ll)
+    gain = FamilyGain(prepared, pairwise, sample_ll, family_ll)
     log_lr = pairwise.log_lr
     n_samples, n_cols = log_lr.shape
     permitted = pairwise.sex_compatible.copy()
@@ -843,22 +524,21 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
         w_lik = np.where(sub, log_lr[np.ix_(comp_samples, comp_cols)], -np.inf)
         w_post = w_lik + log_w[np.ix_(comp_samples, comp_cols)]
         if additive:
-            lik_rows = _murty_list(w_lik, top if not flat else n_list)
-            post_rows = lik_rows if flat else _murty_list(w_post, n_list)
+            lik_rows = k_best_assignments(w_lik, top if not flat else n_list)
+            post_rows = lik_rows if flat else k_best_assignments(w_post, n_list)
             exhausted = len(post_rows[0]) < n_list
             b = np.exp(np.minimum(np.where(np.isfinite(w_post), w_post, -np.inf), _LOG_CAP))
-            log_e, share = _listed_mass(post_rows[0], post_rows[1], len(comp_cols))
+            log_e, share = listed_mass(post_rows[0], post_rows[1], len(comp_cols))
             if exhausted:
                 log_r = -math.inf
             else:
-                log_z = min(sum(_logsumexp([0.0, *row[np.isfinite(row)]]) for row in w_post),
-                            sum(_logsumexp([0.0, *col[np.isfinite(col)]]) for col in w_post.T))
+                log_z = log_partition_upper_bound(w_post)
                 log_r = log_z + math.log(-math.expm1(log_e - log_z)) if log_z > log_e else -math.inf
-            lo1, hi1 = _mass_bounds(log_e, share, log_r)
+            lo1, hi1 = listed_mass_bounds(log_e, share, log_r)
             if exhausted:
                 lo, hi = lo1, hi1
             else:
-                lo2, hi2 = _recursion_bounds(b)
+                lo2, hi2 = vertex_deletion_bounds(b)
                 lo, hi = np.maximum(lo1, lo2), np.minimum(hi1, hi2)
                 hi = np.maximum(hi, lo)
             vals, assign = lik_rows
@@ -873,18 +553,18 @@ def joint_identification(prepared: PreparedCase, pairwise: PairwiseLR, *, top: i
                            if shared else float(log_lr[s, c]))
                     bound[(s, c)] = inc + 1e-9 * (1.0 + abs(inc))
             zero_prior = np.zeros_like(log_w)
-            lik = _branch_and_bound(comp_samples, options, bound, zero_prior, gain,
-                                    top if not flat else n_list, max_nodes)
+            lik = _search(comp_samples, options, bound, zero_prior, gain,
+                          top if not flat else n_list, max_nodes)
             if flat:
                 post_search = lik
             else:
                 post_bound = {key: v + float(log_w[key]) for key, v in bound.items()}
-                post_search = _branch_and_bound(comp_samples, options, post_bound, log_w, gain,
-                                                n_list, max_nodes)
+                post_search = _search(comp_samples, options, post_bound, log_w, gain, n_list,
+                                      max_nodes)
             post_assign = _local(post_search.rows, local, len(comp_samples))
-            log_e, share = _listed_mass(np.array(post_search.values), post_assign, len(comp_cols))
+            log_e, share = listed_mass(np.array(post_search.values), post_assign, len(comp_cols))
             exhausted = post_search.log_rest == -math.inf
-            lo, hi = _mass_bounds(log_e, share, post_search.log_rest)
+            lo, hi = listed_mass_bounds(log_e, share, post_search.log_rest)
             vals = np.array(lik.values)
             # branch-and-bound rows hold global column indices already
             assign = np.array(lik.rows, dtype=np.intp).reshape(len(lik.rows), len(comp_samples))
@@ -946,19 +626,22 @@ def _store(posterior: NDArray[np.float64], lower: NDArray[np.float64], upper: ND
         upper[s, target] = hi[j]
 
 
-def _murty_list(weight: NDArray[np.float64], k: int) -> tuple[NDArray[np.float64], NDArray[np.intp]]:
-    """The ``k`` best partial matchings (local columns) and their weights."""
-    values, rows = [], []
-    for v, sol in _Murty(weight).ranked():
-        values.append(v)
-        rows.append(sol)
-        if len(rows) >= k:
-            break
-    return (np.array(values, dtype=float),
-            np.array(rows, dtype=np.intp).reshape(len(rows), weight.shape[0]))
+def _search(samples: list[int], options: dict[int, list[int]],
+            bound: dict[tuple[int, int], float], log_prior: NDArray[np.float64],
+            gain: FamilyGain, k: int, max_nodes: int) -> SearchResult:
+    """:func:`~kinmatch.algorithms.assignments.best_first_assignments` over the
+    families of a component, with the error explained for a DVI case."""
+    try:
+        return best_first_assignments(samples, options, bound, log_prior, gain,
+                                      gain.column_family, k, max_nodes)
+    except SearchLimitError:
+        raise KinmatchError(
+            f"the joint analysis of a component of {len(samples)} samples needed more than "
+            f"{max_nodes:,} search nodes; exclude more pairs (a stricter incompatibility "
+            "limit) or solve the undisputed identifications first") from None
 
 
-def _enumerated(samples: list[int], options: dict[int, list[int]], gain: _FamilyGain,
+def _enumerated(samples: list[int], options: dict[int, list[int]], gain: FamilyGain,
                 log_w: NDArray[np.float64], limit: int
                 ) -> tuple[NDArray[np.float64], NDArray[np.intp], NDArray[np.float64]]:
     """Every assignment of a component: log-likelihood gains sorted best first, the
@@ -967,7 +650,13 @@ def _enumerated(samples: list[int], options: dict[int, list[int]], gain: _Family
     rows = []
     values = []
     priors = []
-    assignments = list(_enumerate(samples, options, limit))
+    try:
+        assignments = list(enumerate_assignments(samples, options, limit))
+    except AssignmentLimitError:
+        raise KinmatchError(
+            f"a component of {len(samples)} samples has more than {limit:,} possible "
+            "assignments; exclude more pairs (a stricter incompatibility limit) or "
+            "solve the undisputed identifications first") from None
     requests = []
     for assignment in assignments:
         by_family_: dict[int, list[tuple[int, int]]] = {}
@@ -1009,37 +698,15 @@ def _enumerated(samples: list[int], options: dict[int, list[int]], gain: _Family
 def _merge_top(ranked: list[tuple[NDArray[np.float64], NDArray[np.intp], list[int]]],
                n_samples: int, top: int) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """The ``top`` best combinations of the components' sorted lists (k-best product)."""
-    if not ranked:
-        return np.full((1, n_samples), NOT_MISSING, dtype=np.intp), np.zeros(1)
-    start = tuple(0 for _ in ranked)
-
-    def score(idx: tuple[int, ...]) -> float:
-        return float(sum(r[0][i] for r, i in zip(ranked, idx)))
-
-    heap = [(-score(start), start)]
-    seen = {start}
     rows, values = [], []
-    while heap and len(rows) < top:
-        neg, idx = heapq.heappop(heap)
+    for value, idx in k_best_combinations([vals for vals, _, _ in ranked], top):
         row = np.full(n_samples, NOT_MISSING, dtype=np.intp)
         for (_, assign, samples), i in zip(ranked, idx):
             row[samples] = assign[i]
         rows.append(row)
-        values.append(-neg)
-        for j in range(len(ranked)):
-            if idx[j] + 1 < len(ranked[j][0]):
-                nxt = idx[:j] + (idx[j] + 1,) + idx[j + 1:]
-                if nxt not in seen:
-                    seen.add(nxt)
-                    heapq.heappush(heap, (-score(nxt), nxt))
+        values.append(value)
     return np.array(rows, dtype=np.intp), np.array(values)
 
 
-__all__ = [
-    "DEFAULT_COMPONENT_LIMIT",
-    "NOT_MISSING",
-    "JointResult",
-    "count_assignments",
-    "count_matchings",
-    "joint_identification",
-]
+__all__ = ["DEFAULT_COMPONENT_LIMIT", "NOT_MISSING", "FamilyGain", "JointResult",
+           "joint_identification"]

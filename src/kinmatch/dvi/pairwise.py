@@ -13,13 +13,14 @@ which gives the whole genotype distribution of ``m`` given the family
 then a table lookup, so the cost grows with families + samples, not with
 their product times the pedigree work. The denominator is the sample's
 genotype probability as a one-person pedigree
-(:func:`kinmatch.likelihood.genotype_log_probability`).
+(:func:`kinmatch.likelihood.population.genotype_log_probabilities`).
 
 A marker where ``s`` placed as ``m`` breaks Mendel's laws — where
 ``P(m has s's genotype | F) = 0`` once mutations are switched off — is an
 incompatibility; the number of such markers is reported per pair (dvir's
-``exclusionMatrix``), whatever the mutation model would make of them. Where the sexes of ``s`` and ``m`` are both
-known and differ, the pair is impossible and its LR is NaN (dvir's NA).
+``exclusionMatrix``), whatever the mutation model would make of them. Where
+the sexes of ``s`` and ``m`` are both known and differ, the pair is
+impossible and its LR is NaN (dvir's NA).
 
 Lineage markers. When the case holds Y-STR haplotypes or mtDNA profiles
 (:mod:`.lineage_evidence`), each pair also gets a Y part and an mtDNA part,
@@ -60,7 +61,7 @@ from kinmatch.dvi.lineage_evidence import (
     LineageEvidenceTable,
     lineage_evidence,
 )
-from kinmatch.likelihood.observation import observation_factor
+from kinmatch.likelihood.observation import packed_observation_weights
 from kinmatch.likelihood.peeling import (
     DEFAULT_CONTEXT,
     PedigreeMarkers,
@@ -70,7 +71,7 @@ from kinmatch.likelihood.peeling import (
     pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
-from kinmatch.likelihood.population import genotype_log_probabilities, log_genotype_probabilities
+from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex
 
@@ -354,19 +355,22 @@ def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool
 
     ``hemizygous[s]`` says whether sample ``s`` is treated as male at X-linked
     markers. The sample is a one-person pedigree; see
-    :func:`kinmatch.likelihood.genotype_log_probability` for the formulas.
+    :func:`kinmatch.likelihood.population.genotype_log_probabilities` for the
+    formulas.
     """
     g = prepared.sample_genotypes
     markers = prepared.markers
     typed = g[:, :, 0] != UNTYPED
-    table = np.ones((len(markers), max((m.n_alleles for m in markers), default=1)))
+    width = max((m.n_alleles for m in markers), default=1)
+    table = np.ones((len(markers), width))
     for k, marker in enumerate(markers):
         table[k, :marker.n_alleles] = marker.allele_frequencies
-    cols = np.arange(len(markers))[None, :]
+    # the markers' frequencies end to end: allele a of marker k is at k * width + a
+    start = (np.arange(len(markers)) * width)[None, :]
     a, b = np.where(typed, g[:, :, 0], 0), np.where(typed, g[:, :, 1], 0)
     is_x = np.array([m.is_x for m in markers], dtype=bool)
-    out = log_genotype_probabilities(table[cols, a], table[cols, b], a == b,
-                                     prepared.case.theta, hemizygous[:, None] & is_x[None, :])
+    out = genotype_log_probabilities(table.ravel(), start + a, start + b, prepared.case.theta,
+                                     hemizygous[:, None] & is_x[None, :])
     return np.where(typed, out, 0.0)
 
 
@@ -420,7 +424,7 @@ def pairwise_lr(prepared: PreparedCase,
     if female_mp.any():
         out[:, female_mp, :] -= pops[1][:, None, :]
     incompatible_per_marker = ~dists.compatible[:, safe] & typed[None]  # (C, S, K)
-    summed = _needs_sum(prepared)
+    summed = uncertain_genotypes(prepared)
     rows = np.flatnonzero(summed.any(axis=1))
     if len(rows):
         values, clash_k = degraded_log_lr(prepared, dists, rows, summed[rows])
@@ -462,14 +466,14 @@ def _genotype_log_probabilities_all(marker: Marker, theta: float, hemizygous: bo
     return genotype_log_probabilities(marker.allele_frequencies, a, b, theta, hemi)
 
 
-def _needs_sum(prepared: PreparedCase) -> NDArray[np.bool_]:
-    """(samples × markers) where the true genotype is not the one seen: every
-    marker of a degraded sample, and a homozygous-looking genotype at a
-    marker with a silent allele."""
-    return _needs_sum_rows(prepared, 0, prepared.sample_genotypes.shape[0])
-
-
-def _needs_sum_rows(prepared: PreparedCase, start: int, stop: int) -> NDArray[np.bool_]:
+def uncertain_genotypes(prepared: PreparedCase, start: int = 0, stop: int | None = None
+                        ) -> NDArray[np.bool_]:
+    """(samples × markers) where the true genotype is not the one seen, so that
+    likelihoods sum over it with :func:`sample_observation_weights`: every
+    typed marker of a degraded sample, and a homozygous-looking genotype at
+    a marker with a silent allele. ``start:stop`` selects samples."""
+    if stop is None:
+        stop = prepared.sample_genotypes.shape[0]
     g = prepared.sample_genotypes[start:stop]
     degraded = np.array([s.degraded for s in prepared.case.samples[start:stop]], dtype=bool)
     silent = np.array([m.silent_allele is not None for m in prepared.markers], dtype=bool)
@@ -477,27 +481,18 @@ def _needs_sum_rows(prepared: PreparedCase, start: int, stop: int) -> NDArray[np
     return typed & (degraded[:, None] | (silent[None, :] & (g[:, :, 0] == g[:, :, 1])))
 
 
-def _observation_weights(prepared: PreparedCase, k: int, rows: NDArray[np.intp],
-                         hemizygous: bool) -> NDArray[np.float64]:
+def sample_observation_weights(prepared: PreparedCase, k: int, rows: NDArray[np.intp],
+                               hemizygous: bool) -> NDArray[np.float64]:
     """``P(what sample s shows at marker k | G)`` for the samples ``rows``
     (typed at ``k``) and every unordered genotype ``G`` in packed order (a
     hemizygote's allele on the diagonal), from the samples' drop-out,
-    drop-in and the marker's silent allele."""
-    marker = prepared.markers[k]
+    drop-in and the marker's silent allele
+    (:func:`kinmatch.likelihood.observation.packed_observation_weights`)."""
     samples = [prepared.case.samples[r] for r in rows]
     a, b = prepared.sample_genotypes[rows, k, 0], prepared.sample_genotypes[rows, k, 1]
     d = np.array([s.dropout for s in samples])
     c = np.array([s.dropin for s in samples])
-    silent = np.full(len(rows), -1 if marker.silent_index is None else marker.silent_index)
-    p = np.broadcast_to(marker.allele_frequencies, (len(rows), marker.n_alleles))
-    factor = observation_factor(p, a, np.where(a == b, -1, b), d, c, d ** 2,
-                                hemizygous=hemizygous, silent=silent)
-    upper = np.triu_indices(marker.n_alleles)
-    if not hemizygous:
-        return factor[:, upper[0], upper[1]]
-    weights = np.zeros((len(rows), len(upper[0])))
-    weights[:, upper[0] == upper[1]] = factor
-    return weights
+    return packed_observation_weights(prepared.markers[k], a, b, d, c, hemizygous)
 
 
 def observed_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool_]
@@ -508,7 +503,7 @@ def observed_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bo
     marker with a silent allele), where it is ``log sum_G P(G) P(seen | G)`` —
     the denominator of the pairwise LR."""
     out = sample_log_probabilities(prepared, hemizygous)
-    summed = _needs_sum(prepared)
+    summed = uncertain_genotypes(prepared)
     for k, marker in enumerate(prepared.markers):
         rows = np.flatnonzero(summed[:, k])
         for hemi in ((False, True) if marker.is_x else (False,)):
@@ -516,7 +511,7 @@ def observed_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bo
             if not len(who):
                 continue
             pop = np.exp(_genotype_log_probabilities_all(marker, prepared.case.theta, hemi))
-            out[who, k] = np.log(_observation_weights(prepared, k, who, hemi) @ pop)
+            out[who, k] = np.log(sample_observation_weights(prepared, k, who, hemi) @ pop)
     return out
 
 
@@ -531,7 +526,7 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
 
         LR_k(s, m) = sum_G P(m = G | family) P(O_sk | G) / sum_G P(G) P(O_sk | G)
 
-    with ``P(O | G)`` from :func:`kinmatch.likelihood.observation_factor`:
+    with ``P(O | G)`` from :func:`sample_observation_weights`:
     a matrix product of the observation weights (samples × genotypes) with
     the missing persons' distributions (genotypes × missing persons), per
     marker. A marker is incompatible when no Mendel-compatible genotype
@@ -566,7 +561,7 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
             if not columns.any() or not who.any():
                 continue
             t = typed[who]
-            weights = _observation_weights(prepared, k, rows[t], hemizygous)
+            weights = sample_observation_weights(prepared, k, rows[t], hemizygous)
             pop = np.exp(_genotype_log_probabilities_all(marker, case.theta, hemizygous))
             with np.errstate(divide="ignore"):
                 numerator = np.log(weights @ probs[columns].T)
@@ -641,7 +636,7 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
         scores[:, ~female_mp] -= pops[0][start:stop].sum(axis=1)[:, None]
         if female_mp.any():
             scores[:, female_mp] -= pops[1][start:stop].sum(axis=1)[:, None]
-        summed = _needs_sum_rows(prepared, start, stop)
+        summed = uncertain_genotypes(prepared, start, stop)
         degraded_rows = list(start + np.flatnonzero(summed.any(axis=1)))
         degraded_counts = None
         if degraded_rows:
@@ -663,7 +658,8 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
             index[start:stop] = chosen
             best[start:stop] = np.take_along_axis(scores, chosen, axis=1)
             safe = np.where(c >= 0, c, 0)
-            incompat = ~dists.compatible[chosen[:, :, None], safe[:, None, :]] & (c >= 0)[:, None, :]
+            incompat = (~dists.compatible[chosen[:, :, None], safe[:, None, :]]
+                        & (c >= 0)[:, None, :])
             incompatible[start:stop] = incompat.sum(axis=2)
             if degraded_counts is not None:
                 rel = np.array(degraded_rows) - start

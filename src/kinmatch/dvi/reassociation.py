@@ -20,14 +20,15 @@ drop-out model (see *Clustering* below and :func:`degraded_identity_log_lr`).
 
 With the subpopulation correction θ (Balding & Nichols 1994), alleles drawn
 from one subpopulation follow the sampling formula used everywhere in
-kinmatch (:func:`kinmatch.likelihood.balding_nichols_founder_factor`): the
+kinmatch (:func:`kinmatch.likelihood.population.balding_nichols_founder_factor`): the
 ``j``-th allele drawn is ``a`` with probability
 ``(n_a θ + (1 - θ) p_a) / (1 + (j - 2) θ)``, where ``n_a`` counts the
 earlier ``a`` draws. The numerator is the probability of two draws (the
-genotype, :func:`kinmatch.likelihood.genotype_log_probability`), the
-denominator the probability of four draws (the two genotypes of two
+genotype, :func:`kinmatch.likelihood.population.genotype_log_probabilities`),
+the denominator the probability of four draws (the two genotypes of two
 unrelated people of the same subpopulation), so the LR of a match is one
-over the conditional match probability of NRC II (1996), equations 4.10a/b:
+over the conditional match probability of NRC II (1996), equations 4.10a/b
+(:func:`kinmatch.likelihood.population.match_log_lr`):
 
     homozygote a/a:    LR = (1 + θ)(1 + 2θ) / [(2θ + (1 - θ) p_a)(3θ + (1 - θ) p_a)]
     heterozygote a/b:  LR = (1 + θ)(1 + 2θ) / [2 (θ + (1 - θ) p_a)(θ + (1 - θ) p_b)]
@@ -83,7 +84,7 @@ threshold. ``max_mismatches`` defaults to 0: a marker that no genotype
 explains makes the identity LR 0. Degraded samples (a drop-out / drop-in
 probability on the :class:`~kinmatch.dvi.case.PostMortemSample`) are
 compared with the observation model of
-:func:`kinmatch.likelihood.observation_factor`: the LR of a marker sums over
+:func:`kinmatch.likelihood.observation.observation_weights`: the LR of a marker sums over
 the true genotype (:func:`degraded_identity_log_lr`), a fragment showing
 ``12`` where another shows ``12/14`` is consistent with one person, and a
 marker is a mismatch only if no genotype explains both. Allowing mismatches
@@ -141,8 +142,8 @@ D. Kling, A. O. Tillmar & T. Egeland (2014), Familias 3 – Extensions and
 new functionality, *FSI: Genetics* 13:121–127; T. Egeland, D. Kling &
 P. Mostad (2016), *Relationship Inference with Familias and R*, ch. 3 and 4;
 D. Kling, T. Egeland, A. Tillmar & L. Prieto (2021), *Mass
-Identifications: Statistical Methods in Forensic Genetics*, Academic Press; M. D. Vigeland & T. Egeland, dvir (``directMatch``,
-``mergePM``).
+Identifications: Statistical Methods in Forensic Genetics*, Academic Press;
+M. D. Vigeland & T. Egeland, dvir (``directMatch``, ``mergePM``).
 """
 
 from __future__ import annotations
@@ -159,8 +160,8 @@ from scipy.sparse.csgraph import connected_components
 
 from kinmatch.dvi.case import UNTYPED, DVICase, PostMortemSample, PreparedCase, prepare_case
 from kinmatch.errors import KinmatchError, warn
-from kinmatch.likelihood.observation import observation_factor
-from kinmatch.likelihood.population import balding_nichols_founder_factor
+from kinmatch.likelihood.observation import observation_weights
+from kinmatch.likelihood.population import balding_nichols_founder_factor, match_log_lr
 from kinmatch.pedigree import Sex
 
 #: Smallest identity LR that links two fragments (see the module docstring).
@@ -350,8 +351,6 @@ def _tables(prepared: PreparedCase) -> _Tables:
     g = prepared.sample_genotypes
     n_samples, n_markers = g.shape[:2]
     theta = float(prepared.case.theta)
-    one = 1.0 - theta
-    norm = math.log1p(theta) + math.log1p(2.0 * theta)
     codes = np.full((n_samples, n_markers), UNTYPED, dtype=np.int64)
     match = np.zeros((n_samples, n_markers))
     any_x = any(m.is_x for m in prepared.markers)
@@ -366,12 +365,12 @@ def _tables(prepared: PreparedCase) -> _Tables:
         hom = a == b
         pa, pb = p[a], p[b]
         # 1 / P(second genotype = first | first), NRC II 4.10a (hom) and 4.10b (het)
-        hom_val = norm - np.log(2.0 * theta + one * pa) - np.log(3.0 * theta + one * pa)
-        het_val = norm - math.log(2.0) - np.log(theta + one * pa) - np.log(theta + one * pb)
-        match[rows, k] = np.where(hom, hom_val, het_val)
+        diploid = match_log_lr(pa, pb, hom, theta)
+        match[rows, k] = diploid
         if marker.is_x and delta is not None:
             # two males sharing allele a: 1 / (θ + (1 - θ) p_a)
-            delta[rows, k] = np.where(hom, -np.log(theta + one * pa) - hom_val, 0.0)
+            haploid = match_log_lr(pa, pb, hom, theta, hemizygous=True)
+            delta[rows, k] = np.where(hom, haploid - diploid, 0.0)
             het_x[rows[~hom]] = True
     implied = np.where((sex == int(Sex.UNKNOWN)) & het_x, int(Sex.FEMALE), sex)
     degraded = np.array([s.degraded for s in prepared.case.samples], dtype=bool)
@@ -425,10 +424,12 @@ def _blocks(t: _Tables, chunk_size: int | None) -> Iterator[_Block]:
                      sex_conflict)
 
 
-def _observation_weights(prepared: PreparedCase, s: int, k: int, hemizygous: bool
+def _shown_given_alleles(prepared: PreparedCase, s: int, k: int, hemizygous: bool
                          ) -> NDArray[np.float64]:
     """``P(what sample s shows at marker k | ordered alleles)``: (n, n), or (n,)
-    for one allele (a male at an X marker); an indicator for a complete sample."""
+    for one allele (a male at an X marker); an indicator for a complete
+    sample, :func:`kinmatch.likelihood.observation.observation_weights` for
+    a degraded one."""
     marker = prepared.markers[k]
     sample = prepared.case.samples[s]
     a, b = (int(x) for x in prepared.sample_genotypes[s, k])
@@ -441,13 +442,8 @@ def _observation_weights(prepared: PreparedCase, s: int, k: int, hemizygous: boo
         w = np.zeros((n, n))
         w[a, b] = w[b, a] = 1.0
         return w
-    second = -1 if a == b else b
-    silent = marker.silent_index
-    factor = observation_factor(
-        marker.allele_frequencies[None], np.array([a]), np.array([second]),
-        np.array([sample.dropout]), np.array([sample.dropin]), np.array([sample.dropout ** 2]),
-        hemizygous=hemizygous, silent=None if silent is None else np.array([silent]))
-    return factor[0]
+    return observation_weights(marker, np.array([a]), np.array([b]), np.array([sample.dropout]),
+                               np.array([sample.dropin]), hemizygous)[0]
 
 
 def degraded_identity_log_lr(prepared: PreparedCase, s1: int, s2: int, k: int,
@@ -469,8 +465,8 @@ def degraded_identity_log_lr(prepared: PreparedCase, s1: int, s2: int, k: int,
     marker = prepared.markers[k]
     p = marker.allele_frequencies
     theta = float(prepared.case.theta)
-    e1 = _observation_weights(prepared, s1, k, hemizygous)
-    e2 = _observation_weights(prepared, s2, k, hemizygous)
+    e1 = _shown_given_alleles(prepared, s1, k, hemizygous)
+    e2 = _shown_given_alleles(prepared, s2, k, hemizygous)
     d = e1.ndim
     everything = np.arange(marker.n_alleles)
     same = balding_nichols_founder_factor(p, [everything] * d, theta)
@@ -503,7 +499,7 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
     def observed(s: int, k: int, hemi: bool) -> NDArray[np.float64]:
         w = weights.get((s, hemi))
         if w is None:
-            w = weights[(s, hemi)] = _observation_weights(prepared, s, k, hemi)
+            w = weights[(s, hemi)] = _shown_given_alleles(prepared, s, k, hemi)
         return w
 
     for k in range(len(prepared.markers)):
@@ -558,7 +554,7 @@ def _degraded_rows(prepared: PreparedCase, t: _Tables
 
 def _explainable(prepared: PreparedCase, members: list[int], k: int) -> bool:
     """Whether one genotype explains what every member shows at marker ``k``."""
-    weights = [_observation_weights(prepared, s, k, False) for s in members]
+    weights = [_shown_given_alleles(prepared, s, k, False) for s in members]
     return bool(np.any(np.prod(np.stack(weights), axis=0) > 0))
 
 

@@ -37,9 +37,9 @@ caller passes its own.
 Differences from dvir that are deliberate or unavoidable:
 
 * The relationship words of a symmetric match (dvir uses the verbalisr
-  package) are produced by :func:`describe_relationship`, which names the
-  usual relationships (full/half siblings, parent-child, grandparent,
-  avuncular, first cousins) and says "related" otherwise.
+  package) are produced by :func:`kinmatch.relationships.describe_relationship`,
+  which names the usual relationships (full/half siblings, parent-child,
+  grandparent, avuncular, first cousins, ...) and says "related" otherwise.
 * With ``ignore_sex=True`` the samples are treated as of unknown sex, so at
   X-linked markers a sample's own probability is computed with the sex of the
   missing person it is compared with (dvir uses the sample's recorded sex).
@@ -63,18 +63,19 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from kinmatch.algorithms.assignments import count_assignments
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.joint import (
     DEFAULT_COMPONENT_LIMIT,
     NOT_MISSING,
     JointResult,
-    count_assignments,
     joint_identification,
 )
 from kinmatch.dvi.pairwise import PairwiseCache, PairwiseLR, pairwise_lr
 from kinmatch.errors import KinmatchError
 from kinmatch.ibd import kinship_coefficients
-from kinmatch.pedigree import Pedigree, Sex
+from kinmatch.pedigree import Sex
+from kinmatch.relationships import describe_relationship
 
 #: dvir's tolerance for "at least the threshold": ``sqrt(.Machine$double.eps)``.
 EPS = 2.0 ** -26
@@ -731,31 +732,6 @@ def pairwise_glr(table: JointTable, missing: Sequence[str]) -> LRMatrix:
     return LRMatrix(tuple(table.samples), tuple(missing), g)
 
 
-def describe_relationship(pedigree: Pedigree, a: str, b: str) -> str:
-    """A short name for the relationship of ``a`` and ``b`` (verbalisr-like, lower case)."""
-    pa, pb = pedigree.parents(a), pedigree.parents(b)
-    if pa is not None and pb is not None and set(pa) == set(pb):
-        return "full siblings"
-    if (pb is not None and a in pb) or (pa is not None and b in pa):
-        return "parent-child"
-    if pa is not None and pb is not None and set(pa) & set(pb):
-        return "half siblings"
-    grand_b = {g for p in (pb or ()) for g in (pedigree.parents(p) or ())}
-    grand_a = {g for p in (pa or ()) for g in (pedigree.parents(p) or ())}
-    if a in grand_b or b in grand_a:
-        return "grandparent-grandchild"
-
-    def full_sibs(x: str, y: str) -> bool:
-        px, py = pedigree.parents(x), pedigree.parents(y)
-        return x != y and px is not None and py is not None and set(px) == set(py)
-    if any(full_sibs(a, p) for p in (pb or ())) or any(full_sibs(b, p) for p in (pa or ())):
-        return "avuncular"
-    if pa is not None and pb is not None and any(full_sibs(x, y) for x in pa for y in pb):
-        return "first cousins"
-    phi = kinship_coefficients(pedigree)
-    return "related" if phi(a, b) > 0 else "unrelated"
-
-
 def _cap(text: str) -> str:
     return text[:1].upper() + text[1:]
 
@@ -1107,7 +1083,7 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
 
 __all__ = [
     "ComplexFamilyAnalysis", "DVISolution", "JointTable", "LRMatrix", "MissingPersonConclusion",
-    "SampleConclusion", "SolveStep", "describe_relationship", "find_excluded",
+    "SampleConclusion", "SolveStep", "find_excluded",
     "find_nonidentifiable", "find_undisputed", "generate_pairings", "joint_table",
     "pairwise_glr", "sample_conclusion", "simple_family_conclusion", "solve_case",
     "symmetric_glr", "undisputed_entries",

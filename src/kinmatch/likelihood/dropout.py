@@ -7,7 +7,7 @@ correction), each marker's probability of what was seen is
 
     P(O_k | d) = sum_G P(G) P(O_k | G, d, c)
 
-(:func:`kinmatch.likelihood.observation_factor`), and the estimate maximises
+(:func:`kinmatch.likelihood.observation.observation_factor`), and the estimate maximises
 ``sum_k log P(O_k | d, something seen)`` over ``0 <= d < 1`` — conditioning on
 the marker showing at least one allele, because a marker where everything
 dropped out is recorded as untyped. Only markers that look
@@ -26,19 +26,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
 from scipy.optimize import minimize_scalar
 
 from kinmatch.errors import KinmatchError
-from kinmatch.likelihood.observation import observation_factor
+from kinmatch.likelihood.observation import homozygote_dropout, observation_factor
 from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
-
-if TYPE_CHECKING:
-    pass
 
 #: Largest drop-out probability an estimate may take.
 MAX_DROPOUT = 0.99
@@ -93,12 +89,12 @@ def _seen_loglik(seen: _SeenMarkers, dropout: float, dropin: float) -> float:
         return 0.0
     factor = observation_factor(seen.frequencies, seen.first, seen.second,
                                 np.full(k, dropout), np.full(k, dropin),
-                                np.full(k, dropout ** 2))
+                                np.full(k, homozygote_dropout(dropout)))
     # condition on something having been seen at the marker: a marker where
     # everything dropped out is usually recorded as not typed
     # (every genotype loses everything with probability d^2: both copies of a
     # heterozygote, or a homozygote's signal with the default d_hom = d^2)
-    nothing = (1.0 - dropin) * dropout ** 2 * seen.prior_total
+    nothing = (1.0 - dropin) * homozygote_dropout(dropout) * seen.prior_total
     with np.errstate(divide="ignore"):
         return float(np.sum(np.log(np.einsum("kij,kij->k", seen.prior, factor))
                             - np.log1p(-nothing)))

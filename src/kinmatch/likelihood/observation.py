@@ -1,13 +1,30 @@
-"""TODO docstring."""
+"""The observation model of degraded samples: drop-out, drop-in, silent alleles.
+
+What a typed sample shows at a marker need not be its genotype: allele
+copies may drop out, a spurious allele may drop in, and a silent (null)
+allele is carried but never seen. Everything kinmatch computes from such a
+sample goes through one model, written here once:
+
+* :func:`homozygote_dropout`: the default drop-out probability of a
+  homozygote's signal, ``d²``;
+* :func:`observation_factor`: ``P(observed alleles | true genotype)``,
+  marker by marker (the peeling engine's factor);
+* :func:`observation_weights` (ordered true alleles) and
+  :func:`packed_observation_weights` (unordered genotypes in packed order),
+  the same probabilities for samples typed at one :class:`~kinmatch.markers.Marker`,
+  used by the pairwise LRs, the joint analysis and fragment re-association.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import overload
 
 import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError
+from kinmatch.markers import Marker
 
 #: A genotype as two allele indices into ``Marker.alleles`` (unordered).
 Genotype = tuple[int, int]
@@ -58,7 +75,32 @@ class Observation:
 
     @property
     def hom_dropout(self) -> float:
-        return self.dropout ** 2 if self.homozygote_dropout is None else self.homozygote_dropout
+        """The homozygote drop-out probability: as given, else :func:`homozygote_dropout`."""
+        if self.homozygote_dropout is None:
+            return homozygote_dropout(self.dropout)
+        return self.homozygote_dropout
+
+
+@overload
+def homozygote_dropout(dropout: float) -> float: ...
+
+
+@overload
+def homozygote_dropout(dropout: NDArray[np.float64]) -> NDArray[np.float64]: ...
+
+
+def homozygote_dropout(dropout: float | NDArray[np.float64]) -> float | NDArray[np.float64]:
+    """The default drop-out probability of a homozygote's signal: ``d²``.
+
+    A homozygote ``a/a`` carries two copies of ``a``; its signal is lost only
+    if both copies drop out, each independently with the heterozygote
+    per-copy probability ``d`` (Gill et al. 2000, *Forensic Sci. Int.*
+    112:17–40; Balding & Buckleton 2009, *Forensic Sci. Int. Genet.*
+    4:1–10). An :class:`Observation` may give another ``homozygote_dropout``;
+    every kinmatch computation that is not given one takes it from here
+    (scalars or arrays).
+    """
+    return dropout ** 2
 
 
 def observation_factor(
@@ -155,3 +197,41 @@ def _with_silent(p: NDArray[np.float64], first: NDArray[np.intp], second: NDArra
     return factor
 
 
+def observation_weights(marker: Marker, a: NDArray[np.intp], b: NDArray[np.intp],
+                        dropout: NDArray[np.float64], dropin: NDArray[np.float64],
+                        hemizygous: bool = False) -> NDArray[np.float64]:
+    """``P(what sample r shows at marker | true ordered alleles i, j)`` for samples ``r``.
+
+    Sample ``r`` shows alleles ``a[r]`` and ``b[r]`` (positions in
+    ``marker.alleles``; ``a == b`` when one allele was seen) and has
+    drop-out ``dropout[r]`` and drop-in ``dropin[r]``; the homozygote
+    drop-out is :func:`homozygote_dropout` and the marker's silent allele,
+    if it has one, is never seen. Returns ``(rows, n, n)`` (symmetric in
+    ``i, j``), or ``(rows, n)`` for ``hemizygous`` samples (one allele,
+    a male at an X marker). See :func:`observation_factor`.
+    """
+    rows = len(a)
+    silent = np.full(rows, -1 if marker.silent_index is None else marker.silent_index)
+    p = np.broadcast_to(marker.allele_frequencies, (rows, marker.n_alleles))
+    return observation_factor(p, a, np.where(a == b, -1, b), dropout, dropin,
+                              homozygote_dropout(dropout), hemizygous=hemizygous, silent=silent)
+
+
+def packed_observation_weights(marker: Marker, a: NDArray[np.intp], b: NDArray[np.intp],
+                               dropout: NDArray[np.float64], dropin: NDArray[np.float64],
+                               hemizygous: bool = False) -> NDArray[np.float64]:
+    """:func:`observation_weights` per unordered genotype, in packed order.
+
+    Columns are the genotypes ``i/j``, ``i <= j``, in the order of
+    ``numpy.triu_indices(n)`` (the layout of
+    :func:`kinmatch.likelihood.peeling.genotype_column`); a hemizygote's
+    allele ``i`` is the column of ``i/i`` and the other columns are 0.
+    Returns ``(rows, n (n + 1) / 2)``.
+    """
+    factor = observation_weights(marker, a, b, dropout, dropin, hemizygous)
+    upper = np.triu_indices(marker.n_alleles)
+    if not hemizygous:
+        return factor[:, upper[0], upper[1]]
+    weights = np.zeros((len(a), len(upper[0])))
+    weights[:, upper[0] == upper[1]] = factor
+    return weights

@@ -1,4 +1,17 @@
-"""TODO docstring."""
+"""Population genetics: allele sampling under Hardy–Weinberg and the θ correction.
+
+Alleles of people of one subpopulation are Balding–Nichols draws: the
+``j``-th allele drawn is ``a`` with probability
+``(n_a θ + (1 - θ) p_a) / (1 + (j - 2) θ)``, ``n_a`` counting the earlier
+draws of ``a`` (Balding & Nichols 1994, *Forensic Sci. Int.* 64:125–140).
+Every θ formula in kinmatch is a consequence of this one sampling formula:
+
+* :func:`balding_nichols_founder_factor`: the joint probability of all
+  founder alleles of a family (the peeling engine's founder factor);
+* :func:`genotype_log_probabilities`: one person's genotype (two draws);
+* :func:`match_log_lr`: the identity LR of two matching genotypes, one over
+  the conditional match probability (four draws over two), NRC II 4.10.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +19,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 
 def balding_nichols_founder_factor(
@@ -34,7 +47,7 @@ def balding_nichols_founder_factor(
         terms = np.log(r * theta + (1.0 - theta) * p[None, :])
     cum = np.vstack([np.zeros((1, k)), np.cumsum(terms, axis=0)])  # (K+1, k)
     shape = tuple(len(d) for d in domains)
-    counts = np.zeros(shape + (k,), dtype=np.int64)
+    counts = np.zeros((*shape, k), dtype=np.int64)
     for axis, dom in enumerate(domains):
         onehot = np.zeros((len(dom), k), dtype=np.int64)
         onehot[np.arange(len(dom)), dom] = 1
@@ -47,52 +60,70 @@ def balding_nichols_founder_factor(
     return np.exp(log_num - log_den)
 
 
-def genotype_log_probability(
-    allele_frequencies: NDArray[np.float64], a: int, b: int, theta: float = 0.0,
-    hemizygous: bool = False,
-) -> float:
-    """Log-probability of the unordered genotype ``a/b`` of one person with no
-    typed relatives, as the founder of a one-person pedigree.
+def genotype_log_probabilities(
+    allele_frequencies: NDArray[np.float64], a: ArrayLike, b: ArrayLike,
+    theta: float = 0.0, hemizygous: ArrayLike | None = None,
+) -> NDArray[np.float64]:
+    """Log-probabilities of unordered genotypes ``a/b`` of people with no typed
+    relatives, each the founder of a one-person pedigree.
 
-    Without θ this is Hardy–Weinberg: ``p_a^2`` or ``2 p_a p_b``. With θ the
-    two alleles are the first two Balding–Nichols draws (see
+    ``a`` and ``b`` are allele indices into ``allele_frequencies`` (arrays of
+    one shape, or scalars; a 0-d result for scalars). Without θ this is
+    Hardy–Weinberg: ``p_a^2`` or ``2 p_a p_b``. With θ the two alleles are
+    the first two Balding–Nichols draws (see
     :func:`balding_nichols_founder_factor`)::
 
         P(a/a) = p_a (θ + (1 - θ) p_a),    P(a/b) = 2 (1 - θ) p_a p_b.
 
-    A hemizygous person (male, X-linked marker) carries one allele: ``p_a``.
+    ``hemizygous`` (broadcast with ``a``) marks people who carry one allele
+    (a male at an X-linked marker): ``p_a``, and ``-inf`` where such a
+    genotype has two different alleles. Several markers at once: lay their
+    frequency vectors end to end and offset each marker's indices.
     """
-    p = allele_frequencies
-    if hemizygous:
-        return math.log(p[a]) if a == b else -math.inf
-    if a == b:
-        return math.log(p[a]) + math.log(theta + (1.0 - theta) * p[a])
-    return math.log(2.0 * (1.0 - theta)) + math.log(p[a]) + math.log(p[b])
-
-
-def genotype_log_probabilities(
-    allele_frequencies: NDArray[np.float64], a: NDArray[np.intp], b: NDArray[np.intp],
-    theta: float = 0.0, hemizygous: NDArray[np.bool_] | None = None,
-) -> NDArray[np.float64]:
-    """:func:`genotype_log_probability` for arrays of genotypes ``a/b``
-    (``hemizygous`` marks people with one allele; ``-inf`` where a
-    hemizygous genotype has two different alleles)."""
-    p = allele_frequencies
-    return log_genotype_probabilities(p[a], p[b], a == b, theta, hemizygous)
-
-
-def log_genotype_probabilities(
-    pa: NDArray[np.float64], pb: NDArray[np.float64], homozygous: NDArray[np.bool_],
-    theta: float = 0.0, hemizygous: NDArray[np.bool_] | None = None,
-) -> NDArray[np.float64]:
-    """:func:`genotype_log_probabilities` from the two alleles' frequencies
-    (arrays of any one shape, e.g. samples × markers)."""
+    p = np.asarray(allele_frequencies)
+    a, b = np.asarray(a), np.asarray(b)
+    pa, pb = p[a], p[b]
+    homozygous = a == b
     with np.errstate(divide="ignore"):
         log_hom = np.log(pa) + np.log(theta + (1.0 - theta) * pa)
         log_het = math.log(2.0 * (1.0 - theta)) + np.log(pa) + np.log(pb)
         out = np.where(homozygous, log_hom, log_het)
-        if hemizygous is not None and hemizygous.any():
-            out = np.where(hemizygous, np.where(homozygous, np.log(pa), -math.inf), out)
+        if hemizygous is not None:
+            hemi = np.asarray(hemizygous, dtype=bool)
+            if hemi.any():
+                out = np.where(hemi, np.where(homozygous, np.log(pa), -math.inf), out)
     return out
 
 
+def match_log_lr(
+    pa: NDArray[np.float64], pb: NDArray[np.float64], homozygous: NDArray[np.bool_],
+    theta: float = 0.0, hemizygous: bool = False,
+) -> NDArray[np.float64]:
+    """Natural-log identity LR of two matching genotypes ``a/b``, from the two
+    alleles' frequencies (arrays of one shape).
+
+    The LR of "same person" against "two unrelated people of one
+    subpopulation" for two samples that both show ``a/b`` is
+    ``P(a/b) / P(a/b, a/b)``, two Balding–Nichols draws over four (see
+    :func:`balding_nichols_founder_factor`): one over the conditional match
+    probability of NRC II (National Research Council 1996, *The Evaluation
+    of Forensic DNA Evidence*, equations 4.10a/b)::
+
+        a/a:  (1 + θ)(1 + 2θ) / [(2θ + (1 - θ) p_a)(3θ + (1 - θ) p_a)]
+        a/b:  (1 + θ)(1 + 2θ) / [2 (θ + (1 - θ) p_a)(θ + (1 - θ) p_b)]
+
+    which at θ = 0 are ``1 / p_a²`` and ``1 / (2 p_a p_b)``. ``hemizygous``
+    (two males at an X-linked marker, one allele each, one draw over two):
+    ``1 / (θ + (1 - θ) p_a)``, and ``-inf`` where ``homozygous`` is false.
+    """
+    one = 1.0 - theta
+    with np.errstate(divide="ignore"):
+        if hemizygous:
+            return np.where(homozygous, -np.log(theta + one * pa), -math.inf)
+        norm = math.log1p(theta) + math.log1p(2.0 * theta)
+        hom_val = norm - np.log(2.0 * theta + one * pa) - np.log(3.0 * theta + one * pa)
+        het_val = norm - math.log(2.0) - np.log(theta + one * pa) - np.log(theta + one * pb)
+    return np.where(homozygous, hom_val, het_val)
+
+
+__all__ = ["balding_nichols_founder_factor", "genotype_log_probabilities", "match_log_lr"]

@@ -84,7 +84,6 @@ import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError
-from kinmatch.ibd import kinship_coefficients
 from kinmatch.likelihood.observation import Genotype
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
@@ -94,6 +93,7 @@ from kinmatch.likelihood.peeling import (
 from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex
+from kinmatch.relationships import describe_relationship
 
 #: How mutation models are treated (forrel's ``disableMutations``: NA, FALSE, TRUE).
 MUTATION_MODES = ("auto", "keep", "disable")
@@ -417,58 +417,6 @@ def add_virtual_relatives(pedigree: Pedigree, missing: str, kinds: Sequence[str]
     # parents must come before children in the list for readability only;
     # Pedigree orders them itself
     return Pedigree(people, pedigree.founder_inbreeding), added
-
-
-def describe_relationship(pedigree: Pedigree, missing: str, other: str) -> str:
-    """A short name of ``other``'s relationship to ``missing`` ("father",
-    "brother", "nephew", "first cousin", ...), or the kinship coefficient."""
-    sex = pedigree.sex(other)
-
-    def word(male: str, female: str, either: str) -> str:
-        return male if sex == Sex.MALE else female if sex == Sex.FEMALE else either
-
-    mp_parents = pedigree.parents(missing)
-    other_parents = pedigree.parents(other)
-    if mp_parents and other in mp_parents:
-        return word("father", "mother", "parent")
-    if other_parents and missing in other_parents:
-        return word("son", "daughter", "child")
-    if mp_parents and other_parents:
-        shared = set(mp_parents) & set(other_parents)
-        if len(shared) == 2:
-            return word("brother", "sister", "sibling")
-        if len(shared) == 1:
-            return word("half-brother", "half-sister", "half-sibling")
-    if any(missing in (pedigree.parents(c) or ()) for c in pedigree.children(other)):
-        return "partner"
-    anc_mp, anc_other = pedigree.ancestors(missing), pedigree.ancestors(other)
-    if other in anc_mp:
-        return word("grandfather", "grandmother", "grandparent") \
-            if other in {q for p in (mp_parents or ()) for q in (pedigree.parents(p) or ())} \
-            else "ancestor"
-    if missing in anc_other:
-        return word("grandson", "granddaughter", "grandchild") \
-            if missing in {q for p in (other_parents or ()) for q in (pedigree.parents(p) or ())} \
-            else "descendant"
-    phi = kinship_coefficients(pedigree)(missing, other)
-    if phi == 0:
-        return "no blood relation"
-    if other_parents and mp_parents:
-        # a sibling of a parent / a child of a sibling
-        for p in mp_parents:
-            pp = pedigree.parents(p)
-            if pp and set(pp) == set(other_parents):
-                return word("uncle", "aunt", "parent's sibling")
-        for p in other_parents:
-            pp = pedigree.parents(p)
-            if pp and set(pp) == set(mp_parents):
-                return word("nephew", "niece", "sibling's child")
-    if abs(phi - 1 / 16) < 1e-12 and other_parents and mp_parents:
-        gp_mp = {q for p in mp_parents for q in (pedigree.parents(p) or ())}
-        gp_other = {q for p in other_parents for q in (pedigree.parents(p) or ())}
-        if len(gp_mp & gp_other) == 2:
-            return "first cousin"
-    return f"φ = {phi:.4g}"
 
 
 # ---------------------------------------------------------------------------
@@ -908,7 +856,7 @@ def plan_missing_person(
         ev = _evaluate_candidate(ext, tables, missing, cand, mp_draws, unrelated_u, rng,
                                  theta, grid)
         relationship = (f"new {added[cand]}" if cand in added
-                        else describe_relationship(ext, missing, cand))
+                        else describe_relationship(ext, missing, cand, kin_term=True))
         summaries.append(finish(cand, cand, relationship, ev, rng))
     return MissingPersonPlan(
         family=family, missing=missing, donors=donors,
