@@ -35,7 +35,7 @@ CORE = ("errors", "alleles", "markers", "mutation", "pedigree", "relationships",
 #: layer -> the layers it may import (besides itself)
 ALLOWED: dict[str, set[str]] = {
     "core": set(),
-    "algorithms": set(),
+    "algorithms": {"core"},  # its limits raise KinmatchErrors
     "schemas": set(),
     "likelihood": {"core"},
     "lineage": {"core"},
