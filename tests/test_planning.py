@@ -15,13 +15,16 @@ from click.testing import CliRunner
 from kinmatch.cli._common import main
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.dvi_json import read_dvi_case
-from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik
+from kinmatch.likelihood.peeling import (
+    PedigreeMarkers,
+    genotype_distribution,
+    joint_genotype_distributions,
+    markers_loglik,
+    pedigrees_genotype_distributions_packed,
+)
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 from kinmatch.planning.power import (
-    _joint_by_rows,
-    _joint_direct,
-    _marker_tables,
     add_virtual_relatives,
     exact_tail_probability,
     grid_tail_probability,
@@ -209,17 +212,39 @@ def _cousin_family():
     ])
 
 
+def _distribution(ped, marker, data, person):
+    """``P(person = g | data)`` (packed genotype order)."""
+    job = PedigreeMarkers(ped, [marker], [data], keep=person)
+    return pedigrees_genotype_distributions_packed([job], 0.0).probability[0]
+
+
+def _joint_by_rows(ped, marker, data, persons):
+    """``J[g, x] = P(a = g, b = x | data)`` for ``persons = (a, b)``, row by
+    row: ``P(a = g | data)`` times the distribution of ``b`` given the data
+    and ``a`` typed as ``g`` (one peeling pass per genotype ``g`` of ``a``)."""
+    first, second = persons
+    q = _distribution(ped, marker, data, first)
+    a, b = np.triu_indices(marker.n_alleles)
+    support = np.flatnonzero(q > 0)
+    joint = np.zeros((len(q), len(q)))
+    if len(support):
+        jobs = [PedigreeMarkers(ped, [marker], [{**data, first: (int(a[c]), int(b[c]))}],
+                                keep=second) for c in support]
+        rows = pedigrees_genotype_distributions_packed(jobs, 0.0).probability
+        joint[support] = q[support, None] * rows
+    return joint
+
+
 def test_joint_tables_direct_equal_row_by_row():
     ped = _cousin_family()
     markers = _markers([3, 4], seed=3, mutation={"model": "equal", "rate": 0.05})
     data = [{"C": (0, 1), "WB": (1, 2)}, {"C": (2, 3)}]
     for keep in ("A", "CC", "GM", "WA"):
-        tables = _marker_tables(ped, markers, data, "MP", 0.0, "keep")
-        direct = _joint_direct(ped, [t.marker for t in tables], data, "MP", keep, 0.0)
-        for t, d in zip(tables, direct):
-            rows = _joint_by_rows(ped, t, t.marker, t.q, "MP", keep, 0.0)
+        direct = joint_genotype_distributions(ped, markers, data, ("MP", keep), 0.0)
+        for m, geno, d in zip(markers, data, direct):
+            rows = _joint_by_rows(ped, m, geno, ("MP", keep))
             assert np.allclose(d, rows, atol=1e-12)
-            assert np.allclose(d.sum(axis=1), t.q, atol=1e-12)
+            assert np.allclose(d.sum(axis=1), _distribution(ped, m, geno, "MP"), atol=1e-12)
 
 
 def test_joint_tables_x_linked():
@@ -227,11 +252,24 @@ def test_joint_tables_x_linked():
                 ("S", "F", "M", 2)])
     x = Marker.create("X1", ["1", "2", "3"], [0.2, 0.3, 0.5], chromosome="X")
     data = [{"M": (0, 1)}]
-    tables = _marker_tables(ped, [x], data, "MP", 0.0, "auto")
     for keep in ("F", "S"):
-        direct = _joint_direct(ped, [x], data, "MP", keep, 0.0)[0]
-        rows = _joint_by_rows(ped, tables[0], x, tables[0].q, "MP", keep, 0.0)
+        direct = joint_genotype_distributions(ped, [x], data, ("MP", keep), 0.0)[0]
+        rows = _joint_by_rows(ped, x, data[0], ("MP", keep))
         assert np.allclose(direct, rows, atol=1e-12)
+
+
+def test_joint_genotype_distributions_refuses_what_it_cannot_compute():
+    ped = _cousin_family()
+    markers = _markers([3])
+    with pytest.raises(KinmatchError, match="typed"):
+        joint_genotype_distributions(ped, markers, [{"C": (0, 1)}], ("MP", "C"))
+    with pytest.raises(KinmatchError, match="two people"):
+        joint_genotype_distributions(ped, markers, [{"C": (0, 1)}], ("MP", "MP"))
+    with pytest.raises(KinmatchError, match="not in the pedigree"):
+        joint_genotype_distributions(ped, markers, [{"C": (0, 1)}], ("MP", "nobody"))
+    silent = Marker.create("S", ["10", "11", "0"], [0.5, 0.4, 0.1], silent_allele="0")
+    with pytest.raises(KinmatchError, match="silent allele"):
+        joint_genotype_distributions(ped, [silent], [{"C": (0, 1)}], ("MP", "A"))
 
 
 def test_candidate_expected_lr_and_exclusion_equal_brute_force():
