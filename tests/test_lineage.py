@@ -29,12 +29,15 @@ from kinmatch.lineage.mtdna import (
     parse_variants,
 )
 from kinmatch.formats.lineage_tables import read_mt_database, read_mt_profiles
+from kinmatch.lineage import ystr
 from kinmatch.lineage.ystr import (
     YDatabase,
     YFILER_PLUS,
     YLocus,
     YMutationModel,
     difference_distribution,
+    discrete_laplace_dispersion,
+    discrete_laplace_pmf,
     fit_discrete_laplace,
     haplotype_frequency,
     locus_probability,
@@ -53,7 +56,6 @@ from kinmatch.lineage.lines import (
     paternal_line_meioses,
 )
 from kinmatch.lineage.stats import clopper_pearson_upper
-from kinmatch.lineage.ystr import _p_from_mean_distance, discrete_laplace_pmf
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.relationships import (
     PedigreeBuilder,
@@ -485,7 +487,7 @@ def test_discrete_laplace_pmf_and_mle():
         assert discrete_laplace_pmf(xs, 0, p).sum() == pytest.approx(1.0, abs=1e-9)
         dbar = float((discrete_laplace_pmf(xs, 0, p) * np.abs(xs)).sum())
         # the closed-form MLE inverts the mean distance ...
-        assert _p_from_mean_distance(np.array([dbar]))[0] == pytest.approx(p, rel=1e-6)
+        assert discrete_laplace_dispersion(np.array([dbar]))[0] == pytest.approx(p, rel=1e-6)
         # ... and maximises the likelihood numerically too
         res = optimize.minimize_scalar(
             lambda q: -(np.log((1 - q) / (1 + q)) + dbar * np.log(q)), bounds=(1e-6, 0.999),
@@ -493,7 +495,7 @@ def test_discrete_laplace_pmf_and_mle():
         assert res.x == pytest.approx(p, rel=1e-4)
 
 
-def test_discrete_laplace_fit_on_simulated_database():
+def test_discrete_laplace_fit_on_simulated_database(monkeypatch):
     rng = np.random.default_rng(11)
     loci = ["DYS19", "DYS390", "DYS391", "DYS392", "DYS393", "DYS437", "DYS438", "DYS439"]
     centres = np.array([[14, 23, 10, 13, 13, 14, 10, 12],
@@ -520,10 +522,21 @@ def test_discrete_laplace_fit_on_simulated_database():
         total += math.exp(model.log_probability_vector(np.asarray(row, dtype=float)))
     assert 0.5 < total <= 1.0
     # haplotype_frequency fits the same model (same options) and caches it on the database
+    fits = []
+
+    def counted_fit(*args, **kwargs):
+        fits.append(args)
+        return fit_discrete_laplace(*args, **kwargs)
+
+    monkeypatch.setattr(ystr, "fit_discrete_laplace", counted_fit)
     first = make_haplotype("q", dict(zip(loci, map(str, big[0]))))
     est = haplotype_frequency(first, db, loci, method="discrete_laplace", max_clusters=5, seed=3)
     assert est.value == pytest.approx(model.probability(first)[0], rel=1e-9)
-    assert est.method == "discrete_laplace" and len(db._models) == 1
+    second = make_haplotype("r", dict(zip(loci, map(str, big[1]))))
+    again = haplotype_frequency(second, db, loci, method="discrete_laplace", max_clusters=5,
+                                seed=3)
+    assert again.value == pytest.approx(model.probability(second)[0], rel=1e-9)
+    assert est.method == "discrete_laplace" and len(fits) == 1
     # sensible values: the cluster centres are the commonest haplotypes, estimated within 25 %
     for c in centres:
         h = make_haplotype("c", dict(zip(loci, map(str, c))))
