@@ -76,7 +76,9 @@ _CASE_FILES = [p for p in sorted(EXAMPLES.glob("*.json")) + sorted(EXAMPLES.glob
                if p.name != "truth.json"]  # a simulation's truth is not a case file
 
 
-@pytest.mark.parametrize("path", _CASE_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow)
+                                  if p.stat().st_size > 1_000_000 else p
+                                  for p in _CASE_FILES], ids=lambda p: p.name)
 def test_every_shipped_example_validates(path):
     doc = json.loads(path.read_text())
     schema = {"kinmatch-case": "kinship-case", "kinmatch-dvi-case": "dvi-case",

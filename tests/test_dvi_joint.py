@@ -19,6 +19,8 @@ from kinmatch.pedigree import Sex, pedigree_from_records
 
 PATHS = [p for p in dvir_case_paths() if load_dvir_case(p)[1].get("joint")
          and load_dvir_case(p)[0].families]
+#: dvir's datasets whose joint solution takes seconds (the slow tier)
+SLOW_JOINT = {"dvi_icmp", "dvi_grave"}
 
 
 def _solve(case):
@@ -28,7 +30,8 @@ def _solve(case):
         return joint_identification(prepared, pairwise_lr(prepared))
 
 
-@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [pytest.param(p, marks=pytest.mark.slow) if p.stem in SLOW_JOINT
+                                  else p for p in PATHS], ids=lambda p: p.stem)
 def test_joint_equals_dvir(path):
     case, data = load_dvir_case(path)
     result = _solve(case)

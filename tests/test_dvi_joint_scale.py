@@ -226,6 +226,7 @@ def test_allowed_pairs_equal_nan_restriction():
         joint_identification(prepared, pw, allowed=allowed[:, :-1])
 
 
+@pytest.mark.slow
 def test_chosei_sized_case_is_solved_jointly():
     """183 families with one missing person each and their 183 remains (24 STRs with a
     stepwise mutation model, so nearly every pair has LR > 0 and one component holds all)."""

@@ -72,14 +72,16 @@ def test_small_relationships(model, theta):
         check(ped, m, g, theta)
 
 
-@pytest.mark.parametrize("model", ["none", "equal", "stepwise", "sexspecific"])
+@pytest.mark.parametrize("model", ["none", pytest.param("equal", marks=pytest.mark.slow), "stepwise",
+                                   pytest.param("sexspecific", marks=pytest.mark.slow)])
 def test_three_generations_with_untyped_middle(model):
     m = Marker.create("M", ALLELES, FREQS, mutation=MODELS[model])
     check(THREE_GEN, m, {"GF": (0, 1), "G1": (1, 2), "G2": (0, 2)})
     check(THREE_GEN, m, {"D": (3, 3), "G2": (2, 3)}, theta=0.02)
 
 
-@pytest.mark.parametrize("name", LOOPS)
+@pytest.mark.parametrize("name", [pytest.param("cousin_marriage", marks=pytest.mark.slow),
+                                  "sib_mating"])
 @pytest.mark.parametrize("model", ["none", "proportional", "onestep"])
 def test_loops(name, model):
     ped, _ = LOOPS[name]
@@ -110,6 +112,7 @@ def test_x_linked(model):
     check(hs, m, {"A": (0, 1), "B": (2, 3)}, theta=0.05)
 
 
+@pytest.mark.slow
 def test_genotype_distribution_matches_enumeration():
     m = Marker.create("M", ALLELES, FREQS, mutation=MODELS["stepwise"])
     data = {"GF": (0, 1), "G1": (1, 2)}

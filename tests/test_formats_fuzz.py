@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -272,6 +273,7 @@ grids = st.lists(st.lists(cells, min_size=1, max_size=7), min_size=1, max_size=8
 delimiters = st.sampled_from(["\t", ",", ";", " "])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.binary(max_size=3000))
 def test_arbitrary_bytes(data):
@@ -279,6 +281,7 @@ def test_arbitrary_bytes(data):
         run(parser, data, name, **kwargs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=st.text(max_size=2000))
 def test_arbitrary_text(text):
@@ -286,6 +289,7 @@ def test_arbitrary_text(text):
         run(parser, text, name, **kwargs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_mutated_examples(data):
@@ -293,6 +297,7 @@ def test_mutated_examples(data):
         run(parser, data.draw(mutated(example_bytes(parser))), name, **kwargs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     grid=grids,
@@ -315,6 +320,7 @@ def test_random_grids(grid, delimiter, header):
         run(parser, text, name, **kwargs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_mutated_workbooks(data):
@@ -331,6 +337,7 @@ excel_cells = (
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=max(EXAMPLES_PER_TEST // 3, 20),
     deadline=None,
@@ -421,6 +428,7 @@ def test_json_readers_on_arbitrary_bytes(data):
         run_json(parser, data)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_json_readers_on_mutated_examples(data):
@@ -428,6 +436,7 @@ def test_json_readers_on_mutated_examples(data):
         run_json(parser, data.draw(mutated(path.read_bytes())))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_json_readers_on_edited_documents(data):

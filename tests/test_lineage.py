@@ -495,6 +495,7 @@ def test_discrete_laplace_pmf_and_mle():
         assert res.x == pytest.approx(p, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_discrete_laplace_fit_on_simulated_database(monkeypatch):
     rng = np.random.default_rng(11)
     loci = ["DYS19", "DYS390", "DYS391", "DYS392", "DYS393", "DYS437", "DYS438", "DYS439"]
@@ -727,7 +728,7 @@ def test_example_rate_table_matches_default():
         (x.name, x.mutation_rate, x.copies) for x in YFILER_PLUS]
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", [0, 1, pytest.param(2, marks=pytest.mark.slow)])
 def test_mt_frequency_shortcut_equals_comparing_every_profile(seed):
     """mt_frequency counts plain profiles (single bases and deletions that
     differ from the listed rCRS base) by their sets of differences; it must

@@ -137,6 +137,7 @@ def test_mt_true_mp_and_exclusion():
     assert mt.reference(FAMILY, "MP", "GM").pid == "GM"
 
 
+@pytest.mark.slow
 def test_example_power_with_lineage_at_least_autosomal():
     case = read_dvi_case(EXAMPLE)
     systems = lineage_systems(case)
@@ -157,6 +158,7 @@ def test_example_power_with_lineage_at_least_autosomal():
     assert all(any("not used" in n for n in p.notes) for p in off)
 
 
+@pytest.mark.slow
 def test_reproducible_with_seed():
     case = read_dvi_case(EXAMPLE)
     a = plan_case(case, family="A", candidates=["BA"], n_simulations=60, seed=11)
@@ -169,6 +171,7 @@ def test_reproducible_with_seed():
         assert x.candidates[0].exclusion_power == y.candidates[0].exclusion_power
 
 
+@pytest.mark.slow
 def test_cli_lineage_column():
     runner = CliRunner()
     args = ["plan", str(EXAMPLE), "--family", "A", "--candidates", "BA,SA",
