@@ -6,15 +6,14 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support import quiet
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.joint import (
     NOT_MISSING,
     _recursion_bounds,
@@ -22,6 +21,7 @@ from kinmatch.dvi.joint import (
     count_matchings,
     joint_identification,
 )
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 
@@ -58,8 +58,7 @@ def _case(rng, n_single, n_double, n_samples, n_markers=3):
 
 
 def _prepared(case):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         prepared = prepare_case(case)
         return prepared, pairwise_lr(prepared)
 

@@ -9,14 +9,28 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import optimize, stats
+from support import EXAMPLES, slow_param
 
 from kinmatch.errors import KinmatchError, LineageError
-from kinmatch.lineage import CombinedLR, kappa
+from kinmatch.formats.lineage_tables import (
+    read_mt_database,
+    read_mt_profiles,
+    read_y_database,
+    read_y_haplotypes,
+    read_y_loci,
+)
+from kinmatch.lineage import CombinedLR, kappa, ystr
+from kinmatch.lineage.lines import (
+    applicable_lineages,
+    maternal_line,
+    maternal_line_meioses,
+    paternal_line,
+    paternal_line_meioses,
+)
 from kinmatch.lineage.mtdna import (
     MtConclusion,
     MtDatabase,
@@ -28,11 +42,10 @@ from kinmatch.lineage.mtdna import (
     parse_mt_profile,
     parse_variants,
 )
-from kinmatch.formats.lineage_tables import read_mt_database, read_mt_profiles
-from kinmatch.lineage import ystr
+from kinmatch.lineage.stats import clopper_pearson_upper
 from kinmatch.lineage.ystr import (
-    YDatabase,
     YFILER_PLUS,
+    YDatabase,
     YLocus,
     YMutationModel,
     difference_distribution,
@@ -47,15 +60,6 @@ from kinmatch.lineage.ystr import (
     y_lineage_lr,
     y_lineage_lr_in_pedigree,
 )
-from kinmatch.formats.lineage_tables import read_y_database, read_y_haplotypes, read_y_loci
-from kinmatch.lineage.lines import (
-    applicable_lineages,
-    maternal_line,
-    maternal_line_meioses,
-    paternal_line,
-    paternal_line_meioses,
-)
-from kinmatch.lineage.stats import clopper_pearson_upper
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.relationships import (
     PedigreeBuilder,
@@ -68,7 +72,7 @@ from kinmatch.relationships import (
     parent_child,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "lineage"
+LINEAGE_EXAMPLES = EXAMPLES / "lineage"
 M, F, U = Sex.MALE, Sex.FEMALE, Sex.UNKNOWN
 
 
@@ -706,29 +710,29 @@ def test_mt_default_range():
 
 
 def test_example_databases():
-    y_path = EXAMPLES / "y_database_synthetic.tsv"
-    mt_path = EXAMPLES / "mt_database_synthetic.tsv"
+    y_path = LINEAGE_EXAMPLES / "y_database_synthetic.tsv"
+    mt_path = LINEAGE_EXAMPLES / "mt_database_synthetic.tsv"
     for path in (y_path, mt_path):
         assert "SYNTHETIC" in path.read_text(encoding="utf-8").splitlines()[0]
     ydb = read_y_database(y_path)
     mdb = read_mt_database(mt_path)
     assert len(ydb) == 200 and len(mdb) == 200
     assert all(len(h.loci) == 25 for h in ydb.haplotypes)
-    case = read_y_haplotypes(EXAMPLES / "case_y.tsv")
+    case = read_y_haplotypes(LINEAGE_EXAMPLES / "case_y.tsv")
     result = y_lineage_lr(case["remains-07"], case["ref-nephew"], 3, ydb)
     assert result.lr > 1 and result.mismatches
-    mt_case = read_mt_profiles(EXAMPLES / "case_mt.tsv")
+    mt_case = read_mt_profiles(LINEAGE_EXAMPLES / "case_mt.tsv")
     mt = mt_lineage_lr(mt_case["remains-07"], mt_case["ref-sisters-son"], mdb, meioses=3)
     assert mt.conclusion == MtConclusion.MATCH and mt.lr > 1
 
 
 def test_example_rate_table_matches_default():
-    table = read_y_loci(EXAMPLES / "yfiler_plus_rates.tsv")
+    table = read_y_loci(LINEAGE_EXAMPLES / "yfiler_plus_rates.tsv")
     assert [(x.name, x.mutation_rate, x.copies) for x in table] == [
         (x.name, x.mutation_rate, x.copies) for x in YFILER_PLUS]
 
 
-@pytest.mark.parametrize("seed", [0, 1, pytest.param(2, marks=pytest.mark.slow)])
+@pytest.mark.parametrize("seed", [0, 1, slow_param(2)])
 def test_mt_frequency_shortcut_equals_comparing_every_profile(seed):
     """mt_frequency counts plain profiles (single bases and deletions that
     differ from the listed rCRS base) by their sets of differences; it must

@@ -4,40 +4,31 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import EXAMPLES, pedigree, run_cli
 
-from kinmatch.cli._common import main
 from kinmatch.formats.dvi_json import read_dvi_case
-from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
+from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
-from kinmatch.pedigree import pedigree_from_records
-from kinmatch.planning.power import LineageEvidence, plan_case
 from kinmatch.planning.lineage import (
     MtLineageEvidence,
     YLineageEvidence,
     lineage_systems,
     mutate_haplotype,
 )
+from kinmatch.planning.power import LineageEvidence, plan_case
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "dvi_case_lineage.json"
-
-
-def _ped(rows):
-    return pedigree_from_records([{"id": i, "father": f, "mother": m, "sex": s}
-                                  for i, f, m, s in rows])
+EXAMPLE = EXAMPLES / "dvi_case_lineage.json"
 
 
 # grandparents, the missing man, his brother and the brother's son; a sister and her son
-FAMILY = _ped([("GF", None, None, 1), ("GM", None, None, 2), ("MP", "GF", "GM", 1),
-               ("B", "GF", "GM", 1), ("BW", None, None, 2), ("NB", "B", "BW", 1),
-               ("S", "GF", "GM", 2), ("SH", None, None, 1), ("NS", "SH", "S", 1)])
+FAMILY = pedigree(("GF", None, None, 1), ("GM", None, None, 2), ("MP", "GF", "GM", 1),
+                  ("B", "GF", "GM", 1), ("BW", None, None, 2), ("NB", "B", "BW", 1),
+                  ("S", "GF", "GM", 2), ("SH", None, None, 1), ("NS", "SH", "S", 1))
 
 
 def _table(rate):
@@ -173,21 +164,20 @@ def test_reproducible_with_seed():
 
 @pytest.mark.slow
 def test_cli_lineage_column():
-    runner = CliRunner()
     args = ["plan", str(EXAMPLE), "--family", "A", "--candidates", "BA,SA",
             "--simulations", "50", "--seed", "1", "--no-progress"]
-    res = runner.invoke(main, args, env={"COLUMNS": "200"})
+    res = run_cli(*args, width=200)
     assert res.exit_code == 0, res.output
     assert "Autos." in res.output
     assert "lineage: Y-STR, mtDNA" in res.output
-    res = runner.invoke(main, args + ["--json"])
+    res = run_cli(*args, "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["lineage"] is True
     plan = data["plans"][0]
     assert plan["lineage"] == ["Y-STR", "mtDNA"]
     assert "autosomal" in plan["current"]
-    res = runner.invoke(main, args + ["--no-lineage"], env={"COLUMNS": "200"})
+    res = run_cli(*args, "--no-lineage", width=200)
     assert res.exit_code == 0, res.output
     assert "Autos." not in res.output
     assert "not used" in res.output

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from kinmatch.dvi.case import ReferenceFamily
 from kinmatch.errors import KinmatchError
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.relationships import (
@@ -20,9 +21,13 @@ from kinmatch.relationships import (
     lineal,
     sibling_mating_child,
 )
-from kinmatch.report.pedigree_svg import layout_pedigree, reference_family_svg
 from kinmatch.report import pedigree_svg
-from kinmatch.report.pedigree_svg import PedigreeLayout, Segment
+from kinmatch.report.pedigree_svg import (
+    PedigreeLayout,
+    Segment,
+    layout_pedigree,
+    reference_family_svg,
+)
 
 M, F, U = Sex.MALE, Sex.FEMALE, Sex.UNKNOWN
 NS = "{http://www.w3.org/2000/svg}"
@@ -555,8 +560,6 @@ def test_unknown_people_are_reported() -> None:
 
 
 def test_reference_family_svg() -> None:
-    from kinmatch.dvi.case import ReferenceFamily
-
     ped = family_with_everything()
     fam = ReferenceFamily("Smith", ped, ("MP1",),
                           {"Sister": {"D3S1358": ("15", "16")}, "Grandmother": {}})
