@@ -11,13 +11,17 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from reference_cases import json_markers
+from support import DATA, SHARED_REFERENCE, shared_reference_absent
+
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
-from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 
-HERE = Path(__file__).parent
-COPIED = HERE / "data" / "dvir"
-SHARED = HERE.parents[1] / "shared" / "reference" / "dvir"
+COPIED = DATA / "dvir"
+SHARED = SHARED_REFERENCE / "dvir"
+#: Why a test of dvir's own datasets is skipped when they are absent.
+SHARED_ABSENT = shared_reference_absent("dvir", "dvir's datasets")
 
 
 def dvir_case_paths() -> list[Path]:
@@ -29,17 +33,20 @@ def dvir_case_paths() -> list[Path]:
     return [paths[k] for k in sorted(paths)]
 
 
-def _markers(items: list[dict[str, Any]]) -> list[Marker]:
-    out = []
-    for m in items:
-        mu = m.get("mutation")
-        spec = None
-        if mu is not None:
-            spec = {sex: {"model": "custom", "matrix": mu[sex]["matrix"]}
-                    for sex in ("female", "male")}
-        out.append(Marker.create(m["name"], m["alleles"], m["afreq"], chromosome=m["chrom"],
-                                 mutation=spec))
-    return out
+def dvir_case_path(name: str) -> Path | None:
+    """The reference case of that file name (copied or dvir's), or ``None``
+    when it is absent."""
+    return next((p for p in dvir_case_paths() if p.name == name), None)
+
+
+def check_reference_cases_found(paths: list[Path]) -> None:
+    """Test body: the copied simulated case is among ``paths``, and dvir's
+    datasets too unless they are absent (then the test is skipped)."""
+    names = {p.name for p in paths}
+    assert "dvi_sim_30fam_50pm.json" in names  # copied into tests/data
+    if len(names) == 1:
+        pytest.skip(f"{SHARED_ABSENT}; only the copied simulated case is checked")
+    assert len(names) >= 10
 
 
 def _profile(person: dict[str, Any]) -> dict[str, tuple[str, ...]]:
@@ -63,4 +70,4 @@ def load_dvir_case(path: Path) -> tuple[DVICase, dict[str, Any]]:
         profiles = {p["id"]: _profile(p) for p in fam["persons"] if _profile(p)}
         families.append(ReferenceFamily(fam["family"], pedigree_from_records(fam["persons"]),
                                         missing, profiles))
-    return DVICase(_markers(inp["markers"]), samples, families, title=data["name"]), data
+    return DVICase(json_markers(inp["markers"]), samples, families, title=data["name"]), data

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 import json
-import warnings
-from pathlib import Path
 
 import numpy as np
 import pytest
 from dvir_cases import load_dvir_case
 from jsonschema import Draft202012Validator
+from support import DATA, EXAMPLES, ROOT, quiet, slow_param
 
 from kinmatch.dvi.case import prepare_case
 from kinmatch.dvi.pairwise import pairwise_lr
@@ -33,18 +31,6 @@ from kinmatch.formats.familias.parse import read_familias
 from kinmatch.formats.json_reader import FORMAT_VERSION
 from kinmatch.kinship.lr import kinship_lr
 from kinmatch.schemas import SCHEMA_NAMES, load_schema, schema_text, validator
-
-ROOT = Path(__file__).parents[1]
-EXAMPLES = ROOT / "examples"
-DATA = Path(__file__).parent / "data"
-
-
-@contextlib.contextmanager
-def _quiet():
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        yield
-
 
 # -- the schemas themselves ---------------------------------------------------------
 
@@ -76,7 +62,8 @@ _CASE_FILES = [p for p in sorted(EXAMPLES.glob("*.json")) + sorted(EXAMPLES.glob
                if p.name != "truth.json"]  # a simulation's truth is not a case file
 
 
-@pytest.mark.parametrize("path", _CASE_FILES, ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [slow_param(p) if p.stat().st_size > 1_000_000 else p
+                                  for p in _CASE_FILES], ids=lambda p: p.name)
 def test_every_shipped_example_validates(path):
     doc = json.loads(path.read_text())
     schema = {"kinmatch-case": "kinship-case", "kinmatch-dvi-case": "dvi-case",
@@ -87,7 +74,7 @@ def test_every_shipped_example_validates(path):
 
 @pytest.mark.parametrize("path", sorted((DATA / "fam").glob("*.fam")), ids=lambda p: p.name)
 def test_every_familias_test_case_validates_as_json(path):
-    with _quiet():
+    with quiet():
         case = familias_to_kinship_case(read_familias(path))
     doc = case_to_dict(case)
     assert _errors("kinship-case", doc) == []
@@ -98,7 +85,7 @@ def test_every_familias_test_case_validates_as_json(path):
 
 
 def test_the_dvi_test_cases_validate_as_json():
-    with _quiet():
+    with quiet():
         cases = [familias_to_dvi_case(read_familias(DATA / "familias" / "synthetic_dvi.fam"))]
         cases += [load_dvir_case(p)[0] for p in sorted((DATA / "dvir").glob("dvi_*.json"))]
     for case in cases:
@@ -236,13 +223,13 @@ def test_the_first_problem_in_the_file_is_reported():
 
 
 def _pairwise(case):
-    with _quiet():
+    with quiet():
         return pairwise_lr(prepare_case(case))
 
 
 @pytest.mark.parametrize("source", ["familias", "dvir"])
 def test_dvi_round_trip_gives_identical_pairwise_lrs(source):
-    with _quiet():
+    with quiet():
         if source == "familias":
             case = familias_to_dvi_case(read_familias(DATA / "familias" / "synthetic_dvi.fam"))
         else:

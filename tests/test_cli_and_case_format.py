@@ -4,34 +4,27 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 from reference_cases import load_reference
+from support import DATA, EXAMPLES, run_cli
 
-from kinmatch.cli import main
 from kinmatch.errors import CaseFormatError
 from kinmatch.formats.case_json import case_to_dict, parse_case, read_case
 from kinmatch.kinship.lr import kinship_lr
 
-EXAMPLES = Path(__file__).parents[1] / "examples"
 REF = {c["id"]: c for c in load_reference()}
 
 
-def run(*args):
-    return CliRunner().invoke(main, list(args))
-
-
 def test_lr_table_on_the_shipped_example():
-    res = run("lr", str(EXAMPLES / "missing_person.json"))
+    res = run_cli("lr", str(EXAMPLES / "missing_person.json"))
     assert res.exit_code == 0, res.output
     assert "LR missing_son : unrelated" in res.output
     assert "Total" in res.output and "3156" in res.output  # pedprobr: 3156.08113499255
 
 
 def test_lr_json_equals_the_pedsuite():
-    res = run("lr", str(EXAMPLES / "missing_person.json"), "--json")
+    res = run_cli("lr", str(EXAMPLES / "missing_person.json"), "--json")
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     exp = REF["mp_three_generation_stepwise"]["expected"]
@@ -48,7 +41,7 @@ def test_lr_json_equals_the_pedsuite():
 
 
 def test_relationship_hypotheses_and_reference_option():
-    res = run("lr", str(EXAMPLES / "paternity.json"), "--json", "--reference", "paternity")
+    res = run_cli("lr", str(EXAMPLES / "paternity.json"), "--json", "--reference", "paternity")
     out = json.loads(res.output)
     unrelated = next(h for h in out["hypotheses"] if h["name"] == "unrelated")
     assert unrelated["lr"] == pytest.approx(1 / REF["pair_parent_child_stepwise"]["expected"]["LR_total"], rel=1e-9)
@@ -101,7 +94,7 @@ def test_bad_case_files_name_line_and_field(tmp_path, mutate, where, message):
     assert err.location.line is not None and err.location.line > 1
     assert message in err.message
     # and the command line says it in one line, exit status 2, no traceback
-    res = run("lr", str(path))
+    res = run_cli("lr", str(path))
     assert res.exit_code == 2
     assert "Traceback" not in res.output
     assert f"line {err.location.line}" in res.output and message in res.output
@@ -120,12 +113,12 @@ def test_pedigree_errors_are_located(tmp_path):
 def test_invalid_json_and_missing_file(tmp_path):
     path = tmp_path / "broken.json"
     path.write_text('{\n  "format": "kinmatch-case",\n  "version": 1,,\n}')
-    res = run("lr", str(path))
+    res = run_cli("lr", str(path))
     assert res.exit_code == 2 and "line 3" in res.output and "not valid JSON" in res.output
-    res = run("lr", str(tmp_path / "nope.json"))
+    res = run_cli("lr", str(tmp_path / "nope.json"))
     assert res.exit_code == 2 and "file not found" in res.output
     (tmp_path / "bin.json").write_bytes(b"\xff\xfe\x00garbage")
-    res = run("lr", str(tmp_path / "bin.json"))
+    res = run_cli("lr", str(tmp_path / "bin.json"))
     assert res.exit_code == 2 and "error:" in res.output
 
 
@@ -134,7 +127,7 @@ def test_unseen_allele_warns_on_the_command_line(tmp_path):
     data["profiles"]["A"]["M1"] = ["12", "25"]
     path = tmp_path / "case.json"
     path.write_text(json.dumps(data))
-    res = run("lr", str(path))
+    res = run_cli("lr", str(path))
     assert res.exit_code == 0
     assert "warning:" in res.output and "25" in res.output
 
@@ -163,7 +156,7 @@ def test_heterozygous_male_at_x_marker_is_located(tmp_path):
     data = _x_case()
     data["profiles"]["F"]["DXS10135"] = ["17"]
     path.write_text(json.dumps(data))
-    out = json.loads(run("lr", str(path), "--json").output)
+    out = json.loads(run_cli("lr", str(path), "--json").output)
     # father-daughter at X: LR = 1 / (2 p_17) when the daughter is 17/19
     assert out["hypotheses"][0]["lr"] == pytest.approx(1 / (2 * 0.3), rel=1e-12)
 
@@ -179,17 +172,16 @@ def test_sex_conflict_between_hypotheses_is_located(tmp_path):
     assert info.value.location.field == "/hypotheses"
 
 
-def test_lr_reads_a_familias_file(tmp_path):
+def test_lr_reads_a_familias_file(tmp_path, pedsuite_cases):
     """`kinmatch lr` takes a Familias .fam file; its pedigrees are the hypotheses,
     and the LR is the pedsuite's."""
-    cases = json.loads((Path(__file__).parent / "data" / "kinship_cases.json").read_text())
-    case = next(c for c in cases["cases"] if c["id"] == "mp_mother_brother")
-    fam = Path(__file__).parent / "data" / "fam" / case["fam_file"]
-    res = run("lr", str(fam), "--json", "--reference", "H2")
+    case = pedsuite_cases["mp_mother_brother"]
+    fam = DATA / "fam" / case["fam_file"]
+    res = run_cli("lr", str(fam), "--json", "--reference", "H2")
     assert res.exit_code == 0, res.output
     out = json.loads(res.output)
     assert [h["name"] for h in out["hypotheses"]] == ["H1", "H2"]
     h1 = out["hypotheses"][0]
     assert math.exp(h1["log_lr"]) == pytest.approx(case["expected"]["LR_total"], rel=1e-9)
-    missing = run("lr", str(tmp_path / "nope.fam"))
+    missing = run_cli("lr", str(tmp_path / "nope.fam"))
     assert missing.exit_code == 2 and "file not found" in missing.output

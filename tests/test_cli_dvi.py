@@ -4,28 +4,25 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
-from pathlib import Path
+from dataclasses import replace
 from xml.etree import ElementTree
 
 import pytest
-from click.testing import CliRunner
 from dvir_cases import load_dvir_case
+from support import DATA, EXAMPLES, FORMATS, quiet, run_cli
 
-from kinmatch.cli import main
-from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.case import PostMortemSample, prepare_case
 from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.solve import solve_case
 from kinmatch.formats.dvi_json import read_dvi_case, write_dvi_case
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "dvi_case.json"
-FAMILIAS_DVI = ROOT / "tests" / "data" / "familias" / "synthetic_dvi.fam"
-SIM = ROOT / "tests" / "data" / "dvir" / "dvi_sim_30fam_50pm.json"
+EXAMPLE = EXAMPLES / "dvi_case.json"
+FAMILIAS_DVI = DATA / "familias" / "synthetic_dvi.fam"
+SIM = DATA / "dvir" / "dvi_sim_30fam_50pm.json"
 
 
 def _run(*args: str) -> tuple[int, str]:
-    result = CliRunner().invoke(main, ["dvi", "--no-progress", *args])
+    result = run_cli("dvi", "--no-progress", *args)
     return result.exit_code, result.output
 
 
@@ -45,8 +42,7 @@ def test_json_output_equals_the_library(tmp_path):
     assert code == 0, out
     data = json.loads(out)
     case = read_dvi_case(EXAMPLE)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         expected = solve_case(case).to_dict()
         pw = pairwise_lr(prepare_case(case))
     assert data["solution"]["missing_persons"] == expected["missing_persons"]
@@ -103,8 +99,7 @@ def test_report_marks_identified_samples(tmp_path):
     code, out = _run(str(EXAMPLE), "--report", str(report))
     assert code == 0, out
     html = report.read_text(encoding="utf-8")
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         solution = solve_case(read_dvi_case(EXAMPLE))
     undisputed = [r for r in solution.missing_persons if r.conclusion == "Undisputed"]
     assert undisputed
@@ -119,9 +114,6 @@ def test_merge_fragments_option(tmp_path):
     first = case.samples[0]
     half = dict(list(first.profile.items())[: len(first.profile) // 2 + 3])
     other = dict(list(first.profile.items())[len(first.profile) // 2 - 3:])
-    from dataclasses import replace
-
-    from kinmatch.dvi.case import PostMortemSample
 
     split = replace(case, samples=[PostMortemSample(first.id + "a", half, first.sex),
                                    PostMortemSample(first.id + "b", other, first.sex),
@@ -137,7 +129,7 @@ def test_merge_fragments_option(tmp_path):
 
 
 def test_a_kinship_case_is_refused_with_a_message():
-    code, out = _run(str(ROOT / "examples" / "formats" / "missing_son_case.json"))
+    code, out = _run(str(FORMATS / "missing_son_case.json"))
     assert code == 2
     assert "kinship case" in out and "kinmatch lr" in out
 

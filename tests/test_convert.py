@@ -9,9 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import DATA, EXAMPLES, FORMATS, run_cli
 
-from kinmatch.cli import main
 from kinmatch.dvi.case import prepare_case
 from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.errors import KinmatchWarning
@@ -24,11 +23,6 @@ from kinmatch.formats.frequencies import read_frequency_database
 from kinmatch.formats.pedigree_tables import read_ped_families, read_plink_fam
 from kinmatch.formats.profiles import read_profiles
 
-ROOT = Path(__file__).parents[1]
-EXAMPLES = ROOT / "examples"
-FORMATS = EXAMPLES / "formats"
-DATA = Path(__file__).parent / "data"
-
 PROFILES = str(FORMATS / "genemapper_export.txt")
 FREQUENCIES = str(FORMATS / "frequencies_familias.txt")
 PEDIGREE = str(FORMATS / "missing_son.ped")
@@ -38,12 +32,8 @@ STEPWISE = ["--mutation", "stepwise", "--mutation-rate", "0.002", "--mutation-ra
 MISSING_SON = ["--pedigree", PEDIGREE, "--missing", "Missing-Son", "--poi", "UHR-2024-007"]
 
 
-def run(*args: str):
-    return CliRunner().invoke(main, list(args))
-
-
 def lr_json(*args: str) -> dict:
-    res = run("lr", *args, "--json")
+    res = run_cli("lr", *args, "--json")
     assert res.exit_code == 0, res.output
     return json.loads(res.output[res.output.index("{"):res.output.rindex("}") + 1])
 
@@ -62,7 +52,8 @@ def test_table_case_equals_the_json_case_route(tmp_path):
     by_hypotheses = lr_json("--profiles", PROFILES, "--frequencies", FREQUENCIES,
                             "--hypotheses", HYPOTHESES, *STEPWISE)
     out = tmp_path / "case.json"
-    res = run("convert", PROFILES, str(out), "--frequencies", FREQUENCIES, *MISSING_SON, *STEPWISE)
+    res = run_cli("convert", PROFILES, str(out), "--frequencies", FREQUENCIES, *MISSING_SON,
+                  *STEPWISE)
     assert res.exit_code == 0, res.output
     converted = lr_json(str(out))
     shipped = lr_json(str(FORMATS / "missing_son_case.json"))
@@ -80,7 +71,8 @@ def test_table_case_equals_the_json_case_route(tmp_path):
 
 
 def test_table_case_table_output_and_warnings():
-    res = run("lr", "--profiles", PROFILES, "--frequencies", FREQUENCIES, *MISSING_SON, *STEPWISE)
+    res = run_cli("lr", "--profiles", PROFILES, "--frequencies", FREQUENCIES, *MISSING_SON,
+                  *STEPWISE)
     assert res.exit_code == 0, res.output
     assert "LR missing_person : unrelated" in res.output
     assert "0.9354" in res.output
@@ -124,7 +116,7 @@ def test_genotype_table_as_case_argument_and_plain_mutation_models():
     ],
 )
 def test_lr_input_errors_are_one_line(args, message):
-    res = run("lr", *args)
+    res = run_cli("lr", *args)
     assert res.exit_code == 2, res.output
     assert message in res.output
     assert "Traceback" not in res.output
@@ -138,7 +130,8 @@ def test_hypotheses_file_errors_are_located(tmp_path):
     text = json.dumps(doc, indent=1)
     path.write_text(text)
     line = [ln.strip() for ln in text.splitlines()].index('"name": "unrelated",')  # H2 opens above
-    res = run("lr", "--profiles", PROFILES, "--frequencies", FREQUENCIES, "--hypotheses", str(path))
+    res = run_cli("lr", "--profiles", PROFILES, "--frequencies", FREQUENCIES,
+                  "--hypotheses", str(path))
     assert res.exit_code == 2
     assert (f"{path}, line {line}, column 3: field '/hypotheses/1': typed person "
             "'Ref-Brother-02' is missing from hypothesis 'unrelated'") in " ".join(res.output.split())
@@ -147,15 +140,14 @@ def test_hypotheses_file_errors_are_located(tmp_path):
 # -- cases: Familias <-> JSON -------------------------------------------------------
 
 
-def test_familias_kinship_file_to_json_and_back_keeps_the_pedsuite_lr(tmp_path):
-    cases = json.loads((DATA / "kinship_cases.json").read_text())
-    ref = next(c for c in cases["cases"] if c["id"] == "mp_mother_brother")
+def test_familias_kinship_file_to_json_and_back_keeps_the_pedsuite_lr(tmp_path, pedsuite_cases):
+    ref = pedsuite_cases["mp_mother_brother"]
     fam = DATA / "fam" / ref["fam_file"]
     as_json, back = tmp_path / "case.json", tmp_path / "back.fam"
-    assert run("convert", str(fam), str(as_json)).exit_code == 0
+    assert run_cli("convert", str(fam), str(as_json)).exit_code == 0
     assert detect_input(as_json) == "kinship-json"
     assert json.loads(as_json.read_text())["version"] == 1
-    res = run("convert", str(as_json), str(back))
+    res = run_cli("convert", str(as_json), str(back))
     assert res.exit_code == 0, res.output
     assert back.read_bytes().startswith(b'"Output from Familias')
     assert b"\r\n" in back.read_bytes()
@@ -168,14 +160,14 @@ def test_familias_kinship_file_to_json_and_back_keeps_the_pedsuite_lr(tmp_path):
 def test_familias_dvi_file_to_json_and_back(tmp_path):
     source = DATA / "familias" / "synthetic_dvi.fam"
     as_json, back = tmp_path / "dvi.json", tmp_path / "dvi.fam"
-    res = run("convert", str(source), str(as_json))
+    res = run_cli("convert", str(source), str(as_json))
     assert res.exit_code == 0, res.output
     assert "the DVI case of" in res.output
     doc = json.loads(as_json.read_text())
     assert doc["format"] == "kinmatch-dvi-case" and doc["version"] == 1
     assert [s["id"] for s in doc["samples"]] == ["V1", "V2"]
     assert doc["families"][0]["missing"] == ["Missing person"]
-    assert run("convert", str(as_json), str(back)).exit_code == 0
+    assert run_cli("convert", str(as_json), str(back)).exit_code == 0
     original = pairwise_lr(prepare_case(familias_to_dvi_case(read_familias(source))))
     for case in (read_dvi_case(as_json), familias_to_dvi_case(read_familias(back))):
         again = pairwise_lr(prepare_case(case))
@@ -186,7 +178,7 @@ def test_familias_dvi_file_to_json_and_back(tmp_path):
 
 def test_dvi_json_to_familias_renames_missing_persons(tmp_path):
     out = tmp_path / "dvi.fam"
-    res = run("convert", str(EXAMPLES / "dvi_case.json"), str(out))
+    res = run_cli("convert", str(EXAMPLES / "dvi_case.json"), str(out))
     assert res.exit_code == 0, res.output
     assert "renamed: M1 → Missing M1" in res.output
     case = familias_to_dvi_case(read_familias(out))
@@ -199,7 +191,7 @@ def test_dvi_json_to_familias_renames_missing_persons(tmp_path):
 
 def test_kinship_case_to_ped_one_family_per_hypothesis(tmp_path):
     out = tmp_path / "hyp.ped"
-    assert run("convert", str(EXAMPLES / "paternity.json"), str(out)).exit_code == 0
+    assert run_cli("convert", str(EXAMPLES / "paternity.json"), str(out)).exit_code == 0
     families = read_ped_families(out)
     assert list(families) == ["paternity", "unrelated"]
     assert families["paternity"].parents("B") is not None
@@ -211,22 +203,22 @@ def test_kinship_case_to_ped_one_family_per_hypothesis(tmp_path):
 
 def test_ped_plink_and_hypotheses_json(tmp_path):
     plink = tmp_path / "family.fam"
-    res = run("convert", str(FORMATS / "family.ped"), str(plink))
+    res = run_cli("convert", str(FORMATS / "family.ped"), str(plink))
     assert res.exit_code == 0, res.output
     assert detect_input(plink) == "plink-fam"
     assert plink.read_text().splitlines()[4] == "family Missing-Son Father Mother 1 -9"
     hyp = tmp_path / "two.json"
-    assert run("convert", str(FORMATS / "plink_two_families.fam"), str(hyp)).exit_code == 0
+    assert run_cli("convert", str(FORMATS / "plink_two_families.fam"), str(hyp)).exit_code == 0
     hf = read_hypotheses_file(hyp)
     assert [h.name for h in hf.hypotheses] == ["FAM1", "FAM2"]
     ped = tmp_path / "two.ped"
-    assert run("convert", str(hyp), str(ped)).exit_code == 0
+    assert run_cli("convert", str(hyp), str(ped)).exit_code == 0
     original, again = read_plink_fam(FORMATS / "plink_two_families.fam"), read_ped_families(ped)
     assert list(again) == list(original)
     for name in original:
         assert [(p.id, p.sex, p.father, p.mother) for p in again[name]] == [
             (p.id, p.sex, p.father, p.mother) for p in original[name]]
-    res = run("convert", str(FORMATS / "family.ped"), str(tmp_path / "one.json"))
+    res = run_cli("convert", str(FORMATS / "family.ped"), str(tmp_path / "one.json"))
     assert res.exit_code == 2 and "needs two or more hypotheses" in res.output
 
 
@@ -247,9 +239,9 @@ def test_plink_and_familias_fam_are_told_apart():
 def test_frequency_databases_convert_among_the_three_formats(tmp_path):
     source = FORMATS / "frequencies_long.csv"
     familias, wide, long = tmp_path / "db.txt", tmp_path / "wide.csv", tmp_path / "long.csv"
-    assert run("convert", str(source), str(familias)).exit_code == 0
-    assert run("convert", str(familias), str(wide), "--to", "wide-csv").exit_code == 0
-    assert run("convert", str(wide), str(long)).exit_code == 0
+    assert run_cli("convert", str(source), str(familias)).exit_code == 0
+    assert run_cli("convert", str(familias), str(wide), "--to", "wide-csv").exit_code == 0
+    assert run_cli("convert", str(wide), str(long)).exit_code == 0
     assert familias.read_text().startswith("D3S1358\n14\t0.052\n")
     assert wide.read_text().splitlines()[0] == "Allele,D3S1358,vWA,TH01"
     a = read_frequency_database(source)
@@ -263,7 +255,7 @@ def test_frequency_databases_convert_among_the_three_formats(tmp_path):
 
 def test_genemapper_export_to_wide_genotype_csv(tmp_path):
     out = tmp_path / "profiles.csv"
-    assert run("convert", PROFILES, str(out)).exit_code == 0
+    assert run_cli("convert", PROFILES, str(out)).exit_code == 0
     lines = out.read_text().splitlines()
     assert lines[0].startswith("Sample,AMEL,D3S1358,vWA")
     assert lines[1].startswith("Ref-Mother-01,X/X,15/16,17/18")
@@ -279,17 +271,18 @@ def test_never_overwrites_the_input_and_refuses_existing_outputs(tmp_path):
     case = tmp_path / "case.json"
     case.write_text((EXAMPLES / "paternity.json").read_text())
     before = case.read_bytes()
-    res = run("convert", str(case), str(case), "--force")
+    res = run_cli("convert", str(case), str(case), "--force")
     assert res.exit_code == 2 and "would overwrite the input file" in res.output
-    res = run("convert", str(case), str(tmp_path / "." / "case.json"), "--to", "json", "--force")
+    res = run_cli("convert", str(case), str(tmp_path / "." / "case.json"), "--to", "json",
+                  "--force")
     assert res.exit_code == 2 and "would overwrite the input file" in res.output
     assert case.read_bytes() == before
     other = tmp_path / "other.json"
     other.write_text("keep me")
-    res = run("convert", str(case), str(other))
+    res = run_cli("convert", str(case), str(other))
     assert res.exit_code == 2 and "exists" in res.output and "--force" in res.output
     assert other.read_text() == "keep me"
-    assert run("convert", str(case), str(other), "--force").exit_code == 0
+    assert run_cli("convert", str(case), str(other), "--force").exit_code == 0
     assert read_case(other).hypotheses[0].name == "paternity"
 
 
@@ -300,24 +293,24 @@ def test_a_failed_conversion_leaves_nothing_behind(tmp_path):
     case = tmp_path / "x.json"
     case.write_text(json.dumps(doc))
     target = tmp_path / "x.fam"
-    res = run("convert", str(case), str(target))
+    res = run_cli("convert", str(case), str(target))
     assert res.exit_code == 2 and "X-linked" in res.output
     assert not target.exists()
     # replacing an existing file: it is kept whole when the conversion fails
     target.write_text("old")
-    res = run("convert", str(case), str(target), "--force")
+    res = run_cli("convert", str(case), str(target), "--force")
     assert res.exit_code == 2
     assert target.read_text() == "old"
     assert sorted(os.listdir(tmp_path)) == ["x.fam", "x.json"]
 
 
 def test_unknown_output_and_unsupported_conversions(tmp_path):
-    res = run("convert", str(EXAMPLES / "paternity.json"), str(tmp_path / "case.xyz"))
+    res = run_cli("convert", str(EXAMPLES / "paternity.json"), str(tmp_path / "case.xyz"))
     assert res.exit_code == 2 and "give --to" in res.output
-    res = run("convert", str(FORMATS / "frequencies_long.csv"), str(tmp_path / "db.json"))
+    res = run_cli("convert", str(FORMATS / "frequencies_long.csv"), str(tmp_path / "db.json"))
     assert res.exit_code == 2 and "cannot convert an allele frequency database" in res.output
-    res = run("convert", PROFILES, str(tmp_path / "case.json"))
+    res = run_cli("convert", PROFILES, str(tmp_path / "case.json"))
     assert res.exit_code == 2 and "a genotype table alone is not a case" in res.output
-    res = run("convert", str(tmp_path / "missing.json"), str(tmp_path / "out.fam"))
+    res = run_cli("convert", str(tmp_path / "missing.json"), str(tmp_path / "out.fam"))
     assert res.exit_code == 2 and "file not found" in res.output
     assert os.listdir(tmp_path) == []

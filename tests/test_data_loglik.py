@@ -18,6 +18,7 @@ import math
 
 import numpy as np
 import pytest
+from support import pedigree
 
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
@@ -25,24 +26,18 @@ from kinmatch.likelihood.peeling import (
     pedigrees_loglik,
 )
 from kinmatch.markers import Marker
-from kinmatch.pedigree import pedigree_from_records
 
 EXCESS = 5e-7
 ALLELES = ["9", "10", "11", "12", "13"]
 FREQS = np.array([0.05, 0.15, 0.3, 0.3, 0.2]) * (1 + EXCESS)
 
 
-def P(*rows, inbreeding=None):
-    return pedigree_from_records(
-        [{"id": i, "father": f, "mother": m, "sex": s} for i, f, m, s in rows], inbreeding)
-
-
 # MP's mother W1 and her parents are there only for MP: W1's parents GF, GM
 # are free founders (4 alleles autosomal; at X GF has 1, GM 2). F and W2 are
 # ancestors of the typed half-sibling H.
-FAMILY = P(("F", None, None, 1), ("W2", None, None, 2), ("GF", None, None, 1),
-           ("GM", None, None, 2), ("W1", "GF", "GM", 2), ("MP", "F", "W1", 1),
-           ("H", "F", "W2", 2))
+FAMILY = pedigree(("F", None, None, 1), ("W2", None, None, 2), ("GF", None, None, 1),
+                  ("GM", None, None, 2), ("W1", "GF", "GM", 2), ("MP", "F", "W1", 1),
+                  ("H", "F", "W2", 2))
 
 
 def _check(ped, markers, data, keep, theta=0.0, free_alleles=None):
@@ -77,8 +72,8 @@ def test_x_linked_father_of_a_typed_son_is_not_free():
     is the typed brother's ancestor, so the family's own network holds him
     too (and his allele's mass S): nothing is divided out."""
     m = Marker.create("X", ALLELES, FREQS, chromosome="X")
-    brothers = P(("F", None, None, 1), ("M", None, None, 2), ("B", "F", "M", 1),
-                 ("MP", "F", "M", 1))
+    brothers = pedigree(("F", None, None, 1), ("M", None, None, 2), ("B", "F", "M", 1),
+                        ("MP", "F", "M", 1))
     _check(brothers, [m], [{"B": (1, 1)}], "MP", free_alleles=np.array([0]))
 
 
@@ -104,6 +99,6 @@ def test_no_free_founders_no_correction():
 def test_theta_and_inbred_free_founders_are_peeled_alone():
     m = Marker.create("M", ALLELES, FREQS)
     _check(FAMILY, [m], [{"H": (1, 2)}], "MP", theta=0.02)
-    inbred = P(("F", None, None, 1), ("W2", None, None, 2), ("W1", None, None, 2),
-               ("MP", "F", "W1", 1), ("H", "F", "W2", 2), inbreeding={"W1": 0.1})
+    inbred = pedigree(("F", None, None, 1), ("W2", None, None, 2), ("W1", None, None, 2),
+                      ("MP", "F", "W1", 1), ("H", "F", "W2", 2), inbreeding={"W1": 0.1})
     _check(inbred, [m], [{"H": (1, 2)}], "MP")

@@ -3,17 +3,19 @@ proposed as donors by power planning."""
 
 from __future__ import annotations
 
-import warnings
+import json
 from dataclasses import replace
-from pathlib import Path
 
 import pytest
+from support import EXAMPLES, quiet
 
+from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.dvi_json import format_dvi_case, parse_dvi_case, read_dvi_case
 from kinmatch.planning.power import count_candidates, plan_case
 
-EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "dvi_case.json"
+EXAMPLE = EXAMPLES / "dvi_case.json"
 
 
 def _case_with_deceased():
@@ -39,8 +41,7 @@ def test_planning_skips_deceased_relatives():
     name = case.families[0].name
     before = count_candidates(read_dvi_case(EXAMPLE), family=name)
     assert count_candidates(case, family=name) == before - 1
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         plans = plan_case(case, family=name, n_simulations=50, seed=1)
     offered = {c.candidate for p in plans for c in p.candidates}
     assert untyped[0] not in offered
@@ -50,10 +51,7 @@ def test_planning_skips_deceased_relatives():
 def test_degraded_relatives_in_the_case_file():
     """A relative's drop-out probability is read, written back, and makes the
     relative an observation in the pairwise LRs."""
-    import json
 
-    from kinmatch.dvi.case import prepare_case
-    from kinmatch.dvi.pairwise import pairwise_lr
 
     case = read_dvi_case(EXAMPLE)
     fam = case.families[0]
@@ -64,8 +62,7 @@ def test_degraded_relatives_in_the_case_file():
     assert degraded.families[0].dropout == {typed: 0.2}
     again = parse_dvi_case(format_dvi_case(degraded), "again.json")
     assert again.families[0].dropout == {typed: 0.2}
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         plain = pairwise_lr(prepare_case(case)).log_lr[:, 0]
         with_dropout = pairwise_lr(prepare_case(degraded)).log_lr[:, 0]
     assert not (plain == with_dropout).all()

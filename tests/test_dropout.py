@@ -4,16 +4,28 @@ and pedigree likelihoods against the exact engine summed over true genotypes."""
 from __future__ import annotations
 
 import itertools
+import json as _json
 import math
 
 import numpy as np
 import pytest
 from enumeration import brute_force_likelihood
+from support import run_cli
 
+from kinmatch.errors import CaseFormatError, MarkerError
+from kinmatch.formats.case_json import format_case, parse_case
+from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.lr import kinship_lr
+from kinmatch.likelihood.dropout import (
+    dropout_profile_loglik_curve,
+    estimate_sample_dropout,
+    population_observation_loglik,
+)
 from kinmatch.likelihood.observation import Observation, observation_factor
 from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.markers import Marker
 from kinmatch.pedigree import pedigree_from_records
+from kinmatch.relationships import parent_child, unrelated
 
 FREQS = np.array([0.1, 0.25, 0.3, 0.35])
 ALLELES = [str(i) for i in range(1, 5)]
@@ -167,9 +179,6 @@ def test_paternity_index_with_a_degraded_child(d, pa):
         PI = {[p_a (1-d^2) + (1-p_a) d(1-d)]/2 + p_a d(1-d)/2}
              / [p_a^2 (1-d^2) + 2 p_a (1-p_a) d(1-d)]
     """
-    from kinmatch.kinship.case import Hypothesis
-    from kinmatch.kinship.lr import kinship_lr
-    from kinmatch.relationships import parent_child, unrelated
 
     marker = Marker.create("M", ["a", "b", "c"], [pa, 0.2, 0.8 - pa])
     result = kinship_lr([Hypothesis("paternity", parent_child("F", "C")),
@@ -185,7 +194,6 @@ def test_paternity_index_with_a_degraded_child(d, pa):
 def test_maximum_likelihood_dropout_recovers_the_simulated_rate():
     """Profiles simulated with drop-out d = 0.3 over 400 markers: the ML
     estimate is within a few standard errors, and a complete profile gives 0."""
-    from kinmatch.likelihood.dropout import dropout_profile_loglik_curve, estimate_sample_dropout
 
     rng = np.random.default_rng(11)
     markers = [Marker.create(f"M{i}", [str(a) for a in range(8)], rng.dirichlet(np.ones(8)))
@@ -224,9 +232,6 @@ def _silent_marker(silent_frequency=0.05, mutation=None):
 def test_paternity_index_with_a_silent_allele(ps):
     """Father seen as a only (a/a or a/silent), child a/b:
     PI = (p_a + p_s) / (2 p_a (p_a + 2 p_s)); 1/(2 p_a) without the silent allele."""
-    from kinmatch.kinship.case import Hypothesis
-    from kinmatch.kinship.lr import kinship_lr
-    from kinmatch.relationships import parent_child, unrelated
 
     marker = _silent_marker(ps)
     pa = marker.allele_frequencies[0]
@@ -240,9 +245,6 @@ def test_paternity_index_with_a_silent_allele(ps):
 def test_a_silent_allele_turns_an_exclusion_into_a_small_lr():
     """Father seen a, child seen b: excluded without a silent allele; with one,
     both may carry it: PI = p_s / ((p_a + 2 p_s)(p_b + 2 p_s))."""
-    from kinmatch.kinship.case import Hypothesis
-    from kinmatch.kinship.lr import kinship_lr
-    from kinmatch.relationships import parent_child, unrelated
 
     hyps = [Hypothesis("paternity", parent_child("F", "C")),
             Hypothesis("unrelated", unrelated("F", "C"))]
@@ -306,8 +308,6 @@ def test_silent_allele_with_dropout_equals_enumeration():
 
 
 def test_the_silent_allele_cannot_be_observed():
-    from kinmatch.errors import MarkerError
-
     marker = _silent_marker()
     with pytest.raises(MarkerError, match="silent"):
         markers_loglik(_family(), [marker], [{"F": (0, marker.silent_index)}])
@@ -336,10 +336,7 @@ def _degraded_case_json(dropout):
 def test_case_file_dropout_reaches_the_lr(tmp_path, dropout):
     import json as _json
 
-    from click.testing import CliRunner
-
-    from kinmatch.cli import main
-    from kinmatch.formats.case_json import format_case, parse_case
+    from kinmatch.formats.case_json import parse_case
     from kinmatch.kinship.lr import kinship_lr
 
     text = _json.dumps(_degraded_case_json(dropout))
@@ -352,7 +349,7 @@ def test_case_file_dropout_reaches_the_lr(tmp_path, dropout):
     assert again.dropout == dropout
     path = tmp_path / "degraded.json"
     path.write_text(text)
-    out = CliRunner().invoke(main, ["lr", str(path), "--json"])
+    out = run_cli("lr", str(path), "--json")
     assert out.exit_code == 0, out.output
     data = _json.loads(out.output)
     got = next(h["lr"] for h in data["hypotheses"] if h["name"] == "paternity")
@@ -361,11 +358,6 @@ def test_case_file_dropout_reaches_the_lr(tmp_path, dropout):
 
 
 def test_dropout_for_an_untyped_person_is_a_located_error():
-    import json as _json
-
-    from kinmatch.errors import CaseFormatError
-    from kinmatch.formats.case_json import parse_case
-
     doc = _degraded_case_json({"X": 0.2})
     with pytest.raises(CaseFormatError, match=r"degraded.json.*dropout/X.*not typed"):
         parse_case(_json.dumps(doc, indent=1), "degraded.json")
@@ -402,8 +394,6 @@ def _brute_force_seen_probability(p, observed, d, c, theta):
 
 @pytest.mark.parametrize("theta", [0.0, 0.02])
 def test_population_observation_loglik_equals_enumeration(theta):
-    from kinmatch.likelihood.dropout import population_observation_loglik
-
     rng = np.random.default_rng(5)
     markers = [Marker.create(f"M{i}", [str(a) for a in range(n)], rng.dirichlet(np.ones(n)))
                for i, n in enumerate((3, 6, 9, 4))]

@@ -4,31 +4,36 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 
 import numpy as np
 import pytest
 from dvir_cases import dvir_case_paths, load_dvir_case
 from enumeration import brute_force_likelihood
+from support import quiet, slow_param
 
+from kinmatch.dvi import joint as joint_module
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.joint import joint_identification
 from kinmatch.dvi.pairwise import pairwise_lr
+from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.lr import kinship_lr
 from kinmatch.markers import Marker
-from kinmatch.pedigree import Sex, pedigree_from_records
+from kinmatch.pedigree import Individual, Pedigree, Sex, pedigree_from_records
 
 PATHS = [p for p in dvir_case_paths() if load_dvir_case(p)[1].get("joint")
          and load_dvir_case(p)[0].families]
+#: dvir's datasets whose joint solution takes seconds (the slow tier)
+SLOW_JOINT = {"dvi_icmp", "dvi_grave"}
 
 
 def _solve(case):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         prepared = prepare_case(case)
         return joint_identification(prepared, pairwise_lr(prepared))
 
 
-@pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", [slow_param(p) if p.stem in SLOW_JOINT else p for p in PATHS],
+                         ids=lambda p: p.stem)
 def test_joint_equals_dvir(path):
     case, data = load_dvir_case(path)
     result = _solve(case)
@@ -137,12 +142,6 @@ def test_multi_missing_family_with_degraded_samples_equals_brute_force():
     each assignment (peeling with the samples as Observations) equals the
     whole-pedigree likelihood ratio computed by the kinship engine."""
 
-    from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
-    from kinmatch.kinship.case import Hypothesis
-    from kinmatch.kinship.lr import kinship_lr
-    from kinmatch.markers import Marker
-    from kinmatch.pedigree import Individual, Pedigree, Sex, pedigree_from_records
-
     rng = np.random.default_rng(3)
     markers = [Marker.create(f"M{k}", [str(a) for a in range(5)], rng.dirichlet(np.ones(5) * 2))
                for k in range(4)]
@@ -186,7 +185,6 @@ def test_shared_conditional_peeling_equals_peeling_each_placement(monkeypatch, m
     """Placements that differ only in their last sample share one peeling
     (the last missing person's distribution given the rest); with degraded
     remains, an X marker and mutation, the joint analysis is unchanged."""
-    from kinmatch.dvi import joint as joint_module
 
     rng = np.random.default_rng(5)
     alleles = [str(a) for a in range(6)]

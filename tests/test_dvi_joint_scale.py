@@ -6,12 +6,12 @@ from __future__ import annotations
 import itertools
 import math
 import sys
-import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
+from support import quiet
 
 from kinmatch.algorithms.assignments import count_assignments, count_matchings
 from kinmatch.algorithms.matching_bounds import vertex_deletion_bounds
@@ -57,8 +57,7 @@ def _case(rng, n_single, n_double, n_samples, n_markers=3):
 
 
 def _prepared(case):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         prepared = prepare_case(case)
         return prepared, pairwise_lr(prepared)
 
@@ -225,6 +224,7 @@ def test_allowed_pairs_equal_nan_restriction():
         joint_identification(prepared, pw, allowed=allowed[:, :-1])
 
 
+@pytest.mark.slow
 def test_chosei_sized_case_is_solved_jointly():
     """183 families with one missing person each and their 183 remains (24 STRs with a
     stepwise mutation model, so nearly every pair has LR > 0 and one component holds all)."""

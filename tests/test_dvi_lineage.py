@@ -3,17 +3,15 @@ exclusions, the degenerate no-lineage case, the JSON format, the CLI and the rep
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
-import warnings
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import EXAMPLES, quiet, quietly, run_cli
 
-from kinmatch.cli import main
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.joint import FamilyGain, joint_identification
 from kinmatch.dvi.lineage_evidence import LineageEvidenceCache, lineage_evidence
@@ -38,10 +36,8 @@ from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.report.dvi_report import dvi_report_html
 from kinmatch.simulate import genotype_profile, simulate_genotypes
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "dvi_case.json"
-LINEAGE_EXAMPLE = ROOT / "examples" / "dvi_case_lineage.json"
-
+EXAMPLE = EXAMPLES / "dvi_case.json"
+LINEAGE_EXAMPLE = EXAMPLES / "dvi_case_lineage.json"
 M, F = Sex.MALE, Sex.FEMALE
 
 # -- a small world: three Y loci, a tiny Y database, a tiny mtDNA database --------------
@@ -88,8 +84,7 @@ def _pedigree(missing_sex: Sex = M) -> Pedigree:
 
 
 def _markers() -> list:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         return read_dvi_case(EXAMPLE).markers
 
 
@@ -117,7 +112,6 @@ def _simulated_case(seed: int = 7, *, missing_sex: Sex = M, lineage: bool = True
 
 def _p_n(d: int, n: int, mu: float) -> float:
     """P_n(d) of the single-step model by brute force over the 3^n mutation paths."""
-    import itertools
     total = 0.0
     for path in itertools.product((-1, 0, 1), repeat=n):
         if sum(path) == d:
@@ -239,14 +233,8 @@ def test_y_difference_beyond_the_mutation_model_is_an_exclusion():
 # -- the degenerate case: no lineage data ---------------------------------------------------
 
 
-def _quiet_case(path: Path) -> DVICase:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return read_dvi_case(path)
-
-
 def test_no_lineage_data_is_the_autosomal_engine_exactly():
-    case = _quiet_case(EXAMPLE)
+    case = quietly(read_dvi_case, EXAMPLE)
     assert not case.has_lineage_data
     with_settings = replace(case, lineage=_settings())
     for c in (case, with_settings):
@@ -258,8 +246,7 @@ def test_no_lineage_data_is_the_autosomal_engine_exactly():
     b = pairwise_lr(prepare_case(with_settings))
     assert np.array_equal(a.log_lr, b.log_lr, equal_nan=True)
     assert np.array_equal(a.incompatible, b.incompatible)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         assert solve_case(case).to_dict() == solve_case(with_settings).to_dict()
 
 
@@ -299,8 +286,7 @@ def _parents_case() -> DVICase:
 def test_mtdna_exclusion_decides_between_autosomal_twins_in_solve_case():
     case = _parents_case()
     without = replace(case, samples=[replace(s, mtdna=None) for s in case.samples])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         plain = solve_case(without, threshold=100)
         solved = solve_case(case, threshold=100)
     assert plain.missing_person("MP").conclusion != "Undisputed"  # a tie
@@ -315,14 +301,13 @@ def test_mtdna_exclusion_decides_between_autosomal_twins_in_solve_case():
 
 def test_lineage_exclusions_beyond_max_incompatible_are_excluded_at_once():
     case = _parents_case()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         solved = solve_case(case, threshold=100, max_incompatible=0)
     assert solved.sample("TWIN").conclusion == "Excluded"
 
 
 def test_candidates_and_joint_use_the_combined_lr():
-    case = _quiet_case(LINEAGE_EXAMPLE)
+    case = quietly(read_dvi_case, LINEAGE_EXAMPLE)
     prepared = prepare_case(case)
     pw = pairwise_lr(prepared)
     assert pw.has_lineage
@@ -426,21 +411,21 @@ def test_json_round_trip_inline(tmp_path):
 
 
 def test_json_round_trip_with_database_files(tmp_path):
-    case = _quiet_case(LINEAGE_EXAMPLE)
+    case = quietly(read_dvi_case, LINEAGE_EXAMPLE)
     assert set(case.lineage.sources) == {"y_database", "y_loci", "mt_database"}
     path = tmp_path / "sub" / "copy.json"
     path.parent.mkdir()
     write_dvi_case(case, path)
     doc = json.loads(path.read_text())
     assert isinstance(doc["lineage"]["y_database"], str)
-    again = _quiet_case(path)
+    again = quietly(read_dvi_case, path)
     assert again.lineage.sources == case.lineage.sources
     a, b = pairwise_lr(prepare_case(case)), pairwise_lr(prepare_case(again))
     assert np.array_equal(a.log_lr, b.log_lr, equal_nan=True)
 
 
 def test_the_lineage_example_has_both_lines():
-    case = _quiet_case(LINEAGE_EXAMPLE)
+    case = quietly(read_dvi_case, LINEAGE_EXAMPLE)
     pw = pairwise_lr(prepare_case(case))
     pair = pw.lineage.get("remains-07", "MA")
     assert (pair.y.relative, pair.y.meioses) == ("NBA", 3)
@@ -456,9 +441,7 @@ def _doc() -> dict:
 
 
 def _parse(doc: dict) -> DVICase:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return parse_dvi_case(json.dumps(doc, indent=2), str(LINEAGE_EXAMPLE))
+    return quietly(parse_dvi_case, json.dumps(doc, indent=2), str(LINEAGE_EXAMPLE))
 
 
 def test_json_errors_are_located():
@@ -509,14 +492,14 @@ def test_y_haplotypes_without_a_database_is_a_clear_error():
 
 
 def test_cli_json_has_the_parts():
-    result = CliRunner().invoke(main, ["dvi", "--no-progress", str(LINEAGE_EXAMPLE), "--json"])
+    result = run_cli("dvi", "--no-progress", str(LINEAGE_EXAMPLE), "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
     pw = data["pairwise"]
     for key in ("log10_lr_autosomal", "log10_lr_y", "log10_lr_mtdna", "lineage_exclusions",
                 "lineage"):
         assert key in pw
-    case = _quiet_case(LINEAGE_EXAMPLE)
+    case = quietly(read_dvi_case, LINEAGE_EXAMPLE)
     want = pairwise_lr(prepare_case(case))
     assert pw["log10_lr_y"][0][0] == pytest.approx(want.log_lr_y[0, 0] / math.log(10), rel=1e-12)
     lin = {(e["sample"], e["missing_person"]): e for e in pw["lineage"]}
@@ -529,26 +512,21 @@ def test_cli_json_has_the_parts():
 
 
 def test_cli_tables_show_the_parts_only_with_lineage_data():
-    out = CliRunner().invoke(main, ["dvi", "--no-progress", str(LINEAGE_EXAMPLE)],
-                             env={"COLUMNS": "220"}).output
+    out = run_cli("dvi", "--no-progress", str(LINEAGE_EXAMPLE), width=220).output
     assert "Autosomal" in out and "mtDNA" in out
-    plain = CliRunner().invoke(main, ["dvi", "--no-progress", str(EXAMPLE)],
-                               env={"COLUMNS": "220"}).output
+    plain = run_cli("dvi", "--no-progress", str(EXAMPLE), width=220).output
     assert "Autosomal" not in plain
 
 
 def test_report_has_the_part_columns_and_the_lineage_evidence():
     case = _parents_case()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        solution = solve_case(case, threshold=100)
+    solution = quietly(solve_case, case, threshold=100)
     html = dvi_report_html(case, solution, pairwise_lr(prepare_case(case)))
     for text in ("Autosomal LR", "Y LR", "mtDNA LR", "Lineage evidence per pair",
                  "Relative used", "clopper_pearson", "Meioses"):
         assert text in html
-    plain = _quiet_case(EXAMPLE)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    plain = quietly(read_dvi_case, EXAMPLE)
+    with quiet():
         html0 = dvi_report_html(plain, solve_case(plain), pairwise_lr(prepare_case(plain)))
     assert "Autosomal LR" not in html0
 

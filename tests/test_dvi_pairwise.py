@@ -12,13 +12,13 @@ dvi_icmp within their rounding moves LR(V1, M1) by up to 7e-10). We assert
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import replace as dc_replace
 
 import numpy as np
 import pytest
-from dvir_cases import dvir_case_paths, load_dvir_case
+from dvir_cases import check_reference_cases_found, dvir_case_paths, load_dvir_case
 from enumeration import brute_force_likelihood
+from support import quiet
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.pairwise import PairwiseCache, pairwise_candidates, pairwise_lr
@@ -43,17 +43,12 @@ def _aligned(result, block, values):
 
 
 def _solve(case):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         return pairwise_lr(prepare_case(case))
 
 
 def test_reference_cases_are_found():
-    names = {p.name for p in PATHS}
-    assert "dvi_sim_30fam_50pm.json" in names  # copied into tests/data
-    if len(names) == 1:
-        pytest.skip("../shared/reference/dvir is absent: only the copied simulated case is checked")
-    assert len(names) >= 10
+    check_reference_cases_found(PATHS)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
@@ -90,16 +85,24 @@ def _renamed(ped, old, new):
                      for x in ped])
 
 
+def _placement_hypotheses(fam, mp, sample):
+    """H1: the family with the sample in ``mp``'s place; H2: the family (``mp``
+    untyped, renamed) beside the sample as an unrelated person; and the profiles."""
+    h1 = Hypothesis("H1", fam.pedigree)
+    h2 = Hypothesis("H2", Pedigree(
+        list(_renamed(fam.pedigree, mp, "__untyped__"))
+        + [Individual(mp, fam.pedigree.sex(mp))]))
+    profiles = {**{pid: dict(p) for pid, p in fam.profiles.items()}, mp: dict(sample.profile)}
+    return [h1, h2], profiles
+
+
 @pytest.mark.parametrize("name", ["dvi_planecrash.json", "dvi_symmetricSibs.json",
                                   "dvi_KETPchap484.json"])
-def test_pairwise_lr_equals_whole_pedigree_kinship_lr(name):
+def test_pairwise_lr_equals_whole_pedigree_kinship_lr(name, dvir_dataset):
     """LR(s, m) = L(F with s as m) / (L(F) L(s)), as a kinship LR of two pedigrees:
     H1 the family with the sample in m's place, H2 the family (m untyped, renamed)
     beside the sample as an unrelated person."""
-    path = next((p for p in PATHS if p.name == name), None)
-    if path is None:
-        pytest.skip(f"{name} needs ../shared/reference/dvir")
-    case, _ = load_dvir_case(path)
+    case, _ = dvir_dataset(name)
     result = _solve(case)
     markers = list(prepare_case(case).markers)
     for fam in case.families:
@@ -108,13 +111,9 @@ def test_pairwise_lr_equals_whole_pedigree_kinship_lr(name):
             for s, sample in enumerate(case.samples):
                 if not result.sex_compatible[s, c]:
                     continue
-                h1 = Hypothesis("H1", fam.pedigree)
-                h2 = Hypothesis("H2", Pedigree(
-                    list(_renamed(fam.pedigree, mp, "__untyped__"))
-                    + [Individual(mp, fam.pedigree.sex(mp))]))
-                profiles = {**{pid: dict(p) for pid, p in fam.profiles.items()},
-                            mp: dict(sample.profile)}
-                want = kinship_lr([h1, h2], markers, profiles, reference="H2").total_log_lr("H1")
+                hypotheses, profiles = _placement_hypotheses(fam, mp, sample)
+                want = kinship_lr(hypotheses, markers, profiles,
+                                  reference="H2").total_log_lr("H1")
                 got = result.log_lr[s, c]
                 if math.isinf(want):
                     assert math.isinf(got) and got < 0
@@ -173,8 +172,7 @@ def test_screening_candidates_equal_the_dense_matrix(path, chunk_size):
     """pairwise_candidates (sparse product, chunked, top-K) gives each
     sample's best missing persons with the dense matrix's LRs and counts."""
     case, _ = load_dvir_case(path)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         prepared = prepare_case(case)
         dense = pairwise_lr(prepared)
         top = 3
@@ -195,16 +193,12 @@ def test_screening_candidates_equal_the_dense_matrix(path, chunk_size):
 
 @pytest.mark.parametrize("name", ["dvi_planecrash.json", "dvi_sim_30fam_50pm.json"])
 @pytest.mark.parametrize("dropout,dropin", [(0.2, 0.0), (0.35, 0.05)])
-def test_degraded_samples_equal_whole_pedigree_kinship_lr(name, dropout, dropin):
+def test_degraded_samples_equal_whole_pedigree_kinship_lr(name, dropout, dropin, dvir_dataset):
     """With drop-out / drop-in, the pairwise LR (matrix products over the
     true genotypes) equals the kinship LR of the whole pedigrees with the
     sample as an Observation; a complete sample (d = c = 0) is unchanged."""
-    from dataclasses import replace as dc_replace
 
-    path = next((p for p in PATHS if p.name == name), None)
-    if path is None:
-        pytest.skip(f"{name} needs ../shared/reference/dvir")
-    case, _ = load_dvir_case(path)
+    case, _ = dvir_dataset(name)
     samples = list(case.samples[:4])
     degraded = [dc_replace(s, dropout=dropout, dropin=dropin) for s in samples[:3]]
     case = dc_replace(case, samples=[*degraded, samples[3]], families=case.families[:3])
@@ -218,26 +212,18 @@ def test_degraded_samples_equal_whole_pedigree_kinship_lr(name, dropout, dropin)
             for s, sample in enumerate(degraded):
                 if not result.sex_compatible[s, c]:
                     continue
-                h1 = Hypothesis("H1", fam.pedigree)
-                h2 = Hypothesis("H2", Pedigree(
-                    list(_renamed(fam.pedigree, mp, "__untyped__"))
-                    + [Individual(mp, fam.pedigree.sex(mp))]))
-                profiles = {**{pid: dict(p) for pid, p in fam.profiles.items()},
-                            mp: dict(sample.profile)}
-                want = kinship_lr([h1, h2], markers, profiles, reference="H2",
+                hypotheses, profiles = _placement_hypotheses(fam, mp, sample)
+                want = kinship_lr(hypotheses, markers, profiles, reference="H2",
                                   dropout={mp: dropout}, dropin={mp: dropin})
                 got = result.log_lr_per_marker[s, c]
                 np.testing.assert_allclose(got, want.log_lr("H1"), rtol=1e-11, atol=1e-11)
 
 
 def test_screening_with_degraded_samples_equals_the_dense_matrix():
-    from dataclasses import replace as dc_replace
-
     case, _ = load_dvir_case(next(p for p in PATHS if p.name == "dvi_sim_30fam_50pm.json"))
     case = dc_replace(case, samples=[dc_replace(s, dropout=0.3) if i % 3 == 0 else s
                                      for i, s in enumerate(case.samples)])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         prepared = prepare_case(case)
         dense = pairwise_lr(prepared)
         cand = pairwise_candidates(prepared, top=2, chunk_size=7)

@@ -24,6 +24,7 @@ from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.reassociation import (
     DEFAULT_IDENTITY_THRESHOLD,
     DEFAULT_MAX_MISMATCHES,
+    degraded_identity_log_lr,
     identity_lr,
     merge_fragments,
     merged_sample,
@@ -514,7 +515,6 @@ def _observation_probability(genotype, seen, d):
 @pytest.mark.parametrize("d1,d2", [(0.3, 0.0), (0.2, 0.4)])
 def test_degraded_identity_lr_equals_enumeration(d1, d2):
     """theta = 0: LR = sum_G P(G) P(O1|G) P(O2|G) / [sum_G P(G) P(O1|G)] [sum_G P(G) P(O2|G)]."""
-    from kinmatch.dvi.reassociation import degraded_identity_log_lr
 
     freqs = np.array([0.1, 0.2, 0.3, 0.4])
     marker = _marker("M", freqs)
@@ -546,8 +546,6 @@ def test_degraded_identity_lr_equals_enumeration(d1, d2):
 
 @pytest.mark.parametrize("theta", [0.0, 0.05])
 def test_degraded_formula_reduces_to_the_match_lr_for_complete_samples(theta):
-    from kinmatch.dvi.reassociation import degraded_identity_log_lr
-
     freqs = np.array([0.1, 0.2, 0.3, 0.4])
     marker = _marker("M", freqs)
     for g in [("10", "12"), ("11", "11")]:
@@ -602,7 +600,6 @@ def test_degraded_matrix_equals_the_pairwise_formula(theta):
     samples, weights shared between pairs) equal the sum over markers of
     degraded_identity_log_lr for each pair, with an X marker read male for
     a male pair; a marker no genotype explains counts as a mismatch."""
-    from kinmatch.dvi.reassociation import degraded_identity_log_lr
 
     rng = np.random.default_rng(41)
     markers = [_marker(f"L{k}", rng.dirichlet(np.ones(6))) for k in range(5)]

@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 
 import numpy as np
 import pytest
-from dvir_cases import dvir_case_paths, load_dvir_case
+from dvir_cases import check_reference_cases_found, dvir_case_paths, load_dvir_case
+from support import quietly
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.dvi.case import ReferenceFamily as RF
 from kinmatch.dvi.solve import (
     DVISolution,
     describe_relationship,
@@ -29,8 +30,11 @@ from kinmatch.dvi.solve import (
     solve_case,
     undisputed_entries,
 )
+from kinmatch.kinship.case import Hypothesis
+from kinmatch.kinship.lr import kinship_lr
 from kinmatch.markers import Marker
-from kinmatch.pedigree import Sex, pedigree_from_records
+from kinmatch.pedigree import Individual, Pedigree, Sex, pedigree_from_records
+from kinmatch.simulate import simulate_genotypes
 
 RTOL = 5e-9  # rounded allele frequencies in the reference inputs (see module docstring)
 
@@ -44,9 +48,7 @@ PM_COLUMNS = [("Sample", "sample"), ("Missing", "missing_person"), ("Family", "f
 
 
 def _solve(case: DVICase, **kw) -> DVISolution:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return solve_case(case, **kw)
+    return quietly(solve_case, case, **kw)
 
 
 def _assert_table(expected, got, columns, label):
@@ -64,11 +66,7 @@ def _assert_table(expected, got, columns, label):
 
 
 def test_reference_cases_are_found():
-    names = {p.name for p in PATHS}
-    assert "dvi_sim_30fam_50pm.json" in names  # copied into tests/data
-    if len(names) == 1:
-        pytest.skip("../shared/reference/dvir is absent: only the copied simulated case is checked")
-    assert len(names) >= 10
+    check_reference_cases_found(PATHS)
 
 
 @pytest.mark.parametrize("path", PATHS, ids=lambda p: p.stem)
@@ -433,13 +431,6 @@ def test_identified_degraded_sample_joins_its_family_as_an_observation():
     """A degraded sample identified at step 1 is added to its family with its
     drop-out probability: the next LRs use it as an observation, as the
     kinship engine does with the same drop-out."""
-    import numpy as np
-
-    from kinmatch.dvi.case import ReferenceFamily as RF
-    from kinmatch.kinship.case import Hypothesis
-    from kinmatch.kinship.lr import kinship_lr
-    from kinmatch.markers import Marker
-    from kinmatch.pedigree import Individual, Pedigree, pedigree_from_records
 
     rng = np.random.default_rng(5)
     markers = [Marker.create(f"M{k}", [str(a) for a in range(6)], rng.dirichlet(np.ones(6)))
@@ -449,7 +440,6 @@ def test_identified_degraded_sample_joins_its_family_as_an_observation():
         {"id": "B1", "sex": 1, "father": "F", "mother": "Mo"},
         {"id": "B2", "sex": 1, "father": "F", "mother": "Mo"},
         {"id": "W", "sex": 2}, {"id": "S1", "sex": 1, "father": "B1", "mother": "W"}])
-    from kinmatch.simulate import simulate_genotypes
     sim = simulate_genotypes(ped, markers, 1, rng)
 
     def prof(pid, drop=False):

@@ -7,10 +7,10 @@ import math
 import numpy as np
 import pytest
 from enumeration import brute_force_likelihood
+from support import pedigree, slow_param
 
 from kinmatch.likelihood.peeling import genotype_distribution, marker_loglik
 from kinmatch.markers import Marker
-from kinmatch.pedigree import pedigree_from_records
 from kinmatch.relationships import (
     first_cousin_marriage_child,
     full_siblings,
@@ -19,12 +19,6 @@ from kinmatch.relationships import (
     sibling_mating_child,
     unrelated,
 )
-
-
-def P(*rows, inbreeding=None):
-    return pedigree_from_records(
-        [{"id": i, "father": f, "mother": m, "sex": s} for i, f, m, s in rows], inbreeding)
-
 
 FREQS = [0.1, 0.2, 0.3, 0.4]
 ALLELES = ["10", "11", "12", "13"]
@@ -38,9 +32,10 @@ MODELS = {
                     "male": {"model": "stepwise", "rate": 0.08, "rate2": 0.01, "range": 0.3}},
 }
 
-TRIO = P(("F", None, None, 1), ("M", None, None, 2), ("C", "F", "M", 1))
-THREE_GEN = P(("GF", None, None, 1), ("GM", None, None, 2), ("S", "GF", "GM", 1),
-              ("W", None, None, 2), ("D", "GF", "GM", 2), ("G1", "S", "W", 1), ("G2", "S", "W", 2))
+TRIO = pedigree(("F", None, None, 1), ("M", None, None, 2), ("C", "F", "M", 1))
+THREE_GEN = pedigree(("GF", None, None, 1), ("GM", None, None, 2), ("S", "GF", "GM", 1),
+                     ("W", None, None, 2), ("D", "GF", "GM", 2), ("G1", "S", "W", 1),
+                     ("G2", "S", "W", 2))
 LOOPS = {
     "cousin_marriage": (first_cousin_marriage_child("A"), ["A"]),
     "sib_mating": (sibling_mating_child("A"), ["A"]),
@@ -72,14 +67,15 @@ def test_small_relationships(model, theta):
         check(ped, m, g, theta)
 
 
-@pytest.mark.parametrize("model", ["none", "equal", "stepwise", "sexspecific"])
+@pytest.mark.parametrize("model", ["none", slow_param("equal"), "stepwise",
+                                   slow_param("sexspecific")])
 def test_three_generations_with_untyped_middle(model):
     m = Marker.create("M", ALLELES, FREQS, mutation=MODELS[model])
     check(THREE_GEN, m, {"GF": (0, 1), "G1": (1, 2), "G2": (0, 2)})
     check(THREE_GEN, m, {"D": (3, 3), "G2": (2, 3)}, theta=0.02)
 
 
-@pytest.mark.parametrize("name", LOOPS)
+@pytest.mark.parametrize("name", [slow_param("cousin_marriage"), "sib_mating"])
 @pytest.mark.parametrize("model", ["none", "proportional", "onestep"])
 def test_loops(name, model):
     ped, _ = LOOPS[name]
@@ -91,7 +87,8 @@ def test_loops(name, model):
 
 
 def test_inbred_founder():
-    ped = P(("F", None, None, 1), ("M", None, None, 2), ("C", "F", "M", 2), inbreeding={"F": 0.25})
+    ped = pedigree(("F", None, None, 1), ("M", None, None, 2), ("C", "F", "M", 2),
+                   inbreeding={"F": 0.25})
     m = Marker.create("M", ALLELES, FREQS, mutation=MODELS["equal"])
     check(ped, m, {"C": (0, 0)})
     check(ped, m, {"F": (1, 1), "C": (1, 2)})
@@ -100,16 +97,18 @@ def test_inbred_founder():
 @pytest.mark.parametrize("model", ["none", "equal", "sexspecific"])
 def test_x_linked(model):
     m = Marker.create("X", ALLELES, FREQS, chromosome="X", mutation=MODELS[model])
-    fd = P(("F", None, None, 1), ("M", None, None, 2), ("D", "F", "M", 2), ("S", "F", "M", 1))
+    fd = pedigree(("F", None, None, 1), ("M", None, None, 2), ("D", "F", "M", 2),
+                  ("S", "F", "M", 1))
     check(fd, m, {"F": (1, 1), "D": (1, 2)})          # father-daughter
     check(fd, m, {"S": (0, 0), "D": (0, 3)})          # brother-sister
     check(fd, m, {"F": (1, 1), "S": (2, 2)})          # father-son: X not shared
-    hs = P(("F", None, None, 1), ("M1", None, None, 2), ("M2", None, None, 2),
-           ("A", "F", "M1", 2), ("B", "F", "M2", 2))
+    hs = pedigree(("F", None, None, 1), ("M1", None, None, 2), ("M2", None, None, 2),
+                  ("A", "F", "M1", 2), ("B", "F", "M2", 2))
     check(hs, m, {"A": (0, 1), "B": (0, 2)})          # paternal half sisters
     check(hs, m, {"A": (0, 1), "B": (2, 3)}, theta=0.05)
 
 
+@pytest.mark.slow
 def test_genotype_distribution_matches_enumeration():
     m = Marker.create("M", ALLELES, FREQS, mutation=MODELS["stepwise"])
     data = {"GF": (0, 1), "G1": (1, 2)}
@@ -133,7 +132,7 @@ def _random_case(rng):
         males = [r[0] for r in rows if r[3] == 1]
         females = [r[0] for r in rows if r[3] == 2]
         rows.append((f"c{j}", str(rng.choice(males)), str(rng.choice(females)), int(rng.integers(1, 3))))
-    ped = P(*rows)
+    ped = pedigree(*rows)
     k = int(rng.integers(2, 4))
     freqs = rng.dirichlet(np.ones(k))
     matrix = rng.dirichlet(np.ones(k) * 0.3, size=k) * 0.2 + np.eye(k) * 0.8

@@ -29,16 +29,23 @@ import json
 import math
 import random
 import warnings
-from pathlib import Path
+from dataclasses import replace as dc_replace
 
 import numpy as np
 import pytest
-from reference_cases import load_reference, reference_case, reference_markers
-from test_reference_pedsuite import KNOWN_PEDSUITE_DEVIATIONS
+from reference_cases import (
+    KNOWN_PEDSUITE_DEVIATIONS,
+    load_reference,
+    reference_case,
+    reference_markers,
+)
+from support import DATA, SHARED_REFERENCE, quietly, shared_reference_absent
 
-from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
+from kinmatch.dvi.pairwise import pairwise_lr as dvi_pairwise_lr
 from kinmatch.errors import CaseFormatError, KinmatchError, KinmatchWarning
 from kinmatch.formats.familias.convert import (
+    SILENT_ALLELE,
     familias_markers,
     familias_to_dvi_case,
     familias_to_kinship_case,
@@ -60,14 +67,13 @@ from kinmatch.mutation import equal_matrix, is_stationary, make_stationary, step
 from kinmatch.pedigree import Individual, Pedigree, Sex
 
 RTOL = 1e-9
-DATA = Path(__file__).parent / "data"
 FAM_DIR = DATA / "fam"
 SYNTHETIC = DATA / "familias" / "synthetic_dvi.fam"
-REAL_DIR = Path(__file__).resolve().parents[2] / "shared" / "reference" / "familias-files"
+REAL_DIR = SHARED_REFERENCE / "familias-files"
 needs_real = pytest.mark.skipif(
     not (REAL_DIR / "expected.json").is_file(),
-    reason=f"the real Familias files are not at {REAL_DIR} (public data read in place; "
-           "kinmatch does not ship them)")
+    reason=shared_reference_absent("familias-files/expected.json",
+                                   "the real Familias files and their expected numbers"))
 
 CASES = load_reference()
 ONESTEP = {c["id"] for c in CASES
@@ -87,12 +93,6 @@ REAL_EXPECTED = (
     if (REAL_DIR / "expected.json").is_file() else {})
 REAL_KINSHIP = sorted(f for f, r in REAL_EXPECTED.items() if r["kind"] == "kinship")
 REAL_DVI = sorted(f for f, r in REAL_EXPECTED.items() if r["kind"] == "dvi")
-
-
-def _quiet(fn, *args, **kwargs):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", KinmatchWarning)
-        return fn(*args, **kwargs)
 
 
 def _assert_rel(got, expected, what, rtol=RTOL):
@@ -134,7 +134,7 @@ def test_the_generated_files_are_those_of_the_shared_reference():
 def test_generated_file_gives_the_pedsuite_likelihoods(case):
     fam = read_familias(FAM_DIR / case["fam_file"])
     is_x = case["markers"][0]["chrom"] == "X"
-    kc = _quiet(familias_to_kinship_case, fam, theta=case["theta"],
+    kc = quietly(familias_to_kinship_case, fam, theta=case["theta"],
                 chromosome="X" if is_x else "autosomal")
     assert [h.name for h in kc.hypotheses] == ["H1", "H2"]
     assert kc.profiles == reference_case(case).profiles
@@ -207,7 +207,7 @@ def test_generated_files_keep_one_sex_per_label(case_id):
 def test_generated_theta_files_at_theta_0_equal_the_json_case(case):
     """Without θ the file gives the JSON case's numbers at θ = 0 (H1 only where
     writeFam changed H2)."""
-    kc = _quiet(familias_to_kinship_case, read_familias(FAM_DIR / case["fam_file"]))
+    kc = quietly(familias_to_kinship_case, read_familias(FAM_DIR / case["fam_file"]))
     assert kc.theta == 0
     json_case = reference_case(case)
     json_case.theta = 0.0
@@ -284,7 +284,7 @@ def test_real_paternity_file_in_detail():
 @pytest.mark.parametrize("name", REAL_KINSHIP)
 def test_real_kinship_file_gives_the_pedsuite_logliks(name):
     exp = REAL_EXPECTED[name]
-    kc = _quiet(familias_to_kinship_case, read_familias(REAL_DIR / name))
+    kc = quietly(familias_to_kinship_case, read_familias(REAL_DIR / name))
     assert [m.name for m in kc.markers] == exp["markers"]
     got = _logliks(kc)
     expected = exp["loglik_per_marker"]
@@ -336,7 +336,7 @@ def pairwise_lr(case: DVICase, family: ReferenceFamily, sample: PostMortemSample
                               p.mother and rename(p.mother)) for p in ped])
     h2 = Pedigree([*ped, Individual(sid, sample.sex)])
     profiles = {**family.profiles, sid: sample.profile}
-    res = _quiet(kinship_lr, [Hypothesis("H1", h1), Hypothesis("H2", h2)], case.markers,
+    res = quietly(kinship_lr, [Hypothesis("H1", h1), Hypothesis("H2", h2)], case.markers,
                  profiles)
     return res.total_lr("H1")
 
@@ -353,7 +353,7 @@ def _dvir_columns(case: DVICase):
 def test_real_dvi_file_gives_dvir_pairwise_lrs(name):
     expected = REAL_EXPECTED[name]["pairwiseLR"]
     # pedFamilias makes people of undecided sex female; dvir's NA pattern follows.
-    case = _quiet(familias_to_dvi_case, read_familias(REAL_DIR / name), undecided_sex=Sex.FEMALE)
+    case = quietly(familias_to_dvi_case, read_familias(REAL_DIR / name), undecided_sex=Sex.FEMALE)
     columns = _dvir_columns(case)
     assert list(columns) == expected["cols"]
     samples = {s.id: s for s in case.samples}
@@ -375,7 +375,7 @@ def test_real_dvi_file_gives_dvir_pairwise_lrs(name):
 
 @needs_real
 def test_real_dvi_families_are_built_as_dvir_builds_them():
-    ex = _quiet(familias_to_dvi_case, read_familias(REAL_DIR / "dvi-example.fam"))
+    ex = quietly(familias_to_dvi_case, read_familias(REAL_DIR / "dvi-example.fam"))
     fam = ex.families[0]
     assert fam.missing == ("Missing male 2", "Missing male 3", "Missing person")
     ped = fam.pedigree
@@ -383,7 +383,7 @@ def test_real_dvi_families_are_built_as_dvir_builds_them():
     assert ped.sex("Missing person") == Sex.MALE  # partner of R (female)
     assert ped.parents("Missing male 3") == ("Missing male 2", "added_1")
     assert "Missing male 1" not in ped  # not connected to the typed R
-    ketp = _quiet(familias_to_dvi_case, read_familias(REAL_DIR / "KETPex498.fam"))
+    ketp = quietly(familias_to_dvi_case, read_familias(REAL_DIR / "KETPex498.fam"))
     f = ketp.families[0]
     assert f.missing == ("Missing female 2", "Missing male 1", "Missing person")
     assert f.pedigree.sex("Missing person") == Sex.FEMALE  # partner of EM1
@@ -393,12 +393,12 @@ def test_real_dvi_families_are_built_as_dvir_builds_them():
     # a parent without partners is a mother.
     # Every family calls its missing person "Missing person": the DVI case
     # makes the ids unique by adding the family's name.
-    unknown = _quiet(familias_to_dvi_case, sol)
+    unknown = quietly(familias_to_dvi_case, sol)
     assert [f.missing for f in unknown.families] == [
         (f"Missing person ({f.name})",) for f in unknown.families]
     assert [f.pedigree.sex(f.missing[0]) for f in unknown.families] == [
         Sex.UNKNOWN, Sex.UNKNOWN, Sex.UNKNOWN, Sex.FEMALE, Sex.UNKNOWN]
-    female = _quiet(familias_to_dvi_case, sol, undecided_sex=Sex.FEMALE)
+    female = quietly(familias_to_dvi_case, sol, undecided_sex=Sex.FEMALE)
     assert {f.pedigree.sex(f.missing[0]) for f in female.families} == {Sex.FEMALE}
 
 
@@ -406,9 +406,9 @@ def test_real_dvi_families_are_built_as_dvir_builds_them():
 def test_several_untyped_markers_in_one_call():
     """planecrash's database has 22 loci, 15 typed: markers nobody is typed
     at have likelihood 1 (and once broke the engine's batching)."""
-    case = _quiet(familias_to_dvi_case, read_familias(REAL_DIR / "planecrash.fam"))
+    case = quietly(familias_to_dvi_case, read_familias(REAL_DIR / "planecrash.fam"))
     fam = case.families[0]
-    res = _quiet(kinship_lr, [Hypothesis("a", fam.pedigree),
+    res = quietly(kinship_lr, [Hypothesis("a", fam.pedigree),
                               Hypothesis("b", fam.pedigree)],
                  case.markers, fam.profiles)
     assert res.total_lr("a") == 1.0
@@ -441,7 +441,7 @@ def test_synthetic_dvi_file_reads_windows_1252():
 def test_synthetic_dvi_lrs_have_closed_forms():
     """Mother 1/1, missing child: a 1/2 sample has LR p2 / (2 p1 p2) = 1/(2 p1)
     = 2.5 at L1; a 3/3 sample cannot be her child (LR 0)."""
-    case = _quiet(familias_to_dvi_case, read_familias(SYNTHETIC))
+    case = quietly(familias_to_dvi_case, read_familias(SYNTHETIC))
     family = case.families[0]
     assert family.missing == ("Missing person",)
     assert family.pedigree.ids == ["Mor Åse", "Missing person", "added_1"]
@@ -484,8 +484,8 @@ def test_generated_file_round_trips(name, tmp_path):
     write_familias(fam, tmp_path / name)
     again = read_familias(tmp_path / name)
     assert again == fam
-    before = _logliks(_quiet(familias_to_kinship_case, fam))
-    after = _logliks(_quiet(familias_to_kinship_case, again))
+    before = _logliks(quietly(familias_to_kinship_case, fam))
+    after = _logliks(quietly(familias_to_kinship_case, again))
     assert before.keys() == after.keys()
     for h in before:
         np.testing.assert_array_equal(before[h], after[h])
@@ -503,7 +503,7 @@ def test_kinship_case_round_trips_through_familias(case, tmp_path):
     kc = reference_case(case)
     kc.markers = reference_markers(case, from_parameters=True)
     write_familias(kinship_case_to_familias(kc), tmp_path / "case.fam")
-    back = _quiet(familias_to_kinship_case, read_familias(tmp_path / "case.fam"))
+    back = quietly(familias_to_kinship_case, read_familias(tmp_path / "case.fam"))
     assert back.theta == kc.theta
     assert back.profiles == kc.profiles
     assert [h.name for h in back.hypotheses] == ["H1", "H2"]
@@ -552,11 +552,11 @@ def test_export_refuses_what_familias_cannot_hold():
 def test_export_adds_unseen_alleles_as_the_likelihood_does():
     case = reference_case(_generated("pair_parent_child_none"))
     case.profiles["A"]["M1"] = ("99", case.profiles["A"]["M1"][1])
-    fam = _quiet(kinship_case_to_familias, case)
+    fam = quietly(kinship_case_to_familias, case)
     assert "99" in fam.loci[0].alleles
     assert sum(fam.loci[0].frequencies) == pytest.approx(1, abs=1e-12)
-    back = _quiet(familias_to_kinship_case, parse_familias(format_familias(fam), "x"))
-    np.testing.assert_allclose(_quiet(_logliks, back)["H1"], _quiet(_logliks, case)["H1"],
+    back = quietly(familias_to_kinship_case, parse_familias(format_familias(fam), "x"))
+    np.testing.assert_allclose(quietly(_logliks, back)["H1"], quietly(_logliks, case)["H1"],
                                rtol=1e-12)
 
 
@@ -725,7 +725,7 @@ def test_unknown_allele():
 
 def test_unknown_allele_in_the_dvi_section_is_added_like_an_unseen_allele():
     text = SYNTHETIC.read_bytes().decode("cp1252").replace("Allele2= 2\r", "Allele2= 7\r", 1)
-    case = _quiet(familias_to_dvi_case, parse_familias(text, "x"))
+    case = quietly(familias_to_dvi_case, parse_familias(text, "x"))
     assert case.samples[0].profile["L1"] == ("1", "7")
     with pytest.warns(KinmatchWarning, match="allele.* 7 not in the frequency database"):
         typed_genotypes(case.markers, {"V1": case.samples[0].profile})
@@ -854,13 +854,11 @@ def test_malformed_files_raise_only_case_format_errors(source):
 def test_real_dvi_file_through_the_dvi_module_gives_dvir_pairwise_lrs(name):
     """The same matrices through kinmatch.dvi (one peeling pass per family and
     missing person, then lookups), including the incompatibility-free zeros."""
-    from kinmatch.dvi.case import prepare_case
-    from kinmatch.dvi.pairwise import pairwise_lr as dvi_pairwise_lr
 
     expected = REAL_EXPECTED[name]["pairwiseLR"]
-    case = _quiet(familias_to_dvi_case, read_familias(REAL_DIR / name), undecided_sex=Sex.FEMALE)
+    case = quietly(familias_to_dvi_case, read_familias(REAL_DIR / name), undecided_sex=Sex.FEMALE)
     columns = _dvir_columns(case)
-    result = _quiet(dvi_pairwise_lr, _quiet(prepare_case, case))
+    result = quietly(dvi_pairwise_lr, quietly(prepare_case, case))
     for r, sid in enumerate(expected["rows"]):
         s = result.samples.index(sid)
         for c, col in enumerate(expected["cols"]):
@@ -877,9 +875,6 @@ def test_silent_allele_loci_read_compute_and_round_trip():
     """A locus with a silent allele becomes a marker whose allele 'silent' is
     never observed; the LR equals the kinship engine's with that marker, and
     writing the case back keeps the silent allele and its frequency."""
-    from dataclasses import replace as dc_replace
-
-    from kinmatch.formats.familias.convert import SILENT_ALLELE
 
     fam = read_familias(next(p for p in sorted(FAM_DIR.glob("*.fam"))
                              if not p.name.startswith("X_")))
@@ -888,11 +883,11 @@ def test_silent_allele_loci_read_compute_and_round_trip():
                        frequencies=[f * (1 - silent_frequency) for f in locus.frequencies])
             for locus in fam.loci]
     fam = dc_replace(fam, loci=loci)
-    case = _quiet(familias_to_kinship_case, fam)
+    case = quietly(familias_to_kinship_case, fam)
     for marker in case.markers:
         assert marker.silent_allele == SILENT_ALLELE
         assert marker.allele_frequencies[marker.silent_index] == pytest.approx(silent_frequency)
-    again = _quiet(familias_to_kinship_case, parse_familias(format_familias(fam)))
+    again = quietly(familias_to_kinship_case, parse_familias(format_familias(fam)))
     for a, b in zip(case.markers, again.markers):
         assert a.alleles == b.alleles and a.silent_allele == b.silent_allele
         np.testing.assert_allclose(a.allele_frequencies, b.allele_frequencies, rtol=1e-12)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import openpyxl
 import pytest
+from support import FORMATS, located_error, shared_reference_path
 
 from kinmatch.errors import CaseFormatError
 from kinmatch.formats.frequencies import (
@@ -28,18 +29,9 @@ from kinmatch.formats.frequencies import (
 )
 from kinmatch.markers import FrequencyDatabase
 
-EXAMPLES = Path(__file__).parents[1] / "examples" / "formats"
-SHARED = Path(__file__).parents[2] / "shared" / "reference" / "frequency-databases"
-
 
 def shared_file(name: str) -> Path:
-    path = SHARED / name
-    if not path.exists():
-        pytest.skip(
-            f"{path} is absent: the norSTR databases are read from ../shared/reference "
-            "(public data, not copied into the project)"
-        )
-    return path
+    return shared_reference_path(f"frequency-databases/{name}", "the norSTR databases")
 
 
 def as_dict(db: FrequencyDatabase) -> dict[str, dict[str, float]]:
@@ -198,9 +190,7 @@ def test_zero_frequency_means_absent():
     ],
 )
 def test_familias_errors_are_located(text, line, column, words):
-    with pytest.raises(CaseFormatError, match=words) as err:
-        parse_familias_frequencies(text, "f.txt")
-    loc = err.value.location
+    loc = located_error(parse_familias_frequencies, text, "f.txt", words)
     assert (loc.file, loc.line, loc.column) == ("f.txt", line, column)
 
 
@@ -213,13 +203,13 @@ def test_empty_frequency_file():
 
 
 def test_long_csv_example():
-    db = read_frequency_database(EXAMPLES / "frequencies_long.csv")
+    db = read_frequency_database(FORMATS / "frequencies_long.csv")
     assert db.population == "frequencies_long"
     assert_example(db)
 
 
 def test_wide_csv_example():
-    db = read_frequency_database(EXAMPLES / "frequencies_wide.csv", "East Asian")
+    db = read_frequency_database(FORMATS / "frequencies_wide.csv", "East Asian")
     assert db.population == "East Asian"
     assert_example(db)
     assert db.frequencies["TH01"][0] == ("6", "7", "8", "9", "9.3", "10")
@@ -275,9 +265,7 @@ def test_long_population_column():
     ],
 )
 def test_long_errors_are_located(text, line, column, words):
-    with pytest.raises(CaseFormatError, match=words) as err:
-        parse_long_frequencies(text, "long.csv")
-    loc = err.value.location
+    loc = located_error(parse_long_frequencies, text, "long.csv", words)
     assert (loc.file, loc.line, loc.column) == ("long.csv", line, column)
 
 
@@ -294,9 +282,7 @@ def test_long_errors_are_located(text, line, column, words):
     ],
 )
 def test_wide_errors_are_located(text, line, column, words):
-    with pytest.raises(CaseFormatError, match=words) as err:
-        parse_wide_frequencies(text, "wide.csv")
-    loc = err.value.location
+    loc = located_error(parse_wide_frequencies, text, "wide.csv", words)
     assert (loc.file, loc.line, loc.column) == ("wide.csv", line, column)
 
 
@@ -327,7 +313,7 @@ def test_writers_produce_the_documented_text():
 
 
 def test_example_round_trips(tmp_path):
-    db = read_frequency_database(EXAMPLES / "frequencies_long.csv", "Example")
+    db = read_frequency_database(FORMATS / "frequencies_long.csv", "Example")
     for writer in (write_familias_frequencies, write_long_frequencies, write_wide_frequencies):
         path = tmp_path / f"{writer.__name__}.txt"
         writer(db, path)
@@ -336,4 +322,4 @@ def test_example_round_trips(tmp_path):
 
 def test_unknown_format_name():
     with pytest.raises(CaseFormatError, match="unknown frequency format"):
-        read_frequency_database(EXAMPLES / "frequencies_long.csv", format="genepop")  # type: ignore[arg-type]
+        read_frequency_database(FORMATS / "frequencies_long.csv", format="genepop")  # type: ignore[arg-type]

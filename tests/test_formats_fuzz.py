@@ -12,15 +12,15 @@ import io
 import json
 import math
 import os
-import warnings
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import openpyxl
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from support import EXAMPLES, FORMATS, quiet
 
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.frequencies import (
@@ -40,7 +40,6 @@ from kinmatch.formats.pedigree_tables import parse_ped, parse_ped_families, pars
 from kinmatch.markers import FrequencyDatabase
 from kinmatch.pedigree import Pedigree, Sex
 
-EXAMPLES = Path(__file__).parents[1] / "examples" / "formats"
 #: Examples per property; raise it (KINMATCH_FUZZ_EXAMPLES=5000) for a longer hunt.
 EXAMPLES_PER_TEST = int(os.environ.get("KINMATCH_FUZZ_EXAMPLES", "150"))
 #: CI runs a fixed set of examples (derandomized, so a run is reproducible);
@@ -81,8 +80,7 @@ def _check_result(result: Any) -> None:
 
 def run(parser: Callable[..., Any], data: bytes | str, *args: Any, **kwargs: Any) -> None:
     """Call a parser; only a KinmatchError may come out."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         try:
             result = parser(data, *args, **kwargs)
         except KinmatchError as err:
@@ -205,7 +203,7 @@ FAMILIAS_EXAMPLE = b"D3S1358\n14\t0.052\n15\t0.948\n\nPenta E\n5\t0.5\n9.3\t0.5\
 def example_bytes(parser: Callable[..., Any]) -> bytes:
     if parser is parse_familias_frequencies:
         return FAMILIAS_EXAMPLE
-    return (EXAMPLES / _EXAMPLE_FILES[parser]).read_bytes()
+    return (FORMATS / _EXAMPLE_FILES[parser]).read_bytes()
 
 
 def _xlsx_bytes(rows: list[list[Any]]) -> bytes:
@@ -272,6 +270,7 @@ grids = st.lists(st.lists(cells, min_size=1, max_size=7), min_size=1, max_size=8
 delimiters = st.sampled_from(["\t", ",", ";", " "])
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.binary(max_size=3000))
 def test_arbitrary_bytes(data):
@@ -279,6 +278,7 @@ def test_arbitrary_bytes(data):
         run(parser, data, name, **kwargs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(text=st.text(max_size=2000))
 def test_arbitrary_text(text):
@@ -286,6 +286,7 @@ def test_arbitrary_text(text):
         run(parser, text, name, **kwargs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_mutated_examples(data):
@@ -293,6 +294,7 @@ def test_mutated_examples(data):
         run(parser, data.draw(mutated(example_bytes(parser))), name, **kwargs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(
     grid=grids,
@@ -315,6 +317,7 @@ def test_random_grids(grid, delimiter, header):
         run(parser, text, name, **kwargs)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_mutated_workbooks(data):
@@ -331,6 +334,7 @@ excel_cells = (
 )
 
 
+@pytest.mark.slow
 @settings(
     max_examples=max(EXAMPLES_PER_TEST // 3, 20),
     deadline=None,
@@ -359,17 +363,16 @@ from kinmatch.formats.dvi_json import parse_dvi_case
 from kinmatch.kinship.case import KinshipCase
 
 JSON_EXAMPLES = {
-    parse_dvi_case: EXAMPLES.parent / "dvi_case.json",
-    parse_case: EXAMPLES.parent / "paternity.json",
-    parse_hypotheses_file: EXAMPLES / "missing_son_hypotheses.json",
+    parse_dvi_case: EXAMPLES / "dvi_case.json",
+    parse_case: EXAMPLES / "paternity.json",
+    parse_hypotheses_file: FORMATS / "missing_son_hypotheses.json",
 }
 _JSON_TYPES = (DVICase, KinshipCase, HypothesesFile)
 
 
 def run_json(parser: Callable[..., Any], data: bytes | str) -> None:
     """Call a JSON reader; only a KinmatchError may come out, else a case."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+    with quiet():
         try:
             result = parser(data, "fuzz.json")
         except KinmatchError as err:
@@ -421,6 +424,7 @@ def test_json_readers_on_arbitrary_bytes(data):
         run_json(parser, data)
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_json_readers_on_mutated_examples(data):
@@ -428,6 +432,7 @@ def test_json_readers_on_mutated_examples(data):
         run_json(parser, data.draw(mutated(path.read_bytes())))
 
 
+@pytest.mark.slow
 @FUZZ
 @given(data=st.data())
 def test_json_readers_on_edited_documents(data):

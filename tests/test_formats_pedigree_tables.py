@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
+from support import FORMATS, located_error
 
 from kinmatch.errors import CaseFormatError, KinmatchError
 from kinmatch.formats.pedigree_tables import (
@@ -22,8 +21,6 @@ from kinmatch.formats.pedigree_tables import (
 from kinmatch.ibd import kinship_coefficients
 from kinmatch.pedigree import Pedigree, Sex
 
-EXAMPLES = Path(__file__).parents[1] / "examples" / "formats"
-
 
 def summary(ped: Pedigree) -> list[tuple[str, str | None, str | None, int]]:
     return [(p.id, p.father, p.mother, int(p.sex)) for p in ped]
@@ -33,7 +30,7 @@ TRIO = [("F", None, None, 1), ("M", None, None, 2), ("C", "F", "M", 2)]
 
 
 def test_example_ped():
-    ped = read_ped(EXAMPLES / "family.ped")
+    ped = read_ped(FORMATS / "family.ped")
     assert ped.ids == [
         "Grandfather",
         "Grandmother",
@@ -50,11 +47,11 @@ def test_example_ped():
     phi = kinship_coefficients(ped)
     assert phi("Missing-Son", "Brother") == pytest.approx(0.25)
     assert phi("Missing-Son", "Aunt") == pytest.approx(0.125)
-    assert list(read_ped_families(EXAMPLES / "family.ped")) == ["family"]
+    assert list(read_ped_families(FORMATS / "family.ped")) == ["family"]
 
 
 def test_example_plink_fam_with_two_families():
-    families = read_plink_fam(EXAMPLES / "plink_two_families.fam")
+    families = read_plink_fam(FORMATS / "plink_two_families.fam")
     assert list(families) == ["FAM1", "FAM2"]
     assert families["FAM1"].ids == ["Grandfather", "Grandmother", "Father", "Mother", "Missing-Son"]
     assert summary(families["FAM2"]) == [
@@ -132,9 +129,7 @@ def test_families_by_column_and_by_position():
     ],
 )
 def test_ped_errors_are_located(text, line, column, field, words):
-    with pytest.raises(CaseFormatError, match=words) as err:
-        parse_ped_families(text, "fam.ped")
-    loc = err.value.location
+    loc = located_error(parse_ped_families, text, "fam.ped", words)
     assert (loc.file, loc.line, loc.column, loc.field) == ("fam.ped", line, column, field)
 
 
@@ -147,12 +142,12 @@ def test_plink_fam_needs_six_columns():
 
 
 def test_ped_writer_round_trip(tmp_path):
-    ped = read_ped(EXAMPLES / "family.ped")
+    ped = read_ped(FORMATS / "family.ped")
     path = tmp_path / "out.ped"
     write_ped(ped, path)
     assert path.read_text().splitlines()[:2] == ["id\tfather\tmother\tsex", "Grandfather\t0\t0\t1"]
     assert summary(read_ped(path)) == summary(ped)
-    families = read_plink_fam(EXAMPLES / "plink_two_families.fam")
+    families = read_plink_fam(FORMATS / "plink_two_families.fam")
     write_ped(families, path)
     again = read_ped_families(path)
     assert {k: summary(v) for k, v in again.items()} == {k: summary(v) for k, v in families.items()}
@@ -160,7 +155,7 @@ def test_ped_writer_round_trip(tmp_path):
 
 
 def test_plink_fam_writer_round_trip(tmp_path):
-    families = read_plink_fam(EXAMPLES / "plink_two_families.fam")
+    families = read_plink_fam(FORMATS / "plink_two_families.fam")
     path = tmp_path / "out.fam"
     write_plink_fam(families, path)
     assert path.read_text().splitlines()[2] == "FAM1 Father Grandfather Grandmother 1 -9"

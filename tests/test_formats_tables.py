@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import datetime
 import warnings
 from pathlib import Path
 
 import openpyxl
 import pytest
+from support import FORMATS, located_error, quietly
 
 from kinmatch.errors import CaseFormatError, KinmatchError, KinmatchWarning
 from kinmatch.formats.genemapper import parse_genemapper, read_genemapper
@@ -29,8 +31,6 @@ from kinmatch.formats.marker_names import (
 )
 from kinmatch.formats.profiles import read_profiles
 from kinmatch.pedigree import Sex
-
-EXAMPLES = Path(__file__).parents[1] / "examples" / "formats"
 
 GLOBALFILER = [
     "D3S1358",
@@ -130,13 +130,6 @@ ARGUS_X12 = [
     "HPRTB",
     "DXS10148",
 ]
-
-
-def quiet(fn, *args, **kwargs):
-    """Call a reader with its warnings silenced."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", KinmatchWarning)
-        return fn(*args, **kwargs)
 
 
 # -- marker names -----------------------------------------------------------------------
@@ -243,7 +236,7 @@ def gm(*rows: str) -> str:
 
 def test_genemapper_example_export():
     with pytest.warns(KinmatchWarning) as record:
-        table = read_genemapper(EXAMPLES / "genemapper_export.txt")
+        table = read_genemapper(FORMATS / "genemapper_export.txt")
     assert table.samples == ["Ref-Mother-01", "Ref-Brother-02", "UHR-2024-007"]
     assert table.markers == (
         "D3S1358",
@@ -376,13 +369,8 @@ def test_genemapper_repeated_rows_must_agree():
     ],
 )
 def test_genemapper_errors_are_located(rows, line, column, words):
-    with pytest.raises(CaseFormatError, match=words) as err:
-        parse_genemapper(gm(*rows), "gm.txt")
-    assert (err.value.location.file, err.value.location.line, err.value.location.column) == (
-        "gm.txt",
-        line,
-        column,
-    )
+    loc = located_error(parse_genemapper, gm(*rows), "gm.txt", words)
+    assert (loc.file, loc.line, loc.column) == ("gm.txt", line, column)
 
 
 def test_genemapper_header_without_allele_columns():
@@ -404,7 +392,7 @@ def test_genemapper_import_is_all_or_nothing():
 
 
 def test_wide_csv_example():
-    table = read_genotype_table(EXAMPLES / "profiles_wide.csv")
+    table = read_genotype_table(FORMATS / "profiles_wide.csv")
     assert table.samples == ["Ref-Father-03", "Ref-Sister-04", "UHR-2024-011"]
     assert table.markers == (
         "D3S1358",
@@ -490,9 +478,7 @@ def test_wide_ol_untypes_one_marker_with_a_warning():
     ],
 )
 def test_wide_errors_are_located(text, line, column, words):
-    with pytest.raises(CaseFormatError, match=words) as err:
-        parse_wide_genotypes(text, "table.csv")
-    loc = err.value.location
+    loc = located_error(parse_wide_genotypes, text, "table.csv", words)
     assert (loc.file, loc.line, loc.column) == ("table.csv", line, column)
 
 
@@ -563,8 +549,6 @@ def test_excel_two_columns_per_marker_and_sheet_choice(tmp_path):
 
 
 def test_excel_date_cell_is_refused(tmp_path):
-    import datetime
-
     path = write_xlsx(
         tmp_path / "profiles.xlsx", [["Sample", "TPOX"], ["S1", datetime.date(2024, 9, 10)]]
     )
@@ -579,7 +563,7 @@ def test_excel_bytes_that_are_not_a_workbook():
 
 
 def test_wide_csv_writer_round_trip(tmp_path):
-    table = quiet(read_genemapper, EXAMPLES / "genemapper_export.txt")
+    table = quietly(read_genemapper, FORMATS / "genemapper_export.txt")
     path = tmp_path / "out.csv"
     write_genotype_csv(table, path)
     again = read_genotype_table(path)
@@ -604,10 +588,10 @@ def test_missing_file_is_a_located_error(tmp_path):
 
 
 def test_read_profiles_recognises_the_layout(tmp_path):
-    gm_table = quiet(read_profiles, EXAMPLES / "genemapper_export.txt")
-    assert gm_table.profiles == quiet(read_genemapper, EXAMPLES / "genemapper_export.txt").profiles
-    wide = read_profiles(EXAMPLES / "profiles_wide.csv")
-    assert wide.profiles == read_genotype_table(EXAMPLES / "profiles_wide.csv").profiles
+    gm_table = quietly(read_profiles, FORMATS / "genemapper_export.txt")
+    assert gm_table.profiles == quietly(read_genemapper, FORMATS / "genemapper_export.txt").profiles
+    wide = read_profiles(FORMATS / "profiles_wide.csv")
+    assert wide.profiles == read_genotype_table(FORMATS / "profiles_wide.csv").profiles
     path = write_xlsx(
         tmp_path / "gm.xlsx",
         [

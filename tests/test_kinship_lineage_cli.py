@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 import math
-import warnings
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
+from support import EXAMPLES, quietly, run_cli
 
-from kinmatch.cli import main
 from kinmatch.errors import CaseFormatError
 from kinmatch.formats.case_json import case_to_dict, parse_case, read_case, write_case
 from kinmatch.kinship.lineage import kinship_lineage_lr, lineage_poi
@@ -20,19 +18,12 @@ from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = ROOT / "examples"
 EXAMPLE = EXAMPLES / "missing_person_lineage.json"
 
 
 def run(*args: str, width: int = 80):
-    return CliRunner().invoke(main, list(args), env={"COLUMNS": str(width)})
-
-
-def _read(path: Path):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return read_case(path)
+    """The command line with a terminal of ``width`` columns."""
+    return run_cli(*args, width=width)
 
 
 def _doc() -> dict:
@@ -67,7 +58,7 @@ def _direct(case, reference: str | None = None):
 
 
 def test_the_example_reads_with_its_lineage_data():
-    case = _read(EXAMPLE)
+    case = quietly(read_case, EXAMPLE)
     assert set(case.y_haplotypes) == {"POI", "NB"}
     assert set(case.mtdna_profiles) == {"POI", "NS"}
     assert case.poi == "POI"
@@ -78,7 +69,7 @@ def test_the_example_reads_with_its_lineage_data():
 
 
 def test_lineage_fields_are_optional_and_default_to_none():
-    case = _read(EXAMPLES / "missing_person.json")
+    case = quietly(read_case, EXAMPLES / "missing_person.json")
     assert case.y_haplotypes == {} and case.mtdna_profiles == {}
     assert case.lineage is None and case.poi is None and not case.has_lineage
     doc = case_to_dict(case)
@@ -86,7 +77,7 @@ def test_lineage_fields_are_optional_and_default_to_none():
 
 
 def test_round_trip_with_database_files(tmp_path):
-    case = _read(EXAMPLE)
+    case = quietly(read_case, EXAMPLE)
     path = tmp_path / "sub" / "copy.json"
     path.parent.mkdir()
     write_case(case, path)
@@ -95,7 +86,7 @@ def test_round_trip_with_database_files(tmp_path):
         or Path(path.parent / doc["lineage"]["y_database"]).resolve() == \
         (EXAMPLES / "lineage" / "y_database_synthetic.tsv").resolve()
     assert not Path(doc["lineage"]["mt_database"]).is_absolute()
-    again = _read(path)
+    again = quietly(read_case, path)
     assert again.y_haplotypes == case.y_haplotypes
     assert again.mtdna_profiles == case.mtdna_profiles
     assert again.poi == case.poi
@@ -115,7 +106,7 @@ def test_round_trip_inline_databases():
                              for i in range(3)), "tiny-mt")
     settings = LineageSettings(y_database=y_db, y_loci=loci, mt_database=mt_db,
                                y_frequency_method="clopper_pearson", mt_mutation_rate=0.001)
-    case = _read(EXAMPLES / "missing_person.json")
+    case = quietly(read_case, EXAMPLES / "missing_person.json")
     case.y_haplotypes = {"POI": make_haplotype("POI", hap, loci),
                          "G1": make_haplotype("G1", {**hap, "DYS390": "24"}, loci)}
     case.mtdna_profiles = {"POI": parse_mt_profile("T16093Y 73G 263G", "16024-16569,1-576",
@@ -139,7 +130,7 @@ def test_round_trip_inline_databases():
 def _locate(tmp_path: Path, doc: dict) -> CaseFormatError:
     path = _write(tmp_path, doc)
     with pytest.raises(CaseFormatError) as info:
-        _read(path)
+        quietly(read_case, path)
     err = info.value
     assert err.location.file == str(path)
     assert err.location.line is not None and err.location.line > 1
@@ -189,7 +180,7 @@ def test_other_lineage_mistakes_are_located(tmp_path, edit, field, needle):
     edit(doc)
     if needle is None:  # GM is in both hypotheses: a valid typed person, read fine
         path = _write(tmp_path, doc)
-        assert "GM" in _read(path).mtdna_profiles
+        assert "GM" in quietly(read_case, path).mtdna_profiles
         return
     err = _locate(tmp_path, doc)
     assert err.location.field == field
@@ -200,7 +191,7 @@ def test_other_lineage_mistakes_are_located(tmp_path, edit, field, needle):
 
 
 def test_lr_table_shows_each_part_and_the_combined_lr():
-    case = _read(EXAMPLE)
+    case = quietly(read_case, EXAMPLE)
     direct = _direct(case)
     res = run("lr", str(EXAMPLE), width=160)
     assert res.exit_code == 0, res.output
@@ -219,7 +210,7 @@ def test_lr_table_shows_each_part_and_the_combined_lr():
 
 
 def test_lr_json_has_the_parts_equal_to_kinship_lineage_lr():
-    case = _read(EXAMPLE)
+    case = quietly(read_case, EXAMPLE)
     direct = _direct(case)
     res = run("lr", str(EXAMPLE), "--json")
     assert res.exit_code == 0, res.output
@@ -248,13 +239,13 @@ def test_the_poi_is_found_when_not_named(tmp_path):
     doc = _doc()
     del doc["poi"]
     path = _write(tmp_path, doc)
-    case = _read(path)
+    case = quietly(read_case, path)
     assert lineage_poi(case.hypotheses, "unrelated", ["POI", "NB", "NS"]) == "POI"
     res = run("lr", str(path), "--json")
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)["lineage"]["results"][0]
     assert got["person"] == "POI"
-    assert got["lr"] == pytest.approx(_direct(_read(EXAMPLE)).lr, rel=1e-12)
+    assert got["lr"] == pytest.approx(_direct(quietly(read_case, EXAMPLE)).lr, rel=1e-12)
 
 
 def test_a_reference_on_the_poi_line_is_not_applicable():
@@ -276,7 +267,8 @@ def test_a_y_exclusion_gives_a_combined_lr_of_zero(tmp_path):
     assert res.exit_code == 0, res.output
     got = json.loads(res.output)["lineage"]["results"][0]
     assert got["y_lr"] == 0 and got["lr"] == 0 and got["log10_lr"] is None
-    assert got["mtdna_lr"] == pytest.approx(_direct(_read(EXAMPLE)).mtdna_lr, rel=1e-12)
+    direct = _direct(quietly(read_case, EXAMPLE))
+    assert got["mtdna_lr"] == pytest.approx(direct.mtdna_lr, rel=1e-12)
 
 
 def test_without_lineage_data_the_output_is_unchanged(tmp_path):

@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import itertools
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 from scipy import optimize, stats
+from support import EXAMPLES, slow_param
 
 from kinmatch.errors import KinmatchError, LineageError
 from kinmatch.formats.lineage_tables import (
@@ -23,6 +23,7 @@ from kinmatch.formats.lineage_tables import (
     read_y_haplotypes,
     read_y_loci,
 )
+from kinmatch.lineage import ystr
 from kinmatch.lineage.combined import CombinedLR
 from kinmatch.lineage.lines import (
     applicable_lineages,
@@ -48,8 +49,8 @@ from kinmatch.lineage.ystr import (
     YDatabase,
     YLocus,
     YMutationModel,
-    _p_from_mean_distance,
     difference_distribution,
+    discrete_laplace_dispersion,
     discrete_laplace_pmf,
     fit_discrete_laplace,
     haplotype_frequency,
@@ -73,7 +74,7 @@ from kinmatch.relationships import (
     parent_child,
 )
 
-EXAMPLES = Path(__file__).resolve().parents[1] / "examples" / "lineage"
+LINEAGE_EXAMPLES = EXAMPLES / "lineage"
 M, F, U = Sex.MALE, Sex.FEMALE, Sex.UNKNOWN
 
 
@@ -492,7 +493,7 @@ def test_discrete_laplace_pmf_and_mle():
         assert discrete_laplace_pmf(xs, 0, p).sum() == pytest.approx(1.0, abs=1e-9)
         dbar = float((discrete_laplace_pmf(xs, 0, p) * np.abs(xs)).sum())
         # the closed-form MLE inverts the mean distance ...
-        assert _p_from_mean_distance(np.array([dbar]))[0] == pytest.approx(p, rel=1e-6)
+        assert discrete_laplace_dispersion(np.array([dbar]))[0] == pytest.approx(p, rel=1e-6)
         # ... and maximises the likelihood numerically too
         res = optimize.minimize_scalar(
             lambda q: -(np.log((1 - q) / (1 + q)) + dbar * np.log(q)), bounds=(1e-6, 0.999),
@@ -500,7 +501,8 @@ def test_discrete_laplace_pmf_and_mle():
         assert res.x == pytest.approx(p, rel=1e-4)
 
 
-def test_discrete_laplace_fit_on_simulated_database():
+@pytest.mark.slow
+def test_discrete_laplace_fit_on_simulated_database(monkeypatch):
     rng = np.random.default_rng(11)
     loci = ["DYS19", "DYS390", "DYS391", "DYS392", "DYS393", "DYS437", "DYS438", "DYS439"]
     centres = np.array([[14, 23, 10, 13, 13, 14, 10, 12],
@@ -527,10 +529,21 @@ def test_discrete_laplace_fit_on_simulated_database():
         total += math.exp(model.log_probability_vector(np.asarray(row, dtype=float)))
     assert 0.5 < total <= 1.0
     # haplotype_frequency fits the same model (same options) and caches it on the database
+    fits = []
+
+    def counted_fit(*args, **kwargs):
+        fits.append(args)
+        return fit_discrete_laplace(*args, **kwargs)
+
+    monkeypatch.setattr(ystr, "fit_discrete_laplace", counted_fit)
     first = make_haplotype("q", dict(zip(loci, map(str, big[0]))))
     est = haplotype_frequency(first, db, loci, method="discrete_laplace", max_clusters=5, seed=3)
     assert est.value == pytest.approx(model.probability(first)[0], rel=1e-9)
-    assert est.method == "discrete_laplace" and len(db._models) == 1
+    second = make_haplotype("r", dict(zip(loci, map(str, big[1]))))
+    again = haplotype_frequency(second, db, loci, method="discrete_laplace", max_clusters=5,
+                                seed=3)
+    assert again.value == pytest.approx(model.probability(second)[0], rel=1e-9)
+    assert est.method == "discrete_laplace" and len(fits) == 1
     # sensible values: the cluster centres are the commonest haplotypes, estimated within 25 %
     for c in centres:
         h = make_haplotype("c", dict(zip(loci, map(str, c))))
@@ -699,29 +712,29 @@ def test_mt_default_range():
 
 
 def test_example_databases():
-    y_path = EXAMPLES / "y_database_synthetic.tsv"
-    mt_path = EXAMPLES / "mt_database_synthetic.tsv"
+    y_path = LINEAGE_EXAMPLES / "y_database_synthetic.tsv"
+    mt_path = LINEAGE_EXAMPLES / "mt_database_synthetic.tsv"
     for path in (y_path, mt_path):
         assert "SYNTHETIC" in path.read_text(encoding="utf-8").splitlines()[0]
     ydb = read_y_database(y_path)
     mdb = read_mt_database(mt_path)
     assert len(ydb) == 200 and len(mdb) == 200
     assert all(len(h.loci) == 25 for h in ydb.haplotypes)
-    case = read_y_haplotypes(EXAMPLES / "case_y.tsv")
+    case = read_y_haplotypes(LINEAGE_EXAMPLES / "case_y.tsv")
     result = y_lineage_lr(case["remains-07"], case["ref-nephew"], 3, ydb)
     assert result.lr > 1 and result.mismatches
-    mt_case = read_mt_profiles(EXAMPLES / "case_mt.tsv")
+    mt_case = read_mt_profiles(LINEAGE_EXAMPLES / "case_mt.tsv")
     mt = mt_lineage_lr(mt_case["remains-07"], mt_case["ref-sisters-son"], mdb, meioses=3)
     assert mt.conclusion == MtConclusion.MATCH and mt.lr > 1
 
 
 def test_example_rate_table_matches_default():
-    table = read_y_loci(EXAMPLES / "yfiler_plus_rates.tsv")
+    table = read_y_loci(LINEAGE_EXAMPLES / "yfiler_plus_rates.tsv")
     assert [(x.name, x.mutation_rate, x.copies) for x in table] == [
         (x.name, x.mutation_rate, x.copies) for x in YFILER_PLUS]
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", [0, 1, slow_param(2)])
 def test_mt_frequency_shortcut_equals_comparing_every_profile(seed):
     """mt_frequency counts plain profiles (single bases and deletions that
     differ from the listed rCRS base) by their sets of differences; it must

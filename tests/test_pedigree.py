@@ -125,8 +125,6 @@ def test_unknown_relationship_named():
 
 def test_relationship_with_an_empty_id_is_a_pedigree_error():
     """Found by the JSON fuzz test: an empty person id in a relationship."""
-    from kinmatch.errors import PedigreeError
-    from kinmatch.relationships import relationship_pedigree
 
     with pytest.raises(PedigreeError, match="two named people"):
         relationship_pedigree("parent_child", "", "B", 1, 1)

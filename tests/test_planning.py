@@ -6,22 +6,23 @@ from __future__ import annotations
 import itertools
 import json
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import EXAMPLES, pedigree, run_cli
 
-from kinmatch.cli import main
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.dvi_json import read_dvi_case
-from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik
+from kinmatch.likelihood.peeling import (
+    PedigreeMarkers,
+    genotype_distribution,
+    joint_genotype_distributions,
+    markers_loglik,
+    pedigrees_genotype_distributions_packed,
+)
 from kinmatch.markers import Marker
-from kinmatch.pedigree import Sex, pedigree_from_records
+from kinmatch.pedigree import Sex
 from kinmatch.planning.power import (
-    _joint_by_rows,
-    _joint_direct,
-    _marker_tables,
     add_virtual_relatives,
     exact_tail_probability,
     grid_tail_probability,
@@ -30,13 +31,7 @@ from kinmatch.planning.power import (
     poisson_binomial,
 )
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "dvi_case.json"
-
-
-def _ped(rows):
-    return pedigree_from_records([{"id": i, "father": f, "mother": m, "sex": s}
-                                  for i, f, m, s in rows])
+EXAMPLE = EXAMPLES / "dvi_case.json"
 
 
 def _markers(sizes, seed=0, mutation=None):
@@ -54,7 +49,7 @@ def _hw(p, a, b):
     return p[a] ** 2 if a == b else 2 * p[a] * p[b]
 
 
-TRIO = _ped([("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1)])
+TRIO = pedigree(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1))
 TRIO_DATA = [{"F": (0, 1), "M": (1, 2)}, {"F": (0, 0), "M": (1, 2)}, {"F": (1, 2), "M": (0, 3)}]
 
 
@@ -145,8 +140,8 @@ def test_missing_child_of_typed_parents_closed_form():
 
 def test_exclusion_power_equals_brute_force():
     # a mother and a brother are typed; the missing person is the brother's full sibling
-    ped = _ped([("F", None, None, 1), ("M", None, None, 2), ("B", "F", "M", 1),
-                ("MP", "F", "M", 1)])
+    ped = pedigree(("F", None, None, 1), ("M", None, None, 2), ("B", "F", "M", 1),
+                   ("MP", "F", "M", 1))
     markers = _markers([3, 4, 5, 4], seed=2)
     data = [{"M": (0, 1), "B": (1, 2)}, {"M": (0, 0), "B": (0, 3)},
             {"M": (1, 4), "B": (2, 4)}, {"M": (2, 3), "B": (1, 3)}]
@@ -201,12 +196,35 @@ def test_unrelated_false_positive_rate_within_monte_carlo_error():
 
 
 def _cousin_family():
-    return _ped([
-        ("GF", None, None, 1), ("GM", None, None, 2),
-        ("A", "GF", "GM", 1), ("WA", None, None, 2), ("MP", "A", "WA", 1),
-        ("B", "GF", "GM", 1), ("WB", None, None, 2), ("C", "B", "WB", 1),
-        ("WC", None, None, 2), ("CC", "C", "WC", 1),
-    ])
+    return pedigree(
+                    ("GF", None, None, 1), ("GM", None, None, 2),
+                    ("A", "GF", "GM", 1), ("WA", None, None, 2), ("MP", "A", "WA", 1),
+                    ("B", "GF", "GM", 1), ("WB", None, None, 2), ("C", "B", "WB", 1),
+                    ("WC", None, None, 2), ("CC", "C", "WC", 1),
+                    )
+
+
+def _distribution(ped, marker, data, person):
+    """``P(person = g | data)`` (packed genotype order)."""
+    job = PedigreeMarkers(ped, [marker], [data], keep=person)
+    return pedigrees_genotype_distributions_packed([job], 0.0).probability[0]
+
+
+def _joint_by_rows(ped, marker, data, persons):
+    """``J[g, x] = P(a = g, b = x | data)`` for ``persons = (a, b)``, row by
+    row: ``P(a = g | data)`` times the distribution of ``b`` given the data
+    and ``a`` typed as ``g`` (one peeling pass per genotype ``g`` of ``a``)."""
+    first, second = persons
+    q = _distribution(ped, marker, data, first)
+    a, b = np.triu_indices(marker.n_alleles)
+    support = np.flatnonzero(q > 0)
+    joint = np.zeros((len(q), len(q)))
+    if len(support):
+        jobs = [PedigreeMarkers(ped, [marker], [{**data, first: (int(a[c]), int(b[c]))}],
+                                keep=second) for c in support]
+        rows = pedigrees_genotype_distributions_packed(jobs, 0.0).probability
+        joint[support] = q[support, None] * rows
+    return joint
 
 
 def test_joint_tables_direct_equal_row_by_row():
@@ -214,24 +232,36 @@ def test_joint_tables_direct_equal_row_by_row():
     markers = _markers([3, 4], seed=3, mutation={"model": "equal", "rate": 0.05})
     data = [{"C": (0, 1), "WB": (1, 2)}, {"C": (2, 3)}]
     for keep in ("A", "CC", "GM", "WA"):
-        tables = _marker_tables(ped, markers, data, "MP", 0.0, "keep")
-        direct = _joint_direct(ped, [t.marker for t in tables], data, "MP", keep, 0.0)
-        for t, d in zip(tables, direct):
-            rows = _joint_by_rows(ped, t, t.marker, t.q, "MP", keep, 0.0)
+        direct = joint_genotype_distributions(ped, markers, data, ("MP", keep), 0.0)
+        for m, geno, d in zip(markers, data, direct):
+            rows = _joint_by_rows(ped, m, geno, ("MP", keep))
             assert np.allclose(d, rows, atol=1e-12)
-            assert np.allclose(d.sum(axis=1), t.q, atol=1e-12)
+            assert np.allclose(d.sum(axis=1), _distribution(ped, m, geno, "MP"), atol=1e-12)
 
 
 def test_joint_tables_x_linked():
-    ped = _ped([("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
-                ("S", "F", "M", 2)])
+    ped = pedigree(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
+                   ("S", "F", "M", 2))
     x = Marker.create("X1", ["1", "2", "3"], [0.2, 0.3, 0.5], chromosome="X")
     data = [{"M": (0, 1)}]
-    tables = _marker_tables(ped, [x], data, "MP", 0.0, "auto")
     for keep in ("F", "S"):
-        direct = _joint_direct(ped, [x], data, "MP", keep, 0.0)[0]
-        rows = _joint_by_rows(ped, tables[0], x, tables[0].q, "MP", keep, 0.0)
+        direct = joint_genotype_distributions(ped, [x], data, ("MP", keep), 0.0)[0]
+        rows = _joint_by_rows(ped, x, data[0], ("MP", keep))
         assert np.allclose(direct, rows, atol=1e-12)
+
+
+def test_joint_genotype_distributions_refuses_what_it_cannot_compute():
+    ped = _cousin_family()
+    markers = _markers([3])
+    with pytest.raises(KinmatchError, match="typed"):
+        joint_genotype_distributions(ped, markers, [{"C": (0, 1)}], ("MP", "C"))
+    with pytest.raises(KinmatchError, match="two people"):
+        joint_genotype_distributions(ped, markers, [{"C": (0, 1)}], ("MP", "MP"))
+    with pytest.raises(KinmatchError, match="not in the pedigree"):
+        joint_genotype_distributions(ped, markers, [{"C": (0, 1)}], ("MP", "nobody"))
+    silent = Marker.create("S", ["10", "11", "0"], [0.5, 0.4, 0.1], silent_allele="0")
+    with pytest.raises(KinmatchError, match="silent allele"):
+        joint_genotype_distributions(ped, [silent], [{"C": (0, 1)}], ("MP", "A"))
 
 
 def test_candidate_expected_lr_and_exclusion_equal_brute_force():
@@ -316,7 +346,7 @@ def test_virtual_relatives():
     assert ext[son].father == "MP" and ext.sex(son) == Sex.MALE
     assert ext.parents(sister) == ped.parents("MP") and ext.sex(sister) == Sex.FEMALE
     # a founder missing person gets untyped parents for a sibling
-    lone = _ped([("MP", None, None, 2), ("X", None, None, 1)])
+    lone = pedigree(("MP", None, None, 2), ("X", None, None, 1))
     ext2, added2 = add_virtual_relatives(lone, "MP", ["brother", "daughter"])
     bro = next(i for i, k in added2.items() if k == "brother")
     assert ext2.parents(bro) == ext2.parents("MP") is not None
@@ -357,8 +387,8 @@ def test_reproducible_with_a_seed():
 def test_mutation_modes():
     markers = _markers([4, 4], seed=1, mutation={"model": "equal", "rate": 0.01})
     bad = [{"F": (0, 0), "M": (1, 1)}, {"F": (0, 1), "M": (1, 2)}]
-    ped = _ped([("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
-                ("S", "F", "M", 2)])
+    ped = pedigree(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
+                   ("S", "F", "M", 2))
     data = [{"F": (0, 0), "M": (1, 1), "S": (2, 3)}, bad[1]]  # S breaks Mendel at M0
     plan = plan_missing_person(ped, markers, data, "MP", n_simulations=50, seed=1)
     assert any("Mendel" in note for note in plan.notes)
@@ -415,14 +445,13 @@ def test_plan_case_every_missing_person():
 
 
 def test_cli_table_and_json():
-    runner = CliRunner()
-    result = runner.invoke(main, ["plan", str(EXAMPLE), "--seed", "3", "--simulations", "200",
-                                  "--no-progress"])
+    result = run_cli("plan", str(EXAMPLE), "--seed", "3", "--simulations", "200",
+                     "--no-progress")
     assert result.exit_code == 0, result.output
     assert "Recommendation" in result.output and "FA1" in result.output
-    result = runner.invoke(main, ["plan", str(EXAMPLE), "--family", "F3", "--seed", "3",
-                                  "--simulations", "200", "--virtual", "son", "--json",
-                                  "--no-progress"])
+    result = run_cli("plan", str(EXAMPLE), "--family", "F3", "--seed", "3",
+                     "--simulations", "200", "--virtual", "son", "--json",
+                     "--no-progress")
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
     (plan,) = out["plans"]
@@ -430,32 +459,31 @@ def test_cli_table_and_json():
     labels = [c["candidate"] for c in plan["candidates"]]
     assert set(labels) == {"GF3", "GM3", "B3", "W3", "M3-son"}
     assert plan["recommended"] == labels[0]
-    again = runner.invoke(main, ["plan", str(EXAMPLE), "--family", "F3", "--seed", "3",
-                                 "--simulations", "200", "--virtual", "son", "--json",
-                                 "--no-progress"])
+    again = run_cli("plan", str(EXAMPLE), "--family", "F3", "--seed", "3",
+                    "--simulations", "200", "--virtual", "son", "--json",
+                    "--no-progress")
     assert again.output == result.output
-    result = runner.invoke(main, ["plan", str(EXAMPLE), "--family", "F3",
-                                  "--candidates", "B3,GM3", "--json", "--no-progress",
-                                  "--simulations", "50"])
+    result = run_cli("plan", str(EXAMPLE), "--family", "F3",
+                     "--candidates", "B3,GM3", "--json", "--no-progress",
+                     "--simulations", "50")
     assert result.exit_code == 0, result.output
     assert {c["candidate"] for c in json.loads(result.output)["plans"][0]["candidates"]} \
         == {"B3", "GM3"}
 
 
 def test_cli_errors():
-    runner = CliRunner()
     for args, message in ((["--family", "F9"], "no family"),
                           (["--candidates", "GF3"], "--family"),
                           (["--family", "F3", "--candidates", "R3"], "already typed"),
                           (["--virtual", "cousin"], "unknown relative")):
-        result = runner.invoke(main, ["plan", str(EXAMPLE), "--no-progress", *args])
+        result = run_cli("plan", str(EXAMPLE), "--no-progress", *args)
         assert result.exit_code == 2, result.output
         assert message in result.output
 
 
 def test_markers_with_x_and_unknown_sex_are_left_out():
-    ped = _ped([("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
-                ("U", "F", "M", 0)])
+    ped = pedigree(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
+                   ("U", "F", "M", 0))
     auto = _markers([4], seed=1)[0]
     x = Marker.create("X1", ["1", "2", "3"], [0.2, 0.3, 0.5], chromosome="X")
     plan = plan_missing_person(ped, [auto, x], [{"M": (0, 1)}, {"M": (0, 1)}], "MP",
@@ -469,8 +497,8 @@ def test_markers_with_x_and_unknown_sex_are_left_out():
 
 def test_impossible_marker_without_mutation_model_is_left_out():
     markers = _markers([4, 4], seed=1)
-    ped = _ped([("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
-                ("S", "F", "M", 2)])
+    ped = pedigree(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
+                   ("S", "F", "M", 2))
     data = [{"F": (0, 0), "M": (1, 1), "S": (2, 3)}, {"F": (0, 1), "M": (1, 2)}]
     plan = plan_missing_person(ped, markers, data, "MP", n_simulations=50, seed=1)
     assert plan.markers == ("M1",)

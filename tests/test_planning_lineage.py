@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import json
 import math
-from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from support import EXAMPLES, pedigree, run_cli
 
-from kinmatch.cli import main
 from kinmatch.formats.dvi_json import read_dvi_case
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
-from kinmatch.pedigree import pedigree_from_records
 from kinmatch.planning.lineage import (
     MtLineageEvidence,
     YLineageEvidence,
@@ -25,19 +22,13 @@ from kinmatch.planning.lineage import (
 )
 from kinmatch.planning.power import LineageEvidence, plan_case
 
-ROOT = Path(__file__).resolve().parents[1]
-EXAMPLE = ROOT / "examples" / "dvi_case_lineage.json"
-
-
-def _ped(rows):
-    return pedigree_from_records([{"id": i, "father": f, "mother": m, "sex": s}
-                                  for i, f, m, s in rows])
+EXAMPLE = EXAMPLES / "dvi_case_lineage.json"
 
 
 # grandparents, the missing man, his brother and the brother's son; a sister and her son
-FAMILY = _ped([("GF", None, None, 1), ("GM", None, None, 2), ("MP", "GF", "GM", 1),
-               ("B", "GF", "GM", 1), ("BW", None, None, 2), ("NB", "B", "BW", 1),
-               ("S", "GF", "GM", 2), ("SH", None, None, 1), ("NS", "SH", "S", 1)])
+FAMILY = pedigree(("GF", None, None, 1), ("GM", None, None, 2), ("MP", "GF", "GM", 1),
+                  ("B", "GF", "GM", 1), ("BW", None, None, 2), ("NB", "B", "BW", 1),
+                  ("S", "GF", "GM", 2), ("SH", None, None, 1), ("NS", "SH", "S", 1))
 
 
 def _table(rate):
@@ -137,6 +128,7 @@ def test_mt_true_mp_and_exclusion():
     assert mt.reference(FAMILY, "MP", "GM").pid == "GM"
 
 
+@pytest.mark.slow
 def test_example_power_with_lineage_at_least_autosomal():
     case = read_dvi_case(EXAMPLE)
     systems = lineage_systems(case)
@@ -157,6 +149,7 @@ def test_example_power_with_lineage_at_least_autosomal():
     assert all(any("not used" in n for n in p.notes) for p in off)
 
 
+@pytest.mark.slow
 def test_reproducible_with_seed():
     case = read_dvi_case(EXAMPLE)
     a = plan_case(case, family="A", candidates=["BA"], n_simulations=60, seed=11)
@@ -169,22 +162,22 @@ def test_reproducible_with_seed():
         assert x.candidates[0].exclusion_power == y.candidates[0].exclusion_power
 
 
+@pytest.mark.slow
 def test_cli_lineage_column():
-    runner = CliRunner()
     args = ["plan", str(EXAMPLE), "--family", "A", "--candidates", "BA,SA",
             "--simulations", "50", "--seed", "1", "--no-progress"]
-    res = runner.invoke(main, args, env={"COLUMNS": "200"})
+    res = run_cli(*args, width=200)
     assert res.exit_code == 0, res.output
     assert "Autos." in res.output
     assert "lineage: Y-STR, mtDNA" in res.output
-    res = runner.invoke(main, args + ["--json"])
+    res = run_cli(*args, "--json")
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["lineage"] is True
     plan = data["plans"][0]
     assert plan["lineage"] == ["Y-STR", "mtDNA"]
     assert "autosomal" in plan["current"]
-    res = runner.invoke(main, args + ["--no-lineage"], env={"COLUMNS": "200"})
+    res = run_cli(*args, "--no-lineage", width=200)
     assert res.exit_code == 0, res.output
     assert "Autos." not in res.output
     assert "not used" in res.output

@@ -14,21 +14,18 @@ import math
 
 import numpy as np
 import pytest
-from reference_cases import load_reference, reference_case, reference_markers
+from reference_cases import (
+    KNOWN_PEDSUITE_DEVIATIONS,
+    load_reference,
+    reference_case,
+    reference_markers,
+)
 
 from kinmatch.kinship.lr import kinship_lr
 from kinmatch.mutation import mutation_matrix
 
 CASES = load_reference()
 RTOL = 1e-9
-
-#: (case id, hypothesis) where the pedsuite's number is not the exact likelihood.
-#: Full siblings with untyped parents and a sex-specific model whose male
-#: matrix (stepwise) is not lumpable: exact enumeration over all founder
-#: alleles (test below) gives kinmatch's value; pedprobr 1.1.0 differs by up
-#: to 2e-3 relative, presumably from its approximate "special lumping" of
-#: the unobserved alleles for untyped founders with two children.
-KNOWN_PEDSUITE_DEVIATIONS = {("pair_full_sibs_sexspec", "H1")}
 
 
 def _result(case, from_parameters=False):

@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 
 import pytest
 
+from kinmatch.dvi.case import ReferenceFamily
 from kinmatch.errors import KinmatchError
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.relationships import (
@@ -559,8 +560,6 @@ def test_unknown_people_are_reported() -> None:
 
 
 def test_reference_family_svg() -> None:
-    from kinmatch.dvi.case import ReferenceFamily
-
     ped = family_with_everything()
     fam = ReferenceFamily("Smith", ped, ("MP1",),
                           {"Sister": {"D3S1358": ("15", "16")}, "Grandmother": {}})

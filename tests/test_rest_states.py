@@ -16,12 +16,12 @@ import math
 import numpy as np
 import pytest
 from enumeration import brute_force_likelihood
+from support import pedigree
 
 from kinmatch.likelihood import peeling as likelihood
-from kinmatch.likelihood.peeling import genotype_distribution
+from kinmatch.likelihood.peeling import genotype_distribution, genotype_distributions
 from kinmatch.markers import Marker
 from kinmatch.mutation import equal_matrix, proportional_matrix, rest_states, stepwise_matrix
-from kinmatch.pedigree import pedigree_from_records
 from kinmatch.relationships import first_cousin_marriage_child
 
 FREQS = np.array([0.05, 0.15, 0.3, 0.3, 0.2])
@@ -36,16 +36,11 @@ MODELS = {
 }
 
 
-def P(*rows, inbreeding=None):
-    return pedigree_from_records(
-        [{"id": i, "father": f, "mother": m, "sex": s} for i, f, m, s in rows], inbreeding)
-
-
 # A missing child of untyped parents, a typed sibling and a typed grandparent:
 # the missing person's alleles reach the unobserved alleles both from
 # untyped founders and, with mutation, from observed alleles.
-FAMILY = P(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
-           ("S", "F", "M", 2), ("B", "F", "M", 1))
+FAMILY = pedigree(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
+                  ("S", "F", "M", 2), ("B", "F", "M", 1))
 
 
 def test_no_mutation_is_one_state_with_the_frequencies():
@@ -127,12 +122,12 @@ def test_pseudo_alleles_are_used_where_they_apply(monkeypatch):
 def test_inbred_missing_person_and_theta_fall_back_exactly(model):
     m = Marker.create("M", ALLELES[:3], [0.2, 0.3, 0.5], mutation=MODELS[model])
     # the child of paternal half-siblings: both alleles may be copies of one of F's
-    inbred = P(("F", None, None, 1), ("M1", None, None, 2), ("M2", None, None, 2),
-               ("X", "F", "M1", 1), ("Y", "F", "M2", 2), ("A", "X", "Y", 1))
+    inbred = pedigree(("F", None, None, 1), ("M1", None, None, 2), ("M2", None, None, 2),
+                      ("X", "F", "M1", 1), ("Y", "F", "M2", 2), ("A", "X", "Y", 1))
     _check_distribution(inbred, m, {"X": (1, 2)}, "A")
     m = Marker.create("M", ALLELES[:4], [0.1, 0.2, 0.3, 0.4], mutation=MODELS[model])
-    small = P(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
-              ("S", "F", "M", 2))
+    small = pedigree(("F", None, None, 1), ("M", None, None, 2), ("MP", "F", "M", 1),
+                     ("S", "F", "M", 2))
     _check_distribution(small, m, {"S": (0, 1)}, "MP", theta=0.03)
 
 
@@ -140,15 +135,15 @@ def test_inbred_missing_person_and_theta_fall_back_exactly(model):
 def test_x_linked_distributions(model):
     m = Marker.create("X", ALLELES, FREQS, chromosome="X",
                       mutation=MODELS[model])
-    fam = P(("F", None, None, 1), ("M", None, None, 2), ("D", "F", "M", 2),
-            ("SON", "F", "M", 1), ("D2", "F", "M", 2))
+    fam = pedigree(("F", None, None, 1), ("M", None, None, 2), ("D", "F", "M", 2),
+                   ("SON", "F", "M", 1), ("D2", "F", "M", 2))
     _check_distribution(fam, m, {"D": (1, 2)}, "SON")
     _check_distribution(fam, m, {"D": (1, 2), "F": (1, 1)}, "D2")
 
 
 def test_inbred_founder_missing_person_falls_back():
-    ped = P(("F", None, None, 1), ("M", None, None, 2), ("C", "F", "M", 2),
-            inbreeding={"F": 0.25})
+    ped = pedigree(("F", None, None, 1), ("M", None, None, 2), ("C", "F", "M", 2),
+                   inbreeding={"F": 0.25})
     m = Marker.create("M", ALLELES[:4], [0.1, 0.2, 0.3, 0.4], mutation=MODELS["equal"])
     _check_distribution(ped, m, {"C": (0, 1)}, "F")
 
@@ -157,8 +152,8 @@ def test_the_inbreeding_guard_is_needed(monkeypatch):
     """Expanding pseudo-alleles independently is wrong for an inbred person
     (both alleles may be one founder allele): forcing it changes P(a/a)."""
     m = Marker.create("M", ALLELES[:3], [0.2, 0.3, 0.5])
-    inbred = P(("F", None, None, 1), ("M1", None, None, 2), ("M2", None, None, 2),
-               ("X", "F", "M1", 1), ("Y", "F", "M2", 2), ("A", "X", "Y", 1))
+    inbred = pedigree(("F", None, None, 1), ("M1", None, None, 2), ("M2", None, None, 2),
+                      ("X", "F", "M1", 1), ("Y", "F", "M2", 2), ("A", "X", "Y", 1))
     data = {"M1": (1, 1)}
     _, right = genotype_distribution(inbred, m, data, "A")
     monkeypatch.setattr(likelihood, "_independent_alleles", lambda pedigree, pid: True)
@@ -173,7 +168,6 @@ def test_markers_of_different_sizes_in_one_batch():
     """Markers of 3 to 20 alleles, with pseudo-alleles (no mutation) or the
     whole alphabet (stepwise), computed together (one padded batch, one
     scatter per size) equal each computed alone."""
-    from kinmatch.likelihood.peeling import genotype_distributions
 
     many = [str(i) for i in range(5, 25)]
     markers = [

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from kinmatch.scenarios.chosei import _amplicon_dropout, score_identifications, synthetic_markers
+from kinmatch.scenarios.chosei import (
+    amplicon_dropout,
+    score_identifications,
+    synthetic_markers,
+)
 
 TRUTH = {
     "fragments": {"R1": "K1", "R2": "K1", "R3": "K2", "R4": "K3"},
@@ -35,6 +39,6 @@ def test_synthetic_databases_are_distributions_and_dropout_rises_with_length():
         for m in population:
             assert abs(m.allele_frequencies.sum() - 1) < 1e-12
     for degradation in (0.2, 0.8):
-        d = [_amplicon_dropout(length, degradation) for length in (100, 200, 300, 400)]
+        d = [amplicon_dropout(length, degradation) for length in (100, 200, 300, 400)]
         assert all(x < y for x, y in zip(d, d[1:]))
-    assert _amplicon_dropout(300, 0.8) > _amplicon_dropout(300, 0.2)
+    assert amplicon_dropout(300, 0.8) > amplicon_dropout(300, 0.2)

@@ -1133,7 +1133,105 @@ def _rows_sum_to_one(marker: Marker) -> bool:
                for m in (model.female, model.male))
 
 
+# ---------------------------------------------------------------------------
+# The joint genotype distribution of two people
+
+#: Largest number of joint-table entries contracted in one batched call
+#: (bounds the memory of :func:`joint_genotype_distributions`).
+_JOINT_ENTRIES = 20_000_000
 
 
+def _fold_unordered(joint: NDArray[np.float64], axis: int, n: int) -> NDArray[np.float64]:
+    """Fold an ordered allele pair (``axis``, ``axis + 1``) of length ``n`` into
+    unordered genotypes in packed order (``P(a/b) = P(a, b) + P(b, a)``)."""
+    a, b = np.triu_indices(n)
+    moved = np.moveaxis(joint, (axis, axis + 1), (-2, -1))
+    folded = moved[..., a, b] + np.where(a == b, 0.0, moved[..., b, a])
+    return np.moveaxis(folded, -1, axis)
 
 
+def _fold_hemizygous(joint: NDArray[np.float64], axis: int, n: int) -> NDArray[np.float64]:
+    """A single allele axis as packed genotypes (the allele on the diagonal)."""
+    a, b = np.triu_indices(n)
+    moved = np.moveaxis(joint, axis, -1)
+    out = np.where(a == b, moved[..., a], 0.0)
+    return np.moveaxis(out, -1, axis)
+
+
+def joint_genotype_distributions(
+    pedigree: Pedigree,
+    markers: Sequence[Marker],
+    genotypes: Sequence[Mapping[str, Genotype]],
+    persons: tuple[str, str],
+    theta: float = 0.0,
+) -> list[NDArray[np.float64]]:
+    """The joint distribution of two untyped people's genotypes given the data.
+
+    Per marker (``n`` alleles, ``G = n (n + 1) / 2`` unordered genotypes in
+    the packed order of :func:`genotype_offsets`), the ``(G, G)`` matrix
+    ``J[g, x] = P(persons[0] = g, persons[1] = x | data)``: the rows sum to
+    the genotype distribution of ``persons[0]``
+    (:func:`pedigrees_genotype_distributions_packed`), the columns to that
+    of ``persons[1]``. A male at an X-linked marker has his allele ``a`` as
+    the genotype ``a/a``. A marker whose data are impossible gets an
+    all-zero matrix.
+
+    Each marker's table is one contraction of the pedigree's network with
+    both people's allele variables left open (markers whose networks have
+    the same shape are contracted together); it equals ``P(persons[0] = g |
+    data)`` times the distribution of ``persons[1]`` given the data and
+    ``persons[0]`` typed as ``g``, row by row. Markers with a silent allele
+    are not supported.
+    """
+    _check_theta(theta)
+    first, second = persons
+    if first == second:
+        raise KinmatchError(f"a joint genotype distribution needs two people, not '{first}' twice")
+    for pid in persons:
+        if pid not in pedigree:
+            raise PedigreeError(f"'{pid}' is not in the pedigree")
+    if len(markers) != len(genotypes):
+        raise KinmatchError("one genotype mapping per marker is needed")
+    groups: dict[tuple[object, ...], tuple[_Layout, int, list[int], list[_Alphabet]]] = {}
+    for k, (marker, geno) in enumerate(zip(markers, genotypes)):
+        if marker.silent_index is not None:
+            raise MarkerError(f"{marker.name} has a silent allele: joint genotype "
+                              "distributions do not support it")
+        typed = {pid: g for pid, g in geno.items() if pid in pedigree}
+        for pid in persons:
+            if pid in typed:
+                raise KinmatchError(
+                    f"'{pid}' is typed; the joint genotype distribution is for untyped people")
+        if marker.is_x:
+            _check_x_genotypes(pedigree, marker, typed)
+        layout = _layout(pedigree, frozenset(typed), (first, second), marker.is_x)
+        alpha = _alphabet(marker, typed, layout, False)
+        size = _padded_size(alpha.size)
+        key = (layout.shape, size)
+        if key not in groups:
+            groups[key] = (layout, size, [], [])
+        groups[key][2].append(k)
+        groups[key][3].append(alpha)
+    out: list[NDArray[np.float64]] = [np.zeros(0)] * len(markers)
+    for layout, size, ks, alphas in groups.values():
+        va = layout.variables[layout.kept[0]]
+        vb = layout.variables[layout.kept[1]]
+        per = size ** (len(va) + len(vb))
+        step = max(1, _JOINT_ENTRIES // per)
+        for start in range(0, len(ks), step):
+            part_k, part_a = ks[start:start + step], alphas[start:start + step]
+            net = _build_network(layout, part_a, size, theta)
+            joint = np.asarray(net.contract(output=va + vb), dtype=float)
+            if joint.ndim == 1:  # nothing to contract: both unconnected
+                joint = joint.reshape((-1,) + (size,) * (len(va) + len(vb)))
+            for row, k in enumerate(part_k):
+                n = markers[k].n_alleles
+                j = joint[row][(slice(0, n),) * (len(va) + len(vb))]
+                j = _fold_unordered(j, 0, n) if len(va) == 2 else _fold_hemizygous(j, 0, n)
+                j = _fold_unordered(j, 1, n) if len(vb) == 2 else _fold_hemizygous(j, 1, n)
+                total = j.sum()
+                if net.impossible[row] or not total > 0:
+                    out[k] = np.zeros_like(j)
+                else:
+                    out[k] = j / total
+    return out

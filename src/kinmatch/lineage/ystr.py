@@ -596,8 +596,10 @@ def discrete_laplace_pmf(x: np.ndarray | int, centre: np.ndarray | int, p: np.nd
     return (1 - p) / (1 + p) * np.power(p, np.abs(np.asarray(x) - np.asarray(centre)))
 
 
-def _p_from_mean_distance(dbar: np.ndarray) -> np.ndarray:
-    """The MLE of ``p`` given the mean absolute distance: root of ``dbar p^2 + 2p - dbar = 0``."""
+def discrete_laplace_dispersion(dbar: np.ndarray) -> np.ndarray:
+    """The maximum-likelihood dispersion ``p`` of :func:`discrete_laplace_pmf`
+    given the mean absolute distance ``dbar`` to the centre: the root in
+    (0, 1) of ``dbar p^2 + 2p - dbar = 0``, clipped to [1e-6, 0.999]."""
     dbar = np.asarray(dbar, dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         p = np.where(dbar > 0, (np.sqrt(1 + dbar**2) - 1) / np.where(dbar > 0, dbar, 1), 0.0)
@@ -700,7 +702,7 @@ def _em(X: np.ndarray, k: int, rng: np.random.Generator, max_iter: int, tol: flo
         dist = np.abs(Xf[:, None, :] - y[None, :, :]) * obs[:, None, :]
         wsum = np.einsum("ik,ij->kj", resp, obs.astype(float))
         dbar = np.einsum("ik,ikj->kj", resp, dist) / np.maximum(wsum, 1e-300)
-        p = _p_from_mean_distance(dbar)
+        p = discrete_laplace_dispersion(dbar)
     return tau, y, p, ll
 
 

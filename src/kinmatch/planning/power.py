@@ -27,9 +27,10 @@ per marker and combined. At marker ``k`` one peeling pass gives
 For a candidate ``X``, one contraction of the
 pedigree's factor network with the allele variables of both the MP and ``X``
 left open (markers of one network shape batched together) gives the exact
-joint distribution ``J_k[g, x] = P(MP = g, X = x | data)`` (the same table
-as typing the MP as each genotype ``g`` in turn and peeling for ``X``, which
-is the fallback through the public API). From ``J_k``:
+joint distribution ``J_k[g, x] = P(MP = g, X = x | data)``
+(:func:`kinmatch.likelihood.peeling.joint_genotype_distributions`: the same
+table as typing the MP as each genotype ``g`` in turn and peeling for
+``X``). From ``J_k``:
 
 * simulation: ``g ~ q_k``, ``x ~ J_k[g, :] / q_k(g)``, and
   ``LR_k = P(MP = g | data, X = x) / P(g) = J_k[g, x] / (r_k(x) P(g))`` with
@@ -77,7 +78,7 @@ from __future__ import annotations
 import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
@@ -88,6 +89,7 @@ from kinmatch.likelihood.observation import Genotype
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     genotype_offsets,
+    joint_genotype_distributions,
     pedigrees_genotype_distributions_packed,
 )
 from kinmatch.likelihood.population import genotype_log_probabilities
@@ -103,9 +105,6 @@ VIRTUAL_KINDS = ("son", "daughter", "brother", "sister")
 
 #: Log10 grid step of the numerical LR distribution.
 GRID_STEP = 1e-3
-
-#: Peeling jobs per batched call (bounds memory).
-_CHUNK = 1500
 
 
 # ---------------------------------------------------------------------------
@@ -434,17 +433,10 @@ class _MarkerTables:
     consistent: bool  # data consistent without mutation
     log_pop: NDArray[np.float64]  # log P(g) of a person of the MP's sex
     data: Mapping[str, Genotype]
-    upper: tuple[NDArray[np.intp], NDArray[np.intp]] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.upper = np.triu_indices(self.marker.n_alleles)
 
     @property
     def pop(self) -> NDArray[np.float64]:
         return np.exp(self.log_pop)
-
-    def genotype(self, column: int) -> Genotype:
-        return int(self.upper[0][column]), int(self.upper[1][column])
 
 
 def _seed_sequence(seed: int | None, key: str) -> np.random.SeedSequence:
@@ -459,118 +451,14 @@ def _draw(cdf: NDArray[np.float64], u: NDArray[np.float64]) -> NDArray[np.intp]:
     return np.minimum(idx, cdf.shape[-1] - 1)
 
 
-def _conditional_rows(pedigree: Pedigree, table: _MarkerTables, marker: Marker,
-                      missing: str, keep: str, support: NDArray[np.intp], theta: float
-                      ) -> NDArray[np.float64]:
-    """``P(keep = x | data, MP = g)`` for every ``g`` in ``support`` (rows),
-    over all genotypes ``x`` (packed): one batched peeling pass over copies
-    of the pedigree with the MP typed as each ``g``. The reference
-    computation of :func:`_joint_direct` (and its fallback)."""
-    size = marker.n_alleles * (marker.n_alleles + 1) // 2
-    out = np.zeros((len(support), size))
-    for start in range(0, len(support), _CHUNK):
-        part = support[start:start + _CHUNK]
-        jobs = [PedigreeMarkers(pedigree, [marker], [{**table.data, missing: table.genotype(c)}],
-                                keep=keep) for c in part]
-        packed = pedigrees_genotype_distributions_packed(jobs, theta).probability
-        out[start:start + len(part)] = packed
-    return out
-
-
-def _joint_by_rows(pedigree: Pedigree, table: _MarkerTables, marker: Marker,
-                   q: NDArray[np.float64], missing: str, keep: str, theta: float
-                   ) -> NDArray[np.float64]:
-    """``J[g, x] = P(MP = g, keep = x | data)`` as ``q(g)`` times the rows of
-    :func:`_conditional_rows` over the support of ``q``."""
-    support = np.flatnonzero(q > 0)
-    size = len(q)
-    joint = np.zeros((size, size))
-    if len(support):
-        rows = _conditional_rows(pedigree, table, marker, missing, keep, support, theta)
-        joint[support] = q[support, None] * rows
-    return joint
-
-
-#: Largest number of joint-table entries contracted in one batched call.
-_JOINT_ENTRIES = 20_000_000
-
-
-def _unordered(joint: NDArray[np.float64], axis: int, n: int) -> NDArray[np.float64]:
-    """Fold an ordered allele pair (``axis``, ``axis + 1``) of length ``n`` into
-    unordered genotypes in packed order (``P(a/b) = P(a, b) + P(b, a)``)."""
-    a, b = np.triu_indices(n)
-    moved = np.moveaxis(joint, (axis, axis + 1), (-2, -1))
-    folded = moved[..., a, b] + np.where(a == b, 0.0, moved[..., b, a])
-    return np.moveaxis(folded, -1, axis)
-
-
-def _hemizygous(joint: NDArray[np.float64], axis: int, n: int) -> NDArray[np.float64]:
-    """A single allele axis as packed genotypes (the allele on the diagonal)."""
-    a, b = np.triu_indices(n)
-    moved = np.moveaxis(joint, axis, -1)
-    out = np.where(a == b, moved[..., a], 0.0)
-    return np.moveaxis(out, -1, axis)
-
-
-def _joint_direct(pedigree: Pedigree, markers: Sequence[Marker],
-                  genotypes: Sequence[Mapping[str, Genotype]], missing: str, keep: str,
-                  theta: float) -> list[NDArray[np.float64]]:
-    """``J_k[g, x] = P(MP = g, keep = x | data)`` per marker, each from one
-    contraction of the pedigree's network with both people's allele
-    variables left open (markers of one network shape batched together).
-
-    This uses the peeling engine's network builder directly
-    (:mod:`kinmatch.likelihood` internals); :func:`_joint_by_rows` computes
-    the same tables through the public API and is the fallback."""
-    from kinmatch.likelihood import peeling as lk
-
-    groups: dict[tuple[object, ...], tuple[Any, int, list[int], list[Any]]] = {}
-    for k, (m, geno) in enumerate(zip(markers, genotypes)):
-        typed = {pid: g for pid, g in geno.items() if pid in pedigree}
-        layout = lk._layout(pedigree, frozenset(typed), (missing, keep), m.is_x)
-        alpha = lk._alphabet(m, typed, layout, False)
-        size = lk._padded_size(alpha.size)
-        key = (layout.shape, size)
-        if key not in groups:
-            groups[key] = (layout, size, [], [])
-        groups[key][2].append(k)
-        groups[key][3].append(alpha)
-    out: list[NDArray[np.float64]] = [np.zeros(0)] * len(markers)
-    for layout, size, ks, alphas in groups.values():
-        va = layout.variables[layout.kept[0]]
-        vb = layout.variables[layout.kept[1]]
-        per = size ** (len(va) + len(vb))
-        step = max(1, _JOINT_ENTRIES // per)
-        for start in range(0, len(ks), step):
-            part_k, part_a = ks[start:start + step], alphas[start:start + step]
-            net = lk._build_network(layout, part_a, size, theta)
-            joint = np.asarray(net.contract(output=va + vb), dtype=float)
-            if joint.ndim == 1:  # nothing to contract: both unconnected
-                joint = joint.reshape((-1,) + (size,) * (len(va) + len(vb)))
-            for row, k in enumerate(part_k):
-                n = markers[k].n_alleles
-                j = joint[row][(slice(0, n),) * (len(va) + len(vb))]
-                j = _unordered(j, 0, n) if len(va) == 2 else _hemizygous(j, 0, n)
-                j = _unordered(j, 1, n) if len(vb) == 2 else _hemizygous(j, 1, n)
-                total = j.sum()
-                if net.impossible[row] or not total > 0:
-                    out[k] = np.zeros_like(j)
-                else:
-                    out[k] = j / total
-    return out
-
-
 def _joint_tables(pedigree: Pedigree, tables: Sequence[_MarkerTables], missing: str,
                   keep: str, theta: float, free: bool = False) -> list[NDArray[np.float64]]:
-    """The joint tables of every marker (``free``: without mutation), by the
-    direct contraction, or row by row if that is not possible."""
+    """``J_k[g, x] = P(MP = g, keep = x | data)`` for every marker (``free``:
+    without mutation), each from one contraction of the pedigree's network
+    (:func:`~kinmatch.likelihood.peeling.joint_genotype_distributions`)."""
     markers = [t.free if free else t.marker for t in tables]
-    genotypes = [t.data for t in tables]
-    try:
-        return _joint_direct(pedigree, markers, genotypes, missing, keep, theta)
-    except (AttributeError, TypeError, ImportError):  # the engine's internals changed
-        return [_joint_by_rows(pedigree, t, m, t.q0 if free else t.q, missing, keep, theta)
-                for t, m in zip(tables, markers)]
+    return joint_genotype_distributions(pedigree, markers, [t.data for t in tables],
+                                        (missing, keep), theta)
 
 
 def _marker_tables(pedigree: Pedigree, markers: Sequence[Marker],

@@ -267,7 +267,7 @@ class ChoseiScenario:
     lineage: dict[str, Any] = field(default_factory=dict)
 
 
-def _amplicon_dropout(length: int, degradation: float) -> float:
+def amplicon_dropout(length: int, degradation: float) -> float:
     """Drop-out probability of one allele copy: logistic in the amplicon length,
     shifted by the fragment's degradation in [0, 1]."""
     z = -5.0 + 9.0 * degradation + (length - 200) / 45.0 * degradation
@@ -342,7 +342,7 @@ def simulate_chosei(seed: int = 1942, *, n_korean: int = 136, n_japanese: int = 
             profile = {}
             for (name, length, *_), m, (a, b) in zip(GLOBALFILER, pop_markers,
                                                     miner_alleles[miner]):
-                d = _amplicon_dropout(length, degradation)
+                d = amplicon_dropout(length, degradation)
                 if a == b:
                     seen = [a] if rng.random() > d * d else []
                 else:
