@@ -84,6 +84,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 from numpy.typing import NDArray
 
+from kinmatch.dvi.case import DVICase, prepare_case
 from kinmatch.errors import KinmatchError
 from kinmatch.likelihood.observation import Genotype
 from kinmatch.likelihood.peeling import (
@@ -95,6 +96,7 @@ from kinmatch.likelihood.peeling import (
 from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex
+from kinmatch.planning.lineage import lineage_systems
 from kinmatch.relationships import describe_relationship
 
 #: How mutation models are treated (forrel's ``disableMutations``: NA, FALSE, TRUE).
@@ -775,8 +777,6 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
     ``use_lineage`` is false);
     ``progress(family, missing, candidate)`` is called before each candidate.
     """
-    from kinmatch.dvi.case import DVICase, prepare_case
-
     families = list(case.families)
     if family is not None:
         families = [f for f in families if f.name == family]
@@ -793,7 +793,6 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
     if not use_lineage:
         lineage = {}
     elif lineage is None:
-        from kinmatch.planning.lineage import lineage_systems
         lineage = lineage_systems(sub)
     plans = []
     for fam, genos in zip(families, prepared.family_genotypes):
