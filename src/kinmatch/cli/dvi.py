@@ -16,7 +16,7 @@ from kinmatch.dvi.pipeline import STAGES, DVIOptions, DVIResult, run_dvi_case
 from kinmatch.dvi.solve import IDENTIFYING, MissingPersonConclusion, SampleConclusion
 from kinmatch.formats.cases import read_dvi_case
 from kinmatch.formats.files import atomic_write_text
-from kinmatch.report.dvi_report import dvi_report_html, format_lr
+from kinmatch.report.dvi_report import dvi_result_report_html, format_lr
 from kinmatch.scenarios.scoring import score_dvi_result
 
 
@@ -86,11 +86,7 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
         dvi = read_dvi_case(case)
         result = run_dvi_case(dvi, options, source=case, on_stage=lambda i: advance(i + 1))
         if report:
-            html = dvi_report_html(result.case, result.solution, result.pairwise,
-                                   joint=result.joint, joint_note=result.joint_note,
-                                   fragments=result.fragments, source=case,
-                                   top_assignments=top)
-            atomic_write_text(report, html)
+            atomic_write_text(report, dvi_result_report_html(result))
         advance(len(stages))
 
     scores = None

@@ -36,6 +36,7 @@ from kinmatch.dvi.case import DVICase
 from kinmatch.dvi.joint import NOT_MISSING, JointResult
 from kinmatch.dvi.lr_parts import lr_parts, row_parts
 from kinmatch.dvi.pairwise import PairwiseLR
+from kinmatch.dvi.pipeline import DVIResult
 from kinmatch.dvi.solve import IDENTIFYING, DVISolution
 from kinmatch.report.pedigree_svg import reference_family_svg
 
@@ -212,3 +213,13 @@ def dvi_report_html(
         "lineage_pairs": lineage_pairs,
     }
     return template.render(**context)
+
+
+def dvi_result_report_html(result: DVIResult, *, generated: datetime | None = None) -> str:
+    """The HTML report of a DVI case run by :func:`kinmatch.dvi.pipeline.run_dvi_case`:
+    :func:`dvi_report_html` of the case as analysed, with the joint analysis,
+    the merged fragments and the number of assignments the options asked for."""
+    return dvi_report_html(result.case, result.solution, result.pairwise, joint=result.joint,
+                           joint_note=result.joint_note, fragments=result.fragments,
+                           source=result.source, generated=generated,
+                           top_assignments=result.options.top)
