@@ -181,7 +181,7 @@ class _AlphabetTemplate:
     expansion: NDArray[np.float64] | None = None
 
 
-class _Identity(dict):  # type: ignore[type-arg]
+class _Identity(dict[int, int]):
     """Position of allele ``a`` in the whole alphabet: ``a``."""
 
     def __missing__(self, key: int) -> int:
@@ -596,9 +596,9 @@ def _build_network(layout: _Layout, alphabets: Sequence[_Alphabet], size: int,
         pdom, cdom = domains[parent], domains[child]
         first = matrices[psex][rows[:, None, None], pdom[:, :, None], cdom[:, None, :]]
         if len(pvars) == 1:
-            net.add(first, pvars + (child_var,))
+            net.add(first, (*pvars, child_var))
         elif pdom.shape[1] <= 2:
-            net.add(0.5 * (first[:, :, None, :] + first[:, None, :, :]), pvars + (child_var,))
+            net.add(0.5 * (first[:, :, None, :] + first[:, None, :, :]), (*pvars, child_var))
         else:
             s = next_variable
             next_variable += 1
@@ -768,7 +768,7 @@ def _check_theta(theta: float) -> None:
 def marker_loglik(
     pedigree: Pedigree,
     marker: Marker,
-    genotypes: Mapping[str, Genotype],
+    genotypes: Mapping[str, Genotype | Observation],
     theta: float = 0.0,
     *,
     context: PeelingContext | None = None,
@@ -780,7 +780,7 @@ def marker_loglik(
 def markers_loglik(
     pedigree: Pedigree,
     markers: Sequence[Marker],
-    genotypes: Sequence[Mapping[str, Genotype]],
+    genotypes: Sequence[Mapping[str, Genotype | Observation]],
     theta: float = 0.0,
     *,
     lump: bool = True,
@@ -821,7 +821,7 @@ def pedigrees_loglik(jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *,
 def genotype_distribution(
     pedigree: Pedigree,
     marker: Marker,
-    genotypes: Mapping[str, Genotype],
+    genotypes: Mapping[str, Genotype | Observation],
     person: str,
     theta: float = 0.0,
     *,
@@ -842,7 +842,7 @@ def genotype_distribution(
 def genotype_distributions(
     pedigree: Pedigree,
     markers: Sequence[Marker],
-    genotypes: Sequence[Mapping[str, Genotype]],
+    genotypes: Sequence[Mapping[str, Genotype | Observation]],
     person: str,
     theta: float = 0.0,
     *,

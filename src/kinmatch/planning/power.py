@@ -78,13 +78,13 @@ import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
 from kinmatch.errors import KinmatchError
-from kinmatch.likelihood.observation import Genotype
+from kinmatch.likelihood.observation import Genotype, Observation
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     genotype_offsets,
@@ -94,6 +94,9 @@ from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex
 from kinmatch.relationships import describe_relationship
+
+if TYPE_CHECKING:
+    from kinmatch.dvi.case import DVICase
 
 #: How mutation models are treated (forrel's ``disableMutations``: NA, FALSE, TRUE).
 MUTATION_MODES = ("auto", "keep", "disable")
@@ -319,9 +322,9 @@ def exact_tail_probability(atoms: Sequence[tuple[Sequence[float], Sequence[float
     """
     values = np.zeros(1)
     probs = np.ones(1)
-    for v, p in atoms:
-        v = np.asarray(v, dtype=float)
-        p = np.asarray(p, dtype=float)
+    for atom_values, atom_probs in atoms:
+        v = np.asarray(atom_values, dtype=float)
+        p = np.asarray(atom_probs, dtype=float)
         keep = p > 0
         v, p = v[keep], p[keep]
         if len(values) * len(v) > limit:
@@ -330,7 +333,9 @@ def exact_tail_probability(atoms: Sequence[tuple[Sequence[float], Sequence[float
             values = (values[:, None] + v[None, :]).ravel()
         probs = (probs[:, None] * p[None, :]).ravel()
         values, inverse = np.unique(np.round(values, 12), return_inverse=True)
-        probs = np.bincount(inverse.ravel(), weights=probs, minlength=len(values))
+        # numpy's stub types bincount as intp even with float weights (it returns float64)
+        probs = np.bincount(  # type: ignore[assignment]
+            inverse.ravel(), weights=probs, minlength=len(values))
     return float(probs[values >= threshold_log10 - 1e-9].sum())
 
 
@@ -433,7 +438,7 @@ class _MarkerTables:
     q0: NDArray[np.float64]  # P(MP = g | data), no mutation
     consistent: bool  # data consistent without mutation
     log_pop: NDArray[np.float64]  # log P(g) of a person of the MP's sex
-    data: Mapping[str, Genotype]
+    data: Mapping[str, Genotype | Observation]
     upper: tuple[NDArray[np.intp], NDArray[np.intp]] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -574,8 +579,8 @@ def _joint_tables(pedigree: Pedigree, tables: Sequence[_MarkerTables], missing: 
 
 
 def _marker_tables(pedigree: Pedigree, markers: Sequence[Marker],
-                   genotypes: Sequence[Mapping[str, Genotype]], missing: str, theta: float,
-                   mutations: str) -> list[_MarkerTables]:
+                   genotypes: Sequence[Mapping[str, Genotype | Observation]], missing: str,
+                   theta: float, mutations: str) -> list[_MarkerTables]:
     if mutations not in MUTATION_MODES:
         raise KinmatchError(f"mutations must be one of {', '.join(MUTATION_MODES)}, "
                             f"not '{mutations}'")
@@ -649,8 +654,9 @@ def _evaluate_current(tables: Sequence[_MarkerTables], mp_draws: NDArray[np.intp
 
 
 def _evaluate_candidate(pedigree: Pedigree, tables: Sequence[_MarkerTables], missing: str,
-                        candidate: str, mp_draws: NDArray[np.intp], unrelated_u: NDArray[np.float64],
-                        rng: np.random.Generator, theta: float, grid: bool) -> _Evaluation:
+                        candidate: str, mp_draws: NDArray[np.intp],
+                        unrelated_u: NDArray[np.float64], rng: np.random.Generator,
+                        theta: float, grid: bool) -> _Evaluation:
     n, k = mp_draws.shape
     log_lr = np.zeros(n)
     log_lr_unrel = np.zeros(n)
@@ -717,7 +723,7 @@ def _summary(label: str, candidate: str | None, relationship: str, ev: _Evaluati
 def plan_missing_person(
     pedigree: Pedigree,
     markers: Sequence[Marker],
-    genotypes: Sequence[Mapping[str, Genotype]],
+    genotypes: Sequence[Mapping[str, Genotype | Observation]],
     missing: str,
     *,
     family: str = "",
@@ -738,11 +744,13 @@ def plan_missing_person(
     missing person (see the module docstring).
 
     ``genotypes[k]`` maps the typed relatives to their genotype (allele
-    indices of ``markers[k]``). ``candidates``: the ids to evaluate (default:
-    every untyped member except ``missing`` and ``exclude``, e.g. the other
-    missing persons); ``virtual``: kinds of new relatives of the missing
-    person to add as candidates (:data:`VIRTUAL_KINDS`). ``progress`` is
-    called with each candidate's id before it is evaluated.
+    indices of ``markers[k]``), or to what a degraded relative shows (an
+    :class:`~kinmatch.likelihood.observation.Observation`). ``candidates``:
+    the ids to evaluate (default: every untyped member except ``missing`` and
+    ``exclude``, e.g. the other missing persons); ``virtual``: kinds of new
+    relatives of the missing person to add as candidates
+    (:data:`VIRTUAL_KINDS`). ``progress`` is called with each candidate's id
+    before it is evaluated.
     """
     if threshold <= 0:
         raise KinmatchError(f"the LR threshold must be positive, not {threshold}")
@@ -867,7 +875,8 @@ def plan_missing_person(
     )
 
 
-def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str] | None = None,
+def plan_case(case: DVICase, *, family: str | None = None,
+              candidates: Sequence[str] | None = None,
               virtual: Sequence[str] = (), threshold: float = 1e4, n_simulations: int = 1000,
               seed: int | None = None, max_incompatible: int = 2, mutations: str = "auto",
               lineage: Mapping[str, Sequence[LineageEvidence]] | None = None,
@@ -927,14 +936,15 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
             if getattr(fam, "has_lineage_data", False) and not systems:
                 why = ("lineage evidence switched off" if not use_lineage
                        else "no matching Y / mtDNA database in the case")
-                plan = replace(plan, notes=plan.notes + (
+                plan = replace(plan, notes=(
+                    *plan.notes,
                     f"the family's Y-STR / mtDNA data are not used ({why}): planning is "
-                    "autosomal",))
+                    "autosomal"))
             plans.append(plan)
     return plans
 
 
-def count_candidates(case: Any, family: str | None = None,
+def count_candidates(case: DVICase, family: str | None = None,
                      candidates: Sequence[str] | None = None, virtual: Sequence[str] = ()
                      ) -> int:
     """How many candidate evaluations :func:`plan_case` will make (for a progress bar)."""
@@ -943,7 +953,7 @@ def count_candidates(case: Any, family: str | None = None,
         if family is not None and fam.name != family:
             continue
         typed = {pid for pid, prof in fam.profiles.items() if prof}
-        for mp in fam.missing:
+        for _missing in fam.missing:
             if candidates is not None:
                 n = len(dict.fromkeys(candidates))
             else:
