@@ -78,11 +78,12 @@ import math
 import zlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
 
+from kinmatch.dvi.case import DVICase, prepare_case
 from kinmatch.errors import KinmatchError
 from kinmatch.likelihood.observation import Genotype, Observation
 from kinmatch.likelihood.peeling import (
@@ -93,10 +94,8 @@ from kinmatch.likelihood.peeling import (
 from kinmatch.likelihood.population import genotype_log_probabilities
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex
+from kinmatch.planning.lineage import lineage_systems
 from kinmatch.relationships import describe_relationship
-
-if TYPE_CHECKING:
-    from kinmatch.dvi.case import DVICase
 
 #: How mutation models are treated (forrel's ``disableMutations``: NA, FALSE, TRUE).
 MUTATION_MODES = ("auto", "keep", "disable")
@@ -896,8 +895,6 @@ def plan_case(case: DVICase, *, family: str | None = None,
     ``use_lineage`` is false);
     ``progress(family, missing, candidate)`` is called before each candidate.
     """
-    from kinmatch.dvi.case import DVICase, prepare_case
-
     families = list(case.families)
     if family is not None:
         families = [f for f in families if f.name == family]
@@ -914,7 +911,6 @@ def plan_case(case: DVICase, *, family: str | None = None,
     if not use_lineage:
         lineage = {}
     elif lineage is None:
-        from kinmatch.planning.lineage import lineage_systems
         lineage = lineage_systems(sub)
     plans = []
     for fam, genos in zip(families, prepared.family_genotypes):
