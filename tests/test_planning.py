@@ -13,6 +13,7 @@ from support import EXAMPLES, pedigree, run_cli
 
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.dvi_json import read_dvi_case
+from kinmatch.likelihood.observation import Observation
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     genotype_distribution,
@@ -237,6 +238,23 @@ def test_joint_tables_direct_equal_row_by_row():
             rows = _joint_by_rows(ped, m, geno, ("MP", keep))
             assert np.allclose(d, rows, atol=1e-12)
             assert np.allclose(d.sum(axis=1), _distribution(ped, m, geno, "MP"), atol=1e-12)
+
+
+def test_joint_tables_with_degraded_relatives():
+    """Relatives seen through drop-out and drop-in (Observations) are summed over
+    their true genotypes, in the direct contraction as in the row-by-row route."""
+    ped = _cousin_family()
+    markers = _markers([3, 4], seed=3, mutation={"model": "equal", "rate": 0.05})
+    data = [{"C": Observation((0,), dropout=0.3, dropin=0.05), "WB": (1, 2)},
+            {"C": Observation((2, 3), dropout=0.2), "CC": Observation((1,), dropout=0.4)}]
+    for keep in ("A", "GM", "WA"):
+        direct = joint_genotype_distributions(ped, markers, data, ("MP", keep), 0.0)
+        for m, geno, d in zip(markers, data, direct):
+            rows = _joint_by_rows(ped, m, geno, ("MP", keep))
+            assert np.allclose(d, rows, atol=1e-12)
+            assert np.allclose(d.sum(axis=1), _distribution(ped, m, geno, "MP"), atol=1e-12)
+    with pytest.raises(KinmatchError, match="is typed"):
+        joint_genotype_distributions(ped, markers, data, ("MP", "C"))
 
 
 def test_joint_tables_x_linked():

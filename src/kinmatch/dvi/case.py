@@ -208,7 +208,7 @@ class PreparedCase:
     case: DVICase
     markers: tuple[Marker, ...]
     sample_genotypes: NDArray[np.intp]
-    family_genotypes: tuple[tuple[dict[str, Genotype], ...], ...]
+    family_genotypes: tuple[tuple[dict[str, Genotype | Observation], ...], ...]
 
 
 def _genotype(marker: Marker, alleles: Sequence[str], who: str) -> Genotype:
@@ -241,7 +241,8 @@ def prepare_case(case: DVICase) -> PreparedCase:
     for who, prof in profiles:
         for name in prof:
             if name not in known:
-                raise MarkerError(f"{who} is typed at marker '{name}', which the case does not define")
+                raise MarkerError(f"{who} is typed at marker '{name}', "
+                                  "which the case does not define")
     markers = []
     for marker in case.markers:
         seen = [a for _, prof in profiles if marker.name in prof for a in prof[marker.name]]

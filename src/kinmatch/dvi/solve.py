@@ -167,7 +167,8 @@ class LRMatrix:
 class SolveStep:
     """What one step of the pipeline did."""
 
-    stage: str  # nonidentifiable | exclusion | undisputed | simple family | complex family | remaining samples
+    # nonidentifiable | exclusion | undisputed | simple family | complex family | remaining samples
+    stage: str
     iteration: int | None
     description: str
     missing_persons: tuple[str, ...] = ()
@@ -878,30 +879,31 @@ def complex_family(data: _Data, family: str, lr: LRMatrix, *, threshold: float,
                  if glr.values[i, j] >= threshold - EPS]
         for i, j in found:
             s, m = samples[i], missing[j]
-            row = {"Family": family, "Missing": m, "Sample": s, "LR": lr.get(s, m),
-                   "GLR": float(glr.values[i, j]), "Conclusion": MATCH_GLR, "Comment": comment}
-            am_rows.append(row)
-            pm_rows.append(dict(row))
+            match_row: dict[str, Any] = {
+                "Family": family, "Missing": m, "Sample": s, "LR": lr.get(s, m),
+                "GLR": float(glr.values[i, j]), "Conclusion": MATCH_GLR, "Comment": comment}
+            am_rows.append(match_row)
+            pm_rows.append(dict(match_row))
         gone_s = {samples[i] for i, _ in found}
         gone_m = {missing[j] for _, j in found}
         rest, _ = _subset(sub, samples=[s for s in samples if s not in gone_s],
                           missing=[m for m in missing if m not in gone_m])
         sym = symmetric_glr(table, rest.samples, rest.missing, fam, threshold)
         if sym is not None:
-            for row in sym.am + sym.pm:
-                pair = row.pop("_lr_pair")
-                row["LR"] = lr.get(*pair) if pair is not None else None
+            for sym_row in sym.am + sym.pm:
+                pair = sym_row.pop("_lr_pair")
+                sym_row["LR"] = lr.get(*pair) if pair is not None else None
             am_rows += sym.am
             pm_rows += sym.pm
     out_am = []
     for m in missing:
-        row = next((r for r in am_rows if r["Missing"] == m), None)
-        if row is None:
+        am_row = next((r for r in am_rows if r["Missing"] == m), None)
+        if am_row is None:
             col_g = glr.column(m) if glr is not None else np.array([])
             col_lr = lr.column(m) if m in lr.missing else np.array([])
-            row = {"Family": family, "Missing": m, "Sample": None, "LR": _safe_max(col_lr),
-                   "GLR": _safe_max(col_g), "Conclusion": INCONCLUSIVE, "Comment": None}
-        out_am.append(row)
+            am_row = {"Family": family, "Missing": m, "Sample": None, "LR": _safe_max(col_lr),
+                      "GLR": _safe_max(col_g), "Conclusion": INCONCLUSIVE, "Comment": None}
+        out_am.append(am_row)
     analysis = ComplexFamilyAnalysis(family, samples, missing, n_grid, joint, glr)
     return out_am, pm_rows, analysis
 
@@ -1020,12 +1022,13 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
             steps.append(SolveStep("simple family", None, f"family {fam.name}: no LRs for {m}",
                                    (m,)))
             continue
-        r = simple_family_conclusion(fam.name, m, lr_mat, threshold2)
-        am_rows.append({"Family": r.family, "Missing": r.missing_person, "Sample": r.sample,
-                        "LR": r.lr, "Conclusion": r.conclusion, "Comment": r.comment})
+        found = simple_family_conclusion(fam.name, m, lr_mat, threshold2)
+        am_rows.append({"Family": found.family, "Missing": found.missing_person,
+                        "Sample": found.sample, "LR": found.lr,
+                        "Conclusion": found.conclusion, "Comment": found.comment})
         steps.append(SolveStep("simple family", None,
-                               f"family {fam.name}: {m} {r.conclusion}", (m,),
-                               (r.sample,) if r.sample else ()))
+                               f"family {fam.name}: {m} {found.conclusion}", (m,),
+                               (found.sample,) if found.sample else ()))
 
     # 4. Complex families.
     analyses = []
@@ -1053,9 +1056,10 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
         for s in data.samples:
             if s not in lr_mat.samples or np.all(np.isnan(lr_mat.row(s))):
                 continue
-            r = sample_conclusion(s, lr_mat, threshold2, family_of_all)
-            pm_rows.append({"Sample": r.sample, "Missing": r.missing_person, "Family": r.family,
-                            "LR": r.lr, "Conclusion": r.conclusion, "Comment": r.comment})
+            concluded = sample_conclusion(s, lr_mat, threshold2, family_of_all)
+            pm_rows.append({"Sample": concluded.sample, "Missing": concluded.missing_person,
+                            "Family": concluded.family, "LR": concluded.lr,
+                            "Conclusion": concluded.conclusion, "Comment": concluded.comment})
         steps.append(SolveStep("remaining samples", None,
                                f"{len(data.samples)} sample(s) concluded from their LRs",
                                (), data.samples))
@@ -1065,15 +1069,16 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
     pm_first = _first_rows(pm_rows, "Sample")
     am = []
     for fam_name, m in case.missing_persons:
-        r = am_first.get(m, {})
-        am.append(MissingPersonConclusion(fam_name, m, r.get("Sample"), _clean(r.get("LR")),
-                                          _clean(r.get("GLR")), r.get("Conclusion"),
-                                          r.get("Comment")))
+        am_row = am_first.get(m, {})
+        am.append(MissingPersonConclusion(fam_name, m, am_row.get("Sample"),
+                                          _clean(am_row.get("LR")), _clean(am_row.get("GLR")),
+                                          am_row.get("Conclusion"), am_row.get("Comment")))
     pm = []
-    for s in case.samples:
-        r = pm_first.get(s.id, {})
-        pm.append(SampleConclusion(s.id, r.get("Missing"), r.get("Family"), _clean(r.get("LR")),
-                                   _clean(r.get("GLR")), r.get("Conclusion"), r.get("Comment")))
+    for sample in case.samples:
+        pm_row = pm_first.get(sample.id, {})
+        pm.append(SampleConclusion(sample.id, pm_row.get("Missing"), pm_row.get("Family"),
+                                   _clean(pm_row.get("LR")), _clean(pm_row.get("GLR")),
+                                   pm_row.get("Conclusion"), pm_row.get("Comment")))
     params = {"threshold": threshold, "threshold2": threshold2,
               "max_incompatible": max_incompatible, "ignore_sex": ignore_sex, "limit": limit,
               "strict": strict, "max_assignments": max_assignments}

@@ -183,7 +183,7 @@ def kinship_lr(
     ``dropout`` and ``dropin`` give, per typed person (typically degraded
     remains), the probability that an allele drops out (one value, or one
     per marker name as Familias sets it per locus) and that a spurious
-    allele drops in (see :class:`kinmatch.likelihood.Observation`).
+    allele drops in (see :class:`kinmatch.likelihood.observation.Observation`).
     """
     typed = [pid for pid, prof in profiles.items() if prof]
     check_hypotheses(hypotheses, typed)

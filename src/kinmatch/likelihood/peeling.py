@@ -181,7 +181,7 @@ class _AlphabetTemplate:
     expansion: NDArray[np.float64] | None = None
 
 
-class _Identity(dict):  # type: ignore[type-arg]
+class _Identity(dict[int, int]):
     """Position of allele ``a`` in the whole alphabet: ``a``."""
 
     def __missing__(self, key: int) -> int:
@@ -596,9 +596,9 @@ def _build_network(layout: _Layout, alphabets: Sequence[_Alphabet], size: int,
         pdom, cdom = domains[parent], domains[child]
         first = matrices[psex][rows[:, None, None], pdom[:, :, None], cdom[:, None, :]]
         if len(pvars) == 1:
-            net.add(first, pvars + (child_var,))
+            net.add(first, (*pvars, child_var))
         elif pdom.shape[1] <= 2:
-            net.add(0.5 * (first[:, :, None, :] + first[:, None, :, :]), pvars + (child_var,))
+            net.add(0.5 * (first[:, :, None, :] + first[:, None, :, :]), (*pvars, child_var))
         else:
             s = next_variable
             next_variable += 1
@@ -768,7 +768,7 @@ def _check_theta(theta: float) -> None:
 def marker_loglik(
     pedigree: Pedigree,
     marker: Marker,
-    genotypes: Mapping[str, Genotype],
+    genotypes: Mapping[str, Genotype | Observation],
     theta: float = 0.0,
     *,
     context: PeelingContext | None = None,
@@ -780,7 +780,7 @@ def marker_loglik(
 def markers_loglik(
     pedigree: Pedigree,
     markers: Sequence[Marker],
-    genotypes: Sequence[Mapping[str, Genotype]],
+    genotypes: Sequence[Mapping[str, Genotype | Observation]],
     theta: float = 0.0,
     *,
     lump: bool = True,
@@ -821,7 +821,7 @@ def pedigrees_loglik(jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *,
 def genotype_distribution(
     pedigree: Pedigree,
     marker: Marker,
-    genotypes: Mapping[str, Genotype],
+    genotypes: Mapping[str, Genotype | Observation],
     person: str,
     theta: float = 0.0,
     *,
@@ -842,7 +842,7 @@ def genotype_distribution(
 def genotype_distributions(
     pedigree: Pedigree,
     markers: Sequence[Marker],
-    genotypes: Sequence[Mapping[str, Genotype]],
+    genotypes: Sequence[Mapping[str, Genotype | Observation]],
     person: str,
     theta: float = 0.0,
     *,
@@ -1161,7 +1161,7 @@ def _fold_hemizygous(joint: NDArray[np.float64], axis: int, n: int) -> NDArray[n
 def joint_genotype_distributions(
     pedigree: Pedigree,
     markers: Sequence[Marker],
-    genotypes: Sequence[Mapping[str, Genotype]],
+    genotypes: Sequence[Mapping[str, Genotype | Observation]],
     persons: tuple[str, str],
     theta: float = 0.0,
 ) -> list[NDArray[np.float64]]:
@@ -1180,8 +1180,9 @@ def joint_genotype_distributions(
     both people's allele variables left open (markers whose networks have
     the same shape are contracted together); it equals ``P(persons[0] = g |
     data)`` times the distribution of ``persons[1]`` given the data and
-    ``persons[0]`` typed as ``g``, row by row. Markers with a silent allele
-    are not supported.
+    ``persons[0]`` typed as ``g``, row by row. Relatives' data may be exact
+    genotypes or degraded :class:`~kinmatch.likelihood.observation.Observation`\ s
+    (drop-out, drop-in). Markers with a silent allele are not supported.
     """
     _check_theta(theta)
     first, second = persons
@@ -1197,15 +1198,27 @@ def joint_genotype_distributions(
         if marker.silent_index is not None:
             raise MarkerError(f"{marker.name} has a silent allele: joint genotype "
                               "distributions do not support it")
-        typed = {pid: g for pid, g in geno.items() if pid in pedigree}
+        typed: dict[str, Genotype] = {}
+        uncertain: dict[str, Observation] = {}
+        for pid, g in geno.items():
+            if pid not in pedigree:
+                continue
+            if isinstance(g, Observation):
+                if g.exact:
+                    typed[pid] = g.genotype
+                else:
+                    uncertain[pid] = g
+            else:
+                typed[pid] = g
         for pid in persons:
-            if pid in typed:
+            if pid in typed or pid in uncertain:
                 raise KinmatchError(
                     f"'{pid}' is typed; the joint genotype distribution is for untyped people")
         if marker.is_x:
             _check_x_genotypes(pedigree, marker, typed)
-        layout = _layout(pedigree, frozenset(typed), (first, second), marker.is_x)
-        alpha = _alphabet(marker, typed, layout, False)
+        layout = _layout(pedigree, frozenset(typed), (first, second), marker.is_x,
+                         frozenset(uncertain))
+        alpha = _alphabet(marker, typed, layout, False, uncertain)
         size = _padded_size(alpha.size)
         key = (layout.shape, size)
         if key not in groups:

@@ -46,7 +46,8 @@ class LineageSettings:
 
     y_database: YDatabase | None = None
     y_loci: YLocusTable | None = None
-    y_model: YMutationModel = YMutationModel()
+    # one shared default is safe: YMutationModel is frozen and holds only floats
+    y_model: YMutationModel = YMutationModel()  # noqa: RUF009
     y_frequency_method: str = "count_plus_one"
     y_frequency_of: str = "reference"
     mt_database: MtDatabase | None = None

@@ -50,8 +50,8 @@ that has lineage data and the database it needs.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING
 
 import numpy as np
 from numpy.typing import NDArray
@@ -66,6 +66,7 @@ from kinmatch.lineage.mtdna import (
     mt_lineage_lr,
 )
 from kinmatch.lineage.settings import LineageSettings
+from kinmatch.lineage.stats import FrequencyEstimate
 from kinmatch.lineage.ystr import (
     YDatabase,
     YHaplotype,
@@ -78,6 +79,9 @@ from kinmatch.lineage.ystr import (
     y_lineage_lr,
 )
 from kinmatch.pedigree import Pedigree, Sex
+
+if TYPE_CHECKING:
+    from kinmatch.dvi.case import DVICase, ReferenceFamily
 
 #: Simulated references averaged over for the exclusion probability of an
 #: untyped candidate reference.
@@ -93,7 +97,7 @@ class _Reference:
 
 
 def _closest(pedigree: Pedigree, missing: str, typed: Sequence[str], candidate: str | None,
-             meioses_of: Any) -> _Reference | None:
+             meioses_of: Callable[[Pedigree, str, str], int | None]) -> _Reference | None:
     best: _Reference | None = None
     for pid in typed:
         if pid == missing or pid not in pedigree:
@@ -148,7 +152,7 @@ class YLineageEvidence:
 
     name = "Y-STR"
 
-    def __init__(self, family: Any, settings: LineageSettings) -> None:
+    def __init__(self, family: ReferenceFamily, settings: LineageSettings) -> None:
         if settings.y_database is None or len(settings.y_database) == 0:
             raise LineageError("Y-STR planning needs a Y haplotype database")
         self.haplotypes: Mapping[str, YHaplotype] = dict(family.y_haplotypes)
@@ -156,8 +160,10 @@ class YLineageEvidence:
         self.database: YDatabase = settings.y_database
         self.loci = settings.loci
         self._lr_cache: dict[tuple, float] = {}
-        self._freq_cache: dict[tuple, Any] = {}
-        self._excl_cache: dict[tuple, float] = {}
+        self._freq_cache: dict[tuple, FrequencyEstimate] = {}
+        # exclusion probability by (typed reference's haplotype, or None for
+        # a simulated one; meioses)
+        self._excl_cache: dict[tuple[YHaplotype | None, int], float] = {}
 
     # -- pieces
     def reference(self, pedigree: Pedigree, missing: str, candidate: str | None
@@ -167,7 +173,7 @@ class YLineageEvidence:
         return _closest(pedigree, missing, list(self.haplotypes), candidate,
                         paternal_line_meioses)
 
-    def _frequency(self, haplotype: YHaplotype, loci: Sequence[str]) -> Any:
+    def _frequency(self, haplotype: YHaplotype, loci: Sequence[str]) -> FrequencyEstimate:
         key = (haplotype.key(loci), tuple(loci))
         est = self._freq_cache.get(key)
         if est is None:
@@ -238,8 +244,8 @@ class YLineageEvidence:
                 self._excl_cache[key] = float(np.mean(
                     [self._excluded(h, reference, ref.meioses) for h in db]))
             return self._excl_cache[key]
-        key = (None, ref.meioses)
-        if key not in self._excl_cache:
+        simulated_key = (None, ref.meioses)  # an untyped reference: simulated haplotypes
+        if simulated_key not in self._excl_cache:
             rng = np.random.default_rng(_EXCLUSION_SEED)
             fractions = []
             for _ in range(min(EXCLUSION_DRAWS, len(db))):
@@ -247,8 +253,8 @@ class YLineageEvidence:
                 reference = self._mutate(mp, ref.meioses, rng, ref.pid)
                 fractions.append(np.mean([self._excluded(h, reference, ref.meioses)
                                           for h in db]))
-            self._excl_cache[key] = float(np.mean(fractions))
-        return self._excl_cache[key]
+            self._excl_cache[simulated_key] = float(np.mean(fractions))
+        return self._excl_cache[simulated_key]
 
 
 # ---------------------------------------------------------------------------
@@ -264,7 +270,7 @@ class MtLineageEvidence:
 
     name = "mtDNA"
 
-    def __init__(self, family: Any, settings: LineageSettings) -> None:
+    def __init__(self, family: ReferenceFamily, settings: LineageSettings) -> None:
         if settings.mt_database is None or len(settings.mt_database) == 0:
             raise LineageError("mtDNA planning needs an mtDNA database")
         self.profiles: Mapping[str, MtProfile] = dict(family.mtdna_profiles)
@@ -347,9 +353,10 @@ class MtLineageEvidence:
 # Building the systems of a case
 
 
-def family_lineage_systems(family: Any, settings: LineageSettings) -> tuple[Any, ...]:
+def family_lineage_systems(family: ReferenceFamily, settings: LineageSettings
+                           ) -> tuple[YLineageEvidence | MtLineageEvidence, ...]:
     """The lineage systems a family's data and the settings' databases support."""
-    systems: list[Any] = []
+    systems: list[YLineageEvidence | MtLineageEvidence] = []
     if getattr(family, "y_haplotypes", None) and settings.y_database is not None \
             and len(settings.y_database):
         systems.append(YLineageEvidence(family, settings))
@@ -359,7 +366,8 @@ def family_lineage_systems(family: Any, settings: LineageSettings) -> tuple[Any,
     return tuple(systems)
 
 
-def lineage_systems(case: Any) -> dict[str, tuple[Any, ...]]:
+def lineage_systems(case: DVICase
+                    ) -> dict[str, tuple[YLineageEvidence | MtLineageEvidence, ...]]:
     """For each family of a DVI case with lineage data, its lineage systems (by name);
     families without data, or without the database they need, are left out."""
     settings = getattr(case, "lineage", None)

@@ -86,7 +86,7 @@ from numpy.typing import NDArray
 
 from kinmatch.dvi.case import DVICase, prepare_case
 from kinmatch.errors import KinmatchError
-from kinmatch.likelihood.observation import Genotype
+from kinmatch.likelihood.observation import Genotype, Observation
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     genotype_offsets,
@@ -320,9 +320,9 @@ def exact_tail_probability(atoms: Sequence[tuple[Sequence[float], Sequence[float
     """
     values = np.zeros(1)
     probs = np.ones(1)
-    for v, p in atoms:
-        v = np.asarray(v, dtype=float)
-        p = np.asarray(p, dtype=float)
+    for atom_values, atom_probs in atoms:
+        v = np.asarray(atom_values, dtype=float)
+        p = np.asarray(atom_probs, dtype=float)
         keep = p > 0
         v, p = v[keep], p[keep]
         if len(values) * len(v) > limit:
@@ -331,7 +331,9 @@ def exact_tail_probability(atoms: Sequence[tuple[Sequence[float], Sequence[float
             values = (values[:, None] + v[None, :]).ravel()
         probs = (probs[:, None] * p[None, :]).ravel()
         values, inverse = np.unique(np.round(values, 12), return_inverse=True)
-        probs = np.bincount(inverse.ravel(), weights=probs, minlength=len(values))
+        # numpy's stub types bincount as intp even with float weights (it returns float64)
+        probs = np.bincount(  # type: ignore[assignment]
+            inverse.ravel(), weights=probs, minlength=len(values))
     return float(probs[values >= threshold_log10 - 1e-9].sum())
 
 
@@ -434,7 +436,7 @@ class _MarkerTables:
     q0: NDArray[np.float64]  # P(MP = g | data), no mutation
     consistent: bool  # data consistent without mutation
     log_pop: NDArray[np.float64]  # log P(g) of a person of the MP's sex
-    data: Mapping[str, Genotype]
+    data: Mapping[str, Genotype | Observation]
 
     @property
     def pop(self) -> NDArray[np.float64]:
@@ -464,8 +466,8 @@ def _joint_tables(pedigree: Pedigree, tables: Sequence[_MarkerTables], missing: 
 
 
 def _marker_tables(pedigree: Pedigree, markers: Sequence[Marker],
-                   genotypes: Sequence[Mapping[str, Genotype]], missing: str, theta: float,
-                   mutations: str) -> list[_MarkerTables]:
+                   genotypes: Sequence[Mapping[str, Genotype | Observation]], missing: str,
+                   theta: float, mutations: str) -> list[_MarkerTables]:
     if mutations not in MUTATION_MODES:
         raise KinmatchError(f"mutations must be one of {', '.join(MUTATION_MODES)}, "
                             f"not '{mutations}'")
@@ -539,8 +541,9 @@ def _evaluate_current(tables: Sequence[_MarkerTables], mp_draws: NDArray[np.intp
 
 
 def _evaluate_candidate(pedigree: Pedigree, tables: Sequence[_MarkerTables], missing: str,
-                        candidate: str, mp_draws: NDArray[np.intp], unrelated_u: NDArray[np.float64],
-                        rng: np.random.Generator, theta: float, grid: bool) -> _Evaluation:
+                        candidate: str, mp_draws: NDArray[np.intp],
+                        unrelated_u: NDArray[np.float64], rng: np.random.Generator,
+                        theta: float, grid: bool) -> _Evaluation:
     n, k = mp_draws.shape
     log_lr = np.zeros(n)
     log_lr_unrel = np.zeros(n)
@@ -607,7 +610,7 @@ def _summary(label: str, candidate: str | None, relationship: str, ev: _Evaluati
 def plan_missing_person(
     pedigree: Pedigree,
     markers: Sequence[Marker],
-    genotypes: Sequence[Mapping[str, Genotype]],
+    genotypes: Sequence[Mapping[str, Genotype | Observation]],
     missing: str,
     *,
     family: str = "",
@@ -628,11 +631,13 @@ def plan_missing_person(
     missing person (see the module docstring).
 
     ``genotypes[k]`` maps the typed relatives to their genotype (allele
-    indices of ``markers[k]``). ``candidates``: the ids to evaluate (default:
-    every untyped member except ``missing`` and ``exclude``, e.g. the other
-    missing persons); ``virtual``: kinds of new relatives of the missing
-    person to add as candidates (:data:`VIRTUAL_KINDS`). ``progress`` is
-    called with each candidate's id before it is evaluated.
+    indices of ``markers[k]``), or to what a degraded relative shows (an
+    :class:`~kinmatch.likelihood.observation.Observation`). ``candidates``:
+    the ids to evaluate (default: every untyped member except ``missing`` and
+    ``exclude``, e.g. the other missing persons); ``virtual``: kinds of new
+    relatives of the missing person to add as candidates
+    (:data:`VIRTUAL_KINDS`). ``progress`` is called with each candidate's id
+    before it is evaluated.
     """
     if threshold <= 0:
         raise KinmatchError(f"the LR threshold must be positive, not {threshold}")
@@ -757,7 +762,8 @@ def plan_missing_person(
     )
 
 
-def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str] | None = None,
+def plan_case(case: DVICase, *, family: str | None = None,
+              candidates: Sequence[str] | None = None,
               virtual: Sequence[str] = (), threshold: float = 1e4, n_simulations: int = 1000,
               seed: int | None = None, max_incompatible: int = 2, mutations: str = "auto",
               lineage: Mapping[str, Sequence[LineageEvidence]] | None = None,
@@ -814,14 +820,15 @@ def plan_case(case: Any, *, family: str | None = None, candidates: Sequence[str]
             if getattr(fam, "has_lineage_data", False) and not systems:
                 why = ("lineage evidence switched off" if not use_lineage
                        else "no matching Y / mtDNA database in the case")
-                plan = replace(plan, notes=plan.notes + (
+                plan = replace(plan, notes=(
+                    *plan.notes,
                     f"the family's Y-STR / mtDNA data are not used ({why}): planning is "
-                    "autosomal",))
+                    "autosomal"))
             plans.append(plan)
     return plans
 
 
-def count_candidates(case: Any, family: str | None = None,
+def count_candidates(case: DVICase, family: str | None = None,
                      candidates: Sequence[str] | None = None, virtual: Sequence[str] = ()
                      ) -> int:
     """How many candidate evaluations :func:`plan_case` will make (for a progress bar)."""
@@ -830,7 +837,7 @@ def count_candidates(case: Any, family: str | None = None,
         if family is not None and fam.name != family:
             continue
         typed = {pid for pid, prof in fam.profiles.items() if prof}
-        for mp in fam.missing:
+        for _missing in fam.missing:
             if candidates is not None:
                 n = len(dict.fromkeys(candidates))
             else:
