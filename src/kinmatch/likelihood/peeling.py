@@ -1181,8 +1181,9 @@ def joint_genotype_distributions(
     the same shape are contracted together); it equals ``P(persons[0] = g |
     data)`` times the distribution of ``persons[1]`` given the data and
     ``persons[0]`` typed as ``g``, row by row. Relatives' data may be exact
-    genotypes or degraded :class:`~kinmatch.likelihood.observation.Observation`\ s
-    (drop-out, drop-in). Markers with a silent allele are not supported.
+    genotypes or degraded observations (drop-out, drop-in;
+    :class:`~kinmatch.likelihood.observation.Observation`). Markers with a silent
+    allele are not supported.
     """
     _check_theta(theta)
     first, second = persons
