@@ -163,7 +163,7 @@ from kinmatch.dvi.pairwise import (
     uncertain_genotypes,
 )
 from kinmatch.errors import KinmatchError
-from kinmatch.likelihood.observation import Observation
+from kinmatch.likelihood.observation import Genotype, Observation
 from kinmatch.likelihood.peeling import (
     PedigreeMarkers,
     genotype_column,
@@ -364,7 +364,7 @@ class FamilyGain:
             genotypes.append(geno)
         return genotypes
 
-    def _sample_genotype(self, s: int, k: int) -> Any:
+    def _sample_genotype(self, s: int, k: int) -> Genotype | Observation:
         """The sample's genotype at marker k, or what it shows if degraded."""
         sample = self.prepared.case.samples[s]
         a, b = (int(x) for x in self.prepared.sample_genotypes[s, k])

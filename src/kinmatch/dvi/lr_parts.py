@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from kinmatch.dvi.pairwise import PairwiseLR
+from kinmatch.dvi.solve import MissingPersonConclusion, SampleConclusion
 from kinmatch.lineage.evidence import LineEvidence
 
 
@@ -73,7 +74,8 @@ def lr_parts(pairwise: PairwiseLR, sample: str | None, missing_person: str | Non
     return LRParts(autosomal, y, mt, combined, y_ev, mt_ev)
 
 
-def row_parts(pairwise: PairwiseLR, row: Any) -> LRParts | None:
+def row_parts(pairwise: PairwiseLR,
+              row: MissingPersonConclusion | SampleConclusion) -> LRParts | None:
     """:func:`lr_parts` of an AM or PM row of a :class:`~kinmatch.dvi.DVISolution`.
 
     A row that names no partner but says "Best: X" (dvir's inconclusive

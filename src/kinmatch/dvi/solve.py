@@ -56,7 +56,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -762,7 +762,7 @@ def symmetric_glr(table: JointTable, samples: Sequence[str], missing: Sequence[s
         return None
     ll = table.loglik
 
-    def glr_until(inside: Any) -> float:
+    def glr_until(inside: Callable[[tuple[str | None, ...]], bool]) -> float:
         end = next((k for k, row in enumerate(table.rows) if not inside(row)), None)
         return math.inf if end is None else math.exp(ll[0] - ll[end])
 

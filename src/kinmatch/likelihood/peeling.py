@@ -648,6 +648,31 @@ class _Batch:
     alphabets: list[_Alphabet] = field(default_factory=list)
 
 
+def _typed_and_uncertain(pedigree: Pedigree, marker: Marker,
+                         data: Mapping[str, Genotype | Observation]
+                         ) -> tuple[dict[str, Genotype], dict[str, Observation]]:
+    """The people of ``pedigree`` typed at ``marker``, split into exact genotypes
+    and uncertain observations (drop-out, drop-in, or one allele seen at a
+    marker with a silent allele); an observation that is exact counts as its
+    genotype."""
+    typed: dict[str, Genotype] = {}
+    uncertain: dict[str, Observation] = {}
+    silent = marker.silent_index
+    for pid, g in data.items():
+        if pid not in pedigree:
+            continue
+        if silent is not None:
+            g = _with_silent_observation(marker, pid, g, silent)
+        if isinstance(g, Observation):
+            if g.exact:
+                typed[pid] = g.genotype
+            else:
+                uncertain[pid] = g
+        else:
+            typed[pid] = g
+    return typed, uncertain
+
+
 def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False,
              context: PeelingContext | None = None) -> list[_Batch]:
     """Group every marker of every job by network shape: the layout (who is
@@ -661,21 +686,7 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False,
         keep = (job.keep,) if job.keep is not None else ()
         job_expand = expand and job.keep is not None and _independent_alleles(pedigree, job.keep)
         for i, (marker, geno) in enumerate(zip(job.markers, job.genotypes)):
-            typed: dict[str, Genotype] = {}
-            uncertain: dict[str, Observation] = {}
-            silent = marker.silent_index
-            for pid, g in geno.items():
-                if pid not in pedigree:
-                    continue
-                if silent is not None:
-                    g = _with_silent_observation(marker, pid, g, silent)
-                if isinstance(g, Observation):
-                    if g.exact:
-                        typed[pid] = g.genotype
-                    else:
-                        uncertain[pid] = g
-                else:
-                    typed[pid] = g
+            typed, uncertain = _typed_and_uncertain(pedigree, marker, geno)
             if job.keep is not None and (job.keep in typed or job.keep in uncertain):
                 raise KinmatchError(
                     f"'{job.keep}' is typed; the genotype distribution is for untyped people")
@@ -1199,18 +1210,7 @@ def joint_genotype_distributions(
         if marker.silent_index is not None:
             raise MarkerError(f"{marker.name} has a silent allele: joint genotype "
                               "distributions do not support it")
-        typed: dict[str, Genotype] = {}
-        uncertain: dict[str, Observation] = {}
-        for pid, g in geno.items():
-            if pid not in pedigree:
-                continue
-            if isinstance(g, Observation):
-                if g.exact:
-                    typed[pid] = g.genotype
-                else:
-                    uncertain[pid] = g
-            else:
-                typed[pid] = g
+        typed, uncertain = _typed_and_uncertain(pedigree, marker, geno)
         for pid in persons:
             if pid in typed or pid in uncertain:
                 raise KinmatchError(

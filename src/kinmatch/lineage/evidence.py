@@ -74,6 +74,7 @@ from kinmatch.lineage.mtdna import (
     MtConclusion,
     MtLineageResult,
     MtProfile,
+    SeqRange,
     compare_profiles,
     mt_frequency,
     mt_lineage_lr,
@@ -196,7 +197,7 @@ class LineageCache:
             self.y[key] = found
         return found
 
-    def mt_frequency(self, profile: MtProfile, compared: Any) -> FrequencyEstimate:
+    def mt_frequency(self, profile: MtProfile, compared: SeqRange) -> FrequencyEstimate:
         key = (profile, str(compared))
         found = self.mt.get(key)
         if found is None:
