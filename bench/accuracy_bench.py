@@ -205,7 +205,7 @@ def main() -> None:
             t_build = time.perf_counter() - t0
             results = analyse(analysed, truth, thresholds, cache)
             del analysed
-            for threshold, (scores, seconds, n_merged) in zip(thresholds, results):
+            for threshold, (scores, seconds, _) in zip(thresholds, results):
                 tallies[threshold][name].add(scores, t_build + seconds, seed)
             parts = ", ".join(
                 f"LR>={th:g}: {len(s['correct'])} correct, {len(s['false'])} false, "

@@ -23,17 +23,18 @@ import sys
 import warnings
 from pathlib import Path
 
+from kinmatch.dvi.case import prepare_case
+from kinmatch.dvi.joint import joint_identification
+from kinmatch.dvi.pairwise import PairwiseCache, pairwise_lr
+from kinmatch.dvi.solve import solve_case
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
 
+# tests/ and bench/ are not packages: their modules import only once they are on sys.path
 from dvir_cases import dvir_case_paths, load_dvir_case  # noqa: E402
 from run import timeit  # noqa: E402
-
-from kinmatch.dvi.case import prepare_case
-from kinmatch.dvi.joint import joint_identification
-from kinmatch.dvi.pairwise import PairwiseCache, pairwise_lr
-from kinmatch.dvi.solve import solve_case  # noqa: E402
 
 
 def _ratio(r: float | None, t: float) -> str:
@@ -59,7 +60,7 @@ def main() -> None:
         prepared = prepare_case(case)
         cache = PairwiseCache()
         pw = pairwise_lr(prepared, cache=cache)
-        t_pw = timeit(lambda: pairwise_lr(prepare_case(case), cache=PairwiseCache()),
+        t_pw = timeit(lambda case=case: pairwise_lr(prepare_case(case), cache=PairwiseCache()),
                       args.repeat)
         joint_line = ""
         r_joint = timing.get("dviJoint")
@@ -74,7 +75,8 @@ def main() -> None:
         r_solve = timing.get("dviSolve")
         if r_solve:
             threshold = data.get("dviSolve", {}).get("threshold", 1e4)
-            t_s = timeit(lambda: solve_case(case, threshold=threshold), args.repeat)
+            t_s = timeit(lambda case=case, threshold=threshold:
+                         solve_case(case, threshold=threshold), args.repeat)
             solve_line = f"{t_s:9.3f}s {r_solve:8.3f}s {_ratio(r_solve, t_s)}"
         print(f"  {path.stem[4:]:<24} {t_pw:9.3f}s {r_pw or 0:8.3f}s {_ratio(r_pw, t_pw)}   "
               f"{solve_line:<31}   {joint_line}")

@@ -45,15 +45,16 @@ from pathlib import Path
 
 import numpy as np
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "bench"))
-
-from dvi_scale_bench import build_case  # noqa: E402
-
 from kinmatch.dvi.case import prepare_case
 from kinmatch.dvi.joint import joint_identification
 from kinmatch.dvi.pairwise import PairwiseCache, pairwise_lr
-from kinmatch.dvi.solve import solve_case  # noqa: E402
+from kinmatch.dvi.solve import solve_case
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+# bench/ is not a package: its modules import only once it is on sys.path
+from dvi_scale_bench import build_case  # noqa: E402
 
 N = 183
 
@@ -123,7 +124,8 @@ def main() -> None:
     warnings.simplefilter("ignore")
     t0 = time.perf_counter()
     case, truth = build_case(5 * N, N, np.random.default_rng(args.seed))
-    print(f"Chōsei-sized DVI (seed {args.seed}); cases simulated in {time.perf_counter() - t0:.1f} s")
+    print(f"Chōsei-sized DVI (seed {args.seed}); "
+          f"cases simulated in {time.perf_counter() - t0:.1f} s")
     true_samples = [s for s in case.samples if s.id in truth]
     unrelated = [s for s in case.samples if s.id not in truth]
     cache = PairwiseCache()

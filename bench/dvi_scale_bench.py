@@ -29,15 +29,16 @@ from pathlib import Path
 
 import numpy as np
 
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
+from kinmatch.dvi.pairwise import missing_person_distributions, pairwise_candidates
+from kinmatch.pedigree import Pedigree, Sex, pedigree_from_records
+from kinmatch.simulate import simulate_genotypes
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 
+# bench/ is not a package: its modules import only once it is on sys.path
 from run import str_markers  # noqa: E402
-
-from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
-from kinmatch.dvi.pairwise import missing_person_distributions, pairwise_candidates
-from kinmatch.pedigree import Pedigree, Sex, pedigree_from_records  # noqa: E402
-from kinmatch.simulate import simulate_genotypes  # noqa: E402
 
 #: (records, typed relatives); "MP" is the missing person in each
 CONSTELLATIONS = [

@@ -16,5 +16,6 @@ def reference_jobs() -> list[Callable[[], object]]:
         kc = reference_case(case)
         markers, genos = typed_genotypes(kc.markers, kc.profiles)
         for h in kc.hypotheses:
-            jobs.append(lambda h=h, m=markers, g=genos, t=kc.theta: markers_loglik(h.pedigree, m, g, t))
+            jobs.append(lambda h=h, m=markers, g=genos, t=kc.theta:
+                        markers_loglik(h.pedigree, m, g, t))
     return jobs

@@ -25,14 +25,14 @@ from pathlib import Path
 
 import numpy as np
 
+from kinmatch.formats.frequencies import read_frequency_database
+from kinmatch.likelihood.peeling import markers_loglik
+from kinmatch.markers import Marker
+from kinmatch.pedigree import pedigree_from_records
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "bench"))
-
-from kinmatch.formats.frequencies import read_frequency_database  # noqa: E402
-from kinmatch.likelihood.peeling import markers_loglik  # noqa: E402
-from kinmatch.markers import Marker  # noqa: E402
-from kinmatch.pedigree import pedigree_from_records  # noqa: E402
 
 SHARED = ROOT.parent / "shared" / "reference"
 
@@ -101,7 +101,8 @@ def report(label: str, seconds: float, per: str, r_seconds: float | None = None)
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true")
     args = ap.parse_args()
     repeat = 3 if args.quick else 10

@@ -42,7 +42,8 @@ def _slot_choices(ped: Pedigree, marker: Marker, genotypes: dict, people: list[s
     return choices
 
 
-def brute_force_likelihood(ped: Pedigree, marker: Marker, genotypes: dict, theta: float = 0.0) -> float:
+def brute_force_likelihood(ped: Pedigree, marker: Marker, genotypes: dict,
+                           theta: float = 0.0) -> float:
     p = np.asarray(marker.allele_frequencies)
     n = len(p)
     eye = np.eye(n)

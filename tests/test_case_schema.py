@@ -1,4 +1,5 @@
-"""The published JSON Schemas of kinmatch's case files, the format version, and the DVI JSON format."""
+"""The published JSON Schemas of kinmatch's case files, the format version,
+and the DVI JSON format."""
 
 from __future__ import annotations
 
@@ -180,7 +181,8 @@ MISTAKES = [
     (lambda d: _ped(d).update(relationship="full_siblings", between=["A", "B"]),
      "/hypotheses/1", None, "a hypothesis gives either 'pedigree' or 'relationship' (exactly one)"),
     (lambda d: d.update(theta=1), "/theta", '"theta"', "theta must be in [0, 1), not 1"),
-    (lambda d: d.update(version="1"), "/version", '"version"', "expected a whole number, found text '1'"),
+    (lambda d: d.update(version="1"), "/version", '"version"',
+     "expected a whole number, found text '1'"),
     (lambda d: d.update(options={"minimum_frequency": 0}), "/options/minimum_frequency",
      '"minimum_frequency"', "must be in (0, 1), not 0"),
 ]
@@ -264,7 +266,8 @@ def _dvi_doc() -> dict:
 
 
 DVI_MISTAKES = [
-    (lambda d: d["samples"][1].update(id="V1"), "/samples/1/id", "post-mortem sample 'V1' appears twice"),
+    (lambda d: d["samples"][1].update(id="V1"), "/samples/1/id",
+     "post-mortem sample 'V1' appears twice"),
     (lambda d: d["families"][0].update(missing=["Nobody"]), "/families/0/missing/0",
      "missing person 'Nobody' is not in the pedigree of family 'F1'"),
     (lambda d: d["families"][1].update(missing=["M1"]), "/families/1/missing/0",
@@ -318,6 +321,7 @@ def test_hypotheses_file():
     assert hf.hypotheses[0].pedigree.parents("UHR-2024-007") == ("Father", "Ref-Mother-01")
     with pytest.raises(CaseFormatError, match="at least two hypotheses") as info:
         parse_hypotheses_file('{"format": "kinmatch-hypotheses",\n "hypotheses": [\n'
-                              ' {"name": "a", "relationship": "unrelated", "between": ["A", "B"]}]}',
+                              ' {"name": "a", "relationship": "unrelated",'
+                              ' "between": ["A", "B"]}]}',
                               "h.json")
     assert (info.value.location.line, info.value.location.field) == (2, "/hypotheses")

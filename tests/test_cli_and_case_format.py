@@ -44,7 +44,8 @@ def test_relationship_hypotheses_and_reference_option():
     res = run_cli("lr", str(EXAMPLES / "paternity.json"), "--json", "--reference", "paternity")
     out = json.loads(res.output)
     unrelated = next(h for h in out["hypotheses"] if h["name"] == "unrelated")
-    assert unrelated["lr"] == pytest.approx(1 / REF["pair_parent_child_stepwise"]["expected"]["LR_total"], rel=1e-9)
+    lr_total = REF["pair_parent_child_stepwise"]["expected"]["LR_total"]
+    assert unrelated["lr"] == pytest.approx(1 / lr_total, rel=1e-9)
 
 
 def test_round_trip_through_the_json_format(tmp_path):
@@ -74,8 +75,8 @@ def _case_text(**changes):
          "unknown relationship"),
         (lambda d: d.update(version=7), "/version", "reads version 1"),
         (lambda d: d.update(theta=1.5), "/theta", "theta must be"),
-        (lambda d: d["markers"][0].update(mutation={"model": "stepwise", "rate": 0.01}), "/markers/0",
-         "needs the parameter 'rate2'"),
+        (lambda d: d["markers"][0].update(mutation={"model": "stepwise", "rate": 0.01}),
+         "/markers/0", "needs the parameter 'rate2'"),
         (lambda d: d.update(reference="H9"), "/reference", "not one of the hypotheses"),
         (lambda d: d["hypotheses"].pop(), "/hypotheses", "at least two"),
         (lambda d: d.update(extra=1), "/extra", "unknown field"),
@@ -167,7 +168,8 @@ def test_sex_conflict_between_hypotheses_is_located(tmp_path):
     data["hypotheses"][1]["sexes"]["F"] = "female"
     path = tmp_path / "x.json"
     path.write_text(json.dumps(data, indent=1))
-    with pytest.raises(CaseFormatError, match="'F' is female in hypothesis 'unrelated' but male") as info:
+    with pytest.raises(CaseFormatError,
+                       match="'F' is female in hypothesis 'unrelated' but male") as info:
         read_case(path)
     assert info.value.location.field == "/hypotheses"
 

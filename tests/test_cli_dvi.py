@@ -135,5 +135,5 @@ def test_a_kinship_case_is_refused_with_a_message():
 
 
 def test_missing_file():
-    code, out = _run("no/such/case.json")
+    code, _ = _run("no/such/case.json")
     assert code == 2

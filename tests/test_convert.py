@@ -67,7 +67,8 @@ def test_table_case_equals_the_json_case_route(tmp_path):
     # D8S1179 is off-ladder (OL) for the POI: untyped, so its LR is exactly 1
     d8 = tables["markers"].index("D8S1179")
     assert hypothesis(tables, "missing_person")["lr_per_marker"][d8] == 1.0
-    assert json.loads(out.read_text()) == json.loads((FORMATS / "missing_son_case.json").read_text())
+    want = json.loads((FORMATS / "missing_son_case.json").read_text())
+    assert json.loads(out.read_text()) == want
 
 
 def test_table_case_table_output_and_warnings():
@@ -134,7 +135,8 @@ def test_hypotheses_file_errors_are_located(tmp_path):
                   "--hypotheses", str(path))
     assert res.exit_code == 2
     assert (f"{path}, line {line}, column 3: field '/hypotheses/1': typed person "
-            "'Ref-Brother-02' is missing from hypothesis 'unrelated'") in " ".join(res.output.split())
+            "'Ref-Brother-02' is missing from hypothesis 'unrelated'"
+            ) in " ".join(res.output.split())
 
 
 # -- cases: Familias <-> JSON -------------------------------------------------------

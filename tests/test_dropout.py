@@ -12,7 +12,7 @@ import pytest
 from enumeration import brute_force_likelihood
 from support import run_cli
 
-from kinmatch.errors import CaseFormatError, MarkerError
+from kinmatch.errors import CaseFormatError, KinmatchError, MarkerError
 from kinmatch.formats.case_json import format_case, parse_case
 from kinmatch.kinship.case import Hypothesis
 from kinmatch.kinship.lr import kinship_lr
@@ -164,9 +164,9 @@ def test_dropout_explains_a_mendelian_inconsistency():
 
 
 def test_observation_checks():
-    with pytest.raises(Exception):
+    with pytest.raises(KinmatchError):
         Observation((1, 1), 0.1)
-    with pytest.raises(Exception):
+    with pytest.raises(KinmatchError):
         Observation((1,), 1.0)
     assert Observation((2, 1)).genotype == (1, 2)
 
@@ -223,7 +223,7 @@ def test_maximum_likelihood_dropout_recovers_the_simulated_rate():
 
 
 def _silent_marker(silent_frequency=0.05, mutation=None):
-    freqs = list(FREQS * (1 - silent_frequency)) + [silent_frequency]
+    freqs = [*FREQS * (1 - silent_frequency), silent_frequency]
     return Marker.create("M", [*ALLELES, "silent"], freqs, silent_allele="silent",
                          mutation=mutation)
 

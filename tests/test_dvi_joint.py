@@ -53,7 +53,8 @@ def test_joint_equals_dvir(path):
     got = level_sets(result.loglik[:n], [result.describe(i) for i in range(n)])
     exp = level_sets(want, [{s: r[s] for s in result.samples} for r in rows[:n]])
     last = round(float(want[-1]), 6)  # the last level may be cut off by the top-n limit
-    assert {k: v for k, v in got.items() if k != last} == {k: v for k, v in exp.items() if k != last}
+    assert ({k: v for k, v in got.items() if k != last}
+            == {k: v for k, v in exp.items() if k != last})
     # Posterior per sample and missing person (flat prior), dvir's Bmarginal.
     b = data["Bmarginal"]
     rows_idx = [result.samples.index(s) for s in b["rows"]]
@@ -113,7 +114,7 @@ def test_joint_equals_brute_force_on_random_small_cases():
         missing = [m for f in case.families for m in f.missing]
         sex_of = {m: f.pedigree.sex(m) for f in case.families for m in f.missing}
         likelihoods = {}
-        for choice in itertools.product(["*"] + missing, repeat=len(case.samples)):
+        for choice in itertools.product(["*", *missing], repeat=len(case.samples)):
             used = [c for c in choice if c != "*"]
             if len(used) != len(set(used)):
                 continue
@@ -129,7 +130,7 @@ def test_joint_equals_brute_force_on_random_small_cases():
         for i in range(len(result.loglik)):
             choice = tuple(result.describe(i)[s.id] for s in case.samples)
             assert math.exp(result.loglik[i]) == pytest.approx(likelihoods[choice], rel=1e-10)
-        for s, sample in enumerate(case.samples):
+        for s in range(len(case.samples)):
             for c, mp in enumerate(result.missing):
                 p = sum(v for ch, v in likelihoods.items() if ch[s] == mp) / total
                 assert result.posterior[s, c] == pytest.approx(p, rel=1e-9, abs=1e-14)

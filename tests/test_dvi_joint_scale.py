@@ -21,6 +21,7 @@ from kinmatch.dvi.joint import (
     joint_identification,
 )
 from kinmatch.dvi.pairwise import pairwise_lr
+from kinmatch.errors import KinmatchError
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex, pedigree_from_records
 
@@ -42,8 +43,9 @@ def _case(rng, n_single, n_double, n_samples, n_markers=3):
     markers = _markers(rng, n_markers)
     fams = []
     for i in range(n_single):
-        ped = pedigree_from_records([{"id": f"P{i}", "sex": 1}, {"id": f"Q{i}", "sex": 2},
-                                     {"id": f"S{i}", "sex": 1, "father": f"P{i}", "mother": f"Q{i}"}])
+        ped = pedigree_from_records([
+            {"id": f"P{i}", "sex": 1}, {"id": f"Q{i}", "sex": 2},
+            {"id": f"S{i}", "sex": 1, "father": f"P{i}", "mother": f"Q{i}"}])
         fams.append(ReferenceFamily(f"F{i}", ped, (f"S{i}",), {f"P{i}": _geno(rng, markers)}))
     for i in range(n_double):
         ped = pedigree_from_records([
@@ -51,8 +53,10 @@ def _case(rng, n_single, n_double, n_samples, n_markers=3):
             {"id": f"A{i}", "sex": 1, "father": f"DP{i}", "mother": f"DQ{i}"},
             {"id": f"B{i}", "sex": 2, "father": f"DP{i}", "mother": f"DQ{i}"},
             {"id": f"C{i}", "sex": 1, "father": f"DP{i}", "mother": f"DQ{i}"}])
-        fams.append(ReferenceFamily(f"D{i}", ped, (f"A{i}", f"B{i}"), {f"C{i}": _geno(rng, markers)}))
-    samples = [PostMortemSample(f"V{i}", _geno(rng, markers), Sex.UNKNOWN) for i in range(n_samples)]
+        fams.append(ReferenceFamily(f"D{i}", ped, (f"A{i}", f"B{i}"),
+                                    {f"C{i}": _geno(rng, markers)}))
+    samples = [PostMortemSample(f"V{i}", _geno(rng, markers), Sex.UNKNOWN)
+               for i in range(n_samples)]
     return DVICase(markers, samples, fams)
 
 
@@ -65,7 +69,8 @@ def _prepared(case):
 def _level_sets(result, n):
     levels: dict[float, set] = {}
     for i in range(n):
-        levels.setdefault(round(float(result.loglik[i]), 6), set()).add(tuple(result.assignments[i]))
+        level = round(float(result.loglik[i]), 6)
+        levels.setdefault(level, set()).add(tuple(result.assignments[i]))
     return levels
 
 
@@ -164,7 +169,7 @@ def test_missing_person_prior_against_brute_force():
         n, n_cols = len(pw.samples), len(pw.missing)
         p = rng.uniform(0.05, 0.95, size=n_cols)
 
-        def generative(a):
+        def generative(a, p=p, n=n, n_cols=n_cols):
             # each m present with probability p_m, then equally likely any of the n samples,
             # given no two missing persons are the same sample
             present = {c for c in a if c != NOT_MISSING}
@@ -220,7 +225,7 @@ def test_allowed_pairs_equal_nan_restriction():
     np.testing.assert_allclose(got.posterior, old.posterior)
     for a in got.assignments:
         assert all(c == NOT_MISSING or allowed[s, c] for s, c in enumerate(a))
-    with pytest.raises(Exception):
+    with pytest.raises(KinmatchError):
         joint_identification(prepared, pw, allowed=allowed[:, :-1])
 
 

@@ -90,8 +90,7 @@ def _placement_hypotheses(fam, mp, sample):
     untyped, renamed) beside the sample as an unrelated person; and the profiles."""
     h1 = Hypothesis("H1", fam.pedigree)
     h2 = Hypothesis("H2", Pedigree(
-        list(_renamed(fam.pedigree, mp, "__untyped__"))
-        + [Individual(mp, fam.pedigree.sex(mp))]))
+        [*_renamed(fam.pedigree, mp, "__untyped__"), Individual(mp, fam.pedigree.sex(mp))]))
     profiles = {**{pid: dict(p) for pid, p in fam.profiles.items()}, mp: dict(sample.profile)}
     return [h1, h2], profiles
 
@@ -258,8 +257,8 @@ def test_silent_allele_marker_equals_whole_pedigree_kinship_lr():
     result = _solve(case)
     for s, sample in enumerate(samples):
         h1 = Hypothesis("H1", ped)
-        h2 = Hypothesis("H2", Pedigree(list(_renamed(ped, "MP", "__untyped__"))
-                                       + [Individual("MP", Sex.MALE)]))
+        h2 = Hypothesis("H2", Pedigree([*_renamed(ped, "MP", "__untyped__"),
+                                        Individual("MP", Sex.MALE)]))
         want = kinship_lr([h1, h2], [marker, plain], {**profiles, "MP": dict(sample.profile)},
                           reference="H2")
         np.testing.assert_allclose(result.log_lr_per_marker[s, 0], want.log_lr("H1"),

@@ -461,7 +461,7 @@ def test_identified_degraded_sample_joins_its_family_as_an_observation():
     got = solution.missing_person("B2").lr  # step 2, with V1 in the family
     h1 = Hypothesis("H1", ped)
     others = [Individual(i.id if i.id != "B2" else "_B2", i.sex, i.father, i.mother) for i in ped]
-    h0 = Hypothesis("H0", Pedigree(others + [Individual("B2", Sex.MALE)]))
+    h0 = Hypothesis("H0", Pedigree([*others, Individual("B2", Sex.MALE)]))
     profiles = {"F": fam.profiles["F"], "Mo": fam.profiles["Mo"], "S1": fam.profiles["S1"],
                 "B1": v1.profile, "B2": v2.profile}
     want = kinship_lr([h1, h0], markers, profiles, reference="H0", dropout={"B1": 0.3})

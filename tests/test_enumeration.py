@@ -131,7 +131,8 @@ def _random_case(rng):
     for j in range(n_children):
         males = [r[0] for r in rows if r[3] == 1]
         females = [r[0] for r in rows if r[3] == 2]
-        rows.append((f"c{j}", str(rng.choice(males)), str(rng.choice(females)), int(rng.integers(1, 3))))
+        rows.append((f"c{j}", str(rng.choice(males)), str(rng.choice(females)),
+                     int(rng.integers(1, 3))))
     ped = pedigree(*rows)
     k = int(rng.integers(2, 4))
     freqs = rng.dirichlet(np.ones(k))

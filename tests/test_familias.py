@@ -794,7 +794,7 @@ def test_dvi_errors_are_located():
 
     def bad(old, new, pattern):
         k = lines.index(old)
-        changed = lines[:k] + [new] + lines[k + 1:]
+        changed = [*lines[:k], new, *lines[k + 1:]]
         with pytest.raises(CaseFormatError, match=pattern.format(line=k + 1)):
             parse_familias("\r\n".join(changed), "dvi.fam")
 

@@ -22,7 +22,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from support import EXAMPLES, FORMATS, quiet
 
+from kinmatch.dvi.case import DVICase
 from kinmatch.errors import KinmatchError
+from kinmatch.formats.case_json import HypothesesFile, parse_case, parse_hypotheses_file
+from kinmatch.formats.dvi_json import parse_dvi_case
 from kinmatch.formats.frequencies import (
     parse_familias_frequencies,
     parse_long_frequencies,
@@ -37,6 +40,7 @@ from kinmatch.formats.genotype_tables import (
 )
 from kinmatch.formats.marker_names import canonical_marker_name
 from kinmatch.formats.pedigree_tables import parse_ped, parse_ped_families, parse_plink_fam
+from kinmatch.kinship.case import KinshipCase
 from kinmatch.markers import FrequencyDatabase
 from kinmatch.pedigree import Pedigree, Sex
 
@@ -104,7 +108,7 @@ TEXT_PARSERS: list[tuple[Callable[..., Any], str, dict[str, Any]]] = [
     (parse_ped_families, "fuzz.ped", {}),
     (parse_plink_fam, "fuzz.fam", {}),
 ]
-ALL_PARSERS = TEXT_PARSERS + [(parse_wide_genotypes_xlsx, "fuzz.xlsx", {})]
+ALL_PARSERS = [*TEXT_PARSERS, (parse_wide_genotypes_xlsx, "fuzz.xlsx", {})]
 
 NASTY = [
     "",
@@ -356,11 +360,6 @@ def test_marker_names_never_fail_otherwise(name):
 
 
 # -- kinmatch's JSON readers: case, DVI case, hypotheses ----------------------------
-
-from kinmatch.dvi.case import DVICase
-from kinmatch.formats.case_json import HypothesesFile, parse_case, parse_hypotheses_file
-from kinmatch.formats.dvi_json import parse_dvi_case
-from kinmatch.kinship.case import KinshipCase
 
 JSON_EXAMPLES = {
     parse_dvi_case: EXAMPLES / "dvi_case.json",

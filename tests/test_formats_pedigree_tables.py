@@ -99,7 +99,7 @@ def test_families_by_column_and_by_position():
     }
     plink_header = "FID IID PAT MAT SEX PHENOTYPE\nA F 0 0 1 -9\nA M 0 0 2 -9\nA C F M 2 1\n"
     assert summary(parse_ped_families(plink_header)["A"]) == TRIO
-    with pytest.raises(CaseFormatError, match="2 families.*read_ped_families"):
+    with pytest.raises(CaseFormatError, match=r"2 families.*read_ped_families"):
         parse_ped(headed)
 
 

@@ -210,8 +210,10 @@ def test_lines_against_brute_force_on_random_pedigrees():
         ped = bld.build()
         ids = ped.ids
         for a, b in itertools.combinations_with_replacement(ids, 2):
-            assert paternal_line_meioses(ped, a, b) == _brute_line(ped, a, b, "paternal"), (trial, a, b)
-            assert maternal_line_meioses(ped, a, b) == _brute_line(ped, a, b, "maternal"), (trial, a, b)
+            assert paternal_line_meioses(ped, a, b) == _brute_line(ped, a, b, "paternal"), (
+                trial, a, b)
+            assert maternal_line_meioses(ped, a, b) == _brute_line(ped, a, b, "maternal"), (
+                trial, a, b)
 
 
 # ---------------------------------------------------------------------------
@@ -237,7 +239,8 @@ def test_single_step_closed_form_against_enumeration(n, mu):
     brute = _brute_steps(n, mu)
     for d in range(-n - 2, n + 3):
         expected = brute.get(d, 0.0)
-        assert single_step_difference_probability(d, n, mu) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+        assert single_step_difference_probability(d, n, mu) == pytest.approx(
+            expected, rel=1e-12, abs=1e-15)
         assert step_probability(d, n, mu) == pytest.approx(expected, rel=1e-12, abs=1e-15)
     dist = difference_distribution(n, mu)
     assert dist.sum() == pytest.approx(1.0)
@@ -250,18 +253,21 @@ def test_multistep_convolution_against_enumeration(n):
     mu, w = 0.1, 0.2
     brute = _brute_steps(n, mu, w)
     for d in range(-2 * n, 2 * n + 1):
-        assert step_probability(d, n, mu, w) == pytest.approx(brute.get(d, 0.0), rel=1e-12, abs=1e-15)
+        assert step_probability(d, n, mu, w) == pytest.approx(
+            brute.get(d, 0.0), rel=1e-12, abs=1e-15)
     assert step_probability(2 * n + 1, n, mu, w) == 0.0
 
 
 def _brute_locus(remains, reference, n, rate_per_copy):
-    """Sum over every ordered outcome of each copy's change (|d| <= n) giving the reference multiset."""
+    """Sum over every ordered outcome of each copy's change (|d| <= n) giving
+    the reference multiset."""
     target = sorted(int(a) for a in reference)
     total = 0.0
     for diffs in itertools.product(range(-n, n + 1), repeat=len(remains)):
         values = sorted(int(a) + d for a, d in zip(remains, diffs))
         if values == target:
-            total += math.prod(single_step_difference_probability(d, n, rate_per_copy) for d in diffs)
+            total += math.prod(single_step_difference_probability(d, n, rate_per_copy)
+                               for d in diffs)
     return total
 
 
@@ -469,7 +475,7 @@ def test_counting_and_kappa():
     assert (k, n) == (pytest.approx(3 / 5), 5)
     assert haplotype_frequency(unseen, db, method="kappa").value == pytest.approx((1 - 3 / 5) / 5)
     # counting over one locus only; an entry untyped there is left out
-    partial = YDatabase(db.haplotypes + (make_haplotype("p", {"DYS390": "23"}),))
+    partial = YDatabase((*db.haplotypes, make_haplotype("p", {"DYS390": "23"})))
     est = haplotype_frequency(seen, partial, loci=("DYS19",), method="count")
     assert (est.count, est.database_size) == (3, 5)
     with pytest.raises(LineageError):
@@ -496,7 +502,8 @@ def test_discrete_laplace_pmf_and_mle():
         assert discrete_laplace_dispersion(np.array([dbar]))[0] == pytest.approx(p, rel=1e-6)
         # ... and maximises the likelihood numerically too
         res = optimize.minimize_scalar(
-            lambda q: -(np.log((1 - q) / (1 + q)) + dbar * np.log(q)), bounds=(1e-6, 0.999),
+            lambda q, dbar=dbar: -(np.log((1 - q) / (1 + q)) + dbar * np.log(q)),
+            bounds=(1e-6, 0.999),
             method="bounded", options={"xatol": 1e-10})
         assert res.x == pytest.approx(p, rel=1e-4)
 
@@ -629,7 +636,8 @@ def test_mt_comparison_rules(a, b, n_diff, conclusion):
 def test_mt_comparison_options_and_ranges():
     a = _profile("16193.1C 263G")
     b = _profile("263G")
-    assert compare_profiles(a, b, ignore_c_stretch_length=False).conclusion == MtConclusion.INCONCLUSIVE
+    assert (compare_profiles(a, b, ignore_c_stretch_length=False).conclusion
+            == MtConclusion.INCONCLUSIVE)
     # a difference outside the other's range is not a difference
     short = _profile("16223T", "16024-16365")
     full = _profile("16223T 263G 16519C")

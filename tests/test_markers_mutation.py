@@ -39,7 +39,7 @@ def test_marker_validation():
     assert m.allele_index("9.3") == 1 and m.allele_index(10) == 2
     with pytest.raises(MarkerError, match="TH01 has no allele '13'"):
         m.allele_index("13")
-    with pytest.raises(MarkerError, match="sum to 0.9"):
+    with pytest.raises(MarkerError, match=r"sum to 0.9"):
         Marker.create("M", ["1", "2"], [0.5, 0.4])
     with pytest.raises(MarkerError, match="must be positive"):
         Marker.create("M", ["1", "2"], [1.0, 0.0])

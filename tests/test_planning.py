@@ -103,7 +103,7 @@ def test_grid_tail_probability_matches_exact_away_from_atoms():
     markers = _markers([4, 4, 5], seed=1)
     atoms = _trio_atoms(markers, TRIO_DATA)
     sums = np.unique(np.round([sum(c) for c in itertools.product(*[a[0] for a in atoms])], 9))
-    for lo, hi in zip(sums[:-1], sums[1:]):
+    for lo, hi in itertools.pairwise(sums):
         if hi - lo > 0.02:
             t = (lo + hi) / 2
             assert grid_tail_probability(atoms, t) == pytest.approx(

@@ -77,7 +77,7 @@ def test_y_true_mp_lr_is_one_over_reference_frequency_without_mutation():
 
 
 def test_y_exclusion_probability_is_database_fraction():
-    y, ref, db = _y_setup(0.003)
+    y, _, _ = _y_setup(0.003)
     # 3 meioses NB-MP: differences of more than 3 repeats at a locus exclude:
     # (20,23,10), (14,30,10) and (14,23,5)
     assert y.exclusion_probability(FAMILY, "MP", (), None) == pytest.approx(3 / 8)

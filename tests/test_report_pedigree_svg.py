@@ -175,7 +175,8 @@ ALL = {**NAMED, **RANDOM}
 
 
 def overlaps(a: tuple[float, ...], b: tuple[float, ...], margin: float = 0.0) -> bool:
-    return a[0] < b[2] + margin and b[0] < a[2] + margin and a[1] < b[3] + margin and b[1] < a[3] + margin
+    return (a[0] < b[2] + margin and b[0] < a[2] + margin
+            and a[1] < b[3] + margin and b[1] < a[3] + margin)
 
 
 def on_segment(x: float, y: float, seg: Segment, tol: float = TOL) -> bool:
@@ -190,13 +191,15 @@ def on_segment(x: float, y: float, seg: Segment, tol: float = TOL) -> bool:
     return abs(dy * (x - seg.x1) - dx * (y - seg.y1)) / length <= tol
 
 
-def touches_box(x: float, y: float, box: tuple[float, float, float, float], tol: float = TOL) -> bool:
+def touches_box(x: float, y: float, box: tuple[float, float, float, float],
+                tol: float = TOL) -> bool:
     inside = box[0] - tol <= x <= box[2] + tol and box[1] - tol <= y <= box[3] + tol
     on_edge = min(abs(x - box[0]), abs(x - box[2]), abs(y - box[1]), abs(y - box[3])) <= tol
     return inside and on_edge
 
 
-def segment_crosses_box(seg: Segment, box: tuple[float, float, float, float], shrink: float = 1.0) -> bool:
+def segment_crosses_box(seg: Segment, box: tuple[float, float, float, float],
+                        shrink: float = 1.0) -> bool:
     """Whether the segment passes through the interior of box (Liang-Barsky clipping)."""
     x0, y0, x1, y1 = box[0] + shrink, box[1] + shrink, box[2] - shrink, box[3] - shrink
     dx, dy = seg.x2 - seg.x1, seg.y2 - seg.y1
@@ -217,7 +220,8 @@ def segment_crosses_box(seg: Segment, box: tuple[float, float, float, float], sh
 
 
 def check_connected(ped: Pedigree, lay: PedigreeLayout) -> None:
-    """Every child hangs from the sibship line of its parents, which hangs from their mating line."""
+    """Every child hangs from the sibship line of its parents, which hangs from
+    their mating line."""
     by_mating: dict[tuple[str, str], list[Segment]] = {}
     for seg in lay.segments:
         by_mating.setdefault(seg.mating, []).append(seg)
@@ -249,19 +253,21 @@ def check_connected(ped: Pedigree, lay: PedigreeLayout) -> None:
         # the descent line starts on the mating line, which joins both parents
         mating = [s for s in segs if s.kind == "mating"]
         start = (descent[0].x1, descent[0].y1)
-        assert any(on_segment(*start, s) for s in segs if s.kind in ("mating", "mating2")), (child, key)
+        assert any(on_segment(*start, s) for s in segs if s.kind in ("mating", "mating2")), (
+            child, key)
         for parent in key:
             box = lay.people[parent].symbol_box
-            assert any(touches_box(s.x1, s.y1, box) or touches_box(s.x2, s.y2, box) for s in mating), (
-                f"mating line of {key} does not reach {parent}")
+            assert any(touches_box(s.x1, s.y1, box) or touches_box(s.x2, s.y2, box)
+                       for s in mating), f"mating line of {key} does not reach {parent}"
         # the mating line is one connected piece
         pieces = list(mating)
         joined = [pieces.pop(0)]
         while pieces:
             nxt = next((p for p in pieces if any(
                 on_segment(px, py, q) for q in joined for px, py in ((p.x1, p.y1), (p.x2, p.y2))
-            ) or any(on_segment(qx, qy, p) for q in joined for qx, qy in ((q.x1, q.y1), (q.x2, q.y2)))),
-                None)
+            ) or any(
+                on_segment(qx, qy, p) for q in joined for qx, qy in ((q.x1, q.y1), (q.x2, q.y2))
+            )), None)
             assert nxt is not None, f"mating line of {key} is broken"
             pieces.remove(nxt)
             joined.append(nxt)
@@ -360,7 +366,7 @@ def test_components_side_by_side() -> None:
 
 
 def test_consanguineous_matings_get_a_double_line() -> None:
-    for ped, couple in ((first_cousin_marriage_child(), None), (sibling_mating_child(), None)):
+    for ped in (first_cousin_marriage_child(), sibling_mating_child()):
         lay = layout_pedigree(ped)
         key = ped.parents("A")
         assert key in lay.consanguineous
@@ -397,7 +403,7 @@ def symbols(group: ET.Element) -> list[ET.Element]:
     return [e for e in group.iter() if e.get("class") == "symbol"]
 
 
-@pytest.mark.parametrize("name", sorted(NAMED) + ["random_3", "random_14", "random_29"])
+@pytest.mark.parametrize("name", [*sorted(NAMED), "random_3", "random_14", "random_29"])
 def test_svg_one_symbol_per_person_with_shape_by_sex(name: str) -> None:
     ped = ALL[name]
     root = parse(pedigree_svg(ped, title=name))
@@ -522,7 +528,8 @@ def test_svg_is_self_contained() -> None:
 def test_names_are_escaped() -> None:
     nasty = ['<script>alert("x")</script>', "Smith & Sons", "O'Brien \"Jr\"", "ctrl\x01char", "]]>"]
     people = [Individual(nasty[0], M), Individual(nasty[1], F),
-              Individual(nasty[2], M, nasty[0], nasty[1]), Individual(nasty[3], F, nasty[0], nasty[1]),
+              Individual(nasty[2], M, nasty[0], nasty[1]),
+              Individual(nasty[3], F, nasty[0], nasty[1]),
               Individual(nasty[4], U, nasty[0], nasty[1])]
     ped = Pedigree(people)
     svg = pedigree_svg(ped, missing=[nasty[2]], typed=[nasty[1]], identified={nasty[2]: "<V&1>"},

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from kinmatch.scenarios.chosei import (
@@ -40,5 +42,5 @@ def test_synthetic_databases_are_distributions_and_dropout_rises_with_length():
             assert abs(m.allele_frequencies.sum() - 1) < 1e-12
     for degradation in (0.2, 0.8):
         d = [amplicon_dropout(length, degradation) for length in (100, 200, 300, 400)]
-        assert all(x < y for x, y in zip(d, d[1:]))
+        assert all(x < y for x, y in itertools.pairwise(d))
     assert amplicon_dropout(300, 0.8) > amplicon_dropout(300, 0.2)
