@@ -166,6 +166,20 @@ def test_no_private_names_imported_from_other_modules(root: Path) -> None:
     assert wrong == []
 
 
+def test_tests_patch_no_private_names() -> None:
+    """``monkeypatch.setattr(module, "_name", ...)`` reaches into a module as an
+    import would."""
+    wrong = []
+    for path in sorted(TESTS.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and node.func.attr == "setattr" and len(node.args) >= 2
+                    and isinstance(node.args[1], ast.Constant)
+                    and str(node.args[1].value).startswith("_")):
+                wrong.append(f"{path.name}:{node.lineno} patches {node.args[1].value}")
+    assert wrong == []
+
+
 def test_no_kinmatch_imports_inside_functions() -> None:
     wrong = [f"{path.relative_to(SRC)}:{node.lineno} imports {target}"
              for module, path in source_modules().items()

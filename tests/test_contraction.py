@@ -17,7 +17,8 @@ from kinmatch.likelihood.contraction import (
     einsum_subscripts,
     elimination_path,
 )
-from kinmatch.likelihood.peeling import PeelingContext, genotype_distribution, markers_loglik
+from kinmatch.likelihood.network import PeelingContext
+from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik
 from kinmatch.markers import Marker
 from kinmatch.pedigree import pedigree_from_records
 

@@ -219,10 +219,10 @@ def test_shared_conditional_peeling_equals_peeling_each_placement(monkeypatch, m
         return original(jobs, *args)
 
     monkeypatch.setattr(joint_module, "pedigrees_genotype_distributions_packed", spy)
-    monkeypatch.setattr(joint_module, "_SHARED_PEELING_MIN", 1)
+    monkeypatch.setattr(joint_module, "SHARED_PEELING_MIN", 1)
     shared = joint_identification(prepared, pw, top=50)
     assert sum(peeled) > 10  # the shared peeling was used
-    monkeypatch.setattr(joint_module, "_SHARED_PEELING_MIN", 10**9)
+    monkeypatch.setattr(joint_module, "SHARED_PEELING_MIN", 10**9)
     each = joint_identification(prepared, pw, top=50)
     np.testing.assert_array_equal(shared.assignments, each.assignments)
     np.testing.assert_allclose(shared.loglik, each.loglik, rtol=1e-11)

@@ -23,17 +23,12 @@ from support import quietly
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
 from kinmatch.dvi.case import ReferenceFamily as RF
-from kinmatch.dvi.solve import (
-    DVISolution,
-    describe_relationship,
-    format_lr,
-    solve_case,
-    undisputed_entries,
-)
+from kinmatch.dvi.solve import DVISolution, format_lr, solve_case, undisputed_entries
 from kinmatch.kinship.case import Hypothesis
 from kinmatch.kinship.lr import kinship_lr
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Individual, Pedigree, Sex, pedigree_from_records
+from kinmatch.relationships import describe_relationship
 from kinmatch.simulate import simulate_genotypes
 
 RTOL = 5e-9  # rounded allele frequencies in the reference inputs (see module docstring)

@@ -18,7 +18,7 @@ import pytest
 from enumeration import brute_force_likelihood
 from support import pedigree
 
-from kinmatch.likelihood import peeling as likelihood
+from kinmatch.likelihood import network, peeling
 from kinmatch.likelihood.peeling import genotype_distribution, genotype_distributions
 from kinmatch.markers import Marker
 from kinmatch.mutation import equal_matrix, proportional_matrix, rest_states, stepwise_matrix
@@ -100,14 +100,14 @@ def test_pseudo_alleles_are_used_where_they_apply(monkeypatch):
     """The fast path is taken (else the tests above would not test it), and
     not for an inbred missing person or with θ > 0."""
     used = []
-    original = likelihood.rest_states
+    original = network.rest_states
 
     def spy(*args):
         states = original(*args)
         used.append(states is not None)
         return states
 
-    monkeypatch.setattr(likelihood, "rest_states", spy)
+    monkeypatch.setattr(network, "rest_states", spy)
     m = Marker.create("M", ALLELES, FREQS, mutation=MODELS["equal"])
     genotype_distribution(FAMILY, m, {"B": (1, 2), "S": (2, 3)}, "MP")
     assert used == [True]
@@ -156,7 +156,7 @@ def test_the_inbreeding_guard_is_needed(monkeypatch):
                       ("X", "F", "M1", 1), ("Y", "F", "M2", 2), ("A", "X", "Y", 1))
     data = {"M1": (1, 1)}
     _, right = genotype_distribution(inbred, m, data, "A")
-    monkeypatch.setattr(likelihood, "_independent_alleles", lambda pedigree, pid: True)
+    monkeypatch.setattr(peeling, "independent_alleles", lambda pedigree, pid: True)
     _, forced = genotype_distribution(inbred, m, data, "A")
     total = brute_force_likelihood(inbred, m, data)
     exact = brute_force_likelihood(inbred, m, {**data, "A": (0, 0)}) / total

@@ -245,7 +245,7 @@ class JointResult:
 #: Placements that share a conditional peeling (:meth:`FamilyGain._prefetch_conditional`)
 #: must number at least this many; below it peeling each placement is cheaper
 #: (lumped alphabets, batched with its own shape).
-_SHARED_PEELING_MIN = 3
+SHARED_PEELING_MIN = 3
 
 
 class FamilyGain:
@@ -310,13 +310,13 @@ class FamilyGain:
         over markers ``k`` (a lookup for the sample's genotype ``g_k``; a
         sum over the true genotype for degraded samples; the marginal
         alone where the sample is untyped). Returns the placements left for
-        direct peeling (those in groups smaller than ``_SHARED_PEELING_MIN``)."""
+        direct peeling (those in groups smaller than ``SHARED_PEELING_MIN``)."""
         groups: dict[tuple[int, tuple[tuple[int, int], ...], int], list[int]] = {}
         for f, placed in todo:
             *before, (s, c) = placed
             groups.setdefault((f, tuple(before), c), []).append(s)
         shared = {key: samples for key, samples in groups.items()
-                  if len(samples) >= _SHARED_PEELING_MIN}
+                  if len(samples) >= SHARED_PEELING_MIN}
         if not shared:
             return todo
         prepared = self.prepared

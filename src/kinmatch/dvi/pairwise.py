@@ -61,11 +61,10 @@ from kinmatch.dvi.lineage_evidence import (
     LineageEvidenceTable,
     lineage_evidence,
 )
+from kinmatch.likelihood.network import DEFAULT_CONTEXT, PeelingContext
 from kinmatch.likelihood.observation import packed_observation_weights
 from kinmatch.likelihood.peeling import (
-    DEFAULT_CONTEXT,
     PedigreeMarkers,
-    PeelingContext,
     genotype_column,
     genotype_offsets,
     pedigrees_genotype_distributions_packed,
