@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import click
@@ -15,7 +16,12 @@ from kinmatch.cli.common import err_console, friendly
 from kinmatch.dvi.pipeline import STAGES, DVIOptions, DVIResult, run_dvi_case
 from kinmatch.dvi.solve import IDENTIFYING, MissingPersonConclusion, SampleConclusion
 from kinmatch.formats.cases import read_dvi_case
-from kinmatch.formats.files import atomic_write_text
+from kinmatch.formats.files import (
+    atomic_write_text,
+    check_output_path,
+    refuse_overwriting_inputs,
+)
+from kinmatch.formats.lineage_json import case_input_paths
 from kinmatch.report.dvi_report import dvi_result_report_html, format_lr
 from kinmatch.scenarios.scoring import score_dvi_result
 
@@ -67,8 +73,14 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
     CASE is a kinmatch JSON DVI case or a Familias DVI .fam file. Pairwise
     LRs, exclusions, undisputed identifications and the joint analysis
     follow dvir's dviSolve; the conclusions are printed as tables (or JSON
-    with --json), and --report writes the HTML report with pedigree drawings.
+    with --json), and --report writes the HTML report with pedigree drawings
+    (never over a file the command reads: the case, its lineage databases,
+    the truth).
     """
+    inputs: list[str | Path] = [*case_input_paths(case), *([truth] if truth else [])]
+    if report:
+        refuse_overwriting_inputs(report, inputs)
+        check_output_path(report)
     options = DVIOptions(threshold=threshold, threshold2=threshold2,
                          max_incompatible=max_incompatible, ignore_sex=ignore_sex,
                          merge_fragments=merge_fragments, identity_threshold=identity_threshold,
@@ -86,7 +98,7 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
         dvi = read_dvi_case(case)
         result = run_dvi_case(dvi, options, source=case, on_stage=lambda i: advance(i + 1))
         if report:
-            atomic_write_text(report, dvi_result_report_html(result))
+            atomic_write_text(report, dvi_result_report_html(result), protect=inputs)
         advance(len(stages))
 
     scores = None

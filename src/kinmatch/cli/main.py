@@ -5,11 +5,21 @@ its own ``--help`` is asked for): ``kinmatch --help`` and ``kinmatch
 --version`` load nothing but Click, so they answer at once. :data:`COMMANDS`
 lists every command with the one-line help that ``kinmatch --help`` shows;
 a test checks that each line is the command's own.
+
+While a command runs, SIGTERM (and SIGHUP, where it exists) raise
+``SystemExit`` like Ctrl-C raises ``KeyboardInterrupt``, so that the
+clean-up of an interrupted write runs (the temporary file beside the output
+is removed, the output left as it was); signals that were being ignored
+(``nohup``) stay ignored, and the previous handlers come back when the
+command ends.
 """
 
 from __future__ import annotations
 
 import importlib
+import signal
+import threading
+from types import FrameType
 
 import click
 
@@ -50,14 +60,37 @@ class LazyGroup(click.Group):
             formatter.write_dl(rows)
 
 
+def _terminate(signum: int, frame: FrameType | None) -> None:
+    """Stop the command the way an exception does, so clean-up code runs."""
+    raise SystemExit(128 + signum)
+
+
+def handle_termination(ctx: click.Context) -> None:
+    """Turn SIGTERM (and SIGHUP) into ``SystemExit`` until ``ctx`` closes.
+
+    Only from the main thread (where Python runs signal handlers) and only
+    for signals whose handler is the default one.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is None or signal.getsignal(signum) is not signal.SIG_DFL:
+            continue
+        signal.signal(signum, _terminate)
+        ctx.call_on_close(lambda signum=signum: signal.signal(signum, signal.SIG_DFL))
+
+
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kinmatch")
-def main() -> None:
+@click.pass_context
+def main(ctx: click.Context) -> None:
     """kinmatch: identify human remains by DNA kinship.
 
     Pedigree likelihoods and kinship likelihood ratios (LRs) from autosomal
     and X-linked STR/SNP markers, with mutation models and the θ correction.
     """
+    handle_termination(ctx)
 
 
-__all__ = ["COMMANDS", "LazyGroup", "main"]
+__all__ = ["COMMANDS", "LazyGroup", "handle_termination", "main"]

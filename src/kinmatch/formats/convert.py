@@ -57,7 +57,11 @@ from kinmatch.formats.familias.model import (
 )
 from kinmatch.formats.familias.parse import read_familias
 from kinmatch.formats.familias.write import format_familias
-from kinmatch.formats.files import atomic_write_text, same_file
+from kinmatch.formats.files import (
+    atomic_write_text,
+    check_output_path,
+    refuse_overwriting_inputs,
+)
 from kinmatch.formats.frequencies import (
     format_familias_frequencies,
     format_long_frequencies,
@@ -66,6 +70,7 @@ from kinmatch.formats.frequencies import (
 )
 from kinmatch.formats.genotype_tables import format_genotype_csv
 from kinmatch.formats.json_reader import dump_json
+from kinmatch.formats.lineage_json import case_input_paths
 from kinmatch.formats.pedigree_tables import (
     format_ped,
     format_plink_fam,
@@ -279,6 +284,22 @@ def frequency_text(path: str, out: OutputKind, *, normalise: bool = False) -> st
                                       "long-csv or wide-csv")
 
 
+#: The keys of ``table_case`` (:func:`convert`) that name files.
+_TABLE_CASE_FILES = ("frequencies", "pedigree", "hypotheses")
+
+
+def conversion_inputs(input: str | Path,
+                      table_case: Mapping[str, Any] | None = None) -> list[Path]:
+    """Every file a conversion reads: ``input`` (with the lineage database files
+    a JSON case names) and the files of a table-based case."""
+    paths = case_input_paths(input)
+    for key in _TABLE_CASE_FILES:
+        value = (table_case or {}).get(key)
+        if value is not None:
+            paths.append(Path(value))
+    return paths
+
+
 def convert(
     input: str | Path,
     output: str | Path,
@@ -294,14 +315,17 @@ def convert(
     ``input`` is a genotype table (the keyword arguments of
     :func:`kinmatch.formats.table_case.read_table_case` other than
     ``profiles``); the output is then a JSON kinship case (or Familias).
+
+    The output is never one of the files read (:func:`conversion_inputs`),
+    even with ``overwrite``; that is refused before anything is read.
     """
     src, dst = str(input), str(output)
+    inputs = conversion_inputs(src, table_case)
+    refuse_overwriting_inputs(dst, inputs)
+    check_output_path(dst)
     kind = detect_input(src)
     out = output_kind(dst, kind, to)
     if Path(dst).exists() and not overwrite:
-        if same_file(src, dst):
-            raise CaseFormatError("the output would overwrite the input file; give another "
-                                  "output name", Location(dst))
         raise CaseFormatError("the output file exists; give another name or --force to "
                               "replace it", Location(dst))
     what: str
@@ -331,7 +355,7 @@ def convert(
             raise _refuse(kind, out)
         text = format_genotype_csv(read_profiles(src))
         what = "genotype table"
-    atomic_write_text(dst, text, protect=[src])
+    atomic_write_text(dst, text, protect=inputs)
     return Conversion(src, kind, dst, out, what)
 
 
@@ -341,6 +365,7 @@ __all__ = [
     "InputKind",
     "OutputKind",
     "case_text",
+    "conversion_inputs",
     "convert",
     "dvi_case_to_familias",
     "frequency_text",

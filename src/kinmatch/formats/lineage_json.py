@@ -16,6 +16,7 @@ inside a database file keep that file's own line and column.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from functools import partial
@@ -23,7 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from kinmatch.errors import KinmatchError, LineageError
-from kinmatch.formats.json_reader import JsonReader, describe, pointer_key
+from kinmatch.formats.json_reader import JsonReader, decode_json_bytes, describe, pointer_key
 from kinmatch.formats.lineage_tables import read_mt_database, read_y_database, read_y_loci
 from kinmatch.lineage.mtdna import CONTROL_REGION, MtDatabase, MtProfile, SeqRange, parse_variants
 from kinmatch.lineage.settings import LineageSettings
@@ -37,6 +38,9 @@ from kinmatch.lineage.ystr import (
 )
 
 __all__ = [
+    "LINEAGE_FILE_KEYS",
+    "case_input_paths",
+    "lineage_file_paths",
     "lineage_to_dict",
     "mt_profile_to_dict",
     "read_lineage",
@@ -108,6 +112,46 @@ def _y_locus(row: Mapping[str, Any]) -> YLocus:
                   str(row.get("source", "")))
 
 
+#: The keys of the ``lineage`` object whose value may name a database file.
+LINEAGE_FILE_KEYS = ("y_loci", "y_database", "mt_database")
+
+
+def _database_path(value: str, base: Path) -> Path:
+    """A database file named in the ``lineage`` object: relative to ``base``."""
+    path = Path(value)
+    return path if path.is_absolute() else base / path
+
+
+def lineage_file_paths(item: Mapping[str, Any], base: Path) -> dict[str, Path]:
+    """The database files a ``lineage`` object names (key -> path, relative paths
+    taken from ``base`` as :func:`read_lineage` takes them)."""
+    return {key: _database_path(item[key], base) for key in LINEAGE_FILE_KEYS
+            if isinstance(item.get(key), str)}
+
+
+def case_input_paths(path: str | Path) -> list[Path]:
+    """Every file read when the case file ``path`` is read: the file itself and,
+    for a kinmatch JSON case (kinship or DVI), the lineage database files its
+    ``lineage`` object names (relative to the case file's folder).
+
+    A file that cannot be read or is not a JSON object gives only itself:
+    reading the case says what is wrong with it.
+    """
+    case = Path(path)
+    paths = [case]
+    try:
+        data = case.read_bytes()
+        if not data.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
+            return paths
+        root = json.loads(decode_json_bytes(data, str(case)))
+    except (OSError, ValueError, RecursionError, KinmatchError):
+        return paths
+    lineage = root.get("lineage") if isinstance(root, dict) else None
+    if isinstance(lineage, dict):
+        paths += lineage_file_paths(lineage, case.parent).values()
+    return paths
+
+
 def read_lineage(r: JsonReader, item: Mapping[str, Any], base: Path) -> LineageSettings:
     """The ``lineage`` object: databases (paths relative to ``base``, or inline) and models."""
     if not item:
@@ -116,8 +160,7 @@ def read_lineage(r: JsonReader, item: Mapping[str, Any], base: Path) -> LineageS
     sources: dict[str, str] = {}
 
     def resolve(key: str, value: str) -> Path:
-        path = Path(value)
-        path = path if path.is_absolute() else base / path
+        path = _database_path(value, base)
         sources[key] = str(path.resolve())
         return path
 
