@@ -403,11 +403,14 @@ def make_stationary(matrix: ArrayLike, allele_frequencies: ArrayLike) -> NDArray
     the overall mutation rate ``sum_i p_i (1 - S_ii)`` equals that of ``M``.
     With ``v`` the stationary distribution of ``M`` (``v M = v``),
     ``d_i = R v_i / ((1 - sum_k M_kk v_k) p_i)`` where ``R`` is the rate of ``M``.
+    The identity (a model with rate 0) is returned as it is.
     """
     m = np.asarray(matrix, dtype=float)
     p = np.asarray(allele_frequencies, dtype=float)
     n = m.shape[0]
     diag = np.diag(m)
+    if np.all(diag == 1.0):  # no mutation (rate 0): the identity, already stationary
+        return np.eye(n)
     rate = 1.0 - float(np.sum(diag * p))
     system = m.T - np.eye(n)
     system[n - 1, :] = 1.0

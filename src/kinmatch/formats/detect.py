@@ -10,13 +10,13 @@ tables (wide tables and GeneMapper exports, as text or ``.xlsx``).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Literal
 
 from kinmatch.formats import tables
 from kinmatch.formats.frequencies import long_columns, sniff_frequency_format
 from kinmatch.formats.genotype_tables import is_long_genotype_header
+from kinmatch.formats.json_reader import decode_json_bytes, load_json
 
 InputKind = Literal[
     "kinship-json", "dvi-json", "hypotheses-json", "familias", "plink-fam", "ped",
@@ -58,10 +58,10 @@ def detect_input(path: str | Path) -> InputKind:
         return found
     head = data.lstrip(b"\xef\xbb\xbf \t\r\n")
     if head.startswith(b"{"):
-        try:
-            fmt = json.loads(data.decode("utf-8-sig")).get("format")
-        except (ValueError, AttributeError):
-            fmt = None
+        # Which JSON file it is comes from its "format": a file that is not
+        # JSON (cut off, say) is reported as such, whichever command reads it.
+        doc = load_json(decode_json_bytes(data, name).lstrip("\ufeff"), name)
+        fmt = doc.get("format") if isinstance(doc, dict) else None
         return _JSON_KINDS.get(fmt, "kinship-json") if isinstance(fmt, str) else "kinship-json"
     if head.startswith(b'"'):
         return "familias"

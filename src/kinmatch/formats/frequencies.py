@@ -75,7 +75,8 @@ from typing import Literal
 from kinmatch.alleles import allele_number, canonical_allele
 from kinmatch.errors import KinmatchError
 from kinmatch.formats import tables
-from kinmatch.formats.marker_names import canonical_marker_name
+from kinmatch.formats.genotype_tables import is_repeat_number
+from kinmatch.formats.marker_names import canonical_marker_name, is_str_marker
 from kinmatch.formats.tables import Row
 from kinmatch.markers import FrequencyDatabase, Marker
 
@@ -125,6 +126,12 @@ def _frequency(text: str, file: str, line: int, column: int | None, marker: str)
 def _add_allele(
     block: _MarkerBlock, raw: str, freq: float, file: str, line: int, column: int | None
 ) -> None:
+    if is_str_marker(block.name) and not is_repeat_number(raw):
+        # the rule of the genotype readers: a known STR's alleles are repeat numbers
+        raise tables.error(
+            f"marker {block.name}: expected an allele designation such as 16 or 9.3 at STR "
+            f"marker {block.name}, found {tables.shown(raw.strip())}",
+            file, line, column, "allele")
     try:
         allele = canonical_allele(raw)
     except KinmatchError as err:

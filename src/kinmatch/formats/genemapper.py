@@ -71,6 +71,16 @@ _ALLELE_TITLE = re.compile(r"^allele\s*(\d+)$", re.IGNORECASE)
 _LADDER_TYPES = {"allelicladder", "ladder"}
 
 
+def allele_numbers(header: Row) -> dict[int, int]:
+    """``{n: 0-based index}`` of the ``Allele n`` columns (the first of a repeated title)."""
+    found: dict[int, int] = {}
+    for j, title in enumerate(header.cells):
+        m = _ALLELE_TITLE.match(title.strip())
+        if m:
+            found.setdefault(int(m.group(1)), j)
+    return found
+
+
 def allele_columns(header: Row) -> list[int]:
     """0-based indices of the ``Allele n`` columns, in the order of n."""
     found = []
@@ -95,6 +105,7 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
     if sample_index is None:
         sample_index = tables.find_column(header, ("Sample File", "Sample File Name"))
     marker_index = tables.find_column(header, ("Marker", "Locus"))
+    numbered = allele_numbers(header)
     alleles = allele_columns(header)
     type_index = tables.find_column(header, ("Sample Type",))
     missing = [
@@ -102,12 +113,14 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
         for name, idx in (("'Sample Name'", sample_index), ("'Marker'", marker_index))
         if idx is None
     ]
-    if not alleles:
-        missing.append("'Allele 1', 'Allele 2', ...")
+    # Allele 1 .. Allele n, at least two: without Allele 2 every genotype
+    # would read as a homozygote.
+    missing += [f"'Allele {n}'" for n in range(1, max(max(numbered, default=0), 2) + 1)
+                if n not in numbered]
     if missing or sample_index is None or marker_index is None:
         raise tables.error(
-            f"not a GeneMapper genotype export: the header lacks the column(s) "
-            f"{', '.join(missing)}",
+            f"not a complete GeneMapper genotype export: the header lacks the column"
+            f"{'s' if len(missing) > 1 else ''} {', '.join(missing)}",
             file,
             header.line,
         )
@@ -162,6 +175,10 @@ def parse_genemapper_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
         markers.setdefault(marker)
         if result is not None:
             profile[marker] = result
+    if not profiles:
+        raise tables.error("no samples: the export has no genotype rows after its header"
+                           + (" (only allelic ladders)" if len(rows) > 1 else ""),
+                           file, header.line)
     return GenotypeTable(profiles, sexes, tuple(markers), file, tuple(notes))
 
 

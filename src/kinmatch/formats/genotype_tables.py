@@ -184,10 +184,16 @@ def sort_genotype(a: str, b: str) -> GenotypeCall:
     return (a, b) if key(a) <= key(b) else (b, a)
 
 
+def is_repeat_number(value: str) -> bool:
+    """Whether an allele name is a repeat number (``16``, ``9.3``), as every
+    allele of a known STR must be."""
+    return _STR_ALLELE.match(value.strip()) is not None
+
+
 def allele_name(value: str, marker: str, site: Site) -> str:
     """A canonical allele name; at a known STR it must be a repeat number (16, 9.3)."""
     text = value.strip()
-    if is_str_marker(marker) and not _STR_ALLELE.match(text):
+    if is_str_marker(marker) and not is_repeat_number(text):
         raise site.error(
             f"expected an allele designation such as 16 or 9.3 (or OL) at STR "
             f"marker {marker}, found {tables.shown(text)}"
@@ -488,6 +494,9 @@ def parse_wide_rows(rows: Sequence[Row], file: str) -> GenotypeTable:
                 profile[group.marker] = genotype
         profiles[sample] = profile
         sexes[sample] = sex
+    if not profiles:
+        raise tables.error("no samples: the table has no rows after its header", file,
+                           header.line)
     markers = tuple(g.marker for g in groups if g.kind == "marker" and g.marker != AMELOGENIN)
     return GenotypeTable(profiles, sexes, markers, file, tuple(notes))
 
@@ -510,9 +519,11 @@ def _group_calls(row: Row, group: _Group, file: str) -> list[str]:
 
 
 def is_long_genotype_header(header: Row) -> bool:
-    """Whether a header row is GeneMapper's (a ``Marker`` column and ``Allele n`` columns)."""
-    has_marker = tables.find_column(header, ("Marker", "Locus")) is not None
-    return has_marker and any(_ALLELE_N.match(c.strip()) for c in header.cells)
+    """Whether a header row is GeneMapper's: ``Allele n`` columns (with a
+    ``Marker`` column; a header lacking it is GeneMapper's too, so that
+    reading it names the missing column; no wide table names a marker
+    "Allele")."""
+    return any(_ALLELE_N.match(c.strip()) for c in header.cells)
 
 
 def parse_wide_genotypes(

@@ -1,8 +1,18 @@
-"""TODO docstring."""
+"""Reading kinmatch's JSON files: every problem becomes a located error.
+
+:func:`load_json` parses the text (a syntax error, a key given twice in one
+object, nesting too deep or a number too long for Python are refused with
+the line and column); :class:`JsonReader` holds the parsed document with the
+positions of its fields, checks it against a shipped schema and reports
+problems where they are in the file.
+"""
 
 from __future__ import annotations
 
+import difflib
 import json
+import re
+import sys
 from collections.abc import Callable, Iterable, Mapping
 from functools import cached_property
 from pathlib import Path
@@ -31,15 +41,7 @@ class JsonReader:
         self.filename = filename
         if text.startswith("\ufeff"):
             text = text[1:]
-        try:
-            self.data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise CaseFormatError(
-                f"not valid JSON: {err.msg}",
-                Location(filename, err.lineno, err.colno),
-            ) from None
-        except RecursionError:
-            raise CaseFormatError("not valid JSON: nested too deeply", Location(filename)) from None
+        self.data = load_json(text, filename)
         self._text = text
 
     @cached_property
@@ -85,6 +87,11 @@ class JsonReader:
         """``obj[key]``, checked to be of ``kind``; ``default`` when absent and not required."""
         if key not in obj:
             if required:
+                stray = misspelt(key, obj)
+                if stray is not None:
+                    raise self.error(f"{pointer}/{pointer_key(stray)}",
+                                     f"unknown field '{stray}': did you mean '{key}'? (a "
+                                     "required field)")
                 raise self.error(pointer, f"missing required field '{key}'")
             return default
         value = obj[key]
@@ -107,6 +114,10 @@ class JsonReader:
         if not isinstance(root, dict):
             raise self.error("", f"{what} file is a JSON object, not {describe(root)}")
         if "format" not in root:
+            stray = misspelt("format", root)
+            if stray is not None:
+                raise self.error(f"/{pointer_key(stray)}", f"unknown field '{stray}': did you "
+                                                           "mean 'format'? (a required field)")
             raise self.error("", f"missing required field 'format' (\"{format_name}\" for "
                                  f"{what})")
         fmt = root["format"]
@@ -192,13 +203,20 @@ def schema_error(err: ValidationError) -> tuple[str, str]:
     expected = ""
     if keyword == "required":
         missing = [k for k in value if isinstance(instance, dict) and k not in instance]
-        message = f"missing required field '{missing[0] if missing else value[0]}'"
+        name = missing[0] if missing else value[0]
+        message = f"missing required field '{name}'"
+        stray = (misspelt(name, instance, schema["properties"])
+                 if isinstance(instance, dict) and isinstance(schema.get("properties"), dict)
+                 else None)
+        if stray is not None:
+            pointer = f"{pointer}/{pointer_key(stray)}"
+            message = f"unknown field '{stray}': did you mean '{name}'? (a required field)"
     elif keyword in ("additionalProperties", "unevaluatedProperties"):
         known = sorted(schema.get("properties", {}))
         extra = [k for k in instance if k not in known] if isinstance(instance, dict) else []
         if extra:
             pointer = f"{pointer}/{pointer_key(extra[0])}"
-            message = f"unknown field '{extra[0]}' (expected one of {', '.join(known)})"
+            message = unknown_field(extra[0], known)
         else:
             message = err.message
     elif keyword == "type":
@@ -237,8 +255,164 @@ def schema_error(err: ValidationError) -> tuple[str, str]:
     return pointer, message
 
 
+def closest(name: str, candidates: Iterable[str]) -> str | None:
+    """The candidate that ``name`` most likely misspells, if one is close."""
+    found = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1, cutoff=0.75)
+    return found[0] if found else None
+
+
+def misspelt(name: str, obj: Mapping[str, Any], known: Iterable[str] = ()) -> str | None:
+    """The key of ``obj`` that is most likely a misspelling of the missing
+    field ``name`` (keys in ``known``, the valid fields, are not)."""
+    valid = set(known) | {name}
+    return closest(name, [k for k in obj if k not in valid])
+
+
+def unknown_field(name: str, known: Iterable[str]) -> str:
+    """The message for an unknown field: the valid ones, and the closest of them."""
+    known = sorted(known)
+    message = f"unknown field '{name}' (expected one of {', '.join(known)})"
+    guess = closest(name, known)
+    return f"{message}; did you mean '{guess}'?" if guess is not None else message
+
+
 _BOUNDS = {"minimum": ">=", "maximum": "<=", "exclusiveMinimum": ">",
            "exclusiveMaximum": "<"}
+
+
+def load_json(text: str, filename: str) -> Any:
+    """The JSON value in ``text``; every problem a :class:`CaseFormatError`
+    with the line and column: a syntax error (a file cut off says so), a key
+    given twice in one object (JSON readers differ on which one counts, so
+    it is refused), nesting too deep to read, or an integer with more digits
+    than Python converts."""
+    try:
+        return json.loads(text, object_pairs_hook=_unique_keys)
+    except json.JSONDecodeError as err:
+        message = f"not valid JSON: {err.msg}"
+        unclosed = err.msg.startswith("Unterminated string") and '"' not in text[err.pos + 1:]
+        if unclosed or not text[err.pos:].strip():
+            message += " (the text ends here: is the file cut off?)"
+        raise CaseFormatError(message, Location(filename, err.lineno, err.colno)) from None
+    except _DuplicateKey as dup:
+        at = _duplicate_position(text)
+        raise CaseFormatError(f"the field '{dup.key}' is given twice in the same object; give "
+                              "it once", _location(text, filename, at)) from None
+    except RecursionError:
+        raise CaseFormatError("not valid JSON: nested too deeply to read",
+                              _location(text, filename, _deepest(text))) from None
+    except ValueError as err:  # an integer longer than Python converts
+        digits = _long_integer(text)
+        if digits is None:
+            raise CaseFormatError(f"not valid JSON: {err}", Location(filename)) from None
+        start, end = digits
+        raise CaseFormatError(f"a number with {end - start} digits is too long to read",
+                              _location(text, filename, start)) from None
+
+
+class _DuplicateKey(Exception):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+        self.start: int | None = None  # where the object's members start
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
+    return obj
+
+
+# The pure-Python decoder's parts (not in the type stubs).
+_JSON_OBJECT: Any = vars(json.decoder)["JSONObject"]
+_WHITESPACE: Any = vars(json.decoder)["WHITESPACE"]
+_SCANSTRING: Any = vars(json.decoder)["scanstring"]
+
+
+def _duplicate_position(text: str) -> int | None:
+    """Where the first key given twice in one object is given again (only
+    when reporting one: the pure-Python scanner says where objects start)."""
+    decoder = json.JSONDecoder(object_pairs_hook=_unique_keys)
+
+    def parse_object(s_and_end: tuple[str, int], *args: Any) -> Any:
+        try:
+            return _JSON_OBJECT(s_and_end, *args)
+        except _DuplicateKey as dup:
+            if dup.start is None:
+                dup.start = s_and_end[1]
+            raise
+
+    decoder.parse_object = parse_object  # type: ignore[attr-defined]
+    decoder.scan_once = json.scanner.py_make_scanner(decoder)  # type: ignore[attr-defined]
+    try:
+        decoder.decode(text)
+        return None
+    except _DuplicateKey as dup:
+        start = dup.start
+    except (ValueError, RecursionError):
+        return None
+    if start is None:
+        return None
+    plain = json.JSONDecoder()
+    space = _WHITESPACE
+    seen: set[str] = set()
+    try:
+        pos = space.match(text, start).end()
+        while text.startswith('"', pos):
+            key, end = _SCANSTRING(text, pos + 1)
+            if key in seen:
+                return pos
+            seen.add(key)
+            pos = space.match(text, space.match(text, end).end() + 1).end()  # past ':'
+            _, pos = plain.raw_decode(text, pos)
+            pos = space.match(text, pos).end()
+            if text.startswith(",", pos):
+                pos = space.match(text, pos + 1).end()
+    except (ValueError, RecursionError):
+        return None
+    return None
+
+
+_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+
+
+def _deepest(text: str) -> int | None:
+    """Where the nesting of lists and objects first reaches its greatest depth."""
+    depth = best = 0
+    at = None
+    for m in _TOKENS.finditer(text):
+        token = m.group()
+        if token in "[{":
+            depth += 1
+            if depth > best:
+                best, at = depth, m.start()
+        elif token in "]}":
+            depth -= 1
+    return at
+
+
+def _long_integer(text: str) -> tuple[int, int] | None:
+    """The span of the first integer outside strings with more digits than
+    Python converts to a number."""
+    limit = sys.get_int_max_str_digits() if hasattr(sys, "get_int_max_str_digits") else 4300
+    pattern = re.compile(r'"(?:[^"\\]|\\.)*"|\d{' + str(limit + 1) + r',}(?![\d.eE])')
+    for m in pattern.finditer(text):
+        if not m.group().startswith('"'):
+            return m.span()
+    return None
+
+
+def _location(text: str, filename: str, pos: int | None) -> Location:
+    """The 1-based line and column of character ``pos`` in ``text``."""
+    if pos is None:
+        return Location(filename)
+    line = text.count("\n", 0, pos) + 1
+    return Location(filename, line, pos - text.rfind("\n", 0, pos))
 
 
 def read_json_text(path: str | Path) -> str:

@@ -391,6 +391,16 @@ def familias_to_dvi_case(
     """
     if fam.dvi is None:
         raise KinmatchError(f"{fam.source or 'the file'} has no [DVI] section")
+    if not fam.dvi.families:
+        raise CaseFormatError(
+            "the [DVI] section holds no reference families (is its [[Reference Families]] "
+            "line missing, or 'nFamilies= 0'?); a DVI case needs at least one",
+            Location(fam.source or None, fam.dvi.line, None, "/DVI/Reference Families"))
+    if not fam.dvi.unidentified:
+        raise CaseFormatError(
+            "the [DVI] section holds no unidentified persons (is its [[Unidentified persons]] "
+            "line missing, or 'nPersons= 0'?); a DVI case needs at least one sample",
+            Location(fam.source or None, fam.dvi.line, None, "/DVI/Unidentified persons"))
     markers = familias_markers(fam)
     known_loci = {m.name for m in markers}
     ptr = "/DVI/Unidentified persons"

@@ -153,6 +153,7 @@ class FamiliasDVI:
     unidentified: list[DVIPerson] = field(default_factory=list)
     families: list[DVIFamily] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    line: int | None = None  # of the [DVI] header, when read from a file
 
 
 @dataclass

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -104,7 +106,7 @@ class _Lines:
         line, raw = self.take(what, field)
         if not _INT.fullmatch(raw):
             raise self.error(f"expected {what} (a whole number), found '{_show(raw)}'", line, field)
-        value = int(raw)
+        value = _whole(raw, what, lambda m: self.error(m, line, field))
         if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
             bounds = f"from {minimum}" + (f" to {maximum}" if maximum is not None else "")
             raise self.error(f"expected {what} ({bounds}), found {value}", line, field)
@@ -131,6 +133,20 @@ def _unquote(raw: str) -> str:
 
 def _show(raw: str, limit: int = 60) -> str:
     return raw if len(raw) <= limit else raw[:limit] + "..."
+
+
+#: More digits than any count, index or year in a Familias file has (Python
+#: refuses to convert integers of more than a few thousand digits).
+_MAX_DIGITS = 18
+
+
+def _whole(raw: str, what: str, error: Callable[[str], CaseFormatError]) -> int:
+    """``int(raw)`` of a text that is a whole number; ``error(message)`` when
+    it has too many digits to be one of a Familias file's counts or indices."""
+    if len(raw.strip().lstrip("+-")) > _MAX_DIGITS:
+        raise error(f"expected {what} (a whole number), found '{_show(raw.strip())}', which is "
+                    "too large")
+    return int(raw)
 
 
 def _parse_number(raw: str, what: str, error: Any) -> float:
@@ -204,7 +220,8 @@ def _read_persons(cur: _Lines) -> list[tuple[FamiliasPerson, list[tuple[int, int
             raise cur.error(f"expected the year of birth of '{name}' (-1 if unknown, optionally "
                             f"followed by '(Consider dropouts)'), found '{_show(yob_raw)}'",
                             yob_line, f"{ptr}/year_of_birth")
-        year = int(m.group(1))
+        year = _whole(m.group(1), f"the year of birth of '{name}'",
+                      partial(cur.error, line=yob_line, field=f"{ptr}/year_of_birth"))
         _, flag2 = cur.take(f"the fourth line of person '{name}'", ptr)
         _, male = cur.boolean(f"the sex of '{name}' (#TRUE# for male)", f"{ptr}/sex")
         _, k = cur.integer(f"the number of typed loci of '{name}'", f"{ptr}/genotypes", minimum=0)
@@ -255,15 +272,17 @@ def _read_relations(cur: _Lines, people: list[str], ptr: str) -> list[FamiliasRe
         rptr = f"{ptr}/relations/{j}"
         line, raw = cur.take("the index of a parent", f"{rptr}/parent")
         direct, direct_text = False, " Direct"
+        too_large = partial(cur.error, line=line, field=f"{rptr}/parent")
         if _INT.fullmatch(raw):
-            parent = int(raw)
+            parent = _whole(raw, "the index of a parent", too_large)
         else:
             m = re.fullmatch(r"(\d+)(.*)", raw)
             if not m or "direct" not in m.group(2).lower():
                 raise cur.error(f"expected the index of a parent (a whole number, or "
                                 f"'<index> Direct' for twins), found '{_show(raw)}'", line,
                                 f"{rptr}/parent")
-            parent, direct, direct_text = int(m.group(1)), True, m.group(2)
+            parent = _whole(m.group(1), "the index of a parent", too_large)
+            direct, direct_text = True, m.group(2)
         c_line, child = cur.integer("the index of a child", f"{rptr}/child")
         for idx, where, role in ((parent, line, "parent"), (child, c_line, "child")):
             if not 0 <= idx < len(people):
@@ -383,24 +402,40 @@ def _read_locus(cur: _Lines, i: int) -> FamiliasLocus:
     _, rate2_f = cur.number(f"the female rate2 of {name}", f"{ptr}/female/rate2")
     _, rate2_m = cur.number(f"the male rate2 of {name}", f"{ptr}/male/rate2")
     _, silent = cur.boolean(f"whether {name} has a silent allele", f"{ptr}/silent_allele")
-    _, silent_freq = cur.number(f"the silent allele frequency of {name}",
-                                f"{ptr}/silent_frequency")
+    silent_line, silent_freq = cur.number(f"the silent allele frequency of {name}",
+                                          f"{ptr}/silent_frequency")
+    if not 0 <= silent_freq < 1:
+        raise cur.error(f"the silent allele frequency of {name} must be in [0, 1), not "
+                        f"{silent_freq:g}", silent_line, f"{ptr}/silent_frequency")
     info_line, info = cur.take(f"the number of alleles of {name}", f"{ptr}/alleles")
     m = _INFO.fullmatch(info)
     if not m:
         raise cur.error(f"expected the number of alleles of {name} followed by '(DatabaseSize = "
                         f"..., Dropout probability = ..., Minor allele frequency = ...)', found "
                         f"'{_show(info)}'", info_line, f"{ptr}/alleles")
-    n_alleles = int(m.group(1))
+    n_alleles = _whole(m.group(1), f"the number of alleles of {name}",
+                       lambda msg: cur.error(msg, info_line, f"{ptr}/alleles"))
     details = m.group(2) or ""
 
-    def setting(key: str, what: str) -> float | None:
+    def setting(key: str, what: str, below_one: bool | None = None) -> float | None:
+        """The value of ``key = ...``; ``below_one``: a probability in [0, 1)
+        (``True``) or in [0, 1] (``False``); ``None``: any number >= 0."""
         found = re.search(re.escape(key) + r"\s*=\s*([^\s,)]+)", details)
         if not found:
             return None
         where = f"{ptr}/{what.replace(' ', '_')}"
-        return _parse_number(found.group(1), f"the {what} of {name}",
-                             lambda msg: cur.error(msg, info_line, where))
+        value = _parse_number(found.group(1), f"the {what} of {name}",
+                              lambda msg: cur.error(msg, info_line, where))
+        if below_one is None:
+            ok, bounds = value >= 0, "a number >= 0"
+        elif below_one:
+            ok, bounds = 0 <= value < 1, "in [0, 1)"
+        else:
+            ok, bounds = 0 <= value <= 1, "in [0, 1]"
+        if not ok:
+            raise cur.error(f"the {what} of {name} must be {bounds}, not {value:g}", info_line,
+                            where)
+        return value
 
     size = setting("DatabaseSize", "database size")
     locus = FamiliasLocus(
@@ -409,8 +444,9 @@ def _read_locus(cur: _Lines, i: int) -> FamiliasLocus:
         male=FamiliasMutation(FamiliasModel(code_m), rate_m, range_m, rate2_m),
         silent_allele=silent, silent_frequency=silent_freq,
         database_size=None if size is None else int(size),
-        dropout=setting("Dropout probability", "dropout probability"),
-        minor_allele_frequency=setting("Minor allele frequency", "minor allele frequency"),
+        dropout=setting("Dropout probability", "dropout probability", below_one=True),
+        minor_allele_frequency=setting("Minor allele frequency", "minor allele frequency",
+                                       below_one=False),
         line=line)
     seen: set[str] = set()
     for j in range(n_alleles):
@@ -566,10 +602,13 @@ class _DVIReader:
         found = self.value(node, key, ptr)
         assert found is not None
         line, raw = found
-        if not _INT.fullmatch(raw) or int(raw) < 0:
+        value = _whole(raw, f"'{key}= <whole number>'",
+                       lambda msg: self.error(msg, line, f"{ptr}/{key}")) \
+            if _INT.fullmatch(raw) else -1
+        if value < 0:
             raise self.error(f"expected '{key}= <whole number>', found '{_show(raw)}'", line,
                              f"{ptr}/{key}")
-        return line, int(raw)
+        return line, value
 
     def child(self, node: _Section, name: str, ptr: str) -> _Section:
         for c in node.children:
@@ -678,7 +717,7 @@ def _parse_dvi(numbered: list[tuple[int, str]], filename: str) -> FamiliasDVI:
     root = _section_tree(numbered, filename)
     dvi_node = root.children[0]
     reader = _DVIReader(filename)
-    dvi = FamiliasDVI()
+    dvi = FamiliasDVI(line=dvi_node.line)
     for node in dvi_node.children:
         ptr = f"/DVI/{node.name}"
         if node.name == "Unidentified persons":
