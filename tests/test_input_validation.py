@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from support import DATA, EXAMPLES, FORMATS, quiet, run_cli
 
-from kinmatch.errors import CaseFormatError
+from kinmatch.dvi.pipeline import run_dvi_case
+from kinmatch.errors import CaseFormatError, KinmatchError, KinmatchWarning
 from kinmatch.formats.case_json import parse_case
 from kinmatch.formats.cases import read_dvi_case
 from kinmatch.formats.detect import detect_input
@@ -300,24 +301,49 @@ def test_a_familias_dvi_file_without_its_reference_families_line(tmp_path):
     assert "no reference families" in failure("dvi", "--no-progress", str(path))
 
 
-def test_a_familias_dvi_file_without_samples(tmp_path):
-    text = FAMILIAS_DVI.read_bytes()
-    path = tmp_path / "dvi.fam"
-    path.write_bytes(re.sub(rb"\[\[Unidentified persons\]\]\r?\n", b"", text, count=1))
-    with pytest.raises(CaseFormatError):
-        read_dvi_case(path)
-
-
-@pytest.mark.parametrize("key, words", [("families", "at least one reference family"),
-                                        ("samples", "at least one post-mortem sample")])
-def test_a_json_dvi_case_without_families_or_samples(tmp_path, key, words):
+def test_a_json_dvi_case_without_families(tmp_path):
     doc = json.loads(DVI_EXAMPLE.read_text())
-    doc[key] = []
+    doc["families"] = []
     path = tmp_path / "dvi.json"
     path.write_text(json.dumps(doc, indent=1))
-    with pytest.raises(CaseFormatError, match=words) as err:
+    with pytest.raises(CaseFormatError, match="at least one reference family") as err:
         read_dvi_case(path)
-    assert err.value.location.field == f"/{key}"
+    assert err.value.location.field == "/families"
+
+
+def test_a_case_without_samples_can_be_planned_not_solved(tmp_path):
+    """Families without remains are what a programme plans its sampling on:
+    read and planned, refused by the DVI pipeline with a message."""
+    doc = json.loads(DVI_EXAMPLE.read_text())
+    doc["samples"] = []
+    path = tmp_path / "dvi.json"
+    path.write_text(json.dumps(doc, indent=1))
+    case = read_dvi_case(path)
+    assert case.samples == [] and case.families
+    with pytest.raises(KinmatchError, match="no post-mortem samples: there is nothing to"):
+        run_dvi_case(case)
+    assert "nothing to identify" in failure("dvi", "--no-progress", str(path))
+    res = run_cli("plan", str(path), "--simulations", "20", "--seed", "1", "--no-progress")
+    assert res.exit_code == 0, res.output
+
+
+def test_a_familias_dvi_file_without_samples_warns(tmp_path):
+    """'nPersons= 0' under [[Unidentified persons]]: the families are read
+    (with a warning), as for planning; without the section's line the file
+    is malformed and refused."""
+    text = FAMILIAS_DVI.read_bytes()
+    start = text.index(b"[[Unidentified persons]]")
+    stop = text.index(b"[[Notes]]")
+    path = tmp_path / "dvi.fam"
+    path.write_bytes(text[:start] + b"[[Unidentified persons]]\r\nnPersons= 0\r\n" + text[stop:])
+    with pytest.warns(KinmatchWarning, match="no unidentified persons"):
+        case = read_dvi_case(path)
+    assert case.samples == [] and len(case.families) == 1
+    broken = tmp_path / "broken.fam"
+    broken.write_bytes(re.sub(rb"\[\[Unidentified persons\]\]\r?\n", b"", text, count=1))
+    with pytest.raises(CaseFormatError) as err:
+        read_dvi_case(broken)
+    assert err.value.location.line is not None
 
 
 # -- 8. misspelt field names ----------------------------------------------------------------

@@ -39,6 +39,7 @@ from kinmatch.dvi.joint import JointResult, joint_identification
 from kinmatch.dvi.lr_parts import LRParts, row_parts
 from kinmatch.dvi.pairwise import PairwiseCache, PairwiseLR, pairwise_lr
 from kinmatch.dvi.reassociation import merge_fragments
+from kinmatch.errors import KinmatchError
 from kinmatch.dvi.solve import (
     IDENTIFYING,
     DVISolution,
@@ -207,6 +208,9 @@ def run_dvi_case(case: DVICase, options: DVIOptions | None = None, *,
     progress displays).
     """
     options = options or DVIOptions()
+    if not case.samples:
+        raise KinmatchError("the case has no post-mortem samples: there is nothing to identify "
+                            "(kinmatch plan works on the families alone)")
 
     def stage(i: int) -> None:
         if on_stage is not None:

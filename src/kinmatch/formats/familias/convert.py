@@ -397,10 +397,10 @@ def familias_to_dvi_case(
             "line missing, or 'nFamilies= 0'?); a DVI case needs at least one",
             Location(fam.source or None, fam.dvi.line, None, "/DVI/Reference Families"))
     if not fam.dvi.unidentified:
-        raise CaseFormatError(
-            "the [DVI] section holds no unidentified persons (is its [[Unidentified persons]] "
-            "line missing, or 'nPersons= 0'?); a DVI case needs at least one sample",
-            Location(fam.source or None, fam.dvi.line, None, "/DVI/Unidentified persons"))
+        where = Location(fam.source or None, fam.dvi.line, None, "/DVI/Unidentified persons")
+        warn(f"{where}: the [DVI] section holds no unidentified persons (is its "
+             "[[Unidentified persons]] line missing, or 'nPersons= 0'?): the families can be "
+             "planned (kinmatch plan), but there is nothing to identify")
     markers = familias_markers(fam)
     known_loci = {m.name for m in markers}
     ptr = "/DVI/Unidentified persons"
