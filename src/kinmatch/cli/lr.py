@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import click
@@ -22,32 +23,65 @@ from kinmatch.errors import KinmatchError
 from kinmatch.formats.cases import read_kinship_case
 from kinmatch.formats.table_case import read_table_case
 from kinmatch.kinship.analysis import CaseLineage, KinshipAnalysis, analyse_kinship_case
-from kinmatch.kinship.lr import KinshipResult
+from kinmatch.kinship.lr import LN10, KinshipResult, format_power_of_ten
 from kinmatch.lineage.evidence import LineEvidence
 from kinmatch.lineage.ystr import YLineageResult
 
 
-def print_lr_table(result: KinshipResult, title: str, console: Console) -> None:
-    """The per-marker LR table, then the totals, for people reading a case."""
+def lr_text(log_lr: float, lr: float | None = None) -> str:
+    """An LR from its natural log (and its value, if known): as ``format_lr_cell`` within
+    the float range, ``3.16 × 10^412`` beyond it, and words where it is no number."""
+    if math.isnan(log_lr):
+        return "undefined (0/0)"
+    if log_lr == math.inf:
+        return "ref. impossible"
+    if log_lr == -math.inf:
+        return "0"
+    value = math.exp(log_lr) if lr is None and abs(log_lr) < 700 else lr
+    if value is None or value == 0 or math.isinf(value):
+        return format_power_of_ten(log_lr / LN10)
+    return format_lr_cell(value)
+
+
+def log10_text(log10_lr: float) -> str:
+    """A log10 LR for the table; words where the LR is no number."""
+    if math.isnan(log10_lr):
+        return "undefined"
+    if log10_lr == math.inf:
+        return "ref. impossible"
+    if log10_lr == -math.inf:
+        return "-∞"
+    return format_log(log10_lr)
+
+
+def print_lr_table(result: KinshipResult, title: str, console: Console,
+                   notes: Sequence[str] = ()) -> None:
+    """The per-marker LR table, then the totals, for people reading a case; ``notes``
+    explain markers where the reference hypothesis is impossible."""
     others = [h for h in result.hypotheses if h != result.reference]
     table = Table(title=title or None, title_justify="left")
     table.add_column("Marker")
     for h in others:
         table.add_column(f"LR {h} : {result.reference}", justify="right")
+    logs = {h: result.log_lr(h) for h in others}
     lrs = {h: result.lr(h) for h in others}
     for j, name in enumerate(result.markers):
-        table.add_row(name, *[format_lr_cell(float(lrs[h][j])) for h in others])
+        table.add_row(name, *[lr_text(float(logs[h][j]), float(lrs[h][j])) for h in others])
     table.add_section()
     table.add_row("[bold]Total[/]",
-                  *[f"[bold]{format_lr_cell(result.total_lr(h))}[/]" for h in others])
-    table.add_row("log10 LR", *[format_log(result.total_log_lr(h) / math.log(10)) for h in others])
+                  *[f"[bold]{lr_text(result.total_log_lr(h), result.total_lr(h))}[/]"
+                    for h in others])
+    table.add_row("log10 LR", *[log10_text(result.total_log10_lr(h)) for h in others])
     console.print(table)
+    for note in notes:
+        console.print(f"  [yellow]note:[/] {escape(note)}")
     summary = Table(show_header=True, box=None)
     summary.add_column("Hypothesis")
     summary.add_column("log-likelihood (ln)", justify="right")
     for h, ll in zip(result.hypotheses, result.total_loglik):
         mark = "  (reference)" if h == result.reference else ""
-        summary.add_row(h + mark, format_log(float(ll)))
+        summary.add_row(h + mark, "-∞ (likelihood 0)" if ll == -math.inf
+                        else format_log(float(ll)))
     console.print(summary)
 
 
@@ -84,11 +118,12 @@ def print_lineage_table(lineage: CaseLineage, console: Console) -> None:
             table.add_column(name, justify="right" if name == "LR" else "left", overflow="fold")
         for r in lineage.results:
             pair = f"{r.hypothesis} : {r.reference}"
-            table.add_row(pair, "Autosomal", format_lr_cell(r.autosomal_lr), "", "", "")
+            table.add_row(pair, "Autosomal", lr_text(r.autosomal_log_lr, r.autosomal_lr),
+                          "", "", "")
             table.add_row("", *_lineage_row("Y-STR", r.y))
             table.add_row("", *_lineage_row("mtDNA", r.mtdna))
-            table.add_row("", "[bold]Combined[/]", f"[bold]{format_lr_cell(r.lr)}[/]", "", "", "",
-                          end_section=True)
+            table.add_row("", "[bold]Combined[/]", f"[bold]{lr_text(r.log_lr, r.lr)}[/]", "", "",
+                          "", end_section=True)
         console.print(table)
     for name, reason in lineage.not_applicable.items():
         console.print(f"  lineage LR not applicable to {name}: {escape(reason)}")
@@ -155,11 +190,11 @@ def lr_command(case: str | None, profiles: str | None, as_json: bool, reference:
 def _print_result(analysis: KinshipAnalysis, case: str, as_json: bool) -> None:
     result, data, lineage = analysis.result, analysis.case, analysis.lineage
     if as_json:
-        click.echo(json.dumps({"case": case, **analysis.to_dict()}, indent=2))
+        click.echo(json.dumps({"case": case, **analysis.to_dict()}, indent=2, allow_nan=False))
         return
     console = Console(highlight=False)
     descriptions = {h.name: h.description for h in data.hypotheses if h.description}
-    print_lr_table(result, data.title or case, console)
+    print_lr_table(result, data.title or case, console, analysis.notes)
     for name, text in descriptions.items():
         console.print(f"  {name}: {text}")
     if lineage is not None:

@@ -36,6 +36,10 @@ class LRParts:
     combined: float | None
     y_evidence: LineEvidence | None = None
     mtdna_evidence: LineEvidence | None = None
+    #: log10 of ``autosomal`` and ``combined``: finite where those overflow to ``inf``
+    #: (None where unknown, or the LR is 0 or undefined)
+    log10_autosomal: float | None = None
+    log10_combined: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         def num(v: float | None) -> float | None:
@@ -43,13 +47,16 @@ class LRParts:
 
         return {"lr_autosomal": num(self.autosomal), "lr_y": num(self.y),
                 "lr_mtdna": num(self.mtdna), "lr": num(self.combined),
+                "log10_lr_autosomal": num(self.log10_autosomal),
+                "log10_lr": num(self.log10_combined),
                 "y": None if self.y_evidence is None else self.y_evidence.to_dict(),
                 "mtdna": None if self.mtdna_evidence is None else self.mtdna_evidence.to_dict()}
 
 
 def lr_parts(pairwise: PairwiseLR, sample: str | None, missing_person: str | None,
-             lr: float | None = None) -> LRParts | None:
-    """The autosomal, Y and mtDNA parts of ``lr`` (default: the pairwise LR) for a pair.
+             lr: float | None = None, log10_lr: float | None = None) -> LRParts | None:
+    """The autosomal, Y and mtDNA parts of ``lr`` (default: the pairwise LR) for a pair;
+    ``log10_lr`` is its log10 (known even where ``lr`` overflows to ``inf``).
 
     ``None`` when the pair is not one sample and one missing person of
     ``pairwise`` (a symmetric match "V1/V2", no sample).
@@ -67,11 +74,27 @@ def lr_parts(pairwise: PairwiseLR, sample: str | None, missing_person: str | Non
         pairwise_auto = float(np.exp(pairwise.log_lr_autosomal[s, m]))
         combined = float(np.exp(pairwise.log_lr[s, m])) if lr is None else lr
     lineage = (1.0 if y is None else y) * (1.0 if mt is None else mt)
+    pairwise_log10_auto = _finite(float(pairwise.log_lr_autosomal[s, m]) / math.log(10))
+    if lr is None:
+        log10_combined = _finite(float(pairwise.log_lr[s, m]) / math.log(10))
+    else:
+        log10_combined = _finite(log10_lr) if log10_lr is not None else _log10(lr)
     if lr is not None and lineage > 0 and not math.isnan(lr):
         autosomal = lr / lineage
+        log10_auto = (None if log10_combined is None
+                      else log10_combined - math.log10(lineage))
     else:
         autosomal = pairwise_auto
-    return LRParts(autosomal, y, mt, combined, y_ev, mt_ev)
+        log10_auto = pairwise_log10_auto
+    return LRParts(autosomal, y, mt, combined, y_ev, mt_ev, log10_auto, log10_combined)
+
+
+def _finite(v: float | None) -> float | None:
+    return v if v is not None and math.isfinite(v) else None
+
+
+def _log10(v: float) -> float | None:
+    return math.log10(v) if math.isfinite(v) and v > 0 else None
 
 
 def row_parts(pairwise: PairwiseLR,
@@ -89,6 +112,6 @@ def row_parts(pairwise: PairwiseLR,
         sample = best
     if not mp and best:
         mp = best
-    return lr_parts(pairwise, sample, mp, row.lr)
+    return lr_parts(pairwise, sample, mp, row.lr, row.log10_lr)
 
 

@@ -26,18 +26,24 @@ this one function, so the same options give the same numbers everywhere.
 
 from __future__ import annotations
 
+import itertools
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from kinmatch.dvi.case import DVICase, estimate_case_dropout, prepare_case
+from kinmatch.dvi.case import DVICase, PreparedCase, estimate_case_dropout, prepare_case
 from kinmatch.dvi.joint import JointResult, joint_identification
 from kinmatch.dvi.lr_parts import LRParts, row_parts
-from kinmatch.dvi.pairwise import PairwiseCache, PairwiseLR, pairwise_lr
+from kinmatch.dvi.pairwise import (
+    PairwiseCache,
+    PairwiseLR,
+    missing_person_distributions,
+    pairwise_lr,
+)
 from kinmatch.dvi.reassociation import merge_fragments
 from kinmatch.errors import KinmatchError
 from kinmatch.dvi.solve import (
@@ -47,6 +53,12 @@ from kinmatch.dvi.solve import (
     SampleConclusion,
     solve_case,
 )
+from kinmatch.errors import KinmatchError
+from kinmatch.likelihood.observation import Genotype, Observation
+from kinmatch.likelihood.peeling import PedigreeMarkers, pedigrees_loglik
+from kinmatch.markers import Marker
+from kinmatch.pedigree import Pedigree
+from kinmatch.relationships import describe_relationship
 
 #: The stages of :func:`run_dvi_case`, in order (the names a progress display shows).
 STAGES: tuple[str, ...] = ("drop-out and fragments", "pairwise LRs", "solve (dviSolve)",
@@ -125,12 +137,13 @@ class DVIResult:
         return row_parts(self.pairwise, row)
 
     def to_dict(self) -> dict[str, Any]:
-        """Plain dicts and lists, ready for ``json.dump`` (``None`` for infinite or
-        undefined numbers): the case summary, the options, merged fragments, the
+        """Plain dicts and lists, ready for ``json.dump(..., allow_nan=False)``
+        (``None`` for infinite or undefined numbers; LRs also as log10, finite
+        however large): the case summary, the options, merged fragments, the
         pairwise LR matrix with its parts (log10), the solution, the LR parts of
         every conclusion and the joint analysis."""
         case = self.case
-        return {
+        return json_safe({
             "case": {"source": self.source, "title": case.title, "samples": len(case.samples),
                      "families": len(case.families), "theta": case.theta,
                      "markers": [m.name for m in case.markers]},
@@ -150,7 +163,19 @@ class DVIResult:
             },
             "joint": joint_to_dict(self.joint),
             "joint_note": self.joint_note,
-        }
+        })
+
+
+def json_safe(value: Any) -> Any:
+    """``value`` with every infinite or NaN float (in nested dicts, lists and tuples)
+    replaced by ``None``, so that ``json.dumps(..., allow_nan=False)`` holds."""
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {k: json_safe(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_safe(v) for v in value]
+    return value
 
 
 def _parts_dict(parts: LRParts | None) -> dict[str, Any]:
@@ -182,12 +207,14 @@ def pairwise_to_dict(pairwise: PairwiseLR) -> dict[str, Any]:
 
 
 def joint_to_dict(joint: JointResult) -> dict[str, Any]:
-    """The best assignments and the posterior of every pair, with bounds."""
+    """The best assignments (with ``L(best) / L(row)``, also as log10: finite where the
+    ratio overflows) and the posterior of every pair, with bounds."""
     return {
         "exact": bool(joint.exact),
         "n_assignments": joint.n_assignments,
         "top": [{"assignment": joint.describe(i), "loglik": float(joint.loglik[i]),
-                 "lr_vs_best": float(joint.lr_vs_best[i])}
+                 "lr_vs_best": float(joint.lr_vs_best[i]),
+                 "log10_lr_vs_best": float(joint.loglik[0] - joint.loglik[i]) / math.log(10)}
                 for i in range(len(joint.loglik))],
         "posterior": {"samples": list(joint.samples),
                       "missing": [*joint.missing, "*"],
@@ -229,7 +256,9 @@ def run_dvi_case(case: DVICase, options: DVIOptions | None = None, *,
     # analysis reuse the families peeled for the pairwise matrix
     cache = PairwiseCache()
     prepared = prepare_case(case)
-    pairwise = pairwise_lr(prepared, cache=cache)
+    distributions = missing_person_distributions(prepared, cache=cache)
+    check_families(prepared, distributions.family_loglik, distributions.families)
+    pairwise = pairwise_lr(prepared, distributions, cache=cache)
     stage(2)
     solution = solve_case(case, threshold=options.threshold, threshold2=options.threshold2,
                           max_incompatible=options.max_incompatible,
@@ -243,5 +272,82 @@ def run_dvi_case(case: DVICase, options: DVIOptions | None = None, *,
                      joint=joint, fragments=fragments, source=source)
 
 
-__all__ = ["STAGES", "DVIOptions", "DVIResult", "joint_to_dict", "pairwise_to_dict",
-           "run_dvi_case"]
+#: Markers of an inconsistent family explained one by one (the rest are named).
+EXPLAINED_MARKERS = 3
+
+
+def check_families(prepared: PreparedCase, family_loglik: NDArray[np.float64],
+                   families: Sequence[str]) -> None:
+    """Raise a :class:`KinmatchError` if a family's reference data are impossible on their
+    own (likelihood 0 at some marker: a Mendelian inconsistency among the relatives that
+    the mutation model, if any, does not explain), naming the marker and the relatives
+    whose genotypes conflict. ``family_loglik`` has one row per missing person (of family
+    ``families[row]``) and one column per marker, as
+    :func:`~kinmatch.dvi.pairwise.missing_person_distributions` gives it."""
+    dead = np.isneginf(family_loglik)
+    if not dead.any():
+        return
+    name = families[int(np.flatnonzero(dead.any(axis=1))[0])]
+    f = next(i for i, fam in enumerate(prepared.case.families) if fam.name == name)
+    family = prepared.case.families[f]
+    rows = [r for r, n in enumerate(families) if n == name]
+    bad = [k for k in range(dead.shape[1]) if dead[rows, k].any()]
+    markers = prepared.markers
+    parts = []
+    for k in bad[:EXPLAINED_MARKERS]:
+        genotypes = prepared.family_genotypes[f][k]
+        people = _conflicting_relatives(family.pedigree, markers[k], genotypes,
+                                        prepared.case.theta)
+        parts.append(f"marker {markers[k].name}: "
+                     + _describe_conflict(family.pedigree, markers[k], genotypes, people))
+    more = len(bad) - EXPLAINED_MARKERS
+    if more > 0:
+        parts.append(f"and {more} more marker(s): "
+                     + ", ".join(markers[k].name for k in bad[EXPLAINED_MARKERS:]))
+    advice = ("widen the mutation model of these markers"
+              if any(markers[k].mutation is not None for k in bad)
+              else "give the markers a mutation model")
+    raise KinmatchError(
+        f"the reference data of family '{name}' are impossible on their own (a Mendelian "
+        f"inconsistency among the relatives) — {'; '.join(parts)}. Correct these genotypes, "
+        f"or {advice}")
+
+
+def _conflicting_relatives(pedigree: Pedigree, marker: Marker,
+                           genotypes: Mapping[str, Genotype | Observation], theta: float,
+                           max_size: int = 3, max_typed: int = 12) -> tuple[str, ...]:
+    """A smallest set (up to ``max_size``) of typed relatives whose genotypes have
+    likelihood 0 on their own; every typed relative if none is found."""
+    typed = [p for p in pedigree.ids if p in genotypes]
+    if len(typed) <= max_typed:
+        for size in range(1, min(max_size, len(typed)) + 1):
+            subsets = list(itertools.combinations(typed, size))
+            jobs = [PedigreeMarkers(pedigree, [marker], [{p: genotypes[p] for p in subset}])
+                    for subset in subsets]
+            for subset, loglik in zip(subsets, pedigrees_loglik(jobs, theta)):
+                if loglik[0] == -math.inf:
+                    return subset
+    return tuple(typed)
+
+
+def _describe_conflict(pedigree: Pedigree, marker: Marker,
+                       genotypes: Mapping[str, Genotype | Observation],
+                       people: Sequence[str]) -> str:
+    def text(g: Genotype | Observation) -> str:
+        alleles = g.alleles if isinstance(g, Observation) else g
+        return "/".join(marker.alleles[a] for a in alleles)
+
+    shown = [f"'{p}' {text(genotypes[p])}" for p in people]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    pairs = [(a, b, describe_relationship(pedigree, a, b))
+             for a, b in itertools.combinations(people, 2)]
+    related = [rel if len(people) == 2 else f"{a}-{b}: {rel}"
+               for a, b, rel in pairs if rel != "unrelated"]
+    out = listed + (f" ({', '.join(related)})" if related else "")
+    if len(people) == 2 and related == ["parent-child"]:
+        return out + " share no allele"
+    return out + " cannot have these genotypes together"
+
+
+__all__ = ["STAGES", "DVIOptions", "DVIResult", "check_families", "joint_to_dict",
+           "json_safe", "pairwise_to_dict", "run_dvi_case"]

@@ -109,14 +109,19 @@ class MissingPersonConclusion:
     family: str
     missing_person: str
     sample: str | None = None  # "V1/V2" for a symmetric pair of samples
-    lr: float | None = None
+    lr: float | None = None  # inf when beyond the float range: see log10_lr
     glr: float | None = None
     conclusion: str | None = None  # None: never reached (dvir's NA)
     comment: str | None = None
+    #: log10 of ``lr``, finite however large the LR (None: no LR, or LR 0)
+    log10_lr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``lr`` and ``glr`` are None where infinite or undefined;
+        ``log10_lr`` is given for every positive LR."""
         return {"family": self.family, "missing_person": self.missing_person,
-                "sample": self.sample, "lr": self.lr, "glr": self.glr,
+                "sample": self.sample, "lr": _num(self.lr),
+                "log10_lr": _log10_of(self.lr, self.log10_lr), "glr": _num(self.glr),
                 "conclusion": self.conclusion, "comment": self.comment}
 
 
@@ -127,24 +132,56 @@ class SampleConclusion:
     sample: str
     missing_person: str | None = None  # "" when no missing person is named; "M1/M2" if symmetric
     family: str | None = None
-    lr: float | None = None
+    lr: float | None = None  # inf when beyond the float range: see log10_lr
     glr: float | None = None
     conclusion: str | None = None
     comment: str | None = None
+    #: log10 of ``lr``, finite however large the LR (None: no LR, or LR 0)
+    log10_lr: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
+        """JSON-ready: ``lr`` and ``glr`` are None where infinite or undefined;
+        ``log10_lr`` is given for every positive LR."""
         return {"sample": self.sample, "missing_person": self.missing_person,
-                "family": self.family, "lr": self.lr, "glr": self.glr,
+                "family": self.family, "lr": _num(self.lr),
+                "log10_lr": _log10_of(self.lr, self.log10_lr), "glr": _num(self.glr),
                 "conclusion": self.conclusion, "comment": self.comment}
 
 
 @dataclass(frozen=True)
 class LRMatrix:
-    """Samples × missing persons; NaN where the pair is not a candidate (dvir's NA)."""
+    """Samples × missing persons; NaN where the pair is not a candidate (dvir's NA).
+
+    ``log_values`` holds the natural logs of LR matrices (``None`` for GLRs and
+    counts): an LR beyond the float range is ``inf`` in ``values`` but finite
+    there.
+    """
 
     samples: tuple[str, ...]
     missing: tuple[str, ...]
     values: NDArray[np.float64]
+    log_values: NDArray[np.float64] | None = None
+
+    def log10(self, sample: str | None, missing_person: str | None) -> float | None:
+        """log10 of a pair's entry (from ``log_values`` when kept); None if the pair is
+        not in the matrix or its entry is not a positive number."""
+        if sample not in self.samples or missing_person not in self.missing:
+            return None
+        i, j = self.samples.index(sample), self.missing.index(missing_person)
+        if self.log_values is not None:
+            v = float(self.log_values[i, j]) / math.log(10)
+            return v if math.isfinite(v) else None
+        return _log10_of(float(self.values[i, j]), None)
+
+    def max_log10(self, missing_person: str) -> float | None:
+        """log10 of the largest entry of a missing person's column (None: no positive one)."""
+        if missing_person not in self.missing:
+            return None
+        j = self.missing.index(missing_person)
+        column = (self.log_values[:, j] / math.log(10) if self.log_values is not None
+                  else [_log10_of(float(v), None) for v in self.values[:, j]])
+        ok = [float(v) for v in column if v is not None and math.isfinite(v)]
+        return max(ok) if ok else None
 
     def get(self, sample: str, missing_person: str) -> float:
         """The entry for a pair, NaN if either is not in the matrix."""
@@ -159,8 +196,13 @@ class LRMatrix:
         return self.values[:, self.missing.index(missing_person)]
 
     def to_dict(self) -> dict[str, Any]:
-        return {"samples": list(self.samples), "missing": list(self.missing),
-                "values": [[_num(v) for v in row] for row in self.values]}
+        """JSON-ready: None where NaN or infinite; an LR matrix also gives ``log10_values``."""
+        out: dict[str, Any] = {"samples": list(self.samples), "missing": list(self.missing),
+                               "values": [[_num(v) for v in row] for row in self.values]}
+        if self.log_values is not None:
+            out["log10_values"] = [[_num(v / math.log(10)) for v in row]
+                                   for row in self.log_values]
+        return out
 
 
 @dataclass(frozen=True)
@@ -245,9 +287,19 @@ class DVISolution:
 
 
 def _num(v: float | None) -> float | None:
-    if v is None or (isinstance(v, float) and math.isnan(v)):
+    """A number for JSON: None for no value, NaN (dvir's NA) and infinities."""
+    if v is None or not math.isfinite(v):
         return None
     return float(v)
+
+
+def _log10_of(lr: float | None, log10: float | None) -> float | None:
+    """``log10`` if known, else log10 of a positive finite ``lr``, else None."""
+    if log10 is not None:
+        return log10 if math.isfinite(log10) else None
+    if lr is None or not math.isfinite(lr) or lr <= 0:
+        return None
+    return math.log10(lr)
 
 
 # ---------------------------------------------------------------------------
@@ -372,9 +424,10 @@ def _lr_and_counts(data: _Data, ignore_sex: bool) -> tuple[LRMatrix, LRMatrix]:
     """
     samples, missing = data.samples, data.missing
     lr = np.full((len(samples), len(missing)), math.nan)
+    log_lr = lr.copy()
     counts = np.full((len(samples), len(missing)), math.nan)
     if not any(data.pairings.get(s) for s in samples):
-        return LRMatrix(samples, missing, lr), LRMatrix(samples, missing, counts)
+        return LRMatrix(samples, missing, lr, log_lr), LRMatrix(samples, missing, counts)
     case = data.case
     if ignore_sex:
         case = replace(case, samples=[replace(s, sex=Sex.UNKNOWN) for s in case.samples])
@@ -389,8 +442,9 @@ def _lr_and_counts(data: _Data, ignore_sex: bool) -> tuple[LRMatrix, LRMatrix]:
         for m in data.pairings.get(s, ()):
             j = missing.index(m)
             lr[i, j] = full_lr[i, col[m]]
+            log_lr[i, j] = pw.log_lr[i, col[m]]
             counts[i, j] = pw.incompatible[i, col[m]]
-    return LRMatrix(samples, missing, lr), LRMatrix(samples, missing, counts)
+    return LRMatrix(samples, missing, lr, log_lr), LRMatrix(samples, missing, counts)
 
 
 # ---------------------------------------------------------------------------
@@ -561,7 +615,8 @@ def find_undisputed(data: _Data, profiles: Mapping[str, PostMortemSample], *, th
         pairs = [(lr.samples[i], lr.missing[j]) for i, j in found]
         for (i, j), (s, m) in zip(found, pairs):
             rows.append({"Family": family_of[m], "Missing": m, "Sample": s,
-                         "LR": float(lr.values[i, j]), "Conclusion": UNDISPUTED,
+                         "LR": float(lr.values[i, j]), "Log10LR": lr.log10(s, m),
+                         "Conclusion": UNDISPUTED,
                          "Comment": f"Step {step}"})
         gone_s = {s for s, _ in pairs}
         gone_m = {m for _, m in pairs}
@@ -638,7 +693,8 @@ def simple_family_conclusion(family: str, missing_person: str, lr: LRMatrix, thr
     values = lr.column(missing_person)
     high = ~np.isnan(values) & (np.nan_to_num(values, nan=-1.0) > threshold2)
     best, max_lr, conclusion, comment = _ranked_conclusion(lr.samples, values, high)
-    return MissingPersonConclusion(family, missing_person, best, max_lr, None, conclusion, comment)
+    return MissingPersonConclusion(family, missing_person, best, max_lr, None, conclusion, comment,
+                                   lr.log10(best, missing_person))
 
 
 def sample_conclusion(sample: str, lr: LRMatrix, threshold2: float,
@@ -653,10 +709,12 @@ def sample_conclusion(sample: str, lr: LRMatrix, threshold2: float,
     values = lr.row(sample)
     high = ~np.isnan(values) & (np.nan_to_num(values, nan=-1.0) >= threshold2 - DOUBLE_EPS)
     best, max_lr, conclusion, comment = _ranked_conclusion(lr.missing, values, high)
+    log10 = lr.log10(sample, best)
     if conclusion in (DISPUTED, PROBABLE) and best is not None:
-        return SampleConclusion(sample, best, family_of[best], max_lr, None, conclusion, comment)
+        return SampleConclusion(sample, best, family_of[best], max_lr, None, conclusion, comment,
+                                log10)
     return SampleConclusion(sample, "", "", max_lr if best is not None else None, None,
-                            conclusion, comment)
+                            conclusion, comment, log10)
 
 
 # ---------------------------------------------------------------------------
@@ -881,7 +939,8 @@ def complex_family(data: _Data, family: str, lr: LRMatrix, *, threshold: float,
             s, m = samples[i], missing[j]
             match_row: dict[str, Any] = {
                 "Family": family, "Missing": m, "Sample": s, "LR": lr.get(s, m),
-                "GLR": float(glr.values[i, j]), "Conclusion": MATCH_GLR, "Comment": comment}
+                "Log10LR": lr.log10(s, m), "GLR": float(glr.values[i, j]),
+                "Conclusion": MATCH_GLR, "Comment": comment}
             am_rows.append(match_row)
             pm_rows.append(dict(match_row))
         gone_s = {samples[i] for i, _ in found}
@@ -893,6 +952,7 @@ def complex_family(data: _Data, family: str, lr: LRMatrix, *, threshold: float,
             for sym_row in sym.am + sym.pm:
                 pair = sym_row.pop("_lr_pair")
                 sym_row["LR"] = lr.get(*pair) if pair is not None else None
+                sym_row["Log10LR"] = lr.log10(*pair) if pair is not None else None
             am_rows += sym.am
             pm_rows += sym.pm
     out_am = []
@@ -902,7 +962,8 @@ def complex_family(data: _Data, family: str, lr: LRMatrix, *, threshold: float,
             col_g = glr.column(m) if glr is not None else np.array([])
             col_lr = lr.column(m) if m in lr.missing else np.array([])
             am_row = {"Family": family, "Missing": m, "Sample": None, "LR": _safe_max(col_lr),
-                      "GLR": _safe_max(col_g), "Conclusion": INCONCLUSIVE, "Comment": None}
+                      "Log10LR": lr.max_log10(m), "GLR": _safe_max(col_g),
+                      "Conclusion": INCONCLUSIVE, "Comment": None}
         out_am.append(am_row)
     analysis = ComplexFamilyAnalysis(family, samples, missing, n_grid, joint, glr)
     return out_am, pm_rows, analysis
@@ -1024,7 +1085,7 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
             continue
         found = simple_family_conclusion(fam.name, m, lr_mat, threshold2)
         am_rows.append({"Family": found.family, "Missing": found.missing_person,
-                        "Sample": found.sample, "LR": found.lr,
+                        "Sample": found.sample, "LR": found.lr, "Log10LR": found.log10_lr,
                         "Conclusion": found.conclusion, "Comment": found.comment})
         steps.append(SolveStep("simple family", None,
                                f"family {fam.name}: {m} {found.conclusion}", (m,),
@@ -1059,6 +1120,7 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
             concluded = sample_conclusion(s, lr_mat, threshold2, family_of_all)
             pm_rows.append({"Sample": concluded.sample, "Missing": concluded.missing_person,
                             "Family": concluded.family, "LR": concluded.lr,
+                            "Log10LR": concluded.log10_lr,
                             "Conclusion": concluded.conclusion, "Comment": concluded.comment})
         steps.append(SolveStep("remaining samples", None,
                                f"{len(data.samples)} sample(s) concluded from their LRs",
@@ -1072,13 +1134,15 @@ def solve_case(case: DVICase, *, threshold: float = 1e4, threshold2: float | Non
         am_row = am_first.get(m, {})
         am.append(MissingPersonConclusion(fam_name, m, am_row.get("Sample"),
                                           _clean(am_row.get("LR")), _clean(am_row.get("GLR")),
-                                          am_row.get("Conclusion"), am_row.get("Comment")))
+                                          am_row.get("Conclusion"), am_row.get("Comment"),
+                                          am_row.get("Log10LR")))
     pm = []
     for sample in case.samples:
         pm_row = pm_first.get(sample.id, {})
         pm.append(SampleConclusion(sample.id, pm_row.get("Missing"), pm_row.get("Family"),
                                    _clean(pm_row.get("LR")), _clean(pm_row.get("GLR")),
-                                   pm_row.get("Conclusion"), pm_row.get("Comment")))
+                                   pm_row.get("Conclusion"), pm_row.get("Comment"),
+                                   pm_row.get("Log10LR")))
     params = {"threshold": threshold, "threshold2": threshold2,
               "max_incompatible": max_incompatible, "ignore_sex": ignore_sex, "limit": limit,
               "strict": strict, "max_assignments": max_assignments}

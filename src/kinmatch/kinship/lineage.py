@@ -29,7 +29,7 @@ from typing import Any
 
 from kinmatch.errors import KinmatchError
 from kinmatch.kinship.case import Hypothesis
-from kinmatch.kinship.lr import KinshipResult
+from kinmatch.kinship.lr import LN10, KinshipResult, safe_exp
 from kinmatch.lineage.combined import CombinedLR
 from kinmatch.lineage.evidence import LineEvidence, person_lineage_evidence
 from kinmatch.lineage.lines import maternal_line, paternal_line
@@ -61,7 +61,8 @@ class KinshipLineageLR:
 
     @property
     def autosomal_lr(self) -> float:
-        return math.exp(self.autosomal_log_lr)
+        """``inf`` beyond the float range too: :attr:`autosomal_log_lr` keeps the value."""
+        return safe_exp(self.autosomal_log_lr)
 
     @property
     def y_lr(self) -> float:
@@ -80,7 +81,8 @@ class KinshipLineageLR:
 
     @property
     def lr(self) -> float:
-        return math.exp(self.log_lr)
+        """``inf`` beyond the float range too: :attr:`log_lr` keeps the value."""
+        return safe_exp(self.log_lr)
 
     @property
     def excluded(self) -> bool:
@@ -104,6 +106,8 @@ class KinshipLineageLR:
             "hypothesis": self.hypothesis, "reference": self.reference, "person": self.person,
             "autosomal_lr": num(self.autosomal_lr), "y_lr": self.y_lr, "mtdna_lr": self.mtdna_lr,
             "lr": num(self.lr),
+            "log10_autosomal_lr": (None if not math.isfinite(self.autosomal_log_lr)
+                                   else self.autosomal_log_lr / LN10),
             "log10_lr": None if not math.isfinite(self.log_lr) else self.log_lr / math.log(10),
             "y": None if self.y is None else self.y.to_dict(),
             "mtdna": None if self.mtdna is None else self.mtdna.to_dict(),

@@ -6,6 +6,14 @@ ways ("A and B are unrelated"). The likelihood ratio of hypothesis ``H`` to
 the reference hypothesis ``R`` is ``LR = P(data | H) / P(data | R)``, per
 marker and, for independent markers, as their product (a sum of logs).
 
+LRs are carried as logarithms: a trio typed at thousands of SNPs has an LR
+far beyond the largest float (10^308), so :meth:`KinshipResult.total_log10_lr`
+is the number to print; :meth:`KinshipResult.total_lr` is ``inf`` beyond
+that range. A marker where a hypothesis gives the genotypes likelihood 0 is
+listed in :attr:`KinshipResult.impossible_markers`;
+:func:`conflicting_people` finds the typed people whose genotypes conflict
+there, and :func:`describe_conflict` words it.
+
 Profiles are given with allele *names*. An allele observed in a profile but
 missing from the marker's frequency database is added with the minimum
 frequency (Familias' rule), with a warning.
@@ -13,6 +21,7 @@ frequency (Familias' rule), with a warning.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -24,8 +33,13 @@ from numpy.typing import NDArray
 from kinmatch.errors import KinmatchError
 from kinmatch.kinship.case import Hypothesis, Profiles, check_hypotheses
 from kinmatch.likelihood.observation import Genotype, Observation
-from kinmatch.likelihood.peeling import markers_loglik
+from kinmatch.likelihood.peeling import PedigreeMarkers, markers_loglik, pedigrees_loglik
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
+from kinmatch.pedigree import Pedigree
+from kinmatch.relationships import describe_relationship
+
+#: ``ln(10)``: natural logs to log10.
+LN10 = math.log(10)
 
 
 @dataclass(frozen=True)
@@ -56,19 +70,49 @@ class KinshipResult:
         b = self.loglik[self._row(self.reference)]
         return _log_ratio(a, b)
 
+    def log10_lr(self, hypothesis: str) -> NDArray[np.float64]:
+        """log10 of the LR per marker of ``hypothesis`` against the reference."""
+        return self.log_lr(hypothesis) / LN10
+
     def lr(self, hypothesis: str) -> NDArray[np.float64]:
-        return np.exp(self.log_lr(hypothesis))
+        """The LR per marker (``inf`` beyond the float range: see :meth:`log10_lr`)."""
+        with np.errstate(over="ignore"):
+            return np.exp(self.log_lr(hypothesis))
 
     def total_log_lr(self, hypothesis: str) -> float:
         a = float(self.total_loglik[self._row(hypothesis)])
         b = float(self.total_loglik[self._row(self.reference)])
         return float(_log_ratio(np.array([a]), np.array([b]))[0])
 
+    def total_log10_lr(self, hypothesis: str) -> float:
+        """log10 of the total LR: finite however large the LR (``inf`` only when the
+        reference is impossible, ``-inf`` when the hypothesis is, NaN when both are)."""
+        return self.total_log_lr(hypothesis) / LN10
+
     def total_lr(self, hypothesis: str) -> float:
-        return math.exp(self.total_log_lr(hypothesis))
+        """The total LR; ``inf`` also when it is finite but beyond the float range
+        (about 10^308): print :meth:`total_log10_lr` instead."""
+        return safe_exp(self.total_log_lr(hypothesis))
+
+    @property
+    def impossible_markers(self) -> dict[str, tuple[str, ...]]:
+        """Per hypothesis, the markers where it gives the genotypes likelihood 0."""
+        return {h: tuple(m for m, ll in zip(self.markers, self.loglik[i]) if ll == -math.inf)
+                for i, h in enumerate(self.hypotheses)}
+
+    @property
+    def impossible_everywhere(self) -> tuple[str, ...]:
+        """The markers where every hypothesis has likelihood 0 (no LR is defined there)."""
+        dead = np.all(np.isneginf(self.loglik), axis=0)
+        return tuple(m for m, d in zip(self.markers, dead) if d)
 
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-ready summary (``-inf``/``nan`` written as strings)."""
+        """A JSON-ready summary (``-inf``/``nan`` written as strings). An LR beyond
+        the float range is ``null`` in ``lr`` / ``lr_per_marker``, never
+        ``"Inf"``: its log10 (``log10_lr``, ``log10_lr_per_marker``) is always
+        given. ``impossible_markers`` lists the markers where the hypothesis
+        gives the genotypes likelihood 0."""
+        impossible = self.impossible_markers
         return {
             "reference": self.reference,
             "theta": self.theta,
@@ -80,9 +124,12 @@ class KinshipResult:
                     "loglik": _num(float(self.total_loglik[i])),
                     "log_lr_per_marker": [_num(v) for v in self.log_lr(h)],
                     "log_lr": _num(self.total_log_lr(h)),
-                    "lr_per_marker": [_num(v) for v in self.lr(h)],
-                    "lr": _num(self.total_lr(h)),
-                    "log10_lr": _num(self.total_log_lr(h) / math.log(10)),
+                    "lr_per_marker": [_lr_num(v, lg) for v, lg in zip(self.lr(h),
+                                                                       self.log_lr(h))],
+                    "lr": _lr_num(self.total_lr(h), self.total_log_lr(h)),
+                    "log10_lr_per_marker": [_num(v) for v in self.log10_lr(h)],
+                    "log10_lr": _num(self.total_log10_lr(h)),
+                    "impossible_markers": list(impossible[h]),
                 }
                 for i, h in enumerate(self.hypotheses)
             ],
@@ -101,6 +148,102 @@ def _num(v: float) -> float | str:
     if math.isinf(v):
         return "Inf" if v > 0 else "-Inf"
     return v
+
+
+def _lr_num(value: float, log_value: float) -> float | str | None:
+    """An LR for JSON: ``None`` where it is finite (finite log) but beyond the floats."""
+    if math.isinf(float(value)) and math.isfinite(float(log_value)):
+        return None
+    return _num(value)
+
+
+#: The largest natural log whose exponential is a finite float.
+_MAX_LOG = math.log(np.finfo(float).max)
+
+
+def safe_exp(log_value: float) -> float:
+    """``exp(log_value)``, ``inf`` (not an OverflowError) beyond the float range."""
+    if log_value > _MAX_LOG:
+        return math.inf
+    return math.exp(log_value)
+
+
+def format_power_of_ten(log10_value: float, digits: int = 3) -> str:
+    """A number given by its log10 as ``3.16 × 10^412`` (``digits`` significant
+    digits), however far beyond the float range."""
+    exponent = math.floor(log10_value)
+    mantissa = 10 ** (log10_value - exponent)
+    if round(mantissa, digits - 1) >= 10:
+        exponent += 1
+        mantissa /= 10
+    return f"{mantissa:.{digits}g} × 10^{exponent}"
+
+
+def genotype_text(marker: Marker, genotype: Genotype | Observation) -> str:
+    """A genotype (or the alleles seen) with the marker's allele names: ``12/14``."""
+    alleles = genotype.alleles if isinstance(genotype, Observation) else genotype
+    text = "/".join(marker.alleles[a] for a in alleles)
+    return f"{text} (seen)" if isinstance(genotype, Observation) else text
+
+
+def conflicting_sets(pedigree: Pedigree, marker: Marker,
+                     genotypes: Mapping[str, Genotype | Observation], theta: float = 0.0, *,
+                     max_size: int = 3, max_typed: int = 12) -> list[tuple[str, ...]]:
+    """The smallest sets of typed people whose genotypes at ``marker`` have likelihood 0
+    in ``pedigree`` on their own (a parent and child sharing no allele, a trio, ...),
+    in pedigree order.
+
+    Sets of up to ``max_size`` people are tried (when at most ``max_typed``
+    people are typed); without one, the set of every typed person.
+    """
+    typed = [p for p in pedigree.ids if p in genotypes]
+    if len(typed) <= max_typed:
+        for size in range(1, min(max_size, len(typed)) + 1):
+            subsets = list(itertools.combinations(typed, size))
+            jobs = [PedigreeMarkers(pedigree, [marker], [{p: genotypes[p] for p in subset}])
+                    for subset in subsets]
+            found = [subset for subset, loglik in zip(subsets, pedigrees_loglik(jobs, theta))
+                     if loglik[0] == -math.inf]
+            if found:
+                return found
+    return [tuple(typed)]
+
+
+def conflicting_people(pedigree: Pedigree, marker: Marker,
+                       genotypes: Mapping[str, Genotype | Observation], theta: float = 0.0, *,
+                       max_size: int = 3, max_typed: int = 12) -> tuple[str, ...]:
+    """The first of :func:`conflicting_sets`: a smallest set of typed people whose
+    genotypes at ``marker`` have likelihood 0 in ``pedigree``."""
+    return conflicting_sets(pedigree, marker, genotypes, theta, max_size=max_size,
+                            max_typed=max_typed)[0]
+
+
+def describe_conflict(pedigree: Pedigree, marker: Marker,
+                      genotypes: Mapping[str, Genotype | Observation],
+                      people: Sequence[str]) -> str:
+    """The people of :func:`conflicting_people`, their genotypes and relationships:
+    ``'F' 12/12 and 'C' 14/14 (parent-child) share no allele``."""
+    shown = [f"'{p}' {genotype_text(marker, genotypes[p])}" for p in people]
+    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
+    pairs = []
+    for a, b in itertools.combinations(people, 2):
+        rel = describe_relationship(pedigree, a, b)
+        if rel != "unrelated":
+            pairs.append(rel if len(people) == 2 else f"{a}-{b}: {rel}")
+    text = listed + (f" ({', '.join(pairs)})" if pairs else "")
+    if len(people) == 2 and pairs == ["parent-child"]:
+        return text + " share no allele"
+    if len(people) == 1:
+        return text + " is impossible on its own"
+    return text + " cannot have these genotypes together"
+
+
+def all_homozygous(genotypes: Mapping[str, Genotype | Observation],
+                   people: Sequence[str]) -> bool:
+    """Whether every one of ``people`` is typed homozygous (or seen with one allele)."""
+    def one(g: Genotype | Observation) -> bool:
+        return len(set(g.alleles if isinstance(g, Observation) else g)) == 1
+    return all(one(genotypes[p]) for p in people)
 
 
 def typed_genotypes(

@@ -38,14 +38,23 @@ from kinmatch.dvi.lr_parts import lr_parts, row_parts
 from kinmatch.dvi.pairwise import PairwiseLR
 from kinmatch.dvi.pipeline import DVIResult
 from kinmatch.dvi.solve import IDENTIFYING, DVISolution
+from kinmatch.kinship.lr import format_power_of_ten
 from kinmatch.report.pedigree_svg import reference_family_svg
 
 #: Largest pairwise matrix shown whole in the report.
 MATRIX_LIMIT = 60
 
 
-def format_lr(value: float | None) -> str:
-    """An LR as people read it: 3 significant digits, powers of ten when large or small."""
+def format_lr(value: float | None, log10: float | None = None) -> str:
+    """An LR as people read it: 3 significant digits, powers of ten when large or small.
+
+    ``log10`` is the LR's log10 where known: an LR beyond the float range
+    (``inf`` or 0 as a float, finite as a log) is written from it
+    (``3.16 × 10^412``); "∞" is left for an LR that is truly infinite.
+    """
+    if (value is not None and log10 is not None and math.isfinite(log10)
+            and (value == 0 or math.isinf(value))):
+        return format_power_of_ten(log10)
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "–"
     if value == 0:
@@ -61,9 +70,14 @@ def format_lr(value: float | None) -> str:
     return f"{mantissa:.3g} × 10^{exponent}"
 
 
-def _log10(value: float | None) -> str:
+def _log10(value: float | None, log10: float | None = None) -> str:
+    """The log10 column: from ``log10`` where known (an LR beyond the float range)."""
+    if log10 is not None and math.isfinite(log10):
+        return f"{log10:.2f}"
     if value is None or math.isnan(value) or value <= 0:
         return "–"
+    if math.isinf(value):
+        return "∞"
     return f"{math.log10(value):.2f}"
 
 
@@ -78,6 +92,7 @@ class MarkerEvidence:
     marker: str
     genotype: str
     lr: float
+    log10: float | None = None
 
 
 def _evidence(case: DVICase, pairwise: PairwiseLR, sample: str, missing_person: str
@@ -92,8 +107,10 @@ def _evidence(case: DVICase, pairwise: PairwiseLR, sample: str, missing_person: 
     for k, name in enumerate(pairwise.markers):
         alleles = profile.get(name)
         genotype = "/".join(alleles) if alleles else "not typed"
-        lr = float(np.exp(pairwise.log_lr_per_marker[s, m, k]))
-        rows.append(MarkerEvidence(name, genotype, lr))
+        log_lr = float(pairwise.log_lr_per_marker[s, m, k])
+        with np.errstate(over="ignore"):
+            lr = float(np.exp(log_lr))
+        rows.append(MarkerEvidence(name, genotype, lr, log_lr / math.log(10)))
     return rows
 
 
@@ -133,7 +150,7 @@ def dvi_report_html(
         for r in rows:
             if r.sample and "/" not in r.sample and r.conclusion in (*IDENTIFYING, "Probable"):
                 evidence[r.missing_person] = _evidence(case, pairwise, r.sample, r.missing_person)
-                parts = lr_parts(pairwise, r.sample, r.missing_person, r.lr)
+                parts = lr_parts(pairwise, r.sample, r.missing_person, r.lr, r.log10_lr)
                 if show_lineage and parts is not None:
                     lineage[r.missing_person] = parts
         families.append({
@@ -178,7 +195,9 @@ def dvi_report_html(
                                 for s, c in zip(joint.samples, joint.assignments[i])
                                 if c != NOT_MISSING],
                       "loglik": float(joint.loglik[i]),
-                      "lr_vs_best": float(joint.lr_vs_best[i])} for i in range(n)],
+                      "lr_vs_best": float(joint.lr_vs_best[i]),
+                      "log10_lr_vs_best": float(joint.loglik[0] - joint.loglik[i]) / math.log(10)}
+                     for i in range(n)],
             "n_assignments": joint.n_assignments,
             "posteriors": posts,
         }
