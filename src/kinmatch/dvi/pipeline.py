@@ -45,7 +45,6 @@ from kinmatch.dvi.pairwise import (
     pairwise_lr,
 )
 from kinmatch.dvi.reassociation import merge_fragments
-from kinmatch.errors import KinmatchError
 from kinmatch.dvi.solve import (
     IDENTIFYING,
     DVISolution,
