@@ -28,7 +28,7 @@ from kinmatch.kinship.case import Hypothesis
 from kinmatch.kinship.lineage import kinship_lineage_lr
 from kinmatch.kinship.lr import kinship_lr
 from kinmatch.likelihood.peeling import markers_loglik
-from kinmatch.lineage.evidence import line_relatives
+from kinmatch.lineage.evidence import line_relatives, person_lineage_evidence
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YDatabase, YLocus, YLocusTable, make_haplotype
@@ -201,10 +201,44 @@ def test_closest_relative_gives_the_lr_and_the_others_are_checked():
     assert (ev.relative, ev.meioses) == ("B", 2)  # the brother, not his son
     assert ev.others == (("NB", 3, "match"),)
     # another relative on the line who cannot descend from the remains excludes them
+    # (the remains' son and the missing man's brother: a family consistent on its own)
+    ped = Pedigree([Individual("GF", M), Individual("GM", F), Individual("MP", M, "GF", "GM"),
+                    Individual("B", M, "GF", "GM"), Individual("W", F),
+                    Individual("SON", M, "MP", "W")])
+    family = {"SON": _y("SON", DYS390="24"), "B": _y("B", DYS390="21")}  # 3 steps, 3 meioses
+    links = line_relatives(ped, "MP", list(family), "Y")
+    y, _ = person_lineage_evidence(ped, "MP", sample_id="V1", y_haplotype=_y("V1", DYS390="25"),
+                                   mtdna=None, relatives_y=family, relatives_mtdna={},
+                                   settings=_settings(), links=(links, []))
+    assert (y.relative, y.meioses) == ("SON", 1)
+    assert y.excluded and y.excluded_by == "B" and y.lr == 0.0 and y.status == "exclusion"
+
+
+def test_a_family_that_contradicts_itself_is_an_error_not_an_exclusion():
+    # issue 13: the brother equals the remains, his son differs from him by 4 repeats at
+    # DYS390 over one meiosis. Old: "exclusion", excluded by NB, LR 0. The data of the
+    # family are impossible under both hypotheses: no LR, a clear error naming them.
     case = _simulated_case(y={"NB": _y("NB", DYS390="27"), "B": _y("B")},
                            samples_y={"V1": _y("V1")})
-    ev = lineage_evidence(case).get("V1", "MP").y
-    assert ev.relative == "B" and ev.excluded and ev.excluded_by == "NB" and ev.lr == 0.0
+    with pytest.raises(KinmatchError) as err:
+        lineage_evidence(case)
+    msg = err.value.message
+    assert "family 'F'" in msg and "impossible on their own" in msg
+    assert "B and NB, 1 meiosis apart" in msg and "DYS390 23 vs 27" in msg
+    assert "not an exclusion" in msg
+    with pytest.raises(KinmatchError, match="impossible on their own"):
+        pairwise_lr(prepare_case(case))
+    # the same for two maternal relatives whose mtDNA excludes each other
+    case = _simulated_case(mt={"NS": _mt("NS"), "S": _mt("S", "73G 263G 16129A 16311C 16362C")},
+                           samples_mt={"V1": _mt("V1")})
+    with pytest.raises(KinmatchError, match=r"mtDNA profiles of S and NS.*exclude each other"):
+        lineage_evidence(case)
+    # a consistent family with a one-step difference is evaluated as before
+    ok = _simulated_case(y={"NB": _y("NB", DYS390="24"), "B": _y("B")},
+                         samples_y={"V1": _y("V1")})
+    ev = lineage_evidence(ok).get("V1", "MP").y
+    assert ev.relative == "B" and ev.status == "match" and ev.lr > 0
+    assert ev.others == (("NB", 3, "mismatch"),)
 
 
 def test_mtdna_exclusion_and_inconclusive():
@@ -430,7 +464,8 @@ def test_the_lineage_example_has_both_lines():
     pair = pw.lineage.get("remains-07", "MA")
     assert (pair.y.relative, pair.y.meioses) == ("NBA", 3)
     assert (pair.mtdna.relative, pair.mtdna.meioses) == ("NSA", 3)
-    assert pair.y.lr == pytest.approx(2.963, rel=1e-3)  # docs/lineage.md worked example
+    # docs/lineage.md worked example (2.963 before DYS389II was compared as DYS389II - I)
+    assert pair.y.lr == pytest.approx(2.987, rel=1e-3)
     assert pair.mtdna.lr == pytest.approx(26.1, rel=1e-2)
     b = pw.lineage.get("remains-11", "MB")
     assert b.y is None and b.mtdna.relative == "DBB"

@@ -204,8 +204,9 @@ def test_lr_table_shows_each_part_and_the_combined_lr():
         assert text in out, text
     for value in (direct.autosomal_lr, direct.y_lr, direct.mtdna_lr, direct.lr):
         assert f"{value:.4g}" in out
-    # the worked example of docs/lineage.md: Y 2.963, mtDNA 26.1
-    assert direct.y_lr == pytest.approx(2.963, rel=1e-3)
+    # the worked example of docs/lineage.md: Y 2.987 (2.963 before DYS389 was compared as
+    # DYS389I and DYS389II - I), mtDNA 26.1
+    assert direct.y_lr == pytest.approx(2.987, rel=1e-3)
     assert direct.mtdna_lr == pytest.approx(26.1, rel=1e-2)
 
 
@@ -293,3 +294,19 @@ def test_without_lineage_data_the_output_is_unchanged(tmp_path):
     assert "lineage" not in out
     assert math.isclose(next(h for h in out["hypotheses"] if h["name"] == "missing_son")["lr"],
                         3156.08113499255, rel_tol=1e-9)
+
+
+def test_a_family_that_contradicts_itself_is_reported_not_an_exclusion(tmp_path):
+    # issue 13: the brother B, typed equal to the POI, and his son NB differ by 4 repeats
+    # at DYS390 over one meiosis. Old: Y "exclusion" (excluded by NB), combined LR 0.
+    doc = _doc()
+    doc["y_haplotypes"]["B"] = dict(doc["y_haplotypes"]["POI"])
+    nb = dict(doc["y_haplotypes"]["POI"])
+    nb["DYS390"] = str(int(nb["DYS390"]) + 4)
+    doc["y_haplotypes"]["NB"] = nb
+    path = _write(tmp_path, doc)
+    res = run("lr", str(path), "--json", width=200)
+    assert res.exit_code != 0
+    out = " ".join(res.output.split())
+    assert "impossible on their own" in out and "B and NB, 1 meiosis apart" in out
+    assert "not an exclusion" in out

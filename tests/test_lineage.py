@@ -15,7 +15,7 @@ import pytest
 from scipy import optimize, stats
 from support import EXAMPLES, slow_param
 
-from kinmatch.errors import KinmatchError, LineageError
+from kinmatch.errors import KinmatchError, KinmatchWarning, LineageError
 from kinmatch.formats.lineage_tables import (
     read_mt_database,
     read_mt_profiles,
@@ -43,7 +43,7 @@ from kinmatch.lineage.mtdna import (
     parse_mt_profile,
     parse_variants,
 )
-from kinmatch.lineage.stats import clopper_pearson_upper
+from kinmatch.lineage.stats import clopper_pearson_upper, counting_estimate
 from kinmatch.lineage.ystr import (
     YFILER_PLUS,
     YDatabase,
@@ -782,3 +782,148 @@ def test_mt_frequency_shortcut_equals_comparing_every_profile(seed):
             want = sum(compare_profiles(query, p, target, **opts).conclusion == MtConclusion.MATCH
                        for p in comparable)
             assert mt_frequency(query, db, **opts).count == want
+
+
+# ---------------------------------------------------------------------------
+# Issue 13, item 5: faults found against an independent implementation
+# ---------------------------------------------------------------------------
+
+YFILER = ("DYS456", "DYS389I", "DYS390", "DYS389II", "DYS458", "DYS19", "DYS385", "DYS393",
+          "DYS391", "DYS439", "DYS635", "DYS392", "YGATAH4", "DYS437", "DYS438", "DYS448")
+
+
+def _yfiler_only(db: YDatabase) -> YDatabase:
+    return YDatabase(tuple(ystr.YHaplotype(h.sample, {k: v for k, v in h.alleles.items()
+                                                     if k in YFILER})
+                           for h in db.haplotypes), db.loci, "yfiler")
+
+
+def _p0_product(loci, n):
+    """prod over ``loci`` of P_n(0), DYS389II as the B block when DYS389I is there too."""
+    out = 1.0
+    for name in loci:
+        mu = YFILER_PLUS[name].mutation_rate
+        if name == "DYS389II" and "DYS389I" in loci:
+            mu = max(mu - YFILER_PLUS["DYS389I"].mutation_rate, ystr.DYS389B_MIN_RATE)
+        copies = YFILER_PLUS[name].copies
+        out *= single_step_difference_probability(0, n, mu / copies) ** copies
+    return out
+
+
+def test_yfiler_database_with_a_yfiler_plus_case_compares_over_the_database_loci():
+    # old: every database entry lacked a compared locus, N = 0 and (0+1)/(0+1) = 1, so a
+    # 21-locus perfect match got Y LR 0.770 with no warning
+    db = _yfiler_only(read_y_database(EXAMPLES / "lineage" / "y_database_synthetic.tsv"))
+    case = read_y_haplotypes(EXAMPLES / "lineage" / "case_y.tsv")
+    remains = case["remains-07"]
+    same = ystr.YHaplotype("ref", dict(remains.alleles))
+    with pytest.warns(KinmatchWarning, match="lacks DYS576, DYS460, DYS570, DYS481, DYS533"):
+        res = y_lineage_lr(remains, same, 3, database=db)
+    assert set(res.loci_compared) == set(YFILER)
+    assert res.not_in_database == ("DYS576", "DYS460", "DYS570", "DYS481", "DYS533")
+    assert "left out (not in the database)" in res.note
+    for t in res.terms:
+        if t.locus in res.not_in_database:
+            assert t.probability is None and "not in the database" in t.note
+    assert res.frequency.database_size == 200 and res.frequency.count == 0
+    assert res.frequency.value == pytest.approx(1 / 201)
+    assert res.numerator == pytest.approx(_p0_product(YFILER, 3), rel=1e-12)
+    assert res.lr == pytest.approx(_p0_product(YFILER, 3) * 201, rel=1e-12)   # 175.2
+    assert res.lr > 100
+
+
+def test_no_comparable_database_entry_is_an_error_never_frequency_one():
+    # entries typed at DYS19 only or at DYS390 only: no entry is typed at both
+    db = YDatabase(tuple(make_haplotype(f"d{i}", {"DYS19": "14"} if i % 2 else {"DYS390": "23"})
+                         for i in range(10)))
+    h = make_haplotype("q", {"DYS19": "14", "DYS390": "23"})
+    for method in ("count_plus_one", "clopper_pearson", "count", "kappa"):
+        with pytest.raises(LineageError, match="N = 0"):
+            haplotype_frequency(h, db, ("DYS19", "DYS390"), method)
+    with pytest.raises(LineageError, match="N = 0"):
+        y_lineage_lr(h, h, 1, database=db)
+    with pytest.raises(LineageError, match="N = 0"):
+        counting_estimate(0, 0, "count_plus_one")
+
+
+def test_dys389_shared_block_is_charged_once():
+    # DYS389II spans DYS389I: a one-step change of the shared block shows at both
+    mu1 = YFILER_PLUS["DYS389I"].mutation_rate
+    mu2 = YFILER_PLUS["DYS389II"].mutation_rate
+    mu_b = mu2 - mu1
+    assert ystr.dys389b_rate(YFILER_PLUS["DYS389I"], YFILER_PLUS["DYS389II"]) == mu_b
+    father = make_haplotype("f", {"DYS389I": "13", "DYS389II": "29", "DYS19": "14"})
+    son = make_haplotype("s", {"DYS389I": "14", "DYS389II": "30", "DYS19": "14"})
+    res = y_lineage_lr(father, son, 1, frequency=0.01)
+    mu19 = YFILER_PLUS["DYS19"].mutation_rate
+    want = mu1 / 2 * (1 - mu_b) * (1 - mu19)
+    assert res.numerator == pytest.approx(want, rel=1e-12)
+    old = mu1 / 2 * mu2 / 2 * (1 - mu19)      # both loci charged: about 460 times smaller
+    assert res.numerator / old == pytest.approx(2 * (1 - mu_b) / mu2, rel=1e-12)
+    assert 455 < res.numerator / old < 465
+    term = next(t for t in res.terms if t.locus == "DYS389II")
+    assert term.compared_as == (("16",), ("16",)) and term.matches and term.steps == (0,)
+    assert res.mismatches == ("DYS389I",)
+    # a change of the B block alone: DYS389II changes, DYS389I does not
+    other = make_haplotype("o", {"DYS389I": "13", "DYS389II": "30", "DYS19": "14"})
+    got = y_lineage_lr(father, other, 2, frequency=0.01).numerator
+    assert got == pytest.approx(single_step_difference_probability(0, 2, mu1)
+                                * single_step_difference_probability(1, 2, mu_b)
+                                * single_step_difference_probability(0, 2, mu19), rel=1e-12)
+    # without DYS389I in one profile, DYS389II is compared as itself at its own rate
+    lone = make_haplotype("l", {"DYS389II": "30", "DYS19": "14"})
+    got = y_lineage_lr(father, lone, 1, frequency=0.01)
+    assert got.numerator == pytest.approx(mu2 / 2 * (1 - mu19), rel=1e-12)
+    assert next(t for t in got.terms if t.locus == "DYS389II").compared_as is None
+    # microvariants: bases of the tetranucleotide repeat
+    assert ystr.dys389b_alleles(("13",), ("29.2",)) == ("16.2",)
+    assert ystr.dys389b_alleles(("13.2",), ("29",)) == ("15.2",)
+    assert ystr.dys389b_alleles((), ("29",)) is None
+    # a table whose DYS389II rate is not above DYS389I's: the floor
+    assert ystr.dys389b_rate(YLocus("DYS389I", 0.004), YLocus("DYS389II", 0.003)) == \
+        ystr.DYS389B_MIN_RATE
+
+
+def test_dys389_frequencies_use_the_same_representation():
+    db = read_y_database(EXAMPLES / "lineage" / "y_database_synthetic.tsv")
+    loci = ("DYS19", "DYS389I", "DYS389II", "DYS390")
+    # counting: (I, II) and (I, II - I) identify the same haplotypes
+    for h in db.haplotypes[:20]:
+        est = haplotype_frequency(h, db, loci)
+        keys = {(k.get("DYS19"), k.get("DYS389I"),
+                 ystr.dys389b_alleles(k.get("DYS389I"), k.get("DYS389II")), k.get("DYS390"))
+                for k in (h,)}
+        same = sum(1 for k in db.haplotypes
+                   if (k.get("DYS19"), k.get("DYS389I"),
+                       ystr.dys389b_alleles(k.get("DYS389I"), k.get("DYS389II")),
+                       k.get("DYS390")) in keys)
+        assert est.count == same
+    # discrete Laplace: the DYS389II column holds the B block
+    model = fit_discrete_laplace(db, loci, clusters=1)
+    assert model.dys389 == ("DYS389I", "DYS389II")
+    j = model.columns.index(("DYS389II", 0))
+    blocks = [int(ystr.dys389b_alleles(h.get("DYS389I"), h.get("DYS389II"))[0])
+              for h in db.haplotypes]
+    assert model.centres[0, j] == pytest.approx(np.median(blocks), abs=0.5)  # not ~29
+
+
+def test_copy_number_change_is_the_other_change_times_the_stepwise_average():
+    # docs/lineage.md: P = (1 - (1 - r)^n) × mean over correspondences of the stepwise terms
+    r, n = 1e-4, 3
+    model = YMutationModel(other_change_rate=r)
+    dys385 = YLocus("DYS385", 0.0068, 2)
+    p, note = locus_probability(("11", "14"), ("11",), n, dys385, model)
+    mu = 0.0068 / 2
+    stepwise = (single_step_difference_probability(0, n, mu)
+                + single_step_difference_probability(3, n, mu)) / 2
+    assert p == pytest.approx((1 - (1 - r) ** n) * stepwise, rel=1e-12)
+    assert "copy number" in note
+    # the rules a reviewer needs: null in both counts 1, "14,14" at a single-copy locus
+    # is one allele, a partial-repeat change is the other change alone
+    dys19 = YLocus("DYS19", 0.0022)
+    assert locus_probability((), (), n, dys19, model)[0] == 1.0
+    assert make_haplotype("x", {"DYS19": "14,14"}).get("DYS19") == ("14",)
+    assert locus_probability(("18",), ("19.2",), n, dys19, model)[0] == \
+        pytest.approx(1 - (1 - r) ** n)
+    doc = (EXAMPLES.parent / "docs" / "lineage.md").read_text()
+    assert "(1 − (1 − r)^n) × (1/C) Σ" in doc

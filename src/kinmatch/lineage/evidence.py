@@ -48,6 +48,21 @@ A joint likelihood over all the men (women) of the line, as in Familias'
 lineage-marker models, is not computed (see docs/lineage.md, "What is not
 done").
 
+A family that contradicts itself
+--------------------------------
+Before any of this the typed relatives on the line are checked against each
+other: two relatives whose haplotypes the mutation model cannot connect over
+the meioses between them (a brother's son whose Y differs from his father's
+by more steps than one meiosis allows; two maternal relatives with an mtDNA
+exclusion) make the family's own data impossible — under "the remains are
+the missing person" *and* under "unrelated" — so no LR exists and nothing
+about the remains follows. This is a :class:`~kinmatch.errors.LineageError`
+naming the two relatives (as an autosomal Mendelian inconsistency among a
+family's relatives is in the joint DVI analysis), never an exclusion of the
+remains. Pairwise checks suffice for the stepwise model: on the line's tree a
+haplotype assignment of the untyped men exists whenever every pair of typed
+men is within reach (each locus is a Lipschitz condition on a tree metric).
+
 Exclusions
 ----------
 A part of 0 makes the combined LR 0 and is counted as one more
@@ -161,6 +176,8 @@ class LineEvidence:
         }
         if isinstance(self.result, YLineageResult):
             out["loci_compared"] = len(self.result.loci_compared)
+            out["loci_used"] = list(self.result.loci_compared)
+            out["not_in_database"] = list(self.result.not_in_database)
             out["mismatches"] = list(self.result.mismatches)
             out["numerator"] = self.result.numerator
         else:
@@ -183,6 +200,8 @@ class LineageCache:
         self.settings = settings
         self.y: dict[tuple[YHaplotype, tuple[str, ...]], FrequencyEstimate] = {}
         self.mt: dict[tuple[MtProfile, str], FrequencyEstimate] = {}
+        # (pedigree, system, typed relatives on the line) -> the problem, "" when consistent
+        self.families: dict[tuple[object, ...], str] = {}
 
     def y_frequency(self, haplotype: YHaplotype, loci: Sequence[str]) -> FrequencyEstimate:
         key = (haplotype, tuple(loci))
@@ -229,6 +248,65 @@ def line_relatives(pedigree: Pedigree, person: str, typed: Sequence[str], line: 
     return sorted(out, key=lambda c: c.meioses)  # stable: ties keep the family's order
 
 
+def _meioses(n: int) -> str:
+    return f"{n} meiosis" if n == 1 else f"{n} meioses"
+
+
+def _line_conflict(pedigree: Pedigree, system: System, links: Sequence[LineConnection],
+                   data: Mapping[str, YHaplotype] | Mapping[str, MtProfile],
+                   settings: LineageSettings) -> str:
+    """Why the typed relatives on the line contradict each other ("" when they do not)."""
+    relatives = [link.b for link in links]
+    line = paternal_line if system == "Y" else maternal_line
+    for i, a in enumerate(relatives):
+        for b in relatives[i + 1:]:
+            link = line(pedigree, a, b)
+            if link is None:  # cannot happen for two men (women) on one line
+                continue
+            ha, hb = data[a], data[b]
+            if isinstance(ha, YHaplotype) and isinstance(hb, YHaplotype):
+                p, terms = paternal_transmission_probability(ha, hb, link.meioses, settings.loci,
+                                                             settings.y_model)
+                if p == 0.0:
+                    bad = "; ".join(
+                        f"{t.locus} {','.join(t.remains or ('0',))} vs "
+                        f"{','.join(t.reference or ('0',))}"
+                        for t in terms if t.probability == 0.0)
+                    return (f"the Y haplotypes of {a} and {b}, {_meioses(link.meioses)} apart on "
+                            f"the paternal line, cannot descend from one another within the "
+                            f"mutation model ({bad})")
+            elif isinstance(ha, MtProfile) and isinstance(hb, MtProfile):
+                try:
+                    comp = compare_profiles(ha, hb)
+                except LineageError:  # ranges do not overlap
+                    continue
+                if comp.conclusion == MtConclusion.EXCLUSION:
+                    return (f"the mtDNA profiles of {a} and {b}, on one maternal line, exclude "
+                            f"each other ({len(comp.differences)} differences)")
+    return ""
+
+
+def _check_family(pedigree: Pedigree, person: str, system: System,
+                  links: Sequence[LineConnection],
+                  data: Mapping[str, YHaplotype] | Mapping[str, MtProfile],
+                  settings: LineageSettings, cache: LineageCache) -> None:
+    """Raise a :class:`LineageError` when the typed relatives on ``person``'s line
+    contradict each other (module docstring: "A family that contradicts itself")."""
+    if len(links) < 2:
+        return
+    key = (pedigree, system, tuple((link.b, data[link.b]) for link in links))
+    problem = cache.families.get(key)
+    if problem is None:
+        problem = _line_conflict(pedigree, system, links, data, settings)
+        cache.families[key] = problem
+    if problem:
+        raise LineageError(
+            f"the family's reference data on the {system} line of {person} are impossible on "
+            f"their own: {problem}. The probability of the data is 0 whether or not the "
+            "remains are the missing person, so there is no LR (this is not an exclusion): "
+            "check the relatives' samples, typing and pedigree first")
+
+
 def _y_evidence(sample_id: str, person: str, remains: YHaplotype,
                 links: Sequence[LineConnection], haplotypes: Mapping[str, YHaplotype],
                 settings: LineageSettings, cache: LineageCache) -> LineEvidence | None:
@@ -259,6 +337,8 @@ def _y_evidence(sample_id: str, person: str, remains: YHaplotype,
     note = "" if excluded_by is None else (
         f"the Y haplotype of {excluded_by} cannot descend from the remains' within the "
         "mutation model")
+    if result.note:
+        note = f"{note}; {result.note}" if note else result.note
     return LineEvidence("Y", sample_id, person, best.b, best.meioses, best.common_ancestor, lr,
                         EXCLUSION if excluded_by is not None else status, result, others,
                         excluded_by, note)
@@ -323,8 +403,10 @@ def person_lineage_evidence(pedigree: Pedigree, person: str, *, sample_id: str,
                  line_relatives(pedigree, person, list(relatives_mtdna), "mtDNA"))
     y = mt = None
     if y_haplotype is not None and links[0]:
+        _check_family(pedigree, person, "Y", links[0], relatives_y, settings, cache)
         y = _y_evidence(sample_id, person, y_haplotype, links[0], relatives_y, settings, cache)
     if mtdna is not None and links[1]:
+        _check_family(pedigree, person, "mtDNA", links[1], relatives_mtdna, settings, cache)
         mt = _mt_evidence(sample_id, person, mtdna, links[1], relatives_mtdna, settings, cache)
     return y, mt
 

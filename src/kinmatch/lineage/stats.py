@@ -7,7 +7,8 @@ profiles compared):
 
 ``"count_plus_one"``
     ``(x + 1) / (N + 1)``: the queried haplotype is added to the database
-    before counting (so an unseen haplotype gets ``1/(N+1)``, never 0).
+    before counting (so an unseen haplotype gets ``1/(N+1)``, never 0). ``N = 0`` is
+    an error for every method (it would give 1).
 ``"clopper_pearson"``
     the one-sided upper ``confidence`` bound of the binomial proportion
     ``x/N`` (Clopper & Pearson 1934): the ``p`` with ``P(Bin(N, p) <= x) = 1 - confidence``;
@@ -64,14 +65,20 @@ def clopper_pearson_upper(x: int, n: int, confidence: float = 0.95) -> float:
 
 def counting_estimate(x: int, n: int, method: str = "count_plus_one",
                       confidence: float = 0.95, note: str = "") -> FrequencyEstimate:
-    """A :class:`FrequencyEstimate` by one of :data:`COUNTING_METHODS`."""
-    if method == "count_plus_one":
-        return FrequencyEstimate((x + 1) / (n + 1), method, x, n, None, note)
+    """A :class:`FrequencyEstimate` by one of :data:`COUNTING_METHODS`.
+
+    ``n = 0`` (no database profile comparable with the queried one) is an error
+    for every method: ``(0 + 1)/(0 + 1) = 1`` is no estimate of a frequency.
+    """
     if n <= 0:
         raise LineageError(
-            f"the database has no profile comparable with the queried one; method '{method}' "
-            "needs at least one (use 'count_plus_one', which gives 1)"
+            "the database has no profile comparable with the queried one (N = 0): no "
+            f"frequency can be estimated ({note})" if note else
+            "the database has no profile comparable with the queried one (N = 0): no "
+            "frequency can be estimated"
         )
+    if method == "count_plus_one":
+        return FrequencyEstimate((x + 1) / (n + 1), method, x, n, None, note)
     if method == "clopper_pearson":
         return FrequencyEstimate(clopper_pearson_upper(x, n, confidence), method, x, n,
                                  confidence, note)

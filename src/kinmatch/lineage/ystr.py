@@ -57,7 +57,20 @@ against an allele, a different number of copies, or a change of the partial
 repeat (``18`` against ``18.2``) — get the probability ``1 - (1 - r)^n`` with
 ``r = other_change_rate`` per meiosis (default 1e-6, an assumption of this
 module, not a published estimate: set it from your laboratory's data). A
-different copy number is averaged over which copies correspond.
+different copy number gets ``(1 - (1 - r)^n)`` times the stepwise probability
+of the copies that correspond, averaged over the ``C`` equally likely
+correspondences (docs/lineage.md gives the table of these rules).
+
+DYS389I and DYS389II overlap (DYS389II spans the DYS389I block): when both
+are compared, DYS389II enters as the "B" block ``DYS389II - DYS389I`` with
+the rate ``max(rate(DYS389II) - rate(DYS389I), DYS389B_MIN_RATE)``, so that a
+mutation of the shared block is charged once; the discrete Laplace model
+uses the same representation.
+
+The loci compared are those typed in both profiles and, when a database is
+given, present in it (:attr:`YDatabase.typed_loci`); the loci left out are
+reported, with a warning. A database with no comparable entry (``N = 0``)
+is an error, never a frequency of 1.
 
 Haplotype frequencies
 ---------------------
@@ -78,7 +91,7 @@ import itertools
 import math
 import re
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import TypedDict, Unpack
@@ -86,7 +99,7 @@ from typing import TypedDict, Unpack
 import numpy as np
 from scipy.special import logsumexp
 
-from kinmatch.errors import LineageError, Location
+from kinmatch.errors import LineageError, Location, warn
 from kinmatch.lineage.lines import paternal_line
 from kinmatch.lineage.stats import COUNTING_METHODS, FrequencyEstimate, counting_estimate
 from kinmatch.pedigree import Pedigree
@@ -216,6 +229,45 @@ class YLocusTable:
 
 
 YFILER_PLUS = YLocusTable(YFILER_PLUS_RATES)
+
+#: The smallest per-meiosis rate given to the DYS389 "B" block (DYS389II - DYS389I)
+#: when ``rate(DYS389II) - rate(DYS389I)`` is smaller (a locus table whose DYS389II
+#: rate is not above its DYS389I rate). An assumption of this module.
+DYS389B_MIN_RATE = 1e-4
+#: DYS389 is a tetranucleotide repeat: partial repeats are counted in bases of 4.
+_DYS389_UNIT = 4
+
+
+def dys389_loci(table: YLocusTable) -> tuple[YLocus, YLocus] | None:
+    """The table's DYS389I and DYS389II loci, when it has both (``None`` otherwise)."""
+    if "DYS389I" in table and "DYS389II" in table:
+        return table["DYS389I"], table["DYS389II"]
+    return None
+
+
+def dys389b_rate(first: YLocus, second: YLocus) -> float:
+    """The per-meiosis rate of the DYS389 "B" block (DYS389II - DYS389I):
+    ``max(rate(DYS389II) - rate(DYS389I), DYS389B_MIN_RATE)``.
+
+    DYS389II spans the DYS389I repeat block, so a mutation counted at DYS389II
+    (YHRD's father-son rates) is one in the I block or in the B block; the
+    rate of the B block alone is the difference of the two published rates.
+    """
+    return max(second.mutation_rate - first.mutation_rate, DYS389B_MIN_RATE)
+
+
+def dys389b_alleles(first: tuple[str, ...], second: tuple[str, ...]) -> tuple[str, ...] | None:
+    """The DYS389 "B" block allele ``DYS389II - DYS389I`` (``("16",)`` from ``("13",)`` and
+    ``("29",)``), or ``None`` when either is not one allele (null, duplicated) or the
+    difference is not positive."""
+    if len(first) != 1 or len(second) != 1:
+        return None
+    r1, e1 = parse_allele(first[0])
+    r2, e2 = parse_allele(second[0])
+    bases = (r2 * _DYS389_UNIT + e2) - (r1 * _DYS389_UNIT + e1)
+    if bases <= 0:
+        return None
+    return (allele_name(divmod(bases, _DYS389_UNIT)),)
 
 
 
@@ -499,9 +551,18 @@ class YDatabase:
     loci: YLocusTable = YFILER_PLUS
     name: str = ""
     _models: dict[object, DiscreteLaplaceModel] = field(default_factory=dict, repr=False)
+    _typed: frozenset[str] | None = field(default=None, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.haplotypes)
+
+    @property
+    def typed_loci(self) -> frozenset[str]:
+        """The loci typed (an allele or a null) in at least one entry: the loci the database
+        "has". A Yfiler database has none of the loci Yfiler Plus adds."""
+        if self._typed is None:
+            self._typed = frozenset(locus for h in self.haplotypes for locus in h.alleles)
+        return self._typed
 
     def comparable(self, loci: Sequence[str]) -> list[tuple[tuple[str, ...], ...]]:
         """The allele keys at ``loci`` of the entries typed at all of them."""
@@ -556,6 +617,15 @@ def haplotype_frequency(haplotype: YHaplotype, database: YDatabase,
         raise LineageError(f"haplotype {haplotype.sample} is not typed at every locus counted on")
     keys = database.comparable(loci)
     x, n = sum(1 for k in keys if k == target), len(keys)
+    if n == 0:
+        missing = sorted(set(loci) - database.typed_loci)
+        why = (f"the database has no {', '.join(missing)}" if missing else
+               "none of its entries is typed at all of them")
+        raise LineageError(
+            f"no entry of the Y database{' ' + database.name if database.name else ''} "
+            f"can be compared with haplotype {haplotype.sample} over the {len(loci)} loci "
+            f"{', '.join(loci)}: {why} (N = 0 gives no frequency; compare over the loci the "
+            "database has)")
     note = (f"{len(loci)} loci; {len(database) - n} database entries not typed at all of them "
             "left out")
     if method in COUNTING_METHODS:
@@ -614,7 +684,9 @@ class DiscreteLaplaceModel:
     integer centre ``centres[j]`` and dispersion ``p[j]`` per column; loci are
     independent within a cluster. ``probability`` marginalises columns where
     the queried haplotype is not a plain integer (microvariant, null, other
-    copy number) — never lowering the estimate.
+    copy number) — never lowering the estimate. ``dys389`` names the
+    (DYS389I, DYS389II) columns when both are modelled: the DYS389II column
+    then holds the "B" block DYS389II - DYS389I (as in the transmission model).
     """
 
     columns: tuple[tuple[str, int], ...]
@@ -625,6 +697,7 @@ class DiscreteLaplaceModel:
     bic: float
     n_observations: int
     copies: Mapping[str, int]
+    dys389: tuple[str, str] | None = None
 
     @property
     def n_clusters(self) -> int:
@@ -641,15 +714,19 @@ class DiscreteLaplaceModel:
 
     def probability(self, haplotype: YHaplotype) -> tuple[float, int]:
         """The model probability of ``haplotype`` and the number of columns it used."""
-        x = _haplotype_vector(haplotype, self.columns, self.copies)
+        x = _haplotype_vector(haplotype, self.columns, self.copies, self.dys389)
         return math.exp(self.log_probability_vector(x)), int((~np.isnan(x)).sum())
 
 
 def _haplotype_vector(h: YHaplotype, columns: Sequence[tuple[str, int]],
-                      copies: Mapping[str, int]) -> np.ndarray:
+                      copies: Mapping[str, int],
+                      dys389: tuple[str, str] | None = None) -> np.ndarray:
     x = np.full(len(columns), np.nan)
     for j, (locus, copy) in enumerate(columns):
         value = h.get(locus)
+        if dys389 is not None and locus == dys389[1] and value is not None:
+            first = h.get(dys389[0])   # DYS389II as the B block; missing without DYS389I
+            value = None if first is None else dys389b_alleles(first, value)
         if value is None or len(value) != copies[locus]:
             continue
         parsed = [parse_allele(a) for a in value]
@@ -726,7 +803,10 @@ def fit_discrete_laplace(database: YDatabase, loci: Sequence[str] | None = None,
     loci = tuple(loci) if loci is not None else table.names
     copies = {name: table[name].copies for name in loci}
     columns = tuple((name, c) for name in loci for c in range(copies[name]))
-    X = np.array([_haplotype_vector(h, columns, copies) for h in database.haplotypes])
+    pair = dys389_loci(table)
+    dys389 = (pair[0].name, pair[1].name) if pair is not None and pair[0].name in loci \
+        and pair[1].name in loci else None
+    X = np.array([_haplotype_vector(h, columns, copies, dys389) for h in database.haplotypes])
     if len(X):
         used = ~np.isnan(X).all(axis=0)          # columns with at least one plain integer
         columns = tuple(c for c, u in zip(columns, used) if u)
@@ -747,7 +827,7 @@ def fit_discrete_laplace(database: YDatabase, loci: Sequence[str] | None = None,
         tau, y, p, ll = max(fits, key=lambda f: f[3])
         n_params = (k - 1) + 2 * k * X.shape[1]
         bic = -2 * ll + n_params * math.log(n)
-        model = DiscreteLaplaceModel(columns, tau, y, p, ll, bic, n, copies)
+        model = DiscreteLaplaceModel(columns, tau, y, p, ll, bic, n, copies, dys389)
         if best is None or bic < best.bic:
             best = model
         elif clusters is None and k >= 2 and bic > best.bic:
@@ -765,8 +845,11 @@ def fit_discrete_laplace(database: YDatabase, loci: Sequence[str] | None = None,
 class YLocusTerm:
     """One locus of a paternal-line comparison: alleles, ``P(reference | remains, n)`` and notes.
 
-    ``probability`` is ``None`` for a locus not compared (untyped in one of the two);
-    ``steps`` holds the repeat differences per copy when the change is stepwise.
+    ``probability`` is ``None`` for a locus not compared (untyped in one of the two, or
+    absent from the database); ``steps`` holds the repeat differences per copy when the
+    change is stepwise. ``compared_as`` holds the alleles actually compared when they are
+    not ``remains`` and ``reference``: DYS389II is compared as the "B" block
+    DYS389II - DYS389I when DYS389I is compared too.
     """
 
     locus: str
@@ -775,9 +858,12 @@ class YLocusTerm:
     probability: float | None
     steps: tuple[int, ...] | None
     note: str = ""
+    compared_as: tuple[tuple[str, ...], tuple[str, ...]] | None = None
 
     @property
     def matches(self) -> bool:
+        if self.compared_as is not None:
+            return self.compared_as[0] == self.compared_as[1]
         return self.remains is not None and self.remains == self.reference
 
 
@@ -785,7 +871,10 @@ class YLocusTerm:
 class YLineageResult:
     """The Y-STR paternal-line LR and its parts.
 
-    ``lr = numerator / frequency.value`` where ``numerator = P(h_ref | h_remains, n)``.
+    ``lr = numerator / frequency.value`` where ``numerator = P(h_ref | h_remains, n)``,
+    both over :attr:`loci_compared`. ``not_in_database`` lists the loci typed in both
+    profiles that the database does not have (left out of the numerator and the
+    frequency alike); ``note`` says so.
     """
 
     remains: str
@@ -796,6 +885,8 @@ class YLineageResult:
     frequency: FrequencyEstimate
     frequency_of: str
     lr: float
+    not_in_database: tuple[str, ...] = ()
+    note: str = ""
 
     @property
     def loci_compared(self) -> tuple[str, ...]:
@@ -820,20 +911,52 @@ FrequencySource = (float | FrequencyEstimate
 
 def paternal_transmission_probability(remains: YHaplotype, reference: YHaplotype, meioses: int,
                                       loci: YLocusTable = YFILER_PLUS,
-                                      model: YMutationModel = YMutationModel()
+                                      model: YMutationModel = YMutationModel(),
+                                      only: Collection[str] | None = None
                                       ) -> tuple[float, tuple[YLocusTerm, ...]]:
-    """``P(h_ref | h_remains, n)`` over the loci typed in both, with the per-locus terms."""
+    """``P(h_ref | h_remains, n)`` over the loci typed in both (and in ``only``, when given:
+    the loci a database has), with the per-locus terms.
+
+    DYS389I and DYS389II overlap (DYS389II spans the DYS389I block): when both are
+    compared, DYS389II enters as the "B" block DYS389II - DYS389I with the rate
+    :func:`dys389b_rate`, so that one mutation in the shared block is charged once.
+    """
     if meioses < 0:
         raise LineageError(f"the number of meioses must be >= 0, not {meioses}")
-    terms = []
-    total = 1.0
-    for locus in loci:
+    pair = dys389_loci(loci)
+
+    def typed(locus: YLocus) -> tuple[tuple[str, ...] | None, tuple[str, ...] | None, str]:
         a, b = remains.get(locus.name), reference.get(locus.name)
         if a is None or b is None:
             where = ("either" if a is None and b is None
                      else "remains" if a is None else "reference")
-            terms.append(YLocusTerm(locus.name, a, b, None, None, "not typed in " + where))
+            return None, None, "not typed in " + where
+        if only is not None and locus.name not in only:
+            return None, None, "not in the database: left out"
+        return a, b, ""
+
+    terms = []
+    total = 1.0
+    for locus in loci:
+        a, b, why = typed(locus)
+        if a is None or b is None:
+            terms.append(YLocusTerm(locus.name, remains.get(locus.name),
+                                    reference.get(locus.name), None, None, why))
             continue
+        if pair is not None and locus is pair[1]:
+            a1, b1, _ = typed(pair[0])
+            block_a = None if a1 is None else dys389b_alleles(a1, a)
+            block_b = None if b1 is None else dys389b_alleles(b1, b)
+            if block_a is not None and block_b is not None:
+                rate = dys389b_rate(*pair)
+                block = YLocus("DYS389B", rate, 1, "rate(DYS389II) - rate(DYS389I)")
+                prob, note = locus_probability(block_a, block_b, meioses, block, model)
+                note = (f"compared as DYS389B = DYS389II - DYS389I ({block_a[0]} vs "
+                        f"{block_b[0]}, rate {rate:.3g})" + (f"; {note}" if note else ""))
+                terms.append(YLocusTerm(locus.name, a, b, prob, _steps(block_a, block_b), note,
+                                        (block_a, block_b)))
+                total *= prob
+                continue
         prob, note = locus_probability(a, b, meioses, locus, model)
         terms.append(YLocusTerm(locus.name, a, b, prob, _steps(a, b), note))
         total *= prob
@@ -852,15 +975,33 @@ def y_lineage_lr(remains: YHaplotype, reference: YHaplotype, meioses: int,
     The frequency comes from ``frequency`` (a number, a :class:`FrequencyEstimate`
     or a function ``(haplotype, loci) -> FrequencyEstimate``) or else from
     ``database`` by ``method`` (see :func:`haplotype_frequency`), counted over
-    the loci typed in both. ``frequency_of="remains"`` uses the remains'
+    the loci compared. ``frequency_of="remains"`` uses the remains'
     haplotype instead of the reference's.
+
+    With a ``database``, the loci compared are those typed in both profiles *and*
+    in the database (:attr:`YDatabase.typed_loci`): a Yfiler Plus case against a
+    Yfiler database is compared over the Yfiler loci, numerator and frequency
+    alike, with a :class:`~kinmatch.errors.KinmatchWarning` and the loci left out
+    in ``not_in_database`` and ``note``.
     """
     table = loci if loci is not None else (database.loci if database is not None else YFILER_PLUS)
-    numerator, terms = paternal_transmission_probability(remains, reference, meioses, table, model)
+    only = database.typed_loci if database is not None else None
+    numerator, terms = paternal_transmission_probability(remains, reference, meioses, table, model,
+                                                         only)
     compared = tuple(t.locus for t in terms if t.probability is not None)
+    left_out = tuple(t.locus for t in terms if t.note == "not in the database: left out")
+    note = ""
+    if left_out:
+        assert database is not None
+        note = (f"compared over the {len(compared)} loci typed in both and in the database"
+                f"{' ' + database.name if database.name else ''}; left out (not in the "
+                f"database): {', '.join(left_out)}")
+        warn(f"the Y database{' ' + database.name if database.name else ''} lacks "
+             f"{', '.join(left_out)}: the Y-STR LR uses the {len(compared)} loci typed in both "
+             "profiles and in the database")
     if not compared:
         raise LineageError(f"remains {remains.sample} and reference {reference.sample} share no "
-                           "typed Y-STR locus")
+                           "typed Y-STR locus" + (" that the database has" if left_out else ""))
     if frequency_of not in ("reference", "remains"):
         raise LineageError(f"frequency_of must be 'reference' or 'remains', not '{frequency_of}'")
     target = reference if frequency_of == "reference" else remains
@@ -878,7 +1019,7 @@ def y_lineage_lr(remains: YHaplotype, reference: YHaplotype, meioses: int,
     if not 0 < estimate.value <= 1:
         raise LineageError(f"a haplotype frequency must lie in (0, 1], not {estimate.value}")
     return YLineageResult(remains.sample, reference.sample, meioses, terms, numerator, estimate,
-                          frequency_of, numerator / estimate.value)
+                          frequency_of, numerator / estimate.value, left_out, note)
 
 
 class YLineageOptions(DiscreteLaplaceOptions, total=False):
