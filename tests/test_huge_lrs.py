@@ -162,3 +162,30 @@ def test_report_format_lr_keeps_infinity_for_a_truly_infinite_lr() -> None:
     assert format_lr(0.0, -500.0) == "1 × 10^-500"
     assert format_lr(0.0) == "0"
     assert format_lr(123.4, 2.0913) == "123.4"  # a float LR prints as before
+
+
+def sibling_case(n: int) -> DVICase:
+    """Two missing brothers and two remains with the same profile (A/B at n SNPs;
+    father A/A, mother B/B): each remains fits each brother with LR 2^n."""
+    pedigree = pedigree_from_records([
+        {"id": "F", "sex": 1}, {"id": "M", "sex": 2},
+        {"id": "S1", "sex": 1, "father": "F", "mother": "M"},
+        {"id": "S2", "sex": 1, "father": "F", "mother": "M"}])
+    profiles = trio_profiles(n)
+    family = ReferenceFamily("Fam", pedigree, ("S1", "S2"),
+                             profiles={"F": profiles["F"], "M": profiles["M"]})
+    return DVICase(markers=snp_markers(n), samples=[
+        PostMortemSample("V1", profiles["C"], sex=1),
+        PostMortemSample("V2", profiles["C"], sex=1)], families=[family])
+
+
+@pytest.mark.parametrize("n", [40, 1_200])
+def test_equal_lrs_beyond_the_floats_are_not_undisputed(n: int) -> None:
+    """LRs of 2^1200 overflow to inf; two of them in one row must not make
+    either undisputed (inf <= inf / threshold), and the symmetric GLR must not
+    overflow: the conclusions are those of the same case at 40 SNPs."""
+    result = run_dvi_case(sibling_case(n))
+    rows = result.to_dict()["solution"]["missing_persons"]
+    assert [(r["missing_person"], r["sample"], r["conclusion"]) for r in rows] == [
+        ("S1", "V1/V2", "Symmetric match"), ("S2", "V1/V2", "Symmetric match")]
+    json.dumps(result.to_dict(), allow_nan=False)

@@ -541,14 +541,19 @@ def find_excluded(data: _Data, counts: LRMatrix, max_incompatible: int) -> _Excl
 # Step 2b: undisputed identifications (dvir findUndisputed, undisputedEntries)
 
 
-def undisputed_entries(lr: NDArray[np.float64], threshold: float, strict: bool = False
-                       ) -> list[tuple[int, int]]:
+def undisputed_entries(lr: NDArray[np.float64], threshold: float, strict: bool = False,
+                       log_lr: NDArray[np.float64] | None = None) -> list[tuple[int, int]]:
     """dvir ``undisputedEntries``: cells (row, column) that are undisputed.
 
     NaN counts as -1. A cell qualifies when it is at least ``threshold``
     (less ``EPS``) and every other entry of its row and column is at most
     ``cell / threshold`` (at most 1 with ``strict``). Cells come in R's
     ``which(arr.ind = TRUE)`` order: column by column.
+
+    ``log_lr`` (natural logs, optional): where an LR is beyond the float
+    range (``inf`` in ``lr``), its row and column are compared in logs, so
+    two overflowing LRs are not taken as equal (``inf <= inf / threshold``);
+    finite cells are compared exactly as dvir does.
     """
     m = np.where(np.isnan(lr), -1.0, lr)
     n_rows, n_cols = m.shape
@@ -557,6 +562,13 @@ def undisputed_entries(lr: NDArray[np.float64], threshold: float, strict: bool =
         for i in range(n_rows):
             value = m[i, j]
             if not value >= threshold - EPS:
+                continue
+            if math.isinf(value) and log_lr is not None:
+                logs = np.where(np.isnan(lr), -math.inf, log_lr)
+                others = np.concatenate([np.delete(logs[i, :], j), np.delete(logs[:, j], i)])
+                bound = 0.0 if strict else float(logs[i, j]) - math.log(threshold)
+                if np.all(others <= bound):
+                    out.append((i, j))
                 continue
             others = np.concatenate([np.delete(m[i, :], j), np.delete(m[:, j], i)])
             bound = 1.0 if strict else value / threshold
@@ -609,7 +621,7 @@ def find_undisputed(data: _Data, profiles: Mapping[str, PostMortemSample], *, th
         if first is None:
             first = lr
         last = lr
-        found = undisputed_entries(lr.values, threshold, strict)
+        found = undisputed_entries(lr.values, threshold, strict, lr.log_values)
         if not found:
             break
         pairs = [(lr.samples[i], lr.missing[j]) for i, j in found]
@@ -783,12 +795,21 @@ def pairwise_glr(table: JointTable, missing: Sequence[str]) -> LRMatrix:
                 num = first[m]
                 if num == 0:
                     den = next((k for k, x in enumerate(a) if x != a[0]), None)
-                    g[i, j] = math.inf if den is None else math.exp(ll[0] - ll[den])
+                    g[i, j] = math.inf if den is None else _exp(ll[0] - ll[den])
                 else:
-                    g[i, j] = math.exp(ll[num] - ll[0])
+                    g[i, j] = _exp(ll[num] - ll[0])
             elif m in options:
                 g[i, j] = 0.0
     return LRMatrix(tuple(table.samples), tuple(missing), g)
+
+
+def _exp(x: float) -> float:
+    """``exp(x)``, ``inf`` beyond the float range (a GLR above 10^308)."""
+    return math.inf if x > _LOG_FLOAT_MAX else math.exp(x)
+
+
+#: The natural log of the largest float.
+_LOG_FLOAT_MAX = math.log(np.finfo(float).max)
 
 
 def _cap(text: str) -> str:
@@ -822,7 +843,7 @@ def symmetric_glr(table: JointTable, samples: Sequence[str], missing: Sequence[s
 
     def glr_until(inside: Callable[[tuple[str | None, ...]], bool]) -> float:
         end = next((k for k, row in enumerate(table.rows) if not inside(row)), None)
-        return math.inf if end is None else math.exp(ll[0] - ll[end])
+        return math.inf if end is None else _exp(ll[0] - ll[end])
 
     if len(diffs) == 1:
         v = diffs[0]
