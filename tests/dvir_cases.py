@@ -71,3 +71,13 @@ def load_dvir_case(path: Path) -> tuple[DVICase, dict[str, Any]]:
         families.append(ReferenceFamily(fam["family"], pedigree_from_records(fam["persons"]),
                                         missing, profiles))
     return DVICase(json_markers(inp["markers"]), samples, families, title=data["name"]), data
+
+
+def params_or_absent(params: list[Any], what: str) -> list[Any]:
+    """``params`` for ``pytest.mark.parametrize``, or one skipped parameter
+    whose message says what is absent and where it is read from (pytest's own
+    message for an empty list says neither)."""
+    if params:
+        return params
+    return [pytest.param(None, marks=pytest.mark.skip(reason=f"{what}: {SHARED_ABSENT}"),
+                         id="absent")]

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from dvir_cases import dvir_case_paths, load_dvir_case
+from dvir_cases import dvir_case_paths, load_dvir_case, params_or_absent
 from enumeration import brute_force_likelihood
 from support import quiet, slow_param
 
@@ -32,8 +32,9 @@ def _solve(case):
         return joint_identification(prepared, pairwise_lr(prepared))
 
 
-@pytest.mark.parametrize("path", [slow_param(p) if p.stem in SLOW_JOINT else p for p in PATHS],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", params_or_absent(
+    [slow_param(p) if p.stem in SLOW_JOINT else p for p in PATHS], "dvir's joint solutions"),
+    ids=lambda p: p.stem)
 def test_joint_equals_dvir(path):
     case, data = load_dvir_case(path)
     result = _solve(case)

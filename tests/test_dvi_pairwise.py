@@ -16,7 +16,12 @@ from dataclasses import replace as dc_replace
 
 import numpy as np
 import pytest
-from dvir_cases import check_reference_cases_found, dvir_case_paths, load_dvir_case
+from dvir_cases import (
+    check_reference_cases_found,
+    dvir_case_paths,
+    load_dvir_case,
+    params_or_absent,
+)
 from enumeration import brute_force_likelihood
 from support import quiet
 
@@ -65,9 +70,9 @@ def test_pairwise_lr_matrix_equals_dvir(path):
     assert rel.max(initial=0.0) <= RTOL_ROUNDED_INPUT, f"max relative error {rel.max():.3g}"
 
 
-@pytest.mark.parametrize("path", [p for p in PATHS if "exclusionMatrix" in load_dvir_case(p)[1]
-                                  and load_dvir_case(p)[1]["exclusionMatrix"]],
-                         ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", params_or_absent(
+    [p for p in PATHS if load_dvir_case(p)[1].get("exclusionMatrix")],
+    "dvir's exclusion matrices"), ids=lambda p: p.stem)
 def test_incompatibility_counts_equal_dvir_exclusion_matrix(path):
     case, data = load_dvir_case(path)
     result = _solve(case)
