@@ -10,7 +10,7 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
-from support import EXAMPLES, FORMATS, quiet, quietly, run_cli
+from support import EXAMPLES, FORMATS, quiet, quietly, run_cli, shared_reference_path
 
 import kinmatch
 from kinmatch.dvi.case import PostMortemSample, estimate_case_dropout, prepare_case
@@ -175,3 +175,27 @@ def test_public_api_reads_and_runs_the_shipped_examples() -> None:
                   poi="UHR-2024-007")
     assert isinstance(lab, kinmatch.KinshipCase)
     assert [h.name for h in lab.hypotheses] == ["missing_person", "unrelated"]
+
+
+def test_a_familias_file_with_one_pedigree_gives_its_likelihood() -> None:
+    """Familias shows the likelihood of a file with one pedigree; so does
+    `kinmatch lr` (per marker and in total), equal to the pedsuite's numbers."""
+    folder = shared_reference_path("familias-files", "the real Familias files")
+    expected = next(e for e in json.loads((folder / "expected.json").read_text())["results"]
+                    if e["file"] == "Ch4-example-4-8-4.fam")
+    path = folder / "Ch4-example-4-8-4.fam"
+    analysis = analyse_kinship_case(read_kinship_case(path))
+    assert len(analysis.result.hypotheses) == 1
+    assert list(analysis.result.markers) == expected["markers"]
+    (want,) = expected["loglik_per_marker"].values()
+    np.testing.assert_allclose(analysis.result.loglik[0], want, rtol=1e-9)
+    (total,) = expected["loglik_total"].values()
+    assert float(analysis.result.total_loglik[0]) == pytest.approx(total, rel=1e-9)
+    res = run_cli("lr", str(path), width=120)
+    assert res.exit_code == 0, res.output
+    assert "-429.4005" in res.output and "3.26 × 10^-187" in res.output
+    assert "one hypothesis: no LR" in res.output
+    res = run_cli("lr", str(path), "--json")
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output)
+    assert data["hypotheses"][0]["loglik"] == pytest.approx(total, rel=1e-9)

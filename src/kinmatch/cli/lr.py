@@ -54,6 +54,25 @@ def log10_text(log10_lr: float) -> str:
     return format_log(log10_lr)
 
 
+def print_likelihood_table(result: KinshipResult, title: str, console: Console) -> None:
+    """One pedigree's likelihood per marker and in total (a case with one
+    hypothesis, as Familias shows a file with one pedigree)."""
+    name = result.hypotheses[0]
+    table = Table(title=title or None, title_justify="left")
+    for column in ("Marker", "Likelihood", "log-likelihood (ln)"):
+        table.add_column(column, justify="left" if column == "Marker" else "right")
+    for marker, ll in zip(result.markers, result.loglik[0]):
+        value = float(ll)
+        table.add_row(marker, "0" if value == -math.inf else format_power_of_ten(value / LN10),
+                      "-∞ (likelihood 0)" if value == -math.inf else format_log(value))
+    table.add_section()
+    total = float(result.total_loglik[0])
+    table.add_row("[bold]Total[/]", f"[bold]{format_power_of_ten(total / LN10)}[/]",
+                  f"[bold]{format_log(total)}[/]")
+    console.print(table)
+    console.print(f"  pedigree likelihood of '{name}' (one hypothesis: no LR)")
+
+
 def print_lr_table(result: KinshipResult, title: str, console: Console,
                    notes: Sequence[str] = ()) -> None:
     """The per-marker LR table, then the totals, for people reading a case; ``notes``
@@ -194,7 +213,10 @@ def _print_result(analysis: KinshipAnalysis, case: str, as_json: bool) -> None:
         return
     console = Console(highlight=False)
     descriptions = {h.name: h.description for h in data.hypotheses if h.description}
-    print_lr_table(result, data.title or case, console, analysis.notes)
+    if len(result.hypotheses) == 1:
+        print_likelihood_table(result, data.title or case, console)
+    else:
+        print_lr_table(result, data.title or case, console, analysis.notes)
     for name, text in descriptions.items():
         console.print(f"  {name}: {text}")
     if lineage is not None:

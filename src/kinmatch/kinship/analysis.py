@@ -76,7 +76,7 @@ class CaseLineage:
 
 def case_lineage_lrs(result: KinshipResult, case: KinshipCase) -> CaseLineage | None:
     """The lineage LRs of a case with Y haplotypes or mtDNA profiles (``None`` without)."""
-    if not case.has_lineage:
+    if not case.has_lineage or len(case.hypotheses) < 2:
         return None
     typed = list(dict.fromkeys([*case.y_haplotypes, *case.mtdna_profiles]))
     person = case.poi or lineage_poi(case.hypotheses, result.reference, typed)

@@ -27,9 +27,12 @@ class Hypothesis:
 
 
 def check_hypotheses(hypotheses: Sequence[Hypothesis], typed: Sequence[str]) -> None:
-    """Every hypothesis must contain every typed person, with the same sex."""
-    if len(hypotheses) < 2:
-        raise KinmatchError("a kinship LR needs at least two hypotheses")
+    """Every hypothesis must contain every typed person, with the same sex.
+
+    One hypothesis is a pedigree likelihood (as Familias computes for a file
+    with one pedigree); an LR needs two."""
+    if not hypotheses:
+        raise KinmatchError("a kinship case needs at least one hypothesis (a pedigree)")
     names = [h.name for h in hypotheses]
     if len(set(names)) != len(names):
         raise KinmatchError("hypothesis names must be unique")
