@@ -22,6 +22,7 @@ from kinmatch.formats.files import (
     refuse_overwriting_inputs,
 )
 from kinmatch.formats.lineage_json import case_input_paths
+from kinmatch.formats.truth_json import read_truth
 from kinmatch.report.dvi_report import dvi_result_report_html, format_lr
 from kinmatch.scenarios.scoring import score_dvi_result
 
@@ -81,6 +82,7 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
     if report:
         refuse_overwriting_inputs(report, inputs)
         check_output_path(report)
+    truth_data = read_truth(truth) if truth else None  # its errors before any work
     options = DVIOptions(threshold=threshold, threshold2=threshold2,
                          max_incompatible=max_incompatible, ignore_sex=ignore_sex,
                          merge_fragments=merge_fragments, identity_threshold=identity_threshold,
@@ -101,10 +103,7 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
             atomic_write_text(report, dvi_result_report_html(result), protect=inputs)
         advance(len(stages))
 
-    scores = None
-    if truth:
-        with open(truth, encoding="utf-8") as fh:
-            scores = score_dvi_result(result, json.load(fh))
+    scores = score_dvi_result(result, truth_data) if truth_data is not None else None
     if as_json:
         out = result.to_dict()
         out["truth"] = scores

@@ -10,6 +10,7 @@
 * :mod:`.frequencies` — allele frequency databases;
 * :mod:`.pedigree_tables` — PED tables and PLINK ``.fam`` files;
 * :mod:`.lineage_tables` — Y-STR haplotype, locus and mtDNA tables;
+* :mod:`.truth_json` — the truth of a simulated case (``kinmatch simulate``);
 * :mod:`.table_case` — a kinship case assembled from laboratory tables;
 * :mod:`.marker_names` — one spelling for every locus name;
 * :mod:`.tables`, :mod:`.files` — reading table files, writing files atomically;
