@@ -199,3 +199,13 @@ def test_a_familias_file_with_one_pedigree_gives_its_likelihood() -> None:
     assert res.exit_code == 0, res.output
     data = json.loads(res.output)
     assert data["hypotheses"][0]["loglik"] == pytest.approx(total, rel=1e-9)
+
+
+def test_warnings_come_once_and_before_the_results() -> None:
+    res = run_cli("lr", str(FORMATS / "genemapper_export.txt"),
+                  "--frequencies", str(FORMATS / "frequencies_familias.txt"),
+                  "--pedigree", str(FORMATS / "missing_son.ped"), "--missing", "Missing-Son",
+                  "--poi", "UHR-2024-007", width=200)
+    assert res.exit_code == 0, res.output
+    assert res.output.count("off-ladder allele (OL)") == 1
+    assert res.output.index("warning:") < res.output.index("Marker")

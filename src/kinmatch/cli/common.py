@@ -9,6 +9,8 @@ import math
 import sys
 import warnings
 from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
 from functools import wraps
 from typing import Any, TypeVar
 
@@ -24,29 +26,54 @@ F = TypeVar("F", bound=Callable[..., Any])
 err_console = Console(stderr=True, highlight=False)
 
 
+@dataclass
+class _Warnings:
+    """The warnings the running command caught, and the messages printed."""
+
+    caught: list[warnings.WarningMessage]
+    printed: set[str] = field(default_factory=set)
+
+
+_CURRENT: ContextVar[_Warnings | None] = ContextVar("kinmatch_warnings", default=None)
+
+
 def friendly(fn: F) -> F:
-    """Turn KinmatchErrors into one-line messages and warnings into notes."""
+    """Turn KinmatchErrors into one-line messages and warnings into notes.
+
+    Each warning message is printed once (the same message raised again by a
+    later stage is not repeated): before the results when the command calls
+    :func:`print_warnings` ahead of its tables, else at the end."""
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", KinmatchWarning)
+            token = _CURRENT.set(_Warnings(caught))
             try:
-                result = fn(*args, **kwargs)
+                return fn(*args, **kwargs)
             except KinmatchError as err:
-                _flush_warnings(caught)
+                print_warnings()
                 err_console.print(f"[bold red]error:[/] {err}", markup=True, soft_wrap=True)
                 sys.exit(2)
-        _flush_warnings(caught)
-        return result
+            finally:
+                print_warnings()
+                _CURRENT.reset(token)
 
     return wrapper  # type: ignore[return-value]
 
 
-def _flush_warnings(caught: list[warnings.WarningMessage]) -> None:
-    for w in caught:
-        if issubclass(w.category, KinmatchWarning):
-            err_console.print(f"[yellow]warning:[/] {w.message}", markup=True, soft_wrap=True)
+def print_warnings() -> None:
+    """Print the KinmatchWarnings caught so far by the running command, each
+    message once; a command calls it before printing its results."""
+    state = _CURRENT.get()
+    if state is None:
+        return
+    for w in state.caught:
+        message = str(w.message)
+        if issubclass(w.category, KinmatchWarning) and message not in state.printed:
+            state.printed.add(message)
+            err_console.print(f"[yellow]warning:[/] {message}", markup=True, soft_wrap=True)
+    state.caught.clear()
 
 
 def format_lr_cell(value: float) -> str:

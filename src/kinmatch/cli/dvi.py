@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kinmatch.cli.common import err_console, friendly
+from kinmatch.cli.common import err_console, friendly, print_warnings
 from kinmatch.dvi.pipeline import STAGES, DVIOptions, DVIResult, run_dvi_case
 from kinmatch.dvi.solve import IDENTIFYING, MissingPersonConclusion, SampleConclusion
 from kinmatch.formats.cases import read_dvi_case
@@ -104,6 +104,7 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
         advance(len(stages))
 
     scores = score_dvi_result(result, truth_data) if truth_data is not None else None
+    print_warnings()  # warnings first, once each, then the results
     if as_json:
         out = result.to_dict()
         out["truth"] = scores

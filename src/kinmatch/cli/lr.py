@@ -16,6 +16,7 @@ from kinmatch.cli.common import (
     format_log,
     format_lr_cell,
     friendly,
+    print_warnings,
     table_case_options,
     table_case_settings,
 )
@@ -208,6 +209,7 @@ def lr_command(case: str | None, profiles: str | None, as_json: bool, reference:
 
 def _print_result(analysis: KinshipAnalysis, case: str, as_json: bool) -> None:
     result, data, lineage = analysis.result, analysis.case, analysis.lineage
+    print_warnings()  # warnings first, once each, then the results
     if as_json:
         click.echo(json.dumps({"case": case, **analysis.to_dict()}, indent=2, allow_nan=False))
         return

@@ -10,7 +10,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kinmatch.cli.common import err_console, friendly
+from kinmatch.cli.common import err_console, friendly, print_warnings
 from kinmatch.dvi.case import DVICase
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.cases import read_dvi_case
@@ -105,6 +105,7 @@ def plan_command(case: str, family: str | None, threshold: float, n_simulations:
                           use_lineage=use_lineage, progress=tick)
         bar.update(task, completed=total)
 
+    print_warnings()  # warnings first, once each, then the results
     if as_json:
         out = {"case": {"source": case, "title": dvi.title, "families": len(dvi.families)},
                "threshold": threshold, "simulations": n_simulations, "seed": seed,
