@@ -42,7 +42,7 @@ from kinmatch.likelihood.contraction import (
     einsum_subscripts,
 )
 from kinmatch.likelihood.observation import Genotype, Observation, observation_factor
-from kinmatch.likelihood.population import balding_nichols_founder_factor
+from kinmatch.likelihood.population import balding_nichols_founder_factors
 from kinmatch.markers import Marker
 from kinmatch.mutation import lumped_matrix, rest_states
 from kinmatch.pedigree import Pedigree, Sex
@@ -333,13 +333,18 @@ class Network:
         self.impossible = np.zeros(self.n_markers, dtype=bool)
 
     def add(self, array: NDArray[np.float64], variables: tuple[int, ...],
-            scale: bool = False) -> None:
+            scale: bool = False, owned: bool = False) -> None:
+        """Add a factor; ``scale``: divided by its maximum per marker (the
+        scale kept in log space), in place if ``owned`` (nothing else holds it)."""
         if scale:
             top = array.reshape(self.n_markers, -1).max(axis=1)
             bad = top <= 0.0
             self.impossible |= bad
             top = np.where(bad, 1.0, top)
-            array = array / top.reshape((-1,) + (1,) * (array.ndim - 1))
+            if owned:
+                array /= top.reshape((-1,) + (1,) * (array.ndim - 1))
+            else:
+                array = array / top.reshape((-1,) + (1,) * (array.ndim - 1))
             self.log_scale += np.log(top)
         self.arrays.append(array)
         self.variables.append(variables)
@@ -516,17 +521,17 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
                     "theta correction cannot be combined with founder inbreeding "
                     f"('{layout.people[inbred[0]]}')"
                 )
-            fvars = tuple(v for i in members for v in layout.variables[i])
-            fdoms = [domains[i] for i in members for _ in layout.variables[i]]
-            terms = math.prod(d.shape[1] for d in fdoms)
+            # typed founders' small domains first (the factor is cheaper to build)
+            alleles = sorted(((v, domains[i]) for i in members for v in layout.variables[i]),
+                             key=lambda vd: vd[1].shape[1])
+            terms = math.prod(d.shape[1] for _, d in alleles)
             if terms > THETA_FACTOR_LIMIT:
                 raise KinmatchError(
                     f"theta correction over {len(members)} founders needs {terms:.3g} terms "
                     f"per marker; type fewer founders or use theta = 0"
                 )
-            factor = np.stack([balding_nichols_founder_factor(p[i], [d[i] for d in fdoms], theta)
-                               for i in range(k)])
-            net.add(factor, fvars, scale=True)
+            factor = balding_nichols_founder_factors(p, [d for _, d in alleles], theta)
+            net.add(factor, tuple(v for v, _ in alleles), scale=True, owned=True)
     else:
         for i in layout.founders:
             variables = layout.variables[i]
