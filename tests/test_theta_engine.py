@@ -18,7 +18,7 @@ from enumeration import brute_force_likelihood
 from support import pedigree
 
 from kinmatch.likelihood.network import build_network, marker_alphabet, pedigree_layout
-from kinmatch.likelihood.peeling import markers_loglik
+from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik
 from kinmatch.likelihood.population import (
     balding_nichols_founder_factor,
     balding_nichols_founder_factors,
@@ -107,3 +107,39 @@ def test_theta_networks_are_not_padded():
     assert a == pytest.approx(b, rel=1e-13)
     assert math.log(a) == pytest.approx(markers_loglik(LOOP, [marker], [data], 0.1)[0],
                                         rel=1e-13)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_draws_sharing_an_axis_range_over_genotypes(seed):
+    """An untyped founder's two alleles as one axis of unordered genotypes
+    (a, b), a <= b: the entry is P(a, b, ...), one ordering."""
+    rng = np.random.default_rng(seed)
+    n, markers, theta = int(rng.integers(2, 5)), 2, float(rng.choice([0.01, 0.3]))
+    p = rng.dirichlet(np.ones(n), markers)
+    a, b = (np.broadcast_to(x, (markers, len(x))) for x in np.triu_indices(n))
+    typed = rng.integers(0, n, (markers, 2))
+    whole = np.broadcast_to(np.arange(n), (markers, n))
+    domains, axes = [a, typed, b, whole, a, b], [0, 1, 0, 2, 3, 3]
+    got = balding_nichols_founder_factors(p, domains, theta, axes)
+    assert got.shape == (markers, len(a[0]), 2, n, len(a[0]))
+    for k in range(markers):
+        for index in itertools.product(*(range(s) for s in got.shape[1:])):
+            alleles = tuple(int(d[k, index[x]]) for d, x in zip(domains, axes))
+            assert got[(k, *index)] == pytest.approx(_closed_form(p[k], alleles, theta),
+                                                     rel=1e-13, abs=0)
+
+
+@pytest.mark.parametrize("theta", [0.05, 0.3])
+def test_a_kept_founder_keeps_his_ordered_alleles(theta):
+    """The genotype distribution of an untyped founder (who keeps both allele
+    variables) equals enumeration with him typed as each genotype."""
+    marker = Marker.create("M", ["9", "10", "11"], [0.2, 0.3, 0.5],
+                           mutation={"model": "stepwise", "rate": 0.01, "rate2": 1e-4,
+                                     "range": 0.2})
+    data = {"X": (1, 2), "Y": (0, 2), "M2": (2, 2)}
+    loglik, dist = genotype_distribution(LOOP, marker, data, "GF", theta)
+    total = brute_force_likelihood(LOOP, marker, data, theta)
+    assert math.exp(loglik) == pytest.approx(total, rel=1e-12)
+    for g1, g2 in itertools.combinations_with_replacement(range(3), 2):
+        joint = brute_force_likelihood(LOOP, marker, {**data, "GF": (g1, g2)}, theta)
+        assert dist[g1, g2] == pytest.approx(joint / total, rel=1e-11, abs=1e-15)

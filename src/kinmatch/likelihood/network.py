@@ -512,8 +512,17 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
     def gather(values: NDArray[np.float64], dom: NDArray[np.intp]) -> NDArray[np.float64]:
         return values[rows[:, None], dom]
 
-    # Founder factors
+    next_variable = 1 + max((v for vs in layout.variables for v in vs), default=-1)
+    # Founder factors. Under θ an untyped founder with two alleles that are
+    # not wanted as output has one variable instead: the unordered genotype
+    # (a, b), a <= b. Everything about such a founder is symmetric in its two
+    # alleles (one prior, exchangeable draws, transmissions (M[a] + M[b]) / 2),
+    # so the ordered pairs (a, b) and (b, a) are one term counted twice: the
+    # θ factor has n (n + 1) / 2 entries along that axis instead of n².
+    genotype_variable: dict[int, int] = {}
     if theta > 0:
+        allele_a, allele_b = (np.broadcast_to(x, (k, len(x))) for x in np.triu_indices(size))
+        twice = np.where(allele_a[0] == allele_b[0], 1.0, 2.0)
         for members in layout.founder_components:
             inbred = [i for i in members if layout.inbreeding[i] > 0]
             if inbred:
@@ -521,17 +530,31 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
                     "theta correction cannot be combined with founder inbreeding "
                     f"('{layout.people[inbred[0]]}')"
                 )
-            # typed founders' small domains first (the factor is cheaper to build)
-            alleles = sorted(((v, domains[i]) for i in members for v in layout.variables[i]),
-                             key=lambda vd: vd[1].shape[1])
-            terms = math.prod(d.shape[1] for _, d in alleles)
+            draws: list[tuple[int, NDArray[np.intp]]] = []  # (variable, domain)
+            for i in members:
+                if (len(layout.variables[i]) == 2 and not layout.typed[i]
+                        and not layout.uncertain[i] and i not in layout.kept):
+                    genotype_variable[i] = next_variable
+                    draws += [(next_variable, allele_a), (next_variable, allele_b)]
+                    next_variable += 1
+                else:
+                    draws += [(v, domains[i]) for v in layout.variables[i]]
+            theta_vars = tuple(dict.fromkeys(v for v, _ in draws))
+            axis = {v: a for a, v in enumerate(theta_vars)}
+            sizes = {v: d.shape[1] for v, d in draws}
+            terms = math.prod(sizes.values())
             if terms > THETA_FACTOR_LIMIT:
                 raise KinmatchError(
                     f"theta correction over {len(members)} founders needs {terms:.3g} terms "
                     f"per marker; type fewer founders or use theta = 0"
                 )
-            factor = balding_nichols_founder_factors(p, [d for _, d in alleles], theta)
-            net.add(factor, tuple(v for v, _ in alleles), scale=True, owned=True)
+            factor = balding_nichols_founder_factors(
+                p, [d for _, d in draws], theta, [axis[v] for v, _ in draws])
+            for v in set(genotype_variable.values()) & set(theta_vars):
+                shape = [1] * factor.ndim
+                shape[1 + axis[v]] = len(twice)
+                factor *= twice.reshape(shape)
+            net.add(factor, theta_vars, scale=True, owned=True)
     else:
         for i in layout.founders:
             variables = layout.variables[i]
@@ -553,11 +576,16 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
     # (N, N, N) tensor is replaced by two (2, N, N) factors joined by a
     # meiosis indicator s (which parental allele was passed on):
     # T[a, b, c] = sum_s A[s, a, c] B[s, b, c] with A = (M/2, 1), B = (1, M/2).
-    next_variable = 1 + max((v for vs in layout.variables for v in vs), default=-1)
     for parent, child_var, child in layout.transmissions:
         pvars = layout.variables[parent]
         psex = layout.sexes[parent]
         pdom, cdom = domains[parent], domains[child]
+        if parent in genotype_variable:  # (M[a, c] + M[b, c]) / 2 over genotypes a/b
+            mat = matrices[psex]
+            net.add(0.5 * (mat[rows[:, None, None], allele_a[:, :, None], cdom[:, None, :]]
+                           + mat[rows[:, None, None], allele_b[:, :, None], cdom[:, None, :]]),
+                    (genotype_variable[parent], child_var))
+            continue
         first = matrices[psex][rows[:, None, None], pdom[:, :, None], cdom[:, None, :]]
         if len(pvars) == 1:
             net.add(first, (*pvars, child_var))

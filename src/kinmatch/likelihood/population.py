@@ -48,7 +48,8 @@ def balding_nichols_founder_factor(
 
 
 def balding_nichols_founder_factors(
-    p: NDArray[np.float64], domains: Sequence[NDArray[np.intp]], theta: float
+    p: NDArray[np.float64], domains: Sequence[NDArray[np.intp]], theta: float,
+    axes: Sequence[int] | None = None,
 ) -> NDArray[np.float64]:
     """:func:`balding_nichols_founder_factor` for many markers at once.
 
@@ -63,8 +64,17 @@ def balding_nichols_founder_factors(
     over the whole alphabet is a scatter of the factor so far (``n`` times
     smaller than the new factor). Draws over small domains (typed founders)
     go first, so the whole costs a few passes over the result.
+
+    ``axes`` (one per draw; default one axis per draw): the result axis of
+    each draw. Draws that share an axis range jointly over its positions:
+    an untyped founder's two alleles over the founder's unordered genotypes
+    ``(a, b)``, ``a <= b``, as two domains, one of ``a`` and one of ``b``
+    (the factor is then ``P(a, b, ...)``, one ordering; see
+    :func:`_shared_axis_factors`).
     """
     p = np.asarray(p, dtype=float)
+    if axes is not None and len(set(axes)) < len(axes):
+        return _shared_axis_factors(p, domains, theta, axes)
     m, n = p.shape
     rows = np.arange(m)
     n_draws = len(domains)
@@ -109,6 +119,53 @@ def balding_nichols_founder_factors(
         wholes.append(whole)
     inverse = np.argsort(order)
     return factor.transpose((0, *(1 + int(a) for a in inverse)))
+
+
+def _shared_axis_factors(p: NDArray[np.float64], domains: Sequence[NDArray[np.intp]],
+                         theta: float, axes: Sequence[int]) -> NDArray[np.float64]:
+    """:func:`balding_nichols_founder_factors` with draws sharing axes: each
+    draw multiplies the factor by its probability given the earlier draws,
+    ``((1 - θ) p_x + θ Σ_{s<t} [x_s = x]) / (1 + (t - 2) θ)``, broadcast
+    over the axes of the draws involved (one pass over the factor per
+    earlier draw)."""
+    m = p.shape[0]
+    rows = np.arange(m)
+    n_axes = max(axes) + 1
+    size = {a: domains[j].shape[1] for j, a in enumerate(axes)}
+    order = sorted(range(len(domains)), key=lambda j: (size[axes[j]], axes[j]))
+    present: list[int] = []  # axes of the factor so far, in order
+
+    def spread(values: NDArray[np.float64] | NDArray[np.bool_], over: Sequence[int]
+               ) -> NDArray[np.float64]:
+        """``values`` (M, d_over[0], ...) broadcast onto the factor's axes."""
+        shape = [m] + [1] * len(present)
+        for a in over:
+            shape[1 + present.index(a)] = size[a]
+        positions = [present.index(a) for a in over]
+        order_ = np.argsort(positions)
+        moved = np.asarray(values, dtype=float).transpose((0, *(1 + int(i) for i in order_)))
+        return moved.reshape(shape)
+
+    factor = np.ones((m,))
+    for t, j in enumerate(order):
+        axis, dom = axes[j], domains[j]
+        if axis not in present:
+            present.append(axis)
+            factor = factor[..., None]
+        freq = spread(p[rows[:, None], dom], [axis])
+        if t == 0:
+            factor = factor * freq
+            continue
+        den = 1.0 + (t - 1) * theta
+        term = ((1.0 - theta) / den) * freq
+        for s in order[:t]:
+            if axes[s] == axis:
+                same = spread(domains[s] == dom, [axis])
+            else:
+                same = spread(domains[s][:, :, None] == dom[:, None, :], [axes[s], axis])
+            term = term + (theta / den) * same
+        factor = factor * term
+    return factor.transpose((0, *(1 + present.index(a) for a in range(n_axes))))
 
 
 def genotype_log_probabilities(
