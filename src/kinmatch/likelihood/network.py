@@ -42,7 +42,7 @@ from kinmatch.likelihood.contraction import (
     einsum_subscripts,
 )
 from kinmatch.likelihood.observation import Genotype, Observation, observation_factor
-from kinmatch.likelihood.population import balding_nichols_founder_factor
+from kinmatch.likelihood.population import balding_nichols_founder_factors
 from kinmatch.markers import Marker
 from kinmatch.mutation import lumped_matrix, rest_states
 from kinmatch.pedigree import Pedigree, Sex
@@ -333,13 +333,18 @@ class Network:
         self.impossible = np.zeros(self.n_markers, dtype=bool)
 
     def add(self, array: NDArray[np.float64], variables: tuple[int, ...],
-            scale: bool = False) -> None:
+            scale: bool = False, owned: bool = False) -> None:
+        """Add a factor; ``scale``: divided by its maximum per marker (the
+        scale kept in log space), in place if ``owned`` (nothing else holds it)."""
         if scale:
             top = array.reshape(self.n_markers, -1).max(axis=1)
             bad = top <= 0.0
             self.impossible |= bad
             top = np.where(bad, 1.0, top)
-            array = array / top.reshape((-1,) + (1,) * (array.ndim - 1))
+            if owned:
+                array /= top.reshape((-1,) + (1,) * (array.ndim - 1))
+            else:
+                array = array / top.reshape((-1,) + (1,) * (array.ndim - 1))
             self.log_scale += np.log(top)
         self.arrays.append(array)
         self.variables.append(variables)
@@ -507,8 +512,17 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
     def gather(values: NDArray[np.float64], dom: NDArray[np.intp]) -> NDArray[np.float64]:
         return values[rows[:, None], dom]
 
-    # Founder factors
+    next_variable = 1 + max((v for vs in layout.variables for v in vs), default=-1)
+    # Founder factors. Under θ an untyped founder with two alleles that are
+    # not wanted as output has one variable instead: the unordered genotype
+    # (a, b), a <= b. Everything about such a founder is symmetric in its two
+    # alleles (one prior, exchangeable draws, transmissions (M[a] + M[b]) / 2),
+    # so the ordered pairs (a, b) and (b, a) are one term counted twice: the
+    # θ factor has n (n + 1) / 2 entries along that axis instead of n².
+    genotype_variable: dict[int, int] = {}
     if theta > 0:
+        allele_a, allele_b = (np.broadcast_to(x, (k, len(x))) for x in np.triu_indices(size))
+        twice = np.where(allele_a[0] == allele_b[0], 1.0, 2.0)
         for members in layout.founder_components:
             inbred = [i for i in members if layout.inbreeding[i] > 0]
             if inbred:
@@ -516,17 +530,31 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
                     "theta correction cannot be combined with founder inbreeding "
                     f"('{layout.people[inbred[0]]}')"
                 )
-            fvars = tuple(v for i in members for v in layout.variables[i])
-            fdoms = [domains[i] for i in members for _ in layout.variables[i]]
-            terms = math.prod(d.shape[1] for d in fdoms)
+            draws: list[tuple[int, NDArray[np.intp]]] = []  # (variable, domain)
+            for i in members:
+                if (len(layout.variables[i]) == 2 and not layout.typed[i]
+                        and not layout.uncertain[i] and i not in layout.kept):
+                    genotype_variable[i] = next_variable
+                    draws += [(next_variable, allele_a), (next_variable, allele_b)]
+                    next_variable += 1
+                else:
+                    draws += [(v, domains[i]) for v in layout.variables[i]]
+            theta_vars = tuple(dict.fromkeys(v for v, _ in draws))
+            axis = {v: a for a, v in enumerate(theta_vars)}
+            sizes = {v: d.shape[1] for v, d in draws}
+            terms = math.prod(sizes.values())
             if terms > THETA_FACTOR_LIMIT:
                 raise KinmatchError(
                     f"theta correction over {len(members)} founders needs {terms:.3g} terms "
                     f"per marker; type fewer founders or use theta = 0"
                 )
-            factor = np.stack([balding_nichols_founder_factor(p[i], [d[i] for d in fdoms], theta)
-                               for i in range(k)])
-            net.add(factor, fvars, scale=True)
+            factor = balding_nichols_founder_factors(
+                p, [d for _, d in draws], theta, [axis[v] for v, _ in draws])
+            for v in set(genotype_variable.values()) & set(theta_vars):
+                shape = [1] * factor.ndim
+                shape[1 + axis[v]] = len(twice)
+                factor *= twice.reshape(shape)
+            net.add(factor, theta_vars, scale=True, owned=True)
     else:
         for i in layout.founders:
             variables = layout.variables[i]
@@ -548,11 +576,16 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
     # (N, N, N) tensor is replaced by two (2, N, N) factors joined by a
     # meiosis indicator s (which parental allele was passed on):
     # T[a, b, c] = sum_s A[s, a, c] B[s, b, c] with A = (M/2, 1), B = (1, M/2).
-    next_variable = 1 + max((v for vs in layout.variables for v in vs), default=-1)
     for parent, child_var, child in layout.transmissions:
         pvars = layout.variables[parent]
         psex = layout.sexes[parent]
         pdom, cdom = domains[parent], domains[child]
+        if parent in genotype_variable:  # (M[a, c] + M[b, c]) / 2 over genotypes a/b
+            mat = matrices[psex]
+            net.add(0.5 * (mat[rows[:, None, None], allele_a[:, :, None], cdom[:, None, :]]
+                           + mat[rows[:, None, None], allele_b[:, :, None], cdom[:, None, :]]),
+                    (genotype_variable[parent], child_var))
+            continue
         first = matrices[psex][rows[:, None, None], pdom[:, :, None], cdom[:, None, :]]
         if len(pvars) == 1:
             net.add(first, (*pvars, child_var))

@@ -104,12 +104,14 @@ class _Batch:
 
 
 def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False,
-             context: PeelingContext | None = None) -> list[_Batch]:
+             context: PeelingContext | None = None, pad: bool = True) -> list[_Batch]:
     """Group every marker of every job by network shape: the layout (who is
     typed, kept and connected, by position), the chromosome and the padded
     alphabet size. ``expand``: unobserved alleles become pseudo-alleles
     where the kept person's two alleles are independent (see
-    :func:`marker_alphabet`)."""
+    :func:`marker_alphabet`). ``pad=False`` (θ > 0): alphabets keep their
+    own size and batches are not merged, since the θ factor's size is the
+    alphabet size to the power of the untyped founder alleles."""
     batches: dict[tuple[object, ...], _Batch] = {}
     for j, job in enumerate(jobs):
         pedigree = job.pedigree
@@ -129,14 +131,14 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False,
             layout = pedigree_layout(pedigree, frozenset(typed), keep, marker.is_x,
                                      frozenset(uncertain))
             alpha = marker_alphabet(marker, typed, layout, lump, uncertain, job_expand, context)
-            size = padded_size(alpha.size)
+            size = padded_size(alpha.size) if pad else alpha.size
             key = (layout.shape, size)
             batch = batches.get(key)
             if batch is None:
                 batch = batches[key] = _Batch(layout, size)
             batch.entries.append((j, i))
             batch.alphabets.append(alpha)
-    return _merge_small_batches(list(batches.values()))
+    return _merge_small_batches(list(batches.values())) if pad else list(batches.values())
 
 
 def independent_alleles(pedigree: Pedigree, pid: str) -> bool:
@@ -236,7 +238,7 @@ def pedigrees_loglik(jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *,
     check_theta(theta)
     context = context if context is not None else DEFAULT_CONTEXT
     out = [np.zeros(len(job.markers)) for job in jobs]
-    for batch in _batches(jobs, lump, context=context):
+    for batch in _batches(jobs, lump, context=context, pad=theta == 0):
         net = build_network(batch.layout, batch.alphabets, batch.size, theta)
         values = net.contract(planner=context.planner)
         with np.errstate(divide="ignore"):
@@ -492,7 +494,8 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
         return log_mass, exact
 
     peel_alone: set[tuple[int, int]] = set()  # (job, marker)
-    for batch in _batches(jobs, lump=False, expand=theta == 0, context=context):
+    for batch in _batches(jobs, lump=False, expand=theta == 0, context=context,
+                          pad=theta == 0):
         net = build_network(batch.layout, batch.alphabets, batch.size, theta)
         joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]],
                              planner=context.planner)
@@ -638,7 +641,7 @@ def joint_genotype_distributions(
         layout = pedigree_layout(pedigree, frozenset(typed), (first, second), marker.is_x,
                          frozenset(uncertain))
         alpha = marker_alphabet(marker, typed, layout, False, uncertain)
-        size = padded_size(alpha.size)
+        size = padded_size(alpha.size) if theta == 0 else alpha.size
         key = (layout.shape, size)
         if key not in groups:
             groups[key] = (layout, size, [], [])

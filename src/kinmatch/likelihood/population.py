@@ -6,8 +6,9 @@ Alleles of people of one subpopulation are Balding–Nichols draws: the
 draws of ``a`` (Balding & Nichols 1994, *Forensic Sci. Int.* 64:125–140).
 Every θ formula in kinmatch is a consequence of this one sampling formula:
 
-* :func:`balding_nichols_founder_factor`: the joint probability of all
-  founder alleles of a family (the peeling engine's founder factor);
+* :func:`balding_nichols_founder_factor` (:func:`balding_nichols_founder_factors`
+  for many markers): the joint probability of all founder alleles of a
+  family (the peeling engine's founder factor);
 * :func:`genotype_log_probabilities`: one person's genotype (two draws);
 * :func:`match_log_lr`: the identity LR of two matching genotypes, one over
   the conditional match probability (four draws over two), NRC II 4.10.
@@ -19,6 +20,7 @@ import math
 from collections.abc import Sequence
 
 import numpy as np
+from numpy.lib.stride_tricks import as_strided
 from numpy.typing import ArrayLike, NDArray
 
 
@@ -38,26 +40,132 @@ def balding_nichols_founder_factor(
     This is how pedprobr applies ``theta``: all founders of a pedigree share
     one sampling sequence. ``domains`` gives the allowed allele indices of
     each of the ``K`` founder alleles; the result has one axis per allele.
+    One marker of :func:`balding_nichols_founder_factors`.
     """
-    k = len(p)
+    p = np.asarray(p, dtype=float)
+    return balding_nichols_founder_factors(
+        p[None, :], [np.asarray(d, dtype=np.intp)[None, :] for d in domains], theta)[0]
+
+
+def balding_nichols_founder_factors(
+    p: NDArray[np.float64], domains: Sequence[NDArray[np.intp]], theta: float,
+    axes: Sequence[int] | None = None,
+) -> NDArray[np.float64]:
+    """:func:`balding_nichols_founder_factor` for many markers at once.
+
+    ``p`` is ``(M, n)`` (one frequency row per marker), each domain ``(M,
+    d_j)`` (allele indices per marker); the result is ``(M, d_1, ..., d_J)``.
+
+    Built draw by draw: the factor over the first ``t - 1`` draws is
+    multiplied by the ``t``-th draw's probability ``((1 - θ) p_x + θ
+    Σ_{s<t} [x_s = x]) / (1 + (t - 2) θ)``. The frequency part is one outer
+    product; each earlier draw ``s`` adds ``θ / (1 + (t - 2) θ)`` times the
+    factor so far on the "diagonal" ``x_t = x_s`` only, which for a draw
+    over the whole alphabet is a scatter of the factor so far (``n`` times
+    smaller than the new factor). Draws over small domains (typed founders)
+    go first, so the whole costs a few passes over the result.
+
+    ``axes`` (one per draw; default one axis per draw): the result axis of
+    each draw. Draws that share an axis range jointly over its positions:
+    an untyped founder's two alleles over the founder's unordered genotypes
+    ``(a, b)``, ``a <= b``, as two domains, one of ``a`` and one of ``b``
+    (the factor is then ``P(a, b, ...)``, one ordering; see
+    :func:`_shared_axis_factors`).
+    """
+    p = np.asarray(p, dtype=float)
+    if axes is not None and len(set(axes)) < len(axes):
+        return _shared_axis_factors(p, domains, theta, axes)
+    m, n = p.shape
+    rows = np.arange(m)
     n_draws = len(domains)
-    # log of prod_{r<n} (r θ + (1-θ) p_a), for n = 0..K, per allele
-    r = np.arange(n_draws)[:, None]
-    with np.errstate(divide="ignore"):
-        terms = np.log(r * theta + (1.0 - theta) * p[None, :])
-    cum = np.vstack([np.zeros((1, k)), np.cumsum(terms, axis=0)])  # (K+1, k)
-    shape = tuple(len(d) for d in domains)
-    counts = np.zeros((*shape, k), dtype=np.int64)
-    for axis, dom in enumerate(domains):
-        onehot = np.zeros((len(dom), k), dtype=np.int64)
-        onehot[np.arange(len(dom)), dom] = 1
-        view = [1] * n_draws + [k]
-        view[axis] = len(dom)
-        counts = counts + onehot.reshape(view)
-    log_num = cum[counts, np.arange(k)].sum(axis=-1)
-    j = np.arange(1, n_draws + 1)
-    log_den = float(np.sum(np.log1p((j - 2) * theta)))
-    return np.exp(log_num - log_den)
+    # small domains first: the dense updates of a draw over a small domain
+    # then touch a small factor; the result is transposed back at the end
+    order = sorted(range(n_draws), key=lambda j: domains[j].shape[1])
+    doms = [np.asarray(domains[j], dtype=np.intp) for j in order]
+    factor = np.ones((m,))
+    wholes: list[bool] = []  # draws over the whole alphabet
+    for t, dom in enumerate(doms):  # draw t + 1
+        d = dom.shape[1]
+        freq = p[rows[:, None], dom]  # (M, d)
+        if t == 0:
+            factor = freq.copy()
+            wholes.append(d == n and bool(np.all(dom == np.arange(n))))
+            continue
+        den = 1.0 + (t - 1) * theta
+        new = factor[..., None] * (((1.0 - theta) / den) * freq).reshape(
+            (m,) + (1,) * t + (d,))
+        copy = theta / den
+        whole = d == n and bool(np.all(dom == np.arange(n)))
+        for s in range(t):
+            if whole and wholes[s]:
+                # the diagonal x_s = x_t of the new factor: a view of the old one's shape
+                strides = list(new.strides[:-1])
+                strides[s + 1] += new.strides[-1]
+                diagonal = as_strided(new, factor.shape, strides, writeable=True)
+                diagonal += copy * factor
+            elif whole:
+                # new[k, ..., x_s = u, ..., x_t = doms[s][k, u]] += copy * factor[k, ..., u, ...]
+                moved = np.moveaxis(new, (0, s + 1, t + 1), (0, 1, 2))
+                before = np.moveaxis(factor, s + 1, 1)
+                ds = doms[s].shape[1]
+                moved[rows[:, None], np.arange(ds)[None, :], doms[s]] += copy * before
+            else:
+                same = doms[s][:, :, None] == dom[:, None, :]  # (M, d_s, d)
+                shape = [m] + [1] * (t + 1)
+                shape[s + 1] = doms[s].shape[1]
+                shape[t + 1] = d
+                new += copy * factor[..., None] * same.reshape(shape)
+        factor = new
+        wholes.append(whole)
+    inverse = np.argsort(order)
+    return factor.transpose((0, *(1 + int(a) for a in inverse)))
+
+
+def _shared_axis_factors(p: NDArray[np.float64], domains: Sequence[NDArray[np.intp]],
+                         theta: float, axes: Sequence[int]) -> NDArray[np.float64]:
+    """:func:`balding_nichols_founder_factors` with draws sharing axes: each
+    draw multiplies the factor by its probability given the earlier draws,
+    ``((1 - θ) p_x + θ Σ_{s<t} [x_s = x]) / (1 + (t - 2) θ)``, broadcast
+    over the axes of the draws involved (one pass over the factor per
+    earlier draw)."""
+    m = p.shape[0]
+    rows = np.arange(m)
+    n_axes = max(axes) + 1
+    size = {a: domains[j].shape[1] for j, a in enumerate(axes)}
+    order = sorted(range(len(domains)), key=lambda j: (size[axes[j]], axes[j]))
+    present: list[int] = []  # axes of the factor so far, in order
+
+    def spread(values: NDArray[np.float64] | NDArray[np.bool_], over: Sequence[int]
+               ) -> NDArray[np.float64]:
+        """``values`` (M, d_over[0], ...) broadcast onto the factor's axes."""
+        shape = [m] + [1] * len(present)
+        for a in over:
+            shape[1 + present.index(a)] = size[a]
+        positions = [present.index(a) for a in over]
+        order_ = np.argsort(positions)
+        moved = np.asarray(values, dtype=float).transpose((0, *(1 + int(i) for i in order_)))
+        return moved.reshape(shape)
+
+    factor = np.ones((m,))
+    for t, j in enumerate(order):
+        axis, dom = axes[j], domains[j]
+        if axis not in present:
+            present.append(axis)
+            factor = factor[..., None]
+        freq = spread(p[rows[:, None], dom], [axis])
+        if t == 0:
+            factor = factor * freq
+            continue
+        den = 1.0 + (t - 1) * theta
+        term = ((1.0 - theta) / den) * freq
+        for s in order[:t]:
+            if axes[s] == axis:
+                same = spread(domains[s] == dom, [axis])
+            else:
+                same = spread(domains[s][:, :, None] == dom[:, None, :], [axes[s], axis])
+            term = term + (theta / den) * same
+        factor = factor * term
+    return factor.transpose((0, *(1 + present.index(a) for a in range(n_axes))))
 
 
 def genotype_log_probabilities(
@@ -126,4 +234,5 @@ def match_log_lr(
     return np.where(homozygous, hom_val, het_val)
 
 
-__all__ = ["balding_nichols_founder_factor", "genotype_log_probabilities", "match_log_lr"]
+__all__ = ["balding_nichols_founder_factor", "balding_nichols_founder_factors",
+           "genotype_log_probabilities", "match_log_lr"]

@@ -1,0 +1,145 @@
+"""The θ (Balding–Nichols) founder factor and the peeling engine under θ.
+
+The factor is built draw by draw for a batch of markers
+(:func:`balding_nichols_founder_factors`); here it is checked against the
+closed form over allele counts, entry by entry, and the engine's
+likelihoods under θ (unpadded alphabets, loops, X markers, mutation,
+degraded observations) against brute-force enumeration.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+from enumeration import brute_force_likelihood
+from support import pedigree
+
+from kinmatch.likelihood.network import build_network, marker_alphabet, pedigree_layout
+from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik
+from kinmatch.likelihood.population import (
+    balding_nichols_founder_factor,
+    balding_nichols_founder_factors,
+)
+from kinmatch.markers import Marker
+
+
+def _closed_form(p: np.ndarray, alleles: tuple[int, ...], theta: float) -> float:
+    """prod_a prod_{r < n_a} (r θ + (1 - θ) p_a) / prod_j (1 + (j - 2) θ)."""
+    counts = np.bincount(alleles, minlength=len(p))
+    num = math.prod((r * theta + (1 - theta) * p[a])
+                    for a in range(len(p)) for r in range(counts[a]))
+    den = math.prod(1 + (j - 2) * theta for j in range(1, len(alleles) + 1))
+    return num / den
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_factor_equals_the_closed_form_over_counts(seed):
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(1, 6))
+    markers = 3
+    p = rng.dirichlet(np.ones(n), markers) * rng.uniform(0.6, 1.0, (markers, 1))
+    theta = float(rng.choice([1e-4, 0.01, 0.3, 0.9]))
+    domains = []
+    for _ in range(int(rng.integers(1, 6))):
+        kind = rng.integers(3)
+        if kind == 0:  # an untyped founder allele: the whole alphabet
+            domains.append(np.broadcast_to(np.arange(n), (markers, n)))
+        else:  # a typed founder's allele: its genotype, or one allele
+            domains.append(rng.integers(0, n, (markers, 2 if kind == 1 else 1)))
+    got = balding_nichols_founder_factors(p, domains, theta)
+    assert got.shape == (markers, *(d.shape[1] for d in domains))
+    for k in range(markers):
+        single = balding_nichols_founder_factor(p[k], [d[k] for d in domains], theta)
+        for index in itertools.product(*(range(d.shape[1]) for d in domains)):
+            alleles = tuple(int(d[k, i]) for d, i in zip(domains, index))
+            expected = _closed_form(p[k], alleles, theta)
+            assert got[(k, *index)] == pytest.approx(expected, rel=1e-13, abs=0)
+            assert single[index] == pytest.approx(expected, rel=1e-13, abs=0)
+
+
+def test_factor_sums_to_one_over_the_whole_alphabet():
+    p = np.array([[0.1, 0.2, 0.3, 0.4]])
+    whole = np.broadcast_to(np.arange(4), (1, 4))
+    for theta in (0.0, 0.05, 0.5):
+        f = balding_nichols_founder_factors(p, [whole] * 5, theta)
+        assert f.sum() == pytest.approx(1.0, rel=1e-13)
+
+
+# a loop: a child of half-siblings, with an untyped grandparent and in-laws
+LOOP = pedigree(("GF", None, None, 1), ("GM", None, None, 2), ("M2", None, None, 2),
+                ("S", "GF", "GM", 1), ("D", "GF", "M2", 2), ("X", "S", "D", 1),
+                ("Y", "S", "D", 2))
+MODELS = [None, {"model": "equal", "rate": 0.02},
+          {"model": "stepwise", "rate": 0.01, "rate2": 1e-4, "range": 0.2}]
+
+
+@pytest.mark.parametrize("model", MODELS, ids=["none", "equal", "stepwise"])
+@pytest.mark.parametrize("chromosome", ["autosomal", "X"])
+@pytest.mark.parametrize("theta", [0.01, 0.3])
+def test_looped_pedigree_equals_enumeration(model, chromosome, theta):
+    rng = np.random.default_rng(7)
+    marker = Marker.create("M", ["9", "10", "11", "12"], rng.dirichlet(np.ones(4) * 2),
+                           chromosome=chromosome, mutation=model)
+    x = chromosome == "X"
+    data = {"X": (1, 1) if x else (1, 2), "Y": (0, 2), "M2": (2, 3)}
+    got = markers_loglik(LOOP, [marker], [data], theta)[0]
+    exact = brute_force_likelihood(LOOP, marker, data, theta)
+    assert math.exp(got) == pytest.approx(exact, rel=1e-12)
+
+
+def test_theta_networks_are_not_padded():
+    """Under θ the alphabet keeps its own size: padding would multiply the
+    θ factor by the padded size to the power of the untyped founder alleles
+    (the padded alleles contribute exactly zero)."""
+    marker = Marker.create("M", [str(a) for a in range(9)], np.full(9, 1 / 9),
+                           mutation={"model": "stepwise", "rate": 0.01, "rate2": 1e-4,
+                                     "range": 0.2})
+    data = {"X": (1, 2), "Y": (0, 2), "M2": (2, 3)}
+    layout = pedigree_layout(LOOP, frozenset(data), (), False)
+    alpha = marker_alphabet(marker, data, layout, True)
+    unpadded = build_network(layout, [alpha], alpha.size, 0.1)
+    padded = build_network(layout, [alpha], 10, 0.1)
+    a = float(unpadded.contract()[0]) * math.exp(unpadded.log_scale[0])
+    b = float(padded.contract()[0]) * math.exp(padded.log_scale[0])
+    assert a == pytest.approx(b, rel=1e-13)
+    assert math.log(a) == pytest.approx(markers_loglik(LOOP, [marker], [data], 0.1)[0],
+                                        rel=1e-13)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_draws_sharing_an_axis_range_over_genotypes(seed):
+    """An untyped founder's two alleles as one axis of unordered genotypes
+    (a, b), a <= b: the entry is P(a, b, ...), one ordering."""
+    rng = np.random.default_rng(seed)
+    n, markers, theta = int(rng.integers(2, 5)), 2, float(rng.choice([0.01, 0.3]))
+    p = rng.dirichlet(np.ones(n), markers)
+    a, b = (np.broadcast_to(x, (markers, len(x))) for x in np.triu_indices(n))
+    typed = rng.integers(0, n, (markers, 2))
+    whole = np.broadcast_to(np.arange(n), (markers, n))
+    domains, axes = [a, typed, b, whole, a, b], [0, 1, 0, 2, 3, 3]
+    got = balding_nichols_founder_factors(p, domains, theta, axes)
+    assert got.shape == (markers, len(a[0]), 2, n, len(a[0]))
+    for k in range(markers):
+        for index in itertools.product(*(range(s) for s in got.shape[1:])):
+            alleles = tuple(int(d[k, index[x]]) for d, x in zip(domains, axes))
+            assert got[(k, *index)] == pytest.approx(_closed_form(p[k], alleles, theta),
+                                                     rel=1e-13, abs=0)
+
+
+@pytest.mark.parametrize("theta", [0.05, 0.3])
+def test_a_kept_founder_keeps_his_ordered_alleles(theta):
+    """The genotype distribution of an untyped founder (who keeps both allele
+    variables) equals enumeration with him typed as each genotype."""
+    marker = Marker.create("M", ["9", "10", "11"], [0.2, 0.3, 0.5],
+                           mutation={"model": "stepwise", "rate": 0.01, "rate2": 1e-4,
+                                     "range": 0.2})
+    data = {"X": (1, 2), "Y": (0, 2), "M2": (2, 2)}
+    loglik, dist = genotype_distribution(LOOP, marker, data, "GF", theta)
+    total = brute_force_likelihood(LOOP, marker, data, theta)
+    assert math.exp(loglik) == pytest.approx(total, rel=1e-12)
+    for g1, g2 in itertools.combinations_with_replacement(range(3), 2):
+        joint = brute_force_likelihood(LOOP, marker, {**data, "GF": (g1, g2)}, theta)
+        assert dist[g1, g2] == pytest.approx(joint / total, rel=1e-11, abs=1e-15)
