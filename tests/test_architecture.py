@@ -18,6 +18,7 @@ import ast
 import subprocess
 import sys
 from collections import defaultdict
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,7 @@ def resolve(module: str, is_package: bool, node: ast.ImportFrom) -> str:
     return ".".join(base + ([node.module] if node.module else []))
 
 
+@cache
 def kinmatch_imports(path: Path, module: str) -> list[tuple[ast.ImportFrom | ast.Import, bool,
                                                              str]]:
     """(node, inside a function, imported module) of every kinmatch import,
@@ -101,10 +103,12 @@ def kinmatch_imports(path: Path, module: str) -> list[tuple[ast.ImportFrom | ast
     return found
 
 
+@lru_cache(maxsize=1)
 def source_modules() -> dict[str, Path]:
     return {module_name(p, SRC): p for p in sorted((SRC / "kinmatch").rglob("*.py"))}
 
 
+@lru_cache(maxsize=1)
 def import_graph() -> dict[str, set[str]]:
     modules = source_modules()
     graph: dict[str, set[str]] = defaultdict(set)

@@ -84,6 +84,7 @@ def test_kinship_result_of_a_10000_snp_trio_carries_log10() -> None:
     json.dumps(result.to_dict(), allow_nan=False)
 
 
+@pytest.mark.slow
 def test_kinmatch_lr_json_of_a_10000_snp_trio(tmp_path: Path) -> None:
     n = 10_000
     out = run_cli("lr", "--json", str(write_trio_case(tmp_path / "trio.json", n)))
