@@ -26,7 +26,6 @@ this one function, so the same options give the same numbers everywhere.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass, field
@@ -53,11 +52,7 @@ from kinmatch.dvi.solve import (
     solve_case,
 )
 from kinmatch.errors import KinmatchError
-from kinmatch.likelihood.observation import Genotype, Observation
-from kinmatch.likelihood.peeling import PedigreeMarkers, pedigrees_loglik
-from kinmatch.markers import Marker
-from kinmatch.pedigree import Pedigree
-from kinmatch.relationships import describe_relationship
+from kinmatch.likelihood.consistency import conflicting_people, describe_conflict
 
 #: The stages of :func:`run_dvi_case`, in order (the names a progress display shows).
 STAGES: tuple[str, ...] = ("drop-out and fragments", "pairwise LRs", "solve (dviSolve)",
@@ -295,10 +290,10 @@ def check_families(prepared: PreparedCase, family_loglik: NDArray[np.float64],
     parts = []
     for k in bad[:EXPLAINED_MARKERS]:
         genotypes = prepared.family_genotypes[f][k]
-        people = _conflicting_relatives(family.pedigree, markers[k], genotypes,
-                                        prepared.case.theta)
+        people = conflicting_people(family.pedigree, markers[k], genotypes,
+                                    prepared.case.theta)
         parts.append(f"marker {markers[k].name}: "
-                     + _describe_conflict(family.pedigree, markers[k], genotypes, people))
+                     + describe_conflict(family.pedigree, markers[k], genotypes, people))
     more = len(bad) - EXPLAINED_MARKERS
     if more > 0:
         parts.append(f"and {more} more marker(s): "
@@ -310,42 +305,6 @@ def check_families(prepared: PreparedCase, family_loglik: NDArray[np.float64],
         f"the reference data of family '{name}' are impossible on their own (a Mendelian "
         f"inconsistency among the relatives) — {'; '.join(parts)}. Correct these genotypes, "
         f"or {advice}")
-
-
-def _conflicting_relatives(pedigree: Pedigree, marker: Marker,
-                           genotypes: Mapping[str, Genotype | Observation], theta: float,
-                           max_size: int = 3, max_typed: int = 12) -> tuple[str, ...]:
-    """A smallest set (up to ``max_size``) of typed relatives whose genotypes have
-    likelihood 0 on their own; every typed relative if none is found."""
-    typed = [p for p in pedigree.ids if p in genotypes]
-    if len(typed) <= max_typed:
-        for size in range(1, min(max_size, len(typed)) + 1):
-            subsets = list(itertools.combinations(typed, size))
-            jobs = [PedigreeMarkers(pedigree, [marker], [{p: genotypes[p] for p in subset}])
-                    for subset in subsets]
-            for subset, loglik in zip(subsets, pedigrees_loglik(jobs, theta)):
-                if loglik[0] == -math.inf:
-                    return subset
-    return tuple(typed)
-
-
-def _describe_conflict(pedigree: Pedigree, marker: Marker,
-                       genotypes: Mapping[str, Genotype | Observation],
-                       people: Sequence[str]) -> str:
-    def text(g: Genotype | Observation) -> str:
-        alleles = g.alleles if isinstance(g, Observation) else g
-        return "/".join(marker.alleles[a] for a in alleles)
-
-    shown = [f"'{p}' {text(genotypes[p])}" for p in people]
-    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-    pairs = [(a, b, describe_relationship(pedigree, a, b))
-             for a, b in itertools.combinations(people, 2)]
-    related = [rel if len(people) == 2 else f"{a}-{b}: {rel}"
-               for a, b, rel in pairs if rel != "unrelated"]
-    out = listed + (f" ({', '.join(related)})" if related else "")
-    if len(people) == 2 and related == ["parent-child"]:
-        return out + " share no allele"
-    return out + " cannot have these genotypes together"
 
 
 __all__ = ["STAGES", "DVIOptions", "DVIResult", "check_families", "joint_to_dict",

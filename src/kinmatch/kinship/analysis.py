@@ -29,14 +29,8 @@ from typing import Any
 from kinmatch.errors import KinmatchError, Location
 from kinmatch.kinship.case import Hypothesis, KinshipCase
 from kinmatch.kinship.lineage import KinshipLineageLR, kinship_lineage_lrs, lineage_poi
-from kinmatch.kinship.lr import (
-    KinshipResult,
-    all_homozygous,
-    conflicting_sets,
-    describe_conflict,
-    kinship_lr,
-    typed_genotypes,
-)
+from kinmatch.kinship.lr import KinshipResult, all_homozygous, kinship_lr, typed_genotypes
+from kinmatch.likelihood.consistency import conflicting_sets, describe_conflict
 from kinmatch.likelihood.observation import Genotype, Observation
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.markers import Marker

@@ -11,7 +11,7 @@ far beyond the largest float (10^308), so :meth:`KinshipResult.total_log10_lr`
 is the number to print; :meth:`KinshipResult.total_lr` is ``inf`` beyond
 that range. A marker where a hypothesis gives the genotypes likelihood 0 is
 listed in :attr:`KinshipResult.impossible_markers`;
-:func:`conflicting_people` finds the typed people whose genotypes conflict
+:func:`kinmatch.likelihood.consistency.conflicting_people` finds the typed people whose genotypes conflict
 there, and :func:`describe_conflict` words it.
 
 Profiles are given with allele *names*. An allele observed in a profile but
@@ -21,7 +21,6 @@ frequency (Familias' rule), with a warning.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -33,10 +32,8 @@ from numpy.typing import NDArray
 from kinmatch.errors import KinmatchError
 from kinmatch.kinship.case import Hypothesis, Profiles, check_hypotheses
 from kinmatch.likelihood.observation import Genotype, Observation
-from kinmatch.likelihood.peeling import PedigreeMarkers, markers_loglik, pedigrees_loglik
+from kinmatch.likelihood.peeling import markers_loglik
 from kinmatch.markers import DEFAULT_MINIMUM_FREQUENCY, Marker
-from kinmatch.pedigree import Pedigree
-from kinmatch.relationships import describe_relationship
 
 #: ``ln(10)``: natural logs to log10.
 LN10 = math.log(10)
@@ -179,63 +176,12 @@ def format_power_of_ten(log10_value: float, digits: int = 3) -> str:
     return f"{mantissa:.{digits}g} × 10^{exponent}"
 
 
-def genotype_text(marker: Marker, genotype: Genotype | Observation) -> str:
-    """A genotype (or the alleles seen) with the marker's allele names: ``12/14``."""
-    alleles = genotype.alleles if isinstance(genotype, Observation) else genotype
-    text = "/".join(marker.alleles[a] for a in alleles)
-    return f"{text} (seen)" if isinstance(genotype, Observation) else text
 
 
-def conflicting_sets(pedigree: Pedigree, marker: Marker,
-                     genotypes: Mapping[str, Genotype | Observation], theta: float = 0.0, *,
-                     max_size: int = 3, max_typed: int = 12) -> list[tuple[str, ...]]:
-    """The smallest sets of typed people whose genotypes at ``marker`` have likelihood 0
-    in ``pedigree`` on their own (a parent and child sharing no allele, a trio, ...),
-    in pedigree order.
-
-    Sets of up to ``max_size`` people are tried (when at most ``max_typed``
-    people are typed); without one, the set of every typed person.
-    """
-    typed = [p for p in pedigree.ids if p in genotypes]
-    if len(typed) <= max_typed:
-        for size in range(1, min(max_size, len(typed)) + 1):
-            subsets = list(itertools.combinations(typed, size))
-            jobs = [PedigreeMarkers(pedigree, [marker], [{p: genotypes[p] for p in subset}])
-                    for subset in subsets]
-            found = [subset for subset, loglik in zip(subsets, pedigrees_loglik(jobs, theta))
-                     if loglik[0] == -math.inf]
-            if found:
-                return found
-    return [tuple(typed)]
 
 
-def conflicting_people(pedigree: Pedigree, marker: Marker,
-                       genotypes: Mapping[str, Genotype | Observation], theta: float = 0.0, *,
-                       max_size: int = 3, max_typed: int = 12) -> tuple[str, ...]:
-    """The first of :func:`conflicting_sets`: a smallest set of typed people whose
-    genotypes at ``marker`` have likelihood 0 in ``pedigree``."""
-    return conflicting_sets(pedigree, marker, genotypes, theta, max_size=max_size,
-                            max_typed=max_typed)[0]
 
 
-def describe_conflict(pedigree: Pedigree, marker: Marker,
-                      genotypes: Mapping[str, Genotype | Observation],
-                      people: Sequence[str]) -> str:
-    """The people of :func:`conflicting_people`, their genotypes and relationships:
-    ``'F' 12/12 and 'C' 14/14 (parent-child) share no allele``."""
-    shown = [f"'{p}' {genotype_text(marker, genotypes[p])}" for p in people]
-    listed = shown[0] if len(shown) == 1 else ", ".join(shown[:-1]) + " and " + shown[-1]
-    pairs = []
-    for a, b in itertools.combinations(people, 2):
-        rel = describe_relationship(pedigree, a, b)
-        if rel != "unrelated":
-            pairs.append(rel if len(people) == 2 else f"{a}-{b}: {rel}")
-    text = listed + (f" ({', '.join(pairs)})" if pairs else "")
-    if len(people) == 2 and pairs == ["parent-child"]:
-        return text + " share no allele"
-    if len(people) == 1:
-        return text + " is impossible on its own"
-    return text + " cannot have these genotypes together"
 
 
 def all_homozygous(genotypes: Mapping[str, Genotype | Observation],

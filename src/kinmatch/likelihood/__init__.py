@@ -11,5 +11,6 @@
   observations (drop-out, drop-in, silent alleles);
 * :mod:`.population` — genotype probabilities of unrelated people and the
   Balding–Nichols θ correction;
+* :mod:`.consistency` — which typed people's genotypes conflict at a marker;
 * :mod:`.dropout` — maximum-likelihood drop-out estimates from a profile.
 """
