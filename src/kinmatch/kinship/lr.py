@@ -11,8 +11,8 @@ far beyond the largest float (10^308), so :meth:`KinshipResult.total_log10_lr`
 is the number to print; :meth:`KinshipResult.total_lr` is ``inf`` beyond
 that range. A marker where a hypothesis gives the genotypes likelihood 0 is
 listed in :attr:`KinshipResult.impossible_markers`;
-:func:`kinmatch.likelihood.consistency.conflicting_people` finds the typed people whose genotypes conflict
-there, and :func:`describe_conflict` words it.
+:func:`kinmatch.likelihood.consistency.conflicting_people` finds the typed
+people whose genotypes conflict there, and ``describe_conflict`` words it.
 
 Profiles are given with allele *names*. An allele observed in a profile but
 missing from the marker's frequency database is added with the minimum
