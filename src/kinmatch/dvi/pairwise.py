@@ -49,6 +49,7 @@ import math
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -130,22 +131,22 @@ class PairwiseLR:
             if getattr(self, name) is None:
                 object.__setattr__(self, name, np.zeros(shape, dtype=dtype))
 
-    @property
+    @cached_property
     def has_lineage(self) -> bool:
         """Whether some pair has a lineage part other than LR 1."""
         return bool(np.any(self.log_lr_y) or np.any(self.log_lr_mtdna))
 
-    @property
+    @cached_property
     def log_lr_autosomal(self) -> NDArray[np.float64]:
         """The autosomal natural-log LR per pair (sum over markers); NaN where sexes differ."""
-        return self.log_lr_per_marker.sum(axis=2)
+        return _read_only(self.log_lr_per_marker.sum(axis=2))
 
-    @property
+    @cached_property
     def log_lr_lineage(self) -> NDArray[np.float64]:
         """``log_lr_y + log_lr_mtdna`` per pair."""
-        return self.log_lr_y + self.log_lr_mtdna  # type: ignore[operator]
+        return _read_only(self.log_lr_y + self.log_lr_mtdna)  # type: ignore[operator]
 
-    @property
+    @cached_property
     def log_lr(self) -> NDArray[np.float64]:
         """Combined natural-log LR per pair: autosomal + Y + mtDNA; NaN where sexes differ.
 
@@ -153,20 +154,27 @@ class PairwiseLR:
         """
         total = self.log_lr_per_marker.sum(axis=2)
         if not self.has_lineage:
-            return total
+            return _read_only(total)
         with np.errstate(invalid="ignore"):
             total = total + self.log_lr_lineage
         total[~self.sex_compatible] = math.nan
-        return total
+        return _read_only(total)
 
-    @property
+    @cached_property
     def lr(self) -> NDArray[np.float64]:
         with np.errstate(over="ignore"):
-            return np.exp(self.log_lr)
+            return _read_only(np.exp(self.log_lr))
 
-    @property
+    @cached_property
     def sex_compatible(self) -> NDArray[np.bool_]:
-        return self.incompatible >= 0
+        return _read_only(self.incompatible >= 0)
+
+
+def _read_only(values: NDArray[Any]) -> NDArray[Any]:
+    """``values``, made read-only: the derived matrices of a :class:`PairwiseLR`
+    are computed once and shared by every reader."""
+    values.flags.writeable = False
+    return values
 
 
 #: One family's rows: its missing persons' family log-likelihoods (missing ×
