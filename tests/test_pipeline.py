@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import math
+import tempfile
 from dataclasses import replace
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +21,7 @@ from kinmatch.dvi.pairwise import pairwise_lr
 from kinmatch.dvi.pipeline import STAGES, DVIOptions, run_dvi_case
 from kinmatch.dvi.reassociation import merge_fragments
 from kinmatch.dvi.solve import solve_case
-from kinmatch.errors import CaseFormatError
+from kinmatch.errors import CaseFormatError, KinmatchError, KinmatchWarning
 from kinmatch.formats.cases import read_case, read_dvi_case, read_kinship_case
 from kinmatch.formats.dvi_json import write_dvi_case
 from kinmatch.kinship.analysis import analyse_kinship_case
@@ -209,3 +211,47 @@ def test_warnings_come_once_and_before_the_results() -> None:
     assert res.exit_code == 0, res.output
     assert res.output.count("off-ladder allele (OL)") == 1
     assert res.output.index("warning:") < res.output.index("Marker")
+
+
+def _with_sample(profile: dict[str, tuple[str, str]], sample_id: str = "EMPTY"):
+    case = read_dvi_case(DVI_EXAMPLE)
+    extra = PostMortemSample(sample_id, profile, case.samples[0].sex)
+    return replace(case, samples=[*case.samples[:2], extra, *case.samples[2:]])
+
+
+def test_a_sample_typed_at_no_marker_is_not_typed() -> None:
+    """Never "Best: M1" for a sample with no data: its own conclusion, a
+    warning, and the rest of the case computed as without it."""
+    case = _with_sample({})
+    with pytest.warns(KinmatchWarning, match="'EMPTY' is typed at 0 of 10 markers"):
+        result = run_dvi_case(case)
+    rows = {r.sample: r for r in result.solution.samples}
+    assert rows["EMPTY"].conclusion == "Not typed" and rows["EMPTY"].missing_person is None
+    assert [r.sample for r in result.solution.samples] == [s.id for s in case.samples]
+    assert result.not_typed == ("EMPTY",)
+    assert "EMPTY" not in result.pairwise.samples
+    plain = run_dvi_case(read_dvi_case(DVI_EXAMPLE))
+    assert result.solution.missing_persons == plain.solution.missing_persons
+    res = run_cli("dvi", "--json", "--no-progress", str(_written(case)))
+    assert res.exit_code == 0, res.output
+    data = json.loads(res.output[res.output.index("{"):])
+    assert data["not_typed"] == ["EMPTY"]
+
+
+def test_min_markers_is_configurable() -> None:
+    first = read_dvi_case(DVI_EXAMPLE).samples[0]
+    two = dict(list(first.profile.items())[:2])
+    case = _with_sample(two, "FEW")
+    assert run_dvi_case(case, DVIOptions(min_markers=2)).not_typed == ()
+    with pytest.warns(KinmatchWarning, match="'FEW' is typed at 2 of 10 markers"):
+        result = run_dvi_case(case, DVIOptions(min_markers=3))
+    assert {r.sample: r.conclusion for r in result.solution.samples}["FEW"] == "Not typed"
+    with pytest.raises(KinmatchError, match="no sample is typed at 11 or more markers"), \
+            pytest.warns(KinmatchWarning):
+        run_dvi_case(case, DVIOptions(min_markers=11))
+
+
+def _written(case) -> Path:
+    path = Path(tempfile.mkdtemp()) / "case.json"
+    write_dvi_case(case, path)
+    return path

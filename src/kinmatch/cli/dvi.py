@@ -55,6 +55,9 @@ from kinmatch.scenarios.scoring import score_dvi_result
 @click.option("--estimate-dropout", is_flag=True,
               help="Estimate each sample's drop-out probability by maximum likelihood from its "
                    "own profile (samples without one set in the case).")
+@click.option("--min-markers", type=click.IntRange(0), default=1, show_default=True,
+              help="A sample typed at fewer markers (and with no Y-STR or mtDNA data) is "
+                   "'Not typed': left out with a warning.")
 @click.option("--dropin", type=click.FloatRange(0, 1, max_open=True), default=None,
               help="Drop-in probability for the samples whose drop-out is estimated.")
 @click.option("--truth", type=click.Path(dir_okay=False, exists=True), default=None,
@@ -67,7 +70,7 @@ from kinmatch.scenarios.scoring import score_dvi_result
 def dvi_command(case: str, threshold: float, threshold2: float | None, max_incompatible: int,
                 ignore_sex: bool, merge_fragments: bool, identity_threshold: float,
                 max_assignments: int, top: int, as_json: bool, report: str | None,
-                estimate_dropout: bool, dropin: float | None, truth: str | None,
+                estimate_dropout: bool, min_markers: int, dropin: float | None, truth: str | None,
                 progress: bool) -> None:
     """Solve a DVI case: which remains are which missing person.
 
@@ -87,7 +90,8 @@ def dvi_command(case: str, threshold: float, threshold2: float | None, max_incom
                          max_incompatible=max_incompatible, ignore_sex=ignore_sex,
                          merge_fragments=merge_fragments, identity_threshold=identity_threshold,
                          max_assignments=max_assignments, top=top,
-                         estimate_dropout=estimate_dropout, dropin=dropin)
+                         estimate_dropout=estimate_dropout, dropin=dropin,
+                         min_markers=min_markers)
     stages = ["read the case", *STAGES, "write the report"]
     with Progress(SpinnerColumn(), TextColumn("{task.description:<28}"), BarColumn(),
                   TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn(),

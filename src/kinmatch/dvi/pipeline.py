@@ -28,13 +28,19 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-from kinmatch.dvi.case import DVICase, PreparedCase, estimate_case_dropout, prepare_case
+from kinmatch.dvi.case import (
+    DVICase,
+    PostMortemSample,
+    PreparedCase,
+    estimate_case_dropout,
+    prepare_case,
+)
 from kinmatch.dvi.joint import JointResult, joint_identification
 from kinmatch.dvi.lr_parts import LRParts, row_parts
 from kinmatch.dvi.pairwise import (
@@ -51,7 +57,7 @@ from kinmatch.dvi.solve import (
     SampleConclusion,
     solve_case,
 )
-from kinmatch.errors import KinmatchError
+from kinmatch.errors import KinmatchError, warn
 from kinmatch.likelihood.consistency import conflicting_people, describe_conflict
 
 #: The stages of :func:`run_dvi_case`, in order (the names a progress display shows).
@@ -74,7 +80,10 @@ class DVIOptions:
     family in the solve, per component in the whole-case analysis; beyond
     it, k-best search with posterior bounds); ``top``: joint assignments
     kept; ``estimate_dropout`` and ``dropin``: estimate the drop-out of each
-    sample that has none set, with this drop-in probability.
+    sample that has none set, with this drop-in probability;
+    ``min_markers``: a sample typed at fewer markers (after fragments are
+    merged) and with no Y-STR or mtDNA data is "Not typed": left out of the
+    analysis with a warning, and given that conclusion.
     """
 
     threshold: float = 1e4
@@ -87,6 +96,7 @@ class DVIOptions:
     top: int = 10
     estimate_dropout: bool = False
     dropin: float | None = None
+    min_markers: int = 1
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -109,6 +119,8 @@ class DVIResult:
     joint: JointResult
     fragments: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     source: str | None = None
+    #: samples left out as typed at fewer than ``options.min_markers`` markers
+    not_typed: tuple[str, ...] = ()
 
     @property
     def joint_note(self) -> str | None:
@@ -143,6 +155,7 @@ class DVIResult:
                      "markers": [m.name for m in case.markers]},
             "options": self.options.to_dict(),
             "fragments": {k: list(v) for k, v in self.fragments.items()},
+            "not_typed": list(self.not_typed),
             "pairwise": pairwise_to_dict(self.pairwise),
             "solution": self.solution.to_dict(),
             "lr_parts": {
@@ -245,6 +258,8 @@ def run_dvi_case(case: DVICase, options: DVIOptions | None = None, *,
         merged = merge_fragments(case, threshold=options.identity_threshold)
         case = merged.case
         fragments = {k: v for k, v in merged.individuals.items() if len(v) > 1}
+    order = [s.id for s in case.samples]
+    case, untyped = _without_untyped(case, options.min_markers)
     stage(1)
     # one cache for the whole run: the solve's recomputations and the joint
     # analysis reuse the families peeled for the pairwise matrix
@@ -262,8 +277,39 @@ def run_dvi_case(case: DVICase, options: DVIOptions | None = None, *,
     joint = joint_identification(prepared, pairwise, top=options.top,
                                  component_limit=options.max_assignments, cache=cache)
     stage(len(STAGES))
+    if untyped:
+        rows = {r.sample: r for r in solution.samples}
+        rows.update({s.id: SampleConclusion(s.id, conclusion=NOT_TYPED,
+                                            comment=f"typed at {len(s.profile)} of "
+                                                    f"{len(case.markers)} markers")
+                     for s in untyped})
+        solution = replace(solution, samples=tuple(rows[sid] for sid in order))
     return DVIResult(case=case, options=options, pairwise=pairwise, solution=solution,
-                     joint=joint, fragments=fragments, source=source)
+                     joint=joint, fragments=fragments, source=source,
+                     not_typed=tuple(s.id for s in untyped))
+
+
+#: The conclusion of a sample typed at too few markers to be compared.
+NOT_TYPED = "Not typed"
+
+
+def _without_untyped(case: DVICase, min_markers: int
+                     ) -> tuple[DVICase, list[PostMortemSample]]:
+    """The case without the samples typed at fewer than ``min_markers`` markers
+    (and with no lineage data), and those samples; each gets a warning. A case
+    with no typed sample left is an error."""
+    untyped = [s for s in case.samples
+               if len(s.profile) < min_markers and not s.has_lineage_data]
+    if not untyped:
+        return case, []
+    for s in untyped:
+        warn(f"sample '{s.id}' is typed at {len(s.profile)} of {len(case.markers)} markers "
+             f"(fewer than {min_markers}): left out, concluded '{NOT_TYPED}'")
+    kept = [s for s in case.samples if s not in untyped]
+    if not kept:
+        raise KinmatchError(f"no sample is typed at {min_markers} or more markers: there is "
+                            "nothing to compare")
+    return replace(case, samples=kept), untyped
 
 
 #: Markers of an inconsistent family explained one by one (the rest are named).
