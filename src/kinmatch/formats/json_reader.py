@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import json_source_map
 
 from kinmatch.errors import CaseFormatError, KinmatchError, Location
-from kinmatch.schemas import validator
+from kinmatch.schemas import fast_validator, validator
 
 if TYPE_CHECKING:
     from jsonschema.exceptions import ValidationError
@@ -135,7 +135,11 @@ class JsonReader:
 
     def validate(self, schema: str) -> None:
         """Check the document against a shipped schema; the first problem in
-        the file becomes a located :class:`CaseFormatError`."""
+        the file becomes a located :class:`CaseFormatError`. A compiled
+        validator says whether there is a problem; the pure-Python one, whose
+        errors the messages are worded from, runs only when there is."""
+        if fast_validator(schema).is_valid(self.data):
+            return
         errors = list(validator(schema).iter_errors(self.data))
         if not errors:
             return

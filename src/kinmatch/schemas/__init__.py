@@ -21,6 +21,8 @@ from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+import jsonschema_rs
+
 if TYPE_CHECKING:
     from jsonschema import Draft202012Validator
 
@@ -51,6 +53,30 @@ def load_schema(name: str) -> dict[str, Any]:
     return result
 
 
+#: The base URI the shipped schemas are resolved against (never fetched: the
+#: relative ``$ref`` s name sibling files, which :func:`fast_validator` reads
+#: from the package).
+_BASE_URI = "https://kinmatch.invalid/schemas/"
+
+
+def _shipped_schema(uri: str) -> dict[str, Any]:
+    name = uri.rsplit("/", 1)[-1].removesuffix(".schema.json")
+    if not uri.startswith(_BASE_URI) or name not in SCHEMA_NAMES:
+        raise ValueError(f"schema reference outside kinmatch's schemas: {uri}")
+    return load_schema(name)
+
+
+@cache
+def fast_validator(name: str) -> jsonschema_rs.Validator:
+    """A compiled (Rust) draft 2020-12 validator for a shipped schema: it says
+    whether a document is valid about a thousand times faster than
+    :func:`validator` (2 ms against 2.4 s for the Chōsei case); the readers
+    ask :func:`validator` for the located error only when it says no."""
+    return jsonschema_rs.Draft202012Validator(
+        load_schema(name), retriever=_shipped_schema,
+        base_uri=_BASE_URI + schema_filename(name))
+
+
 @cache
 def validator(name: str) -> Draft202012Validator:
     """A ``jsonschema`` Draft 2020-12 validator for a shipped schema, with the
@@ -64,4 +90,5 @@ def validator(name: str) -> Draft202012Validator:
     return Draft202012Validator(load_schema(name), registry=registry)
 
 
-__all__ = ["SCHEMA_NAMES", "load_schema", "schema_filename", "schema_text", "validator"]
+__all__ = ["SCHEMA_NAMES", "fast_validator", "load_schema", "schema_filename", "schema_text",
+           "validator"]
