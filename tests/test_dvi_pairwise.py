@@ -271,20 +271,25 @@ def test_silent_allele_marker_equals_whole_pedigree_kinship_lr():
     assert result.log_lr_per_marker[1, 0, 0] > -np.inf  # 12 vs father 10: possible via silent
 
 
-def test_case_larger_than_the_distribution_cache():
-    """A case with more families than the family cache holds is computed
-    whole (the cache keeps the latest families) and gives the same LRs."""
-    rng = np.random.default_rng(21)
-    case, marker, _, _ = _random_dvi(rng)
+def _sibling_families(rng, marker, n):
+    """``n`` families, each a missing son and his typed sister (random genotype)."""
     families = []
-    for i in range(7):
+    for i in range(n):
         ped = pedigree_from_records([
             {"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
             {"id": f"MP{i}", "sex": 1, "father": "F", "mother": "Mo"},
             {"id": "Sib", "sex": 2, "father": "F", "mother": "Mo"}])
         families.append(ReferenceFamily(f"F{i}", ped, (f"MP{i}",),
                                         {"Sib": {"M": tuple(rng.choice(marker.alleles, 2))}}))
-    case = dc_replace(case, families=families)
+    return families
+
+
+def test_case_larger_than_the_distribution_cache():
+    """A case with more families than the family cache holds is computed
+    whole (the cache keeps the latest families) and gives the same LRs."""
+    rng = np.random.default_rng(21)
+    case, marker, _, _ = _random_dvi(rng)
+    case = dc_replace(case, families=_sibling_families(rng, marker, 7))
     want = pairwise_lr(prepare_case(case), cache=PairwiseCache()).log_lr
     cache = PairwiseCache(max_families=3)
     got = pairwise_lr(prepare_case(case), cache=cache).log_lr
@@ -298,15 +303,7 @@ def test_cache_reuses_unchanged_families_and_recomputes_changed_ones():
     computation without cache."""
     rng = np.random.default_rng(22)
     case, marker, _, _ = _random_dvi(rng)
-    families = []
-    for i in range(3):
-        ped = pedigree_from_records([
-            {"id": "F", "sex": 1}, {"id": "Mo", "sex": 2},
-            {"id": f"MP{i}", "sex": 1, "father": "F", "mother": "Mo"},
-            {"id": "Sib", "sex": 2, "father": "F", "mother": "Mo"}])
-        families.append(ReferenceFamily(f"F{i}", ped, (f"MP{i}",),
-                                        {"Sib": {"M": tuple(rng.choice(marker.alleles, 2))}}))
-    case = dc_replace(case, families=families)
+    case = dc_replace(case, families=_sibling_families(rng, marker, 3))
     cache = PairwiseCache()
     first = pairwise_lr(prepare_case(case), cache=cache)
     assert cache.n_families == 3

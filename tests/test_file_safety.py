@@ -59,15 +59,21 @@ def dvi_case(tmp_path: Path) -> Path:
     return case
 
 
+def _copy_with_lineage(example: Path, folder: Path) -> Path:
+    """A copy of an example case in ``folder``, with the lineage databases it
+    names by relative path (lineage/...) beside it."""
+    case = folder / example.name
+    shutil.copy(example, case)
+    (folder / "lineage").mkdir()
+    for name in LINEAGE_FILES:
+        shutil.copy(EXAMPLES / "lineage" / name, folder / "lineage" / name)
+    return case
+
+
 @pytest.fixture
 def lineage_case(tmp_path: Path) -> Path:
     """A DVI case naming its lineage databases by relative path (lineage/...)."""
-    case = tmp_path / "dvi_case_lineage.json"
-    shutil.copy(EXAMPLES / "dvi_case_lineage.json", case)
-    (tmp_path / "lineage").mkdir()
-    for name in LINEAGE_FILES:
-        shutil.copy(EXAMPLES / "lineage" / name, tmp_path / "lineage" / name)
-    return case
+    return _copy_with_lineage(EXAMPLES / "dvi_case_lineage.json", tmp_path)
 
 
 # -- kinmatch dvi --report -----------------------------------------------------
@@ -180,11 +186,7 @@ def test_convert_force_onto_the_hypotheses(tmp_path: Path,
 
 
 def test_convert_force_onto_a_lineage_database_of_the_case(tmp_path: Path) -> None:
-    case = tmp_path / "case.json"
-    shutil.copy(EXAMPLES / "missing_person_lineage.json", case)
-    (tmp_path / "lineage").mkdir()
-    for name in LINEAGE_FILES:
-        shutil.copy(EXAMPLES / "lineage" / name, tmp_path / "lineage" / name)
+    case = _copy_with_lineage(EXAMPLES / "missing_person_lineage.json", tmp_path)
     before = snapshot(tmp_path)
     target = tmp_path / "lineage" / "mt_database_synthetic.tsv"
     res = run_cli("convert", str(case), str(target), "--to", "json", "--force")
