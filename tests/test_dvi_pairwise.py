@@ -303,7 +303,8 @@ def test_cache_reuses_unchanged_families_and_recomputes_changed_ones():
     computation without cache."""
     rng = np.random.default_rng(22)
     case, marker, _, _ = _random_dvi(rng)
-    case = dc_replace(case, families=_sibling_families(rng, marker, 3))
+    families = _sibling_families(rng, marker, 3)
+    case = dc_replace(case, families=families)
     cache = PairwiseCache()
     first = pairwise_lr(prepare_case(case), cache=cache)
     assert cache.n_families == 3
