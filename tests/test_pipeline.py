@@ -255,3 +255,42 @@ def _written(case) -> Path:
     path = Path(tempfile.mkdtemp()) / "case.json"
     write_dvi_case(case, path)
     return path
+
+
+def test_not_typed_samples_are_counted() -> None:
+    case = _with_sample({})
+    with pytest.warns(KinmatchWarning):
+        result = run_dvi_case(case)
+    assert result.to_dict()["case"]["samples"] == len(case.samples) == 6
+    res = run_cli("dvi", "--no-progress", str(_written(case)), width=200)
+    assert res.exit_code == 0, res.output
+    assert "6 samples" in res.output and "Not typed" in res.output
+
+
+def test_a_one_hypothesis_case_round_trips_through_json(tmp_path: Path) -> None:
+    """A case with one pedigree is a pedigree likelihood in JSON as in Familias."""
+    folder = shared_reference_path("familias-files", "the real Familias files")
+    out = tmp_path / "one.json"
+    assert run_cli("convert", str(folder / "Ch4-example-4-8-4.fam"), str(out)).exit_code == 0
+    res = run_cli("lr", str(out), width=120)
+    assert res.exit_code == 0, res.output
+    assert "-429.4005" in res.output
+
+
+def test_a_pedigree_likelihood_of_zero_is_printed_with_who_conflicts(tmp_path: Path) -> None:
+    doc = json.loads((EXAMPLES / "paternity.json").read_text())
+    doc["hypotheses"] = doc["hypotheses"][:1]
+    doc.pop("reference", None)
+    for marker in doc["markers"]:
+        marker.pop("mutation", None)
+    first = doc["markers"][0]["name"]
+    alleles = doc["markers"][0]["alleles"]
+    people = list(doc["profiles"])
+    doc["profiles"][people[0]][first] = [alleles[0], alleles[0]]
+    doc["profiles"][people[1]][first] = [alleles[1], alleles[1]]
+    path = tmp_path / "zero.json"
+    path.write_text(json.dumps(doc))
+    res = run_cli("lr", str(path), width=200)
+    assert res.exit_code == 0, res.output
+    assert "-∞ (likelihood 0)" in res.output
+    assert f"{first}: the pedigree has likelihood 0" in res.output

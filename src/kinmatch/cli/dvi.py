@@ -135,7 +135,8 @@ def _print_dvi(result: DVIResult, report: str | None) -> None:
 
     console = Console(highlight=False)
     title = dvi.title or source
-    console.print(f"[bold]{title}[/]: {len(dvi.samples)} samples, {len(dvi.families)} families, "
+    n_samples = len(dvi.samples) + len(result.not_typed)
+    console.print(f"[bold]{title}[/]: {n_samples} samples, {len(dvi.families)} families, "
                   f"{sum(len(f.missing) for f in dvi.families)} missing persons, "
                   f"{len(dvi.markers)} markers")
     # A large case lists what needs attention; every row is in --json and the report.

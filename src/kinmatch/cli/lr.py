@@ -55,7 +55,8 @@ def log10_text(log10_lr: float) -> str:
     return format_log(log10_lr)
 
 
-def print_likelihood_table(result: KinshipResult, title: str, console: Console) -> None:
+def print_likelihood_table(result: KinshipResult, title: str, console: Console,
+                           notes: Sequence[str] = ()) -> None:
     """One pedigree's likelihood per marker and in total (a case with one
     hypothesis, as Familias shows a file with one pedigree)."""
     name = result.hypotheses[0]
@@ -68,10 +69,15 @@ def print_likelihood_table(result: KinshipResult, title: str, console: Console) 
                       "-∞ (likelihood 0)" if value == -math.inf else format_log(value))
     table.add_section()
     total = float(result.total_loglik[0])
-    table.add_row("[bold]Total[/]", f"[bold]{format_power_of_ten(total / LN10)}[/]",
-                  f"[bold]{format_log(total)}[/]")
+    if total == -math.inf:
+        table.add_row("[bold]Total[/]", "[bold]0[/]", "[bold]-∞ (likelihood 0)[/]")
+    else:
+        table.add_row("[bold]Total[/]", f"[bold]{format_power_of_ten(total / LN10)}[/]",
+                      f"[bold]{format_log(total)}[/]")
     console.print(table)
     console.print(f"  pedigree likelihood of '{name}' (one hypothesis: no LR)")
+    for note in notes:
+        console.print(f"  [yellow]note:[/] {escape(note)}")
 
 
 def print_lr_table(result: KinshipResult, title: str, console: Console,
@@ -216,7 +222,7 @@ def _print_result(analysis: KinshipAnalysis, case: str, as_json: bool) -> None:
     console = Console(highlight=False)
     descriptions = {h.name: h.description for h in data.hypotheses if h.description}
     if len(result.hypotheses) == 1:
-        print_likelihood_table(result, data.title or case, console)
+        print_likelihood_table(result, data.title or case, console, analysis.notes)
     else:
         print_lr_table(result, data.title or case, console, analysis.notes)
     for name, text in descriptions.items():

@@ -150,7 +150,8 @@ class DVIResult:
         every conclusion and the joint analysis."""
         case = self.case
         return json_safe({
-            "case": {"source": self.source, "title": case.title, "samples": len(case.samples),
+            "case": {"source": self.source, "title": case.title,
+                     "samples": len(case.samples) + len(self.not_typed),
                      "families": len(case.families), "theta": case.theta,
                      "markers": [m.name for m in case.markers]},
             "options": self.options.to_dict(),

@@ -268,11 +268,15 @@ def read_hypothesis(r: JsonReader, h: Any, ptr: str) -> Hypothesis:
     return Hypothesis(name, pedigree, description)
 
 
-def read_hypotheses(r: JsonReader, root: Mapping[str, Any]) -> tuple[list[Hypothesis], str | None]:
-    """The ``hypotheses`` (two or more, unique names) and the ``reference`` among them."""
+def read_hypotheses(r: JsonReader, root: Mapping[str, Any], minimum: int = 2
+                    ) -> tuple[list[Hypothesis], str | None]:
+    """The ``hypotheses`` (at least ``minimum``, unique names) and the ``reference``
+    among them. A kinship case may hold one (its pedigree likelihood, as
+    Familias gives for a file with one pedigree); a hypotheses file two."""
     hyps = r.field(root, "hypotheses", "", list)
-    if len(hyps) < 2:
-        raise r.error("/hypotheses", "a kinship case needs at least two hypotheses")
+    if len(hyps) < minimum:
+        raise r.error("/hypotheses", "a kinship case needs at least two hypotheses"
+                      if minimum == 2 else "a kinship case needs at least one hypothesis")
     hypotheses = [read_hypothesis(r, h, f"/hypotheses/{i}") for i, h in enumerate(hyps)]
     names = [h.name for h in hypotheses]
     for i, name in enumerate(names):
@@ -319,7 +323,7 @@ def parse_case(text: str | bytes, filename: str = "<case>",
     markers = read_markers(r, r.field(root, "markers", "", list), normalise)
     profiles = read_profile_block(r, r.field(root, "profiles", "", dict),
                                   {m.name: m for m in markers})
-    hypotheses, reference = read_hypotheses(r, root)
+    hypotheses, reference = read_hypotheses(r, root, minimum=1)
     check_case_hypotheses(r, markers, profiles, hypotheses)
     dropout, dropin = _read_dropout(r, root, profiles)
     if base_dir is None:

@@ -165,6 +165,12 @@ def impossible_marker_notes(result: KinshipResult, case: KinshipCase,
     is excluded) or undefined (``0/0``), and who conflicts under the reference."""
     impossible = result.impossible_markers
     reference = next(h for h in case.hypotheses if h.name == result.reference)
+    if len(result.hypotheses) == 1:  # a pedigree likelihood: say who conflicts where
+        return tuple(
+            f"{name}: the pedigree has likelihood 0 ("
+            + _conflict_text([reference], markers[result.markers.index(name)],
+                             genotypes[result.markers.index(name)], theta)[0] + ")"
+            for name in impossible[result.reference])
     dead = set(result.impossible_everywhere)
     notes = []
     for name in impossible[result.reference]:
@@ -210,7 +216,7 @@ def analyse_kinship_case(case: KinshipCase, *, theta: float | None = None,
     if result.impossible_markers[result.reference]:
         markers, genotypes = typed_genotypes(case.markers, case.profiles,
                                              case.minimum_frequency, case.dropout, case.dropin)
-        if result.impossible_everywhere:
+        if result.impossible_everywhere and len(result.hypotheses) > 1:
             raise impossible_markers_error(result, case, genotypes, markers, theta)
         notes = impossible_marker_notes(result, case, genotypes, markers, theta)
     return KinshipAnalysis(case, result, case_lineage_lrs(result, case), notes)

@@ -215,7 +215,7 @@ def dvi_report_html(
         "params": params,
         "theta": case.theta,
         "markers": [m.name for m in case.markers],
-        "n_samples": len(case.samples),
+        "n_samples": len(solution.samples),
         "n_families": len(case.families),
         "n_missing": sum(len(f.missing) for f in case.families),
         "counts": sorted(counts.items(), key=lambda kv: (kv[0] not in IDENTIFYING, kv[0])),
