@@ -78,7 +78,7 @@ def _case_text(**changes):
         (lambda d: d["markers"][0].update(mutation={"model": "stepwise", "rate": 0.01}),
          "/markers/0", "needs the parameter 'rate2'"),
         (lambda d: d.update(reference="H9"), "/reference", "not one of the hypotheses"),
-        (lambda d: d["hypotheses"].pop(), "/hypotheses", "at least two"),
+        (lambda d: d["hypotheses"].clear(), "/hypotheses", "at least one hypothesis"),
         (lambda d: d.update(extra=1), "/extra", "unknown field"),
     ],
 )
