@@ -389,3 +389,18 @@ def test_the_compiled_and_the_python_schema_validators_agree(sex):
     fast = fast_validator("dvi-case").is_valid(doc)
     slow = not list(validator("dvi-case").iter_errors(doc))
     assert fast == slow
+
+
+@pytest.mark.parametrize("token", ["NaN", "Infinity", "-Infinity", "1e999"])
+def test_numbers_that_are_not_finite_are_located_errors(tmp_path, token):
+    """json.loads takes NaN, Infinity and 1e999 (as inf); a case file must not:
+    a θ of NaN used to pass the Python schema check."""
+    text = DVI_EXAMPLE.read_text()
+    doc = json.loads(text)
+    doc["theta"] = 0.5
+    path = tmp_path / "case.json"
+    path.write_text(json.dumps(doc, indent=1).replace('"theta": 0.5', f'"theta": {token}'))
+    with pytest.raises(CaseFormatError, match=f"the number '{re.escape(token)}' is not finite"):
+        read_dvi_case(path)
+    res = run_cli("dvi", "--no-progress", str(path))
+    assert res.exit_code == 2 and "line" in res.output

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import difflib
 import json
+import math
 import re
 import sys
 from collections.abc import Callable, Iterable, Mapping
@@ -288,10 +289,17 @@ def load_json(text: str, filename: str) -> Any:
     """The JSON value in ``text``; every problem a :class:`CaseFormatError`
     with the line and column: a syntax error (a file cut off says so), a key
     given twice in one object (JSON readers differ on which one counts, so
-    it is refused), nesting too deep to read, or an integer with more digits
-    than Python converts."""
+    it is refused), nesting too deep to read, an integer with more digits
+    than Python converts, or a number that is not finite (``NaN``,
+    ``Infinity``, ``1e999``: not JSON, and no probability or rate)."""
     try:
-        return json.loads(text, object_pairs_hook=_unique_keys)
+        return json.loads(text, object_pairs_hook=_unique_keys,
+                          parse_constant=_not_finite, parse_float=_finite_float)
+    except _NotFinite as bad:
+        at = _token_position(text, bad.token)
+        raise CaseFormatError(f"the number '{bad.token}' is not finite: JSON has no NaN or "
+                              "infinity, and no probability or rate can be one",
+                              _location(text, filename, at)) from None
     except json.JSONDecodeError as err:
         message = f"not valid JSON: {err.msg}"
         unclosed = err.msg.startswith("Unterminated string") and '"' not in text[err.pos + 1:]
@@ -312,6 +320,29 @@ def load_json(text: str, filename: str) -> Any:
         start, end = digits
         raise CaseFormatError(f"a number with {end - start} digits is too long to read",
                               _location(text, filename, start)) from None
+
+
+class _NotFinite(Exception):
+    def __init__(self, token: str) -> None:
+        super().__init__(token)
+        self.token = token
+
+
+def _not_finite(token: str) -> float:
+    raise _NotFinite(token)
+
+
+def _finite_float(token: str) -> float:
+    value = float(token)
+    if not math.isfinite(value):
+        raise _NotFinite(token)
+    return value
+
+
+def _token_position(text: str, token: str) -> int | None:
+    """Where ``token`` first stands as a JSON value (after ``:``, ``[`` or ``,``)."""
+    found = re.search(r"[:\[,]\s*(" + re.escape(token) + r")(?=\s*[,\]}])", text)
+    return found.start(1) if found else None
 
 
 class _DuplicateKey(Exception):
