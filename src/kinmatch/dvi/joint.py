@@ -236,6 +236,11 @@ class JointResult:
         with np.errstate(over="ignore"):
             return np.exp(self.loglik[0] - self.loglik)
 
+    @property
+    def log10_lr_vs_best(self) -> NDArray[np.float64]:
+        """``log10(L(best) / L(row))`` per row: finite where the ratio overflows."""
+        return (self.loglik[0] - self.loglik) / math.log(10)
+
     def describe(self, row: int) -> dict[str, str]:
         """Row ``row`` as ``{sample: missing person or "*"}``."""
         return {s: (self.missing[c] if c != NOT_MISSING else "*")

@@ -217,12 +217,13 @@ def pairwise_to_dict(pairwise: PairwiseLR) -> dict[str, Any]:
 def joint_to_dict(joint: JointResult) -> dict[str, Any]:
     """The best assignments (with ``L(best) / L(row)``, also as log10: finite where the
     ratio overflows) and the posterior of every pair, with bounds."""
+    lr_vs_best, log10_lr_vs_best = joint.lr_vs_best, joint.log10_lr_vs_best
     return {
         "exact": bool(joint.exact),
         "n_assignments": joint.n_assignments,
         "top": [{"assignment": joint.describe(i), "loglik": float(joint.loglik[i]),
-                 "lr_vs_best": float(joint.lr_vs_best[i]),
-                 "log10_lr_vs_best": float(joint.loglik[0] - joint.loglik[i]) / math.log(10)}
+                 "lr_vs_best": float(lr_vs_best[i]),
+                 "log10_lr_vs_best": float(log10_lr_vs_best[i])}
                 for i in range(len(joint.loglik))],
         "posterior": {"samples": list(joint.samples),
                       "missing": [*joint.missing, "*"],

@@ -196,7 +196,7 @@ def dvi_report_html(
                                 if c != NOT_MISSING],
                       "loglik": float(joint.loglik[i]),
                       "lr_vs_best": float(joint.lr_vs_best[i]),
-                      "log10_lr_vs_best": float(joint.loglik[0] - joint.loglik[i]) / math.log(10)}
+                      "log10_lr_vs_best": float(joint.log10_lr_vs_best[i])}
                      for i in range(n)],
             "n_assignments": joint.n_assignments,
             "posteriors": posts,
