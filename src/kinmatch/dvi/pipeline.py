@@ -307,7 +307,8 @@ def _without_untyped(case: DVICase, min_markers: int
     for s in untyped:
         warn(f"sample '{s.id}' is typed at {len(s.profile)} of {len(case.markers)} markers "
              f"(fewer than {min_markers}): left out, concluded '{NOT_TYPED}'")
-    kept = [s for s in case.samples if s not in untyped]
+    left_out = {s.id for s in untyped}
+    kept = [s for s in case.samples if s.id not in left_out]
     if not kept:
         raise KinmatchError(f"no sample is typed at {min_markers} or more markers: there is "
                             "nothing to compare")
