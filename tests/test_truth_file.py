@@ -57,3 +57,9 @@ def test_kinmatch_dvi_scores_against_a_good_truth(tmp_path: Path) -> None:
     assert res.exit_code == 0, res.output
     scores = json.loads(res.output)["truth"]
     assert scores["correct"] == 1 and scores["false"] == 0
+
+
+def test_names_with_a_slash_are_located_at_their_own_field() -> None:
+    with pytest.raises(CaseFormatError) as err:
+        parse_truth('{"fragments": {\n "R1/a": 3}, "recovered": []}', "truth.json")
+    assert err.value.location.field == "/fragments/R1~1a"  # RFC 6901, as the case readers

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from kinmatch.formats.json_reader import JsonReader, read_json_text
+from kinmatch.formats.json_reader import JsonReader, pointer_key, read_json_text
 
 
 def parse_truth(text: str, filename: str = "<truth>") -> dict[str, Any]:
@@ -29,7 +29,8 @@ def parse_truth(text: str, filename: str = "<truth>") -> dict[str, Any]:
     fragments = r.field(root, "fragments", "", dict)
     for sample, miner in fragments.items():
         if not isinstance(miner, str):
-            raise r.error(f"/fragments/{sample}", "expected the name of a miner (text)")
+            raise r.error(f"/fragments/{pointer_key(sample)}",
+                          "expected the name of a miner (text)")
     recovered = r.field(root, "recovered", "", list)
     for i, miner in enumerate(recovered):
         if not isinstance(miner, str):
@@ -37,7 +38,7 @@ def parse_truth(text: str, filename: str = "<truth>") -> dict[str, Any]:
     families: Mapping[str, Any] = r.field(root, "families", "", dict, required=False,
                                           default={})
     for name, family in families.items():
-        pointer = f"/families/{name}"
+        pointer = f"/families/{pointer_key(name)}"
         if not isinstance(family, dict):
             raise r.error(pointer, "expected an object with the family's 'miner'")
         r.field(family, "miner", pointer, str)
