@@ -44,7 +44,7 @@ ALLOWED: dict[str, set[str]] = {
     "dvi": {"core", "likelihood", "lineage", "algorithms"},
     "planning": {"core", "likelihood", "lineage", "dvi", "kinship"},
     "formats": {"core", "dvi", "kinship", "lineage", "schemas"},
-    "scenarios": {"core", "dvi", "lineage"},
+    "scenarios": {"core", "dvi", "lineage", "formats"},  # formats: the shipped norSTR table
     "report": {"core", "dvi", "kinship", "lineage", "kinmatch"},
     "kinmatch": {"core", "dvi", "formats", "kinship"},
     "cli": {"core", "algorithms", "schemas", "likelihood", "lineage", "kinship", "dvi",

@@ -34,7 +34,8 @@ def simulate_group() -> None:
 def chosei_command(out: str, force: bool, seed: int, recovered: int) -> None:
     """The 1942 Chōsei mine flood: 183 miners (136 Korean, 47 Japanese), their
     families' donors 80+ years on, fragmented degraded remains, Y-STR and
-    mtDNA data, SYNTHETIC frequency databases (see kinmatch.scenarios.chosei).
+    mtDNA data; autosomal STR frequencies from norSTR's East Asian database,
+    SYNTHETIC Y-STR and mtDNA databases (see kinmatch.scenarios.chosei).
 
     An existing case.json or truth.json in DIR is replaced only with --force."""
     folder = Path(out)

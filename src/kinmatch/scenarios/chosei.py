@@ -22,12 +22,16 @@ run, timed and scored against the truth:
   model (rate 0.002), the Yfiler Plus Y-STRs (per-locus rates of
   :data:`kinmatch.lineage.ystr.YFILER_PLUS_RATES`) and the mtDNA control
   region;
-* **allele frequencies**: **synthetic** Korean and Japanese databases. No
-  Korean or Japanese STR table can be shipped with kinmatch, so both are
-  drawn from one East-Asian-like base distribution per locus, each with its
-  own Dirichlet perturbation (F_ST ≈ 0.005). They are labelled SYNTHETIC
-  everywhere; replace them with published tables (e.g. the Korean and
-  Japanese population studies in *FSI: Genetics*) for casework;
+* **allele frequencies**: the case's autosomal STR frequencies are norSTR's
+  **East Asian database** (version 2023, MIT licence; shipped in
+  ``kinmatch/scenarios/data`` with its licence), the published table a
+  laboratory would use, at every GlobalFiler locus it covers; a locus it does
+  not cover gets a SYNTHETIC East-Asian-like distribution, named in the
+  case's title and the truth's ``synthetic_loci``. The Korean and Japanese
+  miners' families are simulated from each population's own frequencies,
+  drawn around the case's table with F_ST = 0.005 (SYNTHETIC; no Korean or
+  Japanese table can be shipped with kinmatch), so the case has the
+  population structure that θ accounts for;
 * **remains**: most victims are not recovered; each recovered victim gives
   1–3 **fragments**, each typed on its own. Drop-out rises with amplicon
   length and the fragment's degradation (a logistic model in the amplicon
@@ -35,8 +39,9 @@ run, timed and scored against the truth:
   have no sex call;
 * **lineage data**: Y haplotypes and mtDNA profiles pass down the paternal
   and maternal lines with mutation; population haplotypes come from
-  synthetic haplogroup-like clusters, and the case carries synthetic Y and
-  mtDNA databases of 500 profiles per population;
+  synthetic haplogroup-like clusters, and the case carries SYNTHETIC Y-STR
+  and mtDNA databases of 500 profiles per population (named so: no Korean
+  or Japanese lineage database can be shipped either);
 * **truth**: which fragments are which miner, which miners were recovered.
 
 Everything is reproducible from the seed. Use :func:`simulate_chosei` for
@@ -49,20 +54,24 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from importlib import resources
 from typing import Any
 
 import numpy as np
 
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
+from kinmatch.formats.frequencies import parse_familias_frequencies
 from kinmatch.lineage.mtdna import MtDatabase, parse_mt_profile
 from kinmatch.lineage.settings import LineageSettings
 from kinmatch.lineage.ystr import YFILER_PLUS_RATES, YDatabase, make_haplotype
-from kinmatch.markers import Marker
+from kinmatch.markers import FrequencyDatabase, Marker
 from kinmatch.pedigree import Pedigree, Sex, pedigree_from_records
 from kinmatch.simulate import simulate_genotypes
 
 #: The 21 autosomal STRs of GlobalFiler: (name, approximate amplicon length in
-#: bp used by the degradation model, lowest and highest repeat, microvariants).
+#: bp used by the degradation model, lowest and highest repeat, microvariants);
+#: the repeats and microvariants serve only a locus the frequency database lacks
+#: (its SYNTHETIC distribution, :func:`scenario_markers`).
 GLOBALFILER: tuple[tuple[str, int, int, int, tuple[str, ...]], ...] = (
     ("D3S1358", 110, 11, 20, ()), ("vWA", 170, 11, 22, ()), ("D16S539", 290, 5, 15, ()),
     ("CSF1PO", 320, 6, 15, ()), ("TPOX", 330, 6, 13, ()), ("D8S1179", 110, 8, 19, ()),
@@ -100,7 +109,37 @@ MUTATION = {"model": "stepwise", "rate": 0.002, "rate2": 1e-6, "range": 0.1}
 
 
 # ---------------------------------------------------------------------------
-# Synthetic populations
+# Frequencies: the published table and the populations drawn around it
+
+
+#: The case's autosomal STR frequencies: norSTR's East Asian database (MIT), shipped in
+#: ``kinmatch/scenarios/data`` with its licence file and a README naming the source.
+EAST_ASIAN_FILE = "OstAsiaDB_v2023.txt"
+#: The name the case and its truth give that database.
+EAST_ASIAN_NAME = "norSTR East Asian v2023"
+#: F_ST of the Korean and Japanese populations around the case's table.
+FST = 0.005
+
+
+def east_asian_database() -> FrequencyDatabase:
+    """norSTR's East Asian STR frequency database (version 2023), read from the copy
+    shipped in ``kinmatch/scenarios/data``."""
+    source = resources.files("kinmatch.scenarios").joinpath("data").joinpath(EAST_ASIAN_FILE)
+    return parse_familias_frequencies(source.read_bytes(), EAST_ASIAN_FILE, EAST_ASIAN_NAME)
+
+
+@dataclass(frozen=True)
+class ScenarioMarkers:
+    """The GlobalFiler markers of the case and of the populations it is simulated from."""
+
+    #: the case's markers (the laboratory's database), in the order of :data:`GLOBALFILER`
+    case: list[Marker]
+    #: {population: its markers}: the frequencies the families are simulated from (SYNTHETIC)
+    populations: dict[str, list[Marker]]
+    #: the loci whose frequencies in the case are SYNTHETIC (the database lacks them)
+    synthetic_loci: tuple[str, ...]
+    #: the name of the database the case's frequencies come from
+    database: str
 
 
 def _locus_alleles(lo: int, hi: int, micro: Sequence[str]) -> list[str]:
@@ -108,23 +147,57 @@ def _locus_alleles(lo: int, hi: int, micro: Sequence[str]) -> list[str]:
     return sorted(names, key=float)
 
 
-def synthetic_markers(rng: np.random.Generator, fst: float = 0.005
-                      ) -> dict[str, list[Marker]]:
-    """SYNTHETIC Korean and Japanese GlobalFiler databases (see the module docstring)."""
+def _synthetic_locus(rng: np.random.Generator, lo: int, hi: int, micro: Sequence[str]
+                     ) -> tuple[tuple[str, ...], np.ndarray]:
+    """A SYNTHETIC East-Asian-like distribution: a discretised normal over the repeats
+    ``lo``..``hi`` around a random mode, microvariants 0.15 times as likely."""
+    alleles = _locus_alleles(lo, hi, micro)
+    x = np.array([float(a) for a in alleles])
+    mode = rng.uniform(lo + 0.3 * (hi - lo), lo + 0.6 * (hi - lo))
+    base = np.exp(-0.5 * ((x - mode) / max(1.2, 0.18 * (hi - lo))) ** 2)
+    base *= np.where(x != np.floor(x), 0.15, 1.0)  # microvariants are rarer
+    base = base / base.sum() + 1e-4
+    return tuple(alleles), base / base.sum()
+
+
+def scenario_markers(rng: np.random.Generator, database: FrequencyDatabase | None = None,
+                     fst: float = FST, populations: Sequence[str] = ("Korean", "Japanese")
+                     ) -> ScenarioMarkers:
+    """The case's GlobalFiler markers and each population's.
+
+    The case's frequencies at a locus are those of ``database`` (default
+    :func:`east_asian_database`) where it has the locus, else a SYNTHETIC
+    distribution (listed in ``synthetic_loci``). Each population's
+    frequencies are drawn around the case's, p_pop ~ Dirichlet(p (1 − F) / F)
+    with F = ``fst``: the Balding–Nichols model of a subpopulation (Balding
+    and Nichols 1995, *Genetica* 96:3–12), mean p and F_ST = F; each is
+    floored at 1e-5 and renormalised so that every allele stays possible.
+    """
+    database = east_asian_database() if database is None else database
     concentration = (1 - fst) / fst
-    out: dict[str, list[Marker]] = {"Korean": [], "Japanese": []}
+    case: list[Marker] = []
+    out: dict[str, list[Marker]] = {population: [] for population in populations}
+    synthetic = []
     for name, _, lo, hi, micro in GLOBALFILER:
-        alleles = _locus_alleles(lo, hi, micro)
-        x = np.array([float(a) for a in alleles])
-        mode = rng.uniform(lo + 0.3 * (hi - lo), lo + 0.6 * (hi - lo))
-        base = np.exp(-0.5 * ((x - mode) / max(1.2, 0.18 * (hi - lo))) ** 2)
-        base *= np.where(x != np.floor(x), 0.15, 1.0)  # microvariants are rarer
-        base = base / base.sum() + 1e-4
-        base /= base.sum()
+        if name in database.frequencies:
+            alleles, base = database.frequencies[name]
+        else:
+            alleles, base = _synthetic_locus(rng, lo, hi, micro)
+            synthetic.append(name)
+        case.append(Marker.create(name, alleles, base, mutation=MUTATION))
         for population in out:
             f = rng.dirichlet(base * concentration) + 1e-5
             out[population].append(Marker.create(name, alleles, f / f.sum(), mutation=MUTATION))
-    return out
+    return ScenarioMarkers(case, out, tuple(synthetic), database.population)
+
+
+def case_title(markers: ScenarioMarkers) -> str:
+    """The case's title: where its frequencies come from, SYNTHETIC ones named so."""
+    parts = [f"autosomal STR frequencies {markers.database}"]
+    if markers.synthetic_loci:
+        parts.append(f"SYNTHETIC at {', '.join(markers.synthetic_loci)}")
+    parts.append("Y-STR and mtDNA databases SYNTHETIC")
+    return f"Chōsei mine flood 1942 (simulated; {'; '.join(parts)})"
 
 
 def _y_clusters(rng: np.random.Generator, n: int) -> list[dict[str, tuple[int, ...]]]:
@@ -261,7 +334,8 @@ class ChoseiScenario:
 
     case: DVICase
     truth: dict[str, Any]
-    markers_by_population: dict[str, list[Marker]]
+    #: the case's markers and the populations' (see :func:`scenario_markers`)
+    markers: ScenarioMarkers
     #: Y haplotypes and mtDNA profiles: {"samples": {id: {...}}, "relatives":
     #: {family: {person: {...}}}, "y_database": {...}, "mtdna_database": {...}}
     lineage: dict[str, Any] = field(default_factory=dict)
@@ -275,20 +349,21 @@ def amplicon_dropout(length: int, degradation: float) -> float:
 
 
 def simulate_chosei(seed: int = 1942, *, n_korean: int = 136, n_japanese: int = 47,
-                    recovered: int = 40, max_fragments: int = 3, dropin: float = 0.005
-                    ) -> ChoseiScenario:
+                    recovered: int = 40, max_fragments: int = 3, dropin: float = 0.005,
+                    database: FrequencyDatabase | None = None) -> ChoseiScenario:
     """Simulate the case (see the module docstring). ``recovered`` miners have
-    remains, each 1 to ``max_fragments`` fragments."""
+    remains, each 1 to ``max_fragments`` fragments. ``database``: the case's
+    autosomal frequencies (default norSTR's East Asian, :func:`east_asian_database`)."""
     rng = np.random.default_rng(seed)
     life_rng = np.random.default_rng([seed, 1])  # who has died: its own stream
-    markers = synthetic_markers(rng)
+    scenario_loci = scenario_markers(rng, database)
+    markers = scenario_loci.populations
     y_clusters = {pop: _y_clusters(rng, 14) for pop in markers}
     mt_motifs = {pop: _mt_motifs(rng, 18) for pop in markers}
     miners = [(f"K{i + 1:03d}", "Korean") for i in range(n_korean)]
     miners += [(f"J{i + 1:03d}", "Japanese") for i in range(n_japanese)]
-    # Korean and Japanese families share no marker alleles table: index the case with the
-    # Korean markers and the Japanese families' genotypes simulated from theirs (the
-    # case-level database is the pooled one a laboratory would use: the Korean table)
+    # the Korean and Japanese families are simulated from their populations' frequencies;
+    # the case holds the published East Asian table a laboratory would use (same alleles)
     families, lineage_relatives, truth_families = [], {}, {}
     miner_alleles: dict[str, np.ndarray] = {}
     miner_lineage: dict[str, dict[str, Any]] = {}
@@ -379,9 +454,8 @@ def simulate_chosei(seed: int = 1942, *, n_korean: int = 136, n_japanese: int = 
                                      for pop, vs in mt_database.items()
                                      for i, v in enumerate(vs)),
                                name="SYNTHETIC East Asian mtDNA database"))
-    case = DVICase(markers["Korean"], samples, families, theta=0.0,
-                   title="Chōsei mine flood 1942 (simulated; SYNTHETIC frequencies)",
-                   lineage=settings)
+    case = DVICase(scenario_loci.case, samples, families, theta=0.0,
+                   title=case_title(scenario_loci), lineage=settings)
     truth = {
         "seed": seed,
         "fragments": fragments,
@@ -389,11 +463,16 @@ def simulate_chosei(seed: int = 1942, *, n_korean: int = 136, n_japanese: int = 
         "miners": {m: pop for m, pop in miners},
         "families": truth_families,
         "families_without_donor": no_donor,
-        "note": "Simulated case: SYNTHETIC allele frequencies and lineage databases.",
+        "autosomal_database": scenario_loci.database,
+        "synthetic_loci": list(scenario_loci.synthetic_loci),
+        "note": ("Simulated case: the case's autosomal STR frequencies are a published "
+                 "database (autosomal_database) except at synthetic_loci; the Korean and "
+                 f"Japanese populations' own frequencies (F_ST {FST}) and the Y-STR and mtDNA "
+                 "databases are SYNTHETIC."),
     }
     lineage = {"samples": sample_lineage, "relatives": lineage_relatives,
                "y_database": y_database, "mtdna_database": mt_database}
-    return ChoseiScenario(case, truth, markers, lineage)
+    return ChoseiScenario(case, truth, scenario_loci, lineage)
 
 
 def _profile(markers: Sequence[Marker], alleles: np.ndarray) -> dict[str, tuple[str, str]]:
