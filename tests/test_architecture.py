@@ -48,7 +48,7 @@ ALLOWED: dict[str, set[str]] = {
     "report": {"core", "dvi", "kinship", "lineage", "kinmatch"},
     "kinmatch": {"core", "dvi", "formats", "kinship"},
     # the shared case: storage is the database, service the web API over it
-    "storage": {"core", "kinmatch"},
+    "storage": {"core", "dvi", "formats", "kinmatch"},
     "service": {"core", "dvi", "kinship", "lineage", "planning", "formats", "report",
                 "scenarios", "storage", "kinmatch"},
     "cli": {"core", "algorithms", "schemas", "likelihood", "lineage", "kinship", "dvi",

@@ -12,6 +12,8 @@ from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm.exc import StaleDataError
@@ -28,7 +30,7 @@ from kinmatch.storage.audit import (
 )
 from kinmatch.storage.database import Database, StorageError, current_revision, head_revision
 from kinmatch.storage.encryption import Keyring, SealError, load_keyring
-from kinmatch.storage.models import Agency, AuditEntry, MissingPerson, Programme
+from kinmatch.storage.models import Agency, AuditEntry, Base, MissingPerson, Programme
 
 ALICE = Actor("alice", "NFS-KR", "u-alice", "127.0.0.1")
 
@@ -36,6 +38,12 @@ ALICE = Actor("alice", "NFS-KR", "u-alice", "127.0.0.1")
 def test_upgrade_reaches_the_head_revision(database: Database) -> None:
     assert current_revision(database.engine) == head_revision() == "0001"
     database.check_schema()
+
+
+def test_the_migrations_build_exactly_the_models_tables(database: Database) -> None:
+    with database.engine.connect() as conn:
+        diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
+    assert diff == []
 
 
 def test_an_empty_database_is_refused_until_upgraded(tmp_path: object) -> None:

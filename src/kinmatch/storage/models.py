@@ -218,6 +218,8 @@ class Family(Base):
     pedigree: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     #: pedigree ids of the missing persons
     missing: Mapped[list[str]] = mapped_column(JSON)
+    #: other family fields of the case format (founder_inbreeding)
+    details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     personal_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = _created()
     version: Mapped[int] = mapped_column(Integer, default=1)

@@ -81,6 +81,7 @@ def upgrade() -> None:
         sa.Column("owner_agency_id", sa.String(length=36), nullable=False),
         sa.Column("pedigree", sa.JSON(), nullable=False),
         sa.Column("missing", sa.JSON(), nullable=False),
+        sa.Column("details", sa.JSON(), nullable=False),
         sa.Column("personal_sealed", sa.LargeBinary(), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("version", sa.Integer(), nullable=False),
