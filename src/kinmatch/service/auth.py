@@ -30,7 +30,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from kinmatch.storage.encryption import Keyring
+from kinmatch.storage.encryption import Keyring, sealed_place
 from kinmatch.storage.models import ApiToken, LoginSession, User, now
 
 MAX_FAILURES = 5
@@ -70,7 +70,7 @@ def _aware(at: datetime) -> datetime:
 
 
 def totp_place(user: User) -> str:
-    return f"users:{user.id}:totp"
+    return sealed_place("users", user.id, "totp")
 
 
 def check_password(session: Session, keyring: Keyring, username: str, password: str,

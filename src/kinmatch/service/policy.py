@@ -203,3 +203,13 @@ def decide(subject: Subject, action: Action, resource: Resource) -> Decision:
         case Action.MANAGE_PROGRAMME:
             return allow_if(admin, "only programme administrators manage the programme")
     raise AssertionError(action)  # pragma: no cover - every action is matched above
+
+
+#: the owner of a resource that belongs to an agency other than the subject's
+ANOTHER_AGENCY = "(another agency)"
+
+
+def across_agencies(subject: Subject, action: Action, kind: Kind, programme_id: str) -> bool:
+    """May ``subject`` do ``action`` on what *every* agency of the programme
+    owns (e.g. read the whole audit log), not only on its own agency's?"""
+    return decide(subject, action, Resource(kind, programme_id, ANOTHER_AGENCY)).allowed

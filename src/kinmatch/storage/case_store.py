@@ -25,13 +25,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePath
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.cases import read_dvi_case
 from kinmatch.formats.dvi_json import DVI_FORMAT_NAME, dvi_case_to_dict
-from kinmatch.storage.encryption import Keyring
+from kinmatch.storage.encryption import Keyring, sealed_place
 from kinmatch.storage.models import (
     Family,
     FamilyMissingPerson,
@@ -41,6 +41,7 @@ from kinmatch.storage.models import (
     Relative,
     Sample,
     SampleKind,
+    new_id,
 )
 
 SEX_NAMES = {0: "unknown", 1: "male", 2: "female"}
@@ -56,10 +57,6 @@ class ImportRefused(KinmatchError):
     def __init__(self, message: str, status: int = 422) -> None:
         super().__init__(message)
         self.status = status
-
-
-def sealed_place(table: str, row_id: str, column: str) -> str:
-    return f"{table}:{row_id}:{column}"
 
 
 def seal_profile(keyring: Keyring, sample: Sample, profile: dict[str, Any]) -> None:
@@ -151,7 +148,19 @@ def import_case(session: Session, keyring: Keyring, *, programme_id: str, agency
     if before is not None:
         raise ImportRefused(f"this file was imported before (as '{before.filename}' on "
                             f"{before.created_at:%Y-%m-%d %H:%M} UTC)", 409)
-    doc = read_uploaded_case(data, filename)
+    return import_document(session, keyring, read_uploaded_case(data, filename),
+                           programme_id=programme_id, agency_id=agency_id, user_id=user_id,
+                           filename=PurePath(filename).name, digest=digest)
+
+
+def import_document(session: Session, keyring: Keyring, doc: dict[str, Any], *,
+                    programme_id: str, agency_id: str, user_id: str, filename: str,
+                    digest: str, markers_name: str | None = None,
+                    lineage_name: str | None = None) -> ImportSummary:
+    """Import a DVI case document (as :func:`read_uploaded_case` gives) whose
+    source has the SHA-256 ``digest``; the markers go into the marker
+    database ``markers_name`` (default: "markers of FILENAME"), the lineage
+    databases into ``lineage_name`` (default: "lineage databases of FILENAME")."""
     _clash(session, Family, programme_id, (f["name"] for f in doc["families"]), "families")
     _clash(session, MissingPerson, programme_id,
            (m for f in doc["families"] for m in f["missing"]), "missing persons")
@@ -159,62 +168,65 @@ def import_case(session: Session, keyring: Keyring, *, programme_id: str, agency
     _clash(session, Sample, programme_id,
            (f"{f['name']}:{pid}" for f in doc["families"] for pid in _typed(f)), "samples")
 
-    stem = PurePath(filename).name
+    stem = filename
     marker_doc = {"markers": doc["markers"], "theta": doc.get("theta", 0.0),
                   "options": doc.get("options", {})}
     created = 0
-    _, new = _marker_database(session, programme_id, f"markers of {stem}", "autosomal",
-                              marker_doc, stem)
+    _, new = _marker_database(session, programme_id, markers_name or f"markers of {stem}",
+                              "autosomal", marker_doc, stem)
     created += new
     if doc.get("lineage"):
-        _, new = _marker_database(session, programme_id, f"lineage databases of {stem}",
+        _, new = _marker_database(session, programme_id,
+                                  lineage_name or f"lineage databases of {stem}",
                                   "lineage", doc["lineage"], stem)
         created += new
 
+    # ids are made here, so the rows are written in one flush at the end
+    rows: list[Any] = []
     n_relatives = n_references = 0
+    family_position = _next_position(session, Family, programme_id)
+    sample_position = _next_position(session, Sample, programme_id)
     for fam in doc["families"]:
-        family = Family(programme_id=programme_id, code=fam["name"], owner_agency_id=agency_id,
-                        pedigree=fam["pedigree"], missing=list(fam["missing"]),
+        family_position += 1
+        family = Family(id=new_id(), programme_id=programme_id, code=fam["name"],
+                        position=family_position,
+                        owner_agency_id=agency_id, pedigree=fam["pedigree"],
+                        missing=list(fam["missing"]),
                         details={k: fam[k] for k in ("founder_inbreeding",) if k in fam})
-        session.add(family)
-        session.flush()
+        rows.append(family)
         sexes = {p["id"]: int(p.get("sex", 0)) for p in fam["pedigree"]}
-        for pid in fam["missing"]:
-            person = MissingPerson(programme_id=programme_id, code=pid,
-                                   owner_agency_id=agency_id, sex=SEX_NAMES[sexes[pid]],
-                                   status="no_donor")
-            session.add(person)
-            session.flush()
-            session.add(FamilyMissingPerson(family_id=family.id, pedigree_id=pid,
-                                            missing_person_id=person.id))
-        deceased = set(fam.get("deceased", ()))
         typed = _typed(fam)
+        for pid in fam["missing"]:
+            person = MissingPerson(id=new_id(), programme_id=programme_id, code=pid,
+                                   owner_agency_id=agency_id, sex=SEX_NAMES[sexes[pid]],
+                                   status="donors_sampled" if typed else "no_donor")
+            rows += [person, FamilyMissingPerson(family_id=family.id, pedigree_id=pid,
+                                                 missing_person_id=person.id)]
+        deceased = set(fam.get("deceased", ()))
         for pid in sorted(typed | deceased):
-            relative = Relative(family_id=family.id, pedigree_id=pid, deceased=pid in deceased)
-            session.add(relative)
+            relative = Relative(id=new_id(), family_id=family.id, pedigree_id=pid,
+                                deceased=pid in deceased)
+            rows.append(relative)
             n_relatives += 1
             if pid not in typed:
                 continue
-            session.flush()
-            sample = Sample(programme_id=programme_id, code=f"{fam['name']}:{pid}",
-                            kind=SampleKind.REFERENCE, owner_agency_id=agency_id,
-                            relative_id=relative.id, sex=SEX_NAMES[sexes[pid]])
-            session.add(sample)
-            session.flush()
+            sample_position += 1
+            sample = Sample(id=new_id(), programme_id=programme_id, position=sample_position,
+                            code=f"{fam['name']}:{pid}", kind=SampleKind.REFERENCE,
+                            owner_agency_id=agency_id, relative_id=relative.id,
+                            sex=SEX_NAMES[sexes[pid]])
             seal_profile(keyring, sample, _relative_profile(fam, pid))
+            rows.append(sample)
             n_references += 1
-        if typed:
-            for pid in fam["missing"]:
-                person = session.execute(select(MissingPerson).where(
-                    MissingPerson.programme_id == programme_id,
-                    MissingPerson.code == pid)).scalar_one()
-                person.status = "donors_sampled"
     for s in doc["samples"]:
-        sample = Sample(programme_id=programme_id, code=s["id"], kind=SampleKind.REMAINS,
-                        owner_agency_id=agency_id, sex=SEX_NAMES[int(s.get("sex", 0))])
-        session.add(sample)
-        session.flush()
+        sample_position += 1
+        sample = Sample(id=new_id(), programme_id=programme_id, position=sample_position,
+                        code=s["id"],
+                        kind=SampleKind.REMAINS, owner_agency_id=agency_id,
+                        sex=SEX_NAMES[int(s.get("sex", 0))])
         seal_profile(keyring, sample, {k: s[k] for k in PROFILE_FIELDS if k in s})
+        rows.append(sample)
+    session.add_all(rows)
     record = ImportRecord(programme_id=programme_id, filename=stem, file_format="dvi-case",
                           content_hash=digest, imported_by=user_id, agency_id=agency_id)
     session.add(record)
@@ -224,6 +236,12 @@ def import_case(session: Session, keyring: Keyring, *, programme_id: str, agency
                             len(doc["samples"]), created)
     record.summary = summary.as_dict()
     return summary
+
+
+def _next_position(session: Session, model: Any, programme_id: str) -> int:
+    last = session.execute(select(func.max(model.position)).where(
+        model.programme_id == programme_id)).scalar_one_or_none()
+    return int(last or 0)
 
 
 def _typed(fam: dict[str, Any]) -> set[str]:
@@ -254,7 +272,7 @@ def case_document(session: Session, keyring: Keyring, programme_id: str,
         doc["options"] = markers.document["options"]
     doc["markers"] = markers.document["markers"]
     samples = session.execute(select(Sample).where(
-        Sample.programme_id == programme_id).order_by(Sample.created_at, Sample.code)).scalars()
+        Sample.programme_id == programme_id).order_by(Sample.position, Sample.code)).scalars()
     remains: list[dict[str, Any]] = []
     references: dict[str, dict[str, Any]] = {}
     for sample in samples:
@@ -268,7 +286,7 @@ def case_document(session: Session, keyring: Keyring, programme_id: str,
     doc["samples"] = remains
     families = []
     for family in session.execute(select(Family).where(
-            Family.programme_id == programme_id).order_by(Family.created_at,
+            Family.programme_id == programme_id).order_by(Family.position,
                                                           Family.code)).scalars():
         entry: dict[str, Any] = {"name": family.code, "pedigree": family.pedigree,
                                  "missing": family.missing, **family.details}

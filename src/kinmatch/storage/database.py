@@ -143,6 +143,10 @@ class Database:
         database = database or os.environ.get(DATABASE_ENV) or None
         folder = Path(data_folder or os.environ.get(DATA_ENV) or "kinmatch-data")
         url = database_url(database, folder)
+        if (check_schema and url.get_backend_name() == "sqlite" and url.database
+                and not Path(url.database).exists()):
+            raise StorageError(f"there is no database at {url.database}: run `kinmatch db "
+                               "upgrade` to create one (or give --data / --database)")
         db = cls(make_engine(url), url)
         if check_schema:
             db.check_schema()

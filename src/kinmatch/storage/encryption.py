@@ -38,6 +38,11 @@ KEY_FILE = "kinmatch.key"
 KEYS_ENV = "KINMATCH_KEYS"
 
 
+def sealed_place(table: str, row_id: str, column: str) -> str:
+    """Where a sealed value belongs: its associated data."""
+    return f"{table}:{row_id}:{column}"
+
+
 class SealError(KinmatchError):
     """A sealed value cannot be opened (wrong key, tampered, misplaced)."""
 

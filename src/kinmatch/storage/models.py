@@ -220,6 +220,8 @@ class Family(Base):
     missing: Mapped[list[str]] = mapped_column(JSON)
     #: other family fields of the case format (founder_inbreeding)
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: order in the programme (as imported): analyses list families in this order
+    position: Mapped[int] = mapped_column(Integer, default=0)
     personal_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = _created()
     version: Mapped[int] = mapped_column(Integer, default=1)
@@ -236,6 +238,8 @@ class FamilyMissingPerson(Base):
                                            primary_key=True)
     pedigree_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     missing_person_id: Mapped[str] = mapped_column(ForeignKey("missing_persons.id"))
+    family: Mapped[Family] = relationship()
+    missing_person: Mapped[MissingPerson] = relationship()
 
 
 class Relative(Base):
@@ -290,9 +294,12 @@ class Sample(Base):
         ForeignKey("relatives.id", ondelete="SET NULL"), nullable=True)
     sex: Mapped[str] = mapped_column(String(8), default="unknown")
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    #: order in the programme (as imported): analyses list samples in this order
+    position: Mapped[int] = mapped_column(Integer, default=0)
     profile_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     created_at: Mapped[datetime] = _created()
     version: Mapped[int] = mapped_column(Integer, default=1)
+    relative: Mapped[Relative | None] = relationship()
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy declares it)
 
 
