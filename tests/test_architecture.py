@@ -47,8 +47,12 @@ ALLOWED: dict[str, set[str]] = {
     "scenarios": {"core", "dvi", "lineage", "formats"},  # formats: the shipped norSTR table
     "report": {"core", "dvi", "kinship", "lineage", "kinmatch"},
     "kinmatch": {"core", "dvi", "formats", "kinship"},
+    # the shared case: storage is the database, service the web API over it
+    "storage": {"core", "dvi", "formats", "kinmatch"},
+    "service": {"core", "dvi", "kinship", "lineage", "planning", "formats", "report",
+                "scenarios", "storage", "kinmatch"},
     "cli": {"core", "algorithms", "schemas", "likelihood", "lineage", "kinship", "dvi",
-            "planning", "formats", "scenarios", "report", "kinmatch"},
+            "planning", "formats", "scenarios", "report", "kinmatch", "storage", "service"},
 }
 
 

@@ -27,13 +27,17 @@ from kinmatch import __version__
 
 #: name -> (module, command object's name in it, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "audit": ("kinmatch.cli.db", "audit_group", "The audit log of the shared case."),
     "convert": ("kinmatch.cli.convert", "convert_command",
                 "Convert INPUT to OUTPUT; the input's format is read from its content."),
+    "db": ("kinmatch.cli.db", "db_group", "Create, upgrade and keep the shared case's database."),
     "dvi": ("kinmatch.cli.dvi", "dvi_command",
             "Solve a DVI case: which remains are which missing person."),
     "lr": ("kinmatch.cli.lr", "lr_command", "Kinship LRs for the hypotheses of a case."),
     "plan": ("kinmatch.cli.plan", "plan_command",
              "Power planning: which relative to sample next."),
+    "serve": ("kinmatch.cli.serve", "serve_command",
+              "Run the shared case service (JSON API, OpenAPI at /api/docs)."),
     "simulate": ("kinmatch.cli.simulate", "simulate_group",
                  "Simulate a case modelled on a real disaster, with its truth."),
 }

@@ -1,0 +1,79 @@
+"""``kinmatch db`` and ``kinmatch audit``: keeping the shared case's database."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from kinmatch.cli.common import err_console, friendly
+from kinmatch.cli.serve import database_options
+from kinmatch.storage.audit import verify_audit_log
+from kinmatch.storage.database import Database, current_revision, head_revision
+from kinmatch.storage.encryption import key_file_path, load_keyring
+from kinmatch.storage.maintenance import rotate_key
+
+
+def _folder(data: str | None) -> Path:
+    return Path(data) if data else Path("kinmatch-data")
+
+
+@click.group("db")
+def db_group() -> None:
+    """Create, upgrade and keep the shared case's database."""
+
+
+@db_group.command("upgrade")
+@database_options
+@friendly
+def upgrade_command(data: str | None, database: str | None) -> None:
+    """Create the database or upgrade it to this kinmatch's schema (and create
+    the key file in the data folder when there is no key)."""
+    db = Database.open(database, data, check_schema=False)
+    before = current_revision(db.engine)
+    db.upgrade()
+    load_keyring(_folder(data), create=True)
+    after = head_revision()
+    state = "created" if before is None else ("already at" if before == after else "upgraded")
+    click.echo(f"{db.describe()}: {state} revision {after}")
+
+
+@db_group.command("rotate-key")
+@database_options
+@click.option("--drop-old", is_flag=True,
+              help="Remove the old keys from the key file afterwards (backups made before "
+                   "then need the old key file).")
+@friendly
+def rotate_key_command(data: str | None, database: str | None, drop_old: bool) -> None:
+    """Re-seal all personal data and profiles under a new key."""
+    db = Database.open(database, data)
+    folder = _folder(data)
+    keyring, count = rotate_key(db, load_keyring(folder), key_file_path(folder),
+                                drop_old=drop_old)
+    click.echo(f"{count} sealed values re-sealed with key {keyring.current_id.hex()}; "
+               f"{len(keyring.keys)} key(s) in {key_file_path(folder)}")
+
+
+@click.group("audit")
+def audit_group() -> None:
+    """The audit log of the shared case."""
+
+
+@audit_group.command("verify")
+@database_options
+@friendly
+def verify_command(data: str | None, database: str | None) -> None:
+    """Check the audit log's hash chain: any entry edited, inserted or deleted
+    is reported (exit status 1)."""
+    db = Database.open(database, data)
+    with db.read() as session:
+        report = verify_audit_log(session)
+    if report.intact:
+        click.echo(f"audit log intact: {report.entries} entries")
+        return
+    for problem in report.problems:
+        err_console.print(f"[red]{problem}[/red]", highlight=False)
+    err_console.print(f"audit log NOT intact: {len(report.problems)} problem(s) in "
+                      f"{report.entries} entries")
+    sys.exit(1)

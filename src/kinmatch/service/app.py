@@ -1,0 +1,61 @@
+"""The ASGI application of ``kinmatch serve`` (FastAPI; OpenAPI at
+``/api/openapi.json``, interactive documentation at ``/api/docs``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from sqlalchemy.orm.exc import StaleDataError
+
+from kinmatch import __version__
+from kinmatch.service import routes_admin, routes_analyses, routes_case, routes_session
+from kinmatch.service.access import ServiceState
+from kinmatch.service.jobs import JobRunner
+from kinmatch.storage.database import Database
+from kinmatch.storage.encryption import Keyring
+
+
+def create_app(database: Database, keyring: Keyring, *, secure_cookies: bool = True,
+               run_jobs: bool = True) -> FastAPI:
+    """The service over ``database``; with ``run_jobs`` a worker thread runs
+    queued analyses while the application is up."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        runner = JobRunner(database, keyring) if run_jobs else None
+        app.state.jobs = runner
+        if runner is not None:
+            runner.start()
+        try:
+            yield
+        finally:
+            if runner is not None:
+                runner.stop()
+
+    app = FastAPI(title="kinmatch", version=__version__, lifespan=lifespan,
+                  openapi_url="/api/openapi.json", docs_url="/api/docs", redoc_url=None,
+                  description="The shared case of a DNA identification programme: missing "
+                              "persons, families, remains, analyses, audit.")
+    app.state.kinmatch = ServiceState(database, keyring, secure_cookies)
+    app.state.jobs = None
+    for module in (routes_session, routes_case, routes_analyses, routes_admin):
+        app.include_router(module.router)
+
+    @app.exception_handler(StaleDataError)
+    async def conflict(request: Request, exc: StaleDataError) -> JSONResponse:
+        return JSONResponse({"detail": "changed by someone else meanwhile: read it again"},
+                            status_code=409)
+
+    @app.middleware("http")
+    async def security_headers(request: Request,
+                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    return app

@@ -1,0 +1,113 @@
+"""Administration: the audit log, and the users of a programme."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from kinmatch.service.access import (
+    Caller,
+    ServiceState,
+    authorize,
+    caller,
+    guarded,
+    programme_or_404,
+    state,
+)
+from kinmatch.service.auth import hash_password, new_password
+from kinmatch.service.policy import Action, Kind, Resource, across_agencies, decide
+from kinmatch.storage.audit import record, utc_text
+from kinmatch.storage.models import Agency, AuditEntry, Role, RoleGrant, User
+
+router = APIRouter(prefix="/api/programmes", tags=["administration"])
+Who = Annotated[Caller, Depends(caller)]
+State = Annotated[ServiceState, Depends(state)]
+
+
+class UserIn(BaseModel):
+    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{2,79}$")
+    display_name: str = ""
+    agency: str = Field(description="agency code")
+    roles: list[Role] = Field(min_length=1)
+
+
+@router.get("/{programme}/audit", openapi_extra=guarded(Action.VIEW_AUDIT, Kind.AUDIT_LOG))
+def audit_log(programme: str, who: Who, st: State,
+              action: str | None = None, username: str | None = None,
+              after: Annotated[int, Query(ge=0)] = 0,
+              limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> list[dict[str, Any]]:
+    """Audit entries of the programme, oldest first from sequence ``after``
+    (programme administrators: all; agency administrators: their agency's)."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+    whole = across_agencies(who.subject, Action.VIEW_AUDIT, Kind.AUDIT_LOG, p.id)
+    authorize(st, who, Action.VIEW_AUDIT, Resource(Kind.AUDIT_LOG, p.id, who.agency_id), p.code)
+    with st.database.read() as s:
+        query = select(AuditEntry).where(AuditEntry.programme_id == p.id,
+                                         AuditEntry.seq > after)
+        if not whole:
+            query = query.where(AuditEntry.agency == who.agency_code)
+        if action:
+            query = query.where(AuditEntry.action == action)
+        if username:
+            query = query.where(AuditEntry.username == username)
+        rows = s.execute(query.order_by(AuditEntry.seq).limit(limit)).scalars()
+        return [{"seq": e.seq, "at": utc_text(e.at), "username": e.username,
+                 "agency": e.agency, "action": e.action, "object_type": e.object_type,
+                 "object_id": e.object_id, "address": e.address, "detail": e.detail,
+                 "entry_hash": e.entry_hash} for e in rows]
+
+
+@router.get("/{programme}/users", openapi_extra=guarded(Action.MANAGE_USERS, Kind.USER))
+def list_users(programme: str, who: Who, st: State) -> list[dict[str, Any]]:
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+    whole = across_agencies(who.subject, Action.MANAGE_USERS, Kind.USER, p.id)
+    authorize(st, who, Action.MANAGE_USERS, Resource(Kind.USER, p.id, who.agency_id), p.code)
+    with st.database.read() as s:
+        grants = s.execute(select(RoleGrant).where(RoleGrant.programme_id == p.id)).scalars()
+        users: dict[str, dict[str, Any]] = {}
+        for g in grants:
+            u = g.user
+            if not whole and u.agency_id != who.agency_id:
+                continue
+            entry = users.setdefault(u.id, {"username": u.username,
+                                            "display_name": u.display_name,
+                                            "agency": u.agency.code, "active": u.active,
+                                            "roles": []})
+            entry["roles"].append(g.role.value)
+        return sorted(users.values(), key=lambda u: u["username"])
+
+
+@router.post("/{programme}/users", status_code=201,
+             openapi_extra=guarded(Action.MANAGE_USERS, Kind.USER))
+def create_user(programme: str, body: UserIn, who: Who, st: State) -> dict[str, Any]:
+    """A new user with roles in the programme; the one-time password is
+    returned once (the user changes it)."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        agency = s.execute(select(Agency).where(Agency.code == body.agency)
+                           ).scalar_one_or_none()
+        if agency is None or agency not in p.agencies:
+            raise HTTPException(422, f"agency '{body.agency}' is not part of {p.code}")
+    authorize(st, who, Action.MANAGE_USERS, Resource(Kind.USER, p.id, agency.id), body.username)
+    if Role.PROGRAMME_ADMIN in body.roles and not decide(
+            who.subject, Action.MANAGE_PROGRAMME, Resource(Kind.PROGRAMME, p.id)):
+        authorize(st, who, Action.MANAGE_PROGRAMME, Resource(Kind.PROGRAMME, p.id),
+                  body.username)
+    password = new_password()
+    with st.database.write() as s:
+        if s.execute(select(User).where(User.username == body.username)).scalar_one_or_none():
+            raise HTTPException(409, f"user '{body.username}' exists")
+        user = User(username=body.username, display_name=body.display_name,
+                    agency_id=agency.id, password_hash=hash_password(password))
+        user.roles = [RoleGrant(programme_id=p.id, role=r) for r in dict.fromkeys(body.roles)]
+        s.add(user)
+        s.flush()
+        record(s, who.actor, "create", "user", user.id, programme_id=p.id,
+               after={"username": body.username, "agency": body.agency,
+                      "roles": sorted(r.value for r in body.roles)})
+    return {"username": body.username, "password": password}

@@ -1,0 +1,368 @@
+"""The case data of a programme: missing persons, families and their
+consent, samples and profiles, imports.
+
+Reads of personal data or profiles, and every write, are audited (the
+read itself, not only the change); what the programme shares (codes,
+status, pedigree shapes, sample metadata) is not personal and is not.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from kinmatch.service.access import (
+    Caller,
+    ServiceState,
+    authorize,
+    caller,
+    guarded,
+    programme_or_404,
+    state,
+)
+from kinmatch.service.policy import Action, Kind, Resource, decide
+from kinmatch.storage.audit import record
+from kinmatch.storage.case_store import ImportRefused, import_case, open_profile
+from kinmatch.storage.encryption import sealed_place
+from kinmatch.storage.models import (
+    Agency,
+    Consent,
+    Family,
+    FamilyMissingPerson,
+    MissingPerson,
+    Programme,
+    Relative,
+    Sample,
+    SampleKind,
+)
+
+router = APIRouter(prefix="/api/programmes", tags=["case"])
+
+Who = Annotated[Caller, Depends(caller)]
+State = Annotated[ServiceState, Depends(state)]
+
+#: the fields of a missing person's personal record
+PERSONAL_FIELDS = ("name_hangul", "name_kanji", "name_latin", "birth_year", "origin",
+                   "date_of_death", "place_of_death", "notes")
+
+
+class PersonalRecord(BaseModel):
+    """A missing person's personal data (all optional), with the version
+    of the record it edits (optimistic locking)."""
+
+    version: int = Field(description="the version read; an older one gets 409 Conflict")
+    name_hangul: str | None = None
+    name_kanji: str | None = None
+    name_latin: str | None = None
+    birth_year: int | None = Field(None, ge=1800, le=2100)
+    origin: str | None = None
+    date_of_death: date | None = None
+    place_of_death: str | None = None
+    notes: str | None = None
+
+
+class ConsentIn(BaseModel):
+    relative: str = Field(description="the relative's id in the family's pedigree")
+    scope: str = Field(pattern="^(identification|sharing)$")
+    given_on: date
+
+
+def sharing_consented(family: Family) -> bool:
+    return any(c.scope == "sharing" and c.withdrawn_on is None
+               for r in family.relatives for c in r.consents)
+
+
+def family_resource(family: Family) -> Resource:
+    return Resource(Kind.FAMILY, family.programme_id, family.owner_agency_id,
+                    sharing_consented(family))
+
+
+def missing_person_resource(session: Session, person: MissingPerson) -> Resource:
+    families = session.execute(select(Family).join(
+        FamilyMissingPerson, FamilyMissingPerson.family_id == Family.id).where(
+        FamilyMissingPerson.missing_person_id == person.id)).scalars().all()
+    return Resource(Kind.MISSING_PERSON, person.programme_id, person.owner_agency_id,
+                    any(sharing_consented(f) for f in families))
+
+
+def sample_resource(session: Session, sample: Sample) -> Resource:
+    shared = False
+    if sample.relative_id is not None:
+        relative = session.get(Relative, sample.relative_id)
+        shared = relative is not None and sharing_consented(relative.family)
+    return Resource(Kind.SAMPLE, sample.programme_id, sample.owner_agency_id, shared)
+
+
+def programme_resource(programme: Programme) -> Resource:
+    return Resource(Kind.PROGRAMME, programme.id)
+
+
+def _get(session: Session, model: Any, programme: Programme, code: str, what: str) -> Any:
+    row = session.execute(select(model).where(model.programme_id == programme.id,
+                                              model.code == code)).scalar_one_or_none()
+    if row is None:
+        raise HTTPException(404, f"no {what} '{code}' in programme {programme.code}")
+    return row
+
+
+@router.get("", openapi_extra={"x-kinmatch-policy": {"action": "self"}})
+def list_programmes(who: Who, st: State) -> list[dict[str, Any]]:
+    """The programmes the caller holds a role in."""
+    with st.database.read() as s:
+        rows = s.execute(select(Programme).where(Programme.id.in_(list(who.subject.roles)))
+                         .order_by(Programme.code)).scalars()
+        return [{"code": p.code, "name": p.name,
+                 "roles": sorted(who.subject.roles_in(p.id))} for p in rows]
+
+
+@router.get("/{programme}", openapi_extra=guarded(Action.VIEW, Kind.PROGRAMME))
+def get_programme(programme: str, who: Who, st: State) -> dict[str, Any]:
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        authorize(st, who, Action.VIEW, programme_resource(p), p.code)
+        return {"code": p.code, "name": p.name, "description": p.description,
+                "agencies": [{"code": a.code, "name": a.name, "country": a.country}
+                             for a in p.agencies]}
+
+
+@router.get("/{programme}/missing-persons",
+            openapi_extra=guarded(Action.VIEW, Kind.MISSING_PERSON))
+def list_missing_persons(programme: str, who: Who, st: State) -> list[dict[str, Any]]:
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        authorize(st, who, Action.VIEW, Resource(Kind.MISSING_PERSON, p.id), p.code)
+        rows = s.execute(select(MissingPerson).where(MissingPerson.programme_id == p.id)
+                         .order_by(MissingPerson.code)).scalars()
+        return [_missing_person_summary(s, m) for m in rows]
+
+
+def _missing_person_summary(session: Session, m: MissingPerson) -> dict[str, Any]:
+    return {"code": m.code, "sex": m.sex, "status": m.status,
+            "agency": session.get_one(Agency, m.owner_agency_id).code, "version": m.version}
+
+
+@router.get("/{programme}/missing-persons/{code}",
+            openapi_extra=guarded(Action.VIEW, Kind.MISSING_PERSON))
+def get_missing_person(programme: str, code: str, who: Who, st: State) -> dict[str, Any]:
+    """A missing person; the personal record too when the caller may see it."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        m = _get(s, MissingPerson, p, code, "missing person")
+        resource = missing_person_resource(s, m)
+        authorize(st, who, Action.VIEW, resource, code)
+        out = _missing_person_summary(s, m)
+        personal = None
+        if m.personal_sealed is not None:
+            personal = st.keyring.open(m.personal_sealed,
+                                       sealed_place("missing_persons", m.id, "personal"))
+    if personal is not None and decide(who.subject, Action.VIEW_PERSONAL, resource):
+        with st.database.write() as s:
+            record(s, who.actor, "read_personal", "missing_person", code, programme_id=p.id)
+        out["personal"] = personal
+    return out
+
+
+@router.put("/{programme}/missing-persons/{code}/personal",
+            openapi_extra=guarded(Action.UPDATE, Kind.MISSING_PERSON))
+def put_missing_person_personal(programme: str, code: str, body: PersonalRecord,
+                                who: Who, st: State) -> dict[str, Any]:
+    """Replace a missing person's personal record (409 if it changed since
+    ``version`` was read)."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        m = _get(s, MissingPerson, p, code, "missing person")
+        authorize(st, who, Action.UPDATE, missing_person_resource(s, m), code)
+    new = body.model_dump(mode="json", exclude={"version"}, exclude_none=True)
+    try:
+        with st.database.write() as s:
+            m = s.get_one(MissingPerson, m.id)
+            if m.version != body.version:
+                raise StaleDataError
+            place = sealed_place("missing_persons", m.id, "personal")
+            before = (None if m.personal_sealed is None
+                      else st.keyring.open(m.personal_sealed, place))
+            m.personal_sealed = st.keyring.seal(new, place)
+            s.flush()
+            record(s, who.actor, "update", "missing_person", code, programme_id=p.id,
+                   before=before, after=new, detail={"part": "personal"})
+            version = m.version
+    except StaleDataError:
+        raise HTTPException(409, f"missing person {code} was changed by someone else since "
+                                 f"version {body.version}: read it again") from None
+    return {"code": code, "version": version}
+
+
+@router.get("/{programme}/families", openapi_extra=guarded(Action.VIEW, Kind.FAMILY))
+def list_families(programme: str, who: Who, st: State) -> list[dict[str, Any]]:
+    """Every family's pedigree shape (codes, sexes, parents; no names)."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        authorize(st, who, Action.VIEW, Resource(Kind.FAMILY, p.id), p.code)
+        rows = s.execute(select(Family).where(Family.programme_id == p.id)
+                         .order_by(Family.code)).scalars()
+        return [_family_shape(f) for f in rows]
+
+
+def _family_shape(f: Family) -> dict[str, Any]:
+    return {"code": f.code, "pedigree": f.pedigree, "missing": f.missing,
+            "deceased": sorted(r.pedigree_id for r in f.relatives if r.deceased),
+            "donors": sorted(r.pedigree_id for r in f.relatives if not r.deceased),
+            "sharing_consented": sharing_consented(f), "version": f.version}
+
+
+@router.get("/{programme}/families/{code}", openapi_extra=guarded(Action.VIEW, Kind.FAMILY))
+def get_family(programme: str, code: str, who: Who, st: State) -> dict[str, Any]:
+    """A family's shape; its consent records too when the caller may see
+    the family's personal data."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        f = _get(s, Family, p, code, "family")
+        resource = family_resource(f)
+        authorize(st, who, Action.VIEW, resource, code)
+        out = _family_shape(f)
+        personal = bool(decide(who.subject, Action.VIEW_PERSONAL, resource))
+        if personal:
+            out["consents"] = [
+                {"id": c.id, "relative": r.pedigree_id, "scope": c.scope,
+                 "given_on": c.given_on.isoformat(),
+                 "withdrawn_on": c.withdrawn_on.isoformat() if c.withdrawn_on else None}
+                for r in f.relatives for c in r.consents]
+    if personal:
+        with st.database.write() as s:
+            record(s, who.actor, "read_personal", "family", code, programme_id=p.id)
+    return out
+
+
+@router.post("/{programme}/families/{code}/consents", status_code=201,
+             openapi_extra=guarded(Action.RECORD_CONSENT, Kind.FAMILY))
+def add_consent(programme: str, code: str, body: ConsentIn, who: Who,
+                st: State) -> dict[str, Any]:
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        f = _get(s, Family, p, code, "family")
+        authorize(st, who, Action.RECORD_CONSENT, family_resource(f), code)
+    with st.database.write() as s:
+        relative = s.execute(select(Relative).where(
+            Relative.family_id == f.id, Relative.pedigree_id == body.relative)
+        ).scalar_one_or_none()
+        if relative is None:
+            if body.relative not in {q["id"] for q in f.pedigree}:
+                raise HTTPException(422, f"family {code} has no person '{body.relative}'")
+            relative = Relative(family_id=f.id, pedigree_id=body.relative)
+            s.add(relative)
+            s.flush()
+        consent = Consent(relative_id=relative.id, scope=body.scope, given_on=body.given_on,
+                          recorded_by=who.user_id)
+        s.add(consent)
+        s.flush()
+        after = {"relative": body.relative, "scope": body.scope,
+                 "given_on": body.given_on.isoformat()}
+        record(s, who.actor, "create", "consent", consent.id, programme_id=p.id, after=after,
+               detail={"family": code})
+        return {"id": consent.id, **after}
+
+
+@router.post("/{programme}/families/{code}/consents/{consent_id}/withdraw",
+             openapi_extra=guarded(Action.RECORD_CONSENT, Kind.FAMILY))
+def withdraw_consent(programme: str, code: str, consent_id: str, who: Who,
+                     st: State) -> dict[str, Any]:
+    """Withdraw a consent. Withdrawing consent to identification deletes the
+    relative's profiles (the deletion is audited); analyses made before keep
+    their own snapshot."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        f = _get(s, Family, p, code, "family")
+        authorize(st, who, Action.RECORD_CONSENT, family_resource(f), code)
+    with st.database.write() as s:
+        consent = s.get(Consent, consent_id)
+        if consent is None or consent.relative.family_id != f.id:
+            raise HTTPException(404, f"no consent {consent_id} in family {code}")
+        if consent.withdrawn_on is not None:
+            raise HTTPException(409, f"consent {consent_id} was withdrawn on "
+                                     f"{consent.withdrawn_on.isoformat()}")
+        consent.withdrawn_on = date.today()
+        record(s, who.actor, "withdraw", "consent", consent.id, programme_id=p.id,
+               detail={"family": code, "relative": consent.relative.pedigree_id,
+                       "scope": consent.scope})
+        deleted = []
+        if consent.scope == "identification":
+            samples = s.execute(select(Sample).where(
+                Sample.relative_id == consent.relative_id)).scalars()
+            for sample in samples:
+                if sample.profile_sealed is None:
+                    continue
+                before = st.keyring.open(sample.profile_sealed,
+                                         sealed_place("samples", sample.id, "profile"))
+                sample.profile_sealed = None
+                deleted.append(sample.code)
+                record(s, who.actor, "delete_profile", "sample", sample.code,
+                       programme_id=p.id, before=before,
+                       detail={"reason": "consent withdrawn", "consent": consent.id})
+        return {"id": consent.id, "withdrawn_on": consent.withdrawn_on.isoformat(),
+                "profiles_deleted": deleted}
+
+
+@router.get("/{programme}/samples", openapi_extra=guarded(Action.VIEW, Kind.SAMPLE))
+def list_samples(programme: str, who: Who, st: State,
+                 kind: SampleKind | None = None) -> list[dict[str, Any]]:
+    """Sample metadata (no profiles)."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        authorize(st, who, Action.VIEW, Resource(Kind.SAMPLE, p.id), p.code)
+        query = select(Sample).where(Sample.programme_id == p.id)
+        if kind is not None:
+            query = query.where(Sample.kind == kind)
+        return [{"code": x.code, "kind": x.kind.value, "sex": x.sex, "details": x.details,
+                 "has_profile": x.profile_sealed is not None, "version": x.version}
+                for x in s.execute(query.order_by(Sample.code)).scalars()]
+
+
+@router.get("/{programme}/samples/{code}/profile",
+            openapi_extra=guarded(Action.VIEW_REFERENCE_PROFILE, Kind.SAMPLE))
+def get_profile(programme: str, code: str, who: Who, st: State) -> dict[str, Any]:
+    """A sample's profile (remains: analysts and reviewers of the programme;
+    reference: of the owning agency, or of every agency with the family's
+    consent to share). Audited."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        sample = _get(s, Sample, p, code, "sample")
+        action = (Action.VIEW_REMAINS_PROFILE if sample.kind is SampleKind.REMAINS
+                  else Action.VIEW_REFERENCE_PROFILE)
+        authorize(st, who, action, sample_resource(s, sample), code)
+        profile = open_profile(st.keyring, sample)
+    if profile is None:
+        raise HTTPException(404, f"sample {code} has no profile (never typed, or deleted "
+                                 "when consent was withdrawn)")
+    with st.database.write() as s:
+        record(s, who.actor, "read_profile", "sample", code, programme_id=p.id)
+    return {"code": code, "kind": sample.kind.value, **profile}
+
+
+@router.post("/{programme}/imports", status_code=201,
+             openapi_extra=guarded(Action.IMPORT, Kind.PROGRAMME))
+def post_import(programme: str, who: Who, st: State,
+                file: Annotated[UploadFile, File(description="a case file")],
+                filename: Annotated[str | None, Form()] = None) -> dict[str, Any]:
+    """Import a case file (any format ``kinmatch dvi`` reads) into the
+    programme, owned by the caller's agency: all or nothing; the reader's
+    located errors come back as 422, a re-import or a clash as 409."""
+    data = file.file.read()
+    name = filename or file.filename or "upload"
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        authorize(st, who, Action.IMPORT, programme_resource(p), p.code)
+    try:
+        with st.database.write() as s:
+            summary = import_case(s, st.keyring, programme_id=p.id, agency_id=who.agency_id,
+                                  user_id=who.user_id, data=data, filename=name)
+            record(s, who.actor, "import", "import", summary.import_id, programme_id=p.id,
+                   after=summary.as_dict(), detail={"filename": name, "bytes": len(data)})
+    except ImportRefused as exc:
+        raise HTTPException(exc.status, str(exc)) from None
+    return summary.as_dict()

@@ -1,0 +1,276 @@
+"""The service's JSON API on SQLite and PostgreSQL: logging in (cookies,
+CSRF, lock-out, tokens), imports, personal data and consent between two
+agencies, profiles deleted when consent is withdrawn, analyses as jobs,
+conflicting edits, and the audit trail of it all."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from shared_case import PASSWORD, Programme2, make_programme
+from sqlalchemy import select
+
+from kinmatch.dvi.pipeline import DVIOptions, run_dvi_case
+from kinmatch.formats.cases import read_dvi_case
+from kinmatch.service.app import create_app
+from kinmatch.service.auth import new_api_token
+from kinmatch.storage.audit import verify_audit_log
+from kinmatch.storage.database import Database
+from kinmatch.storage.encryption import Keyring
+from kinmatch.storage.models import AuditEntry, Role, User
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
+SMALL = EXAMPLES / "dvi_case.json"
+KR, JP = "NFS-KR", "NRIPS-JP"
+
+
+def japanese_copy() -> bytes:
+    """The small example with every family, missing person and sample
+    renamed, as if collected by the other agency."""
+    text = SMALL.read_text()
+    for old in ("F1", "F2", "F3", "M1", "M2", "M3", "V1", "V2", "V3", "U7", "U17"):
+        text = text.replace(f'"{old}"', f'"J{old}"')
+    return text.encode()
+
+
+@dataclass
+class Service:
+    client: TestClient
+    database: Database
+    keyring: Keyring
+    programme: Programme2
+    tokens: dict[tuple[str, Role], str]
+
+    def as_user(self, agency: str, role: Role) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[(agency, role)]}"}
+
+    def get(self, url: str, agency: str, role: Role, **kw: Any) -> Any:
+        return self.client.get(url, headers=self.as_user(agency, role), **kw)
+
+    def post(self, url: str, agency: str, role: Role, **kw: Any) -> Any:
+        return self.client.post(url, headers=self.as_user(agency, role), **kw)
+
+    def put(self, url: str, agency: str, role: Role, **kw: Any) -> Any:
+        return self.client.put(url, headers=self.as_user(agency, role), **kw)
+
+    def audit(self) -> list[AuditEntry]:
+        with self.database.read() as s:
+            return list(s.execute(select(AuditEntry).order_by(AuditEntry.seq)).scalars())
+
+
+@pytest.fixture
+def service(database: Database) -> Iterator[Service]:
+    keyring = Keyring.generate()
+    with database.write() as s:
+        made = make_programme(s)
+        tokens = {}
+        for key, user_id in made.users.items():
+            tokens[key], _ = new_api_token(s, s.get_one(User, user_id), "tests")
+    app = create_app(database, keyring, secure_cookies=False)
+    with TestClient(app, base_url="http://127.0.0.1") as client:
+        yield Service(client, database, keyring, made, tokens)
+
+
+def import_file(service: Service, agency: str, data: bytes, name: str = "case.json") -> Any:
+    return service.post("/api/programmes/CHOSEI/imports", agency, Role.ANALYST,
+                        files={"file": (name, data, "application/json")})
+
+
+def test_health_and_openapi(service: Service) -> None:
+    health = service.client.get("/api/health").json()
+    assert health["status"] == "ok" and health["database"] == service.database.dialect
+    spec = service.client.get("/api/openapi.json").json()
+    operations = [(path, method, op) for path, ops in spec["paths"].items()
+                  for method, op in ops.items()]
+    assert len(operations) >= 20
+    # every endpoint declares how the policy guards it
+    assert [(p, m) for p, m, op in operations if "x-kinmatch-policy" not in op] == []
+
+
+def test_requests_without_credentials_are_refused(service: Service) -> None:
+    r = service.client.get("/api/programmes/CHOSEI/missing-persons")
+    assert r.status_code == 401 and r.headers["WWW-Authenticate"] == "Bearer"
+    r = service.client.get("/api/programmes/CHOSEI",
+                           headers={"Authorization": "Bearer km_not-a-token"})
+    assert r.status_code == 401 and "unknown, expired or revoked" in r.json()["detail"]
+
+
+def test_login_sets_a_safe_cookie_and_csrf_guards_changes(service: Service) -> None:
+    c = service.client
+    r = c.post("/api/session", json={"username": "nfs-kr-analyst", "password": PASSWORD})
+    assert r.status_code == 200
+    cookie = r.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "SameSite=strict" in cookie and "kinmatch_session=" in cookie
+    csrf = r.json()["csrf_token"]
+    assert c.get("/api/me").json()["username"] == "nfs-kr-analyst"
+    # a state-changing request with the cookie but without the CSRF token is refused
+    r = c.post("/api/tokens", json={"name": "script"})
+    assert r.status_code == 403 and "X-CSRF-Token" in r.json()["detail"]
+    r = c.post("/api/tokens", json={"name": "script"}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 201 and r.json()["token"].startswith("km_")
+    token = r.json()["token"]
+    assert c.delete("/api/session", headers={"X-CSRF-Token": csrf}).status_code == 200
+    assert c.get("/api/me").status_code == 401
+    # the API token works on its own, until revoked
+    bearer = {"Authorization": f"Bearer {token}"}
+    assert c.get("/api/me", headers=bearer).json()["agency"] == KR
+    token_id = c.get("/api/me", headers=bearer) and r.json()["id"]
+    assert c.delete(f"/api/tokens/{token_id}", headers=bearer).status_code == 200
+    assert c.get("/api/me", headers=bearer).status_code == 401
+
+
+def test_secure_cookies_by_default(database: Database) -> None:
+    with database.write() as s:
+        make_programme(s)
+    with TestClient(create_app(database, Keyring.generate(), run_jobs=False)) as c:
+        r = c.post("/api/session", json={"username": "nfs-kr-analyst", "password": PASSWORD})
+    assert "Secure" in r.headers["set-cookie"]
+
+
+def test_repeated_failures_lock_the_account(service: Service) -> None:
+    c = service.client
+    for _ in range(5):
+        r = c.post("/api/session", json={"username": "nrips-jp-reviewer", "password": "guess"})
+        assert r.status_code == 401
+    # now even the right password is refused, with the same message
+    r = c.post("/api/session", json={"username": "nrips-jp-reviewer", "password": PASSWORD})
+    assert r.status_code == 401 and "locked" in r.json()["detail"]
+    r = c.post("/api/session", json={"username": "nobody", "password": PASSWORD})
+    assert r.status_code == 401
+    actions = [(e.action, e.object_id) for e in service.audit()]
+    assert actions.count(("login_failed", "nrips-jp-reviewer")) == 6
+    assert ("login_failed", "nobody") in actions
+
+
+def test_import_through_the_api(service: Service) -> None:
+    r = import_file(service, KR, SMALL.read_bytes(), "dvi_case.json")
+    assert r.status_code == 201, r.text
+    assert (r.json()["families"], r.json()["remains"]) == (3, 5)
+    again = import_file(service, KR, SMALL.read_bytes(), "dvi_case.json")
+    assert again.status_code == 409 and "imported before" in again.json()["detail"]
+    broken = import_file(service, KR, SMALL.read_bytes()[:500], "cut.json")
+    assert broken.status_code == 422
+    assert broken.json()["detail"].startswith("cut.json, line ")
+    listed = service.get("/api/programmes/CHOSEI/families", JP, Role.OBSERVER).json()
+    assert [f["code"] for f in listed] == ["F1", "F2", "F3"]
+    assert listed[0]["pedigree"][0] == {"id": "FA1", "sex": 1, "father": "0", "mother": "0"}
+
+
+def test_personal_data_stays_with_the_owning_agency_until_consent_to_share(
+        service: Service) -> None:
+    assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
+    url = "/api/programmes/CHOSEI/missing-persons/M1"
+    version = service.get(url, KR, Role.ANALYST).json()["version"]
+    personal = {"name_hangul": "김철수", "name_kanji": "金哲洙", "name_latin": "Kim Cheol-su",
+                "birth_year": 1915, "origin": "Gyeongsang", "date_of_death": "1942-02-03",
+                "place_of_death": "Chōsei mine, Ube"}
+    r = service.put(f"{url}/personal", KR, Role.ANALYST, json={"version": version, **personal})
+    assert r.status_code == 200, r.text
+    assert service.get(url, KR, Role.FAMILY_LIAISON).json()["personal"] == personal
+    assert "personal" not in service.get(url, KR, Role.OBSERVER).json()
+    seen_by_jp = service.get(url, JP, Role.ANALYST).json()
+    assert "personal" not in seen_by_jp and seen_by_jp["status"] == "donors_sampled"
+    profile = "/api/programmes/CHOSEI/samples/F1:MO1/profile"
+    assert service.get(profile, JP, Role.ANALYST).status_code == 403
+    assert service.get(profile, KR, Role.ANALYST).json()["profile"]["D3S1358"] == ["15", "17"]
+    # the family consents to sharing: the other agency's analysts see names and profiles
+    r = service.post("/api/programmes/CHOSEI/families/F1/consents", KR, Role.FAMILY_LIAISON,
+                     json={"relative": "MO1", "scope": "sharing", "given_on": "2026-03-01"})
+    assert r.status_code == 201
+    assert service.get(url, JP, Role.ANALYST).json()["personal"] == personal
+    assert service.get(profile, JP, Role.ANALYST).status_code == 200
+    assert service.get(profile, JP, Role.FAMILY_LIAISON).status_code == 403
+    reads = [(e.action, e.object_id, e.agency) for e in service.audit()
+             if e.action in ("read_personal", "read_profile")]
+    assert reads == [("read_personal", "M1", KR), ("read_profile", "F1:MO1", KR),
+                     ("read_personal", "M1", JP), ("read_profile", "F1:MO1", JP)]
+    denied = [e for e in service.audit() if e.action == "denied"]
+    assert {(e.agency, e.object_id) for e in denied} == {(JP, "F1:MO1")}
+
+
+def test_withdrawn_consent_deletes_the_profile(service: Service) -> None:
+    assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
+    base = "/api/programmes/CHOSEI/families/F1/consents"
+    consent = service.post(base, KR, Role.FAMILY_LIAISON,
+                           json={"relative": "R1", "scope": "identification",
+                                 "given_on": "2026-03-01"}).json()
+    assert service.post(f"{base}/{consent['id']}/withdraw", JP,
+                        Role.FAMILY_LIAISON).status_code == 403
+    r = service.post(f"{base}/{consent['id']}/withdraw", KR, Role.FAMILY_LIAISON)
+    assert r.status_code == 200 and r.json()["profiles_deleted"] == ["F1:R1"]
+    gone = service.get("/api/programmes/CHOSEI/samples/F1:R1/profile", KR, Role.ANALYST)
+    assert gone.status_code == 404 and "consent was withdrawn" in gone.json()["detail"]
+    entry = next(e for e in service.audit() if e.action == "delete_profile")
+    assert entry.object_id == "F1:R1" and entry.before_hash is not None
+    assert entry.detail == {"reason": "consent withdrawn", "consent": consent["id"]}
+    assert service.post(f"{base}/{consent['id']}/withdraw", KR,
+                        Role.FAMILY_LIAISON).status_code == 409
+
+
+def test_a_conflicting_edit_gets_409(service: Service) -> None:
+    assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
+    url = "/api/programmes/CHOSEI/missing-persons/M2"
+    read = service.get(url, KR, Role.ANALYST).json()["version"]
+    first = service.put(f"{url}/personal", KR, Role.ANALYST,
+                        json={"version": read, "name_latin": "A"})
+    assert first.status_code == 200 and first.json()["version"] == read + 1
+    late = service.put(f"{url}/personal", KR, Role.AGENCY_ADMIN,
+                       json={"version": read, "name_latin": "B"})
+    assert late.status_code == 409 and f"since version {read}" in late.json()["detail"]
+
+
+def wait_for(service: Service, url: str, agency: str = KR, timeout: float = 60) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = service.get(url, agency, Role.OBSERVER).json()
+        if body["status"] in ("done", "failed", "cancelled"):
+            return body
+        time.sleep(0.05)
+    raise AssertionError(f"{url} did not end in {timeout} s")
+
+
+def test_an_analysis_runs_as_a_job_and_keeps_its_snapshot(service: Service) -> None:
+    assert import_file(service, KR, SMALL.read_bytes(), "dvi_case.json").status_code == 201
+    request = {"markers": "markers of dvi_case.json", "title": "first run",
+               "parameters": {"threshold": 1000.0}}
+    assert service.post("/api/programmes/CHOSEI/analyses", KR, Role.REVIEWER,
+                        json=request).status_code == 403
+    bad = service.post("/api/programmes/CHOSEI/analyses", KR, Role.ANALYST,
+                       json={**request, "parameters": {"treshold": 1}})
+    assert bad.status_code == 422 and "unknown analysis parameter(s) treshold" in bad.text
+    started = service.post("/api/programmes/CHOSEI/analyses", JP, Role.ANALYST, json=request)
+    assert started.status_code == 202, started.text
+    url = f"/api/programmes/CHOSEI/analyses/{started.json()['id']}"
+    done = wait_for(service, url)
+    assert done["status"] == "done", done["error"]
+    expected = run_dvi_case(read_dvi_case(SMALL), DVIOptions(threshold=1000.0))
+    np.testing.assert_allclose(
+        np.array(done["results"]["pairwise"]["log10_lr"], dtype=float),
+        expected.pairwise.log_lr / np.log(10), rtol=1e-12)
+    assert done["results"]["solution"] == json.loads(
+        json.dumps(expected.to_dict()["solution"]))
+    # new data does not change the analysis
+    assert import_file(service, JP, japanese_copy(), "jp.json").status_code == 201
+    assert service.get(url, KR, Role.OBSERVER).json()["results"] == done["results"]
+    actions = [e.action for e in service.audit() if e.object_type == "analysis"]
+    assert actions == ["start", "done"]
+
+
+def test_the_audit_log_of_a_session_verifies(service: Service) -> None:
+    assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
+    service.get("/api/programmes/CHOSEI/samples/V1/profile", JP, Role.REVIEWER)
+    entries = service.get("/api/programmes/CHOSEI/audit", KR, Role.PROGRAMME_ADMIN).json()
+    assert [e["action"] for e in entries] == ["import", "read_profile"]
+    own = service.get("/api/programmes/CHOSEI/audit", KR, Role.AGENCY_ADMIN).json()
+    assert [e["action"] for e in own] == ["import"]
+    with service.database.read() as s:
+        report = verify_audit_log(s)
+    assert report.intact and report.entries == len(service.audit())
