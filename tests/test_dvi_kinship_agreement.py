@@ -10,24 +10,29 @@ pedigrees peeled) for the same two hypotheses:
 * H2: the family (the missing person untyped, renamed) beside the sample as
   an unrelated person.
 
-Both hypotheses give the pair one sex: the sample's if known, else the
-missing person's, else female when the sample is heterozygous at an
-X-linked marker (a man has one X; :func:`kinmatch.dvi.pairwise.pair_sexes`).
-When neither is known and nothing shows it, X-linked markers say nothing
-about the pair: their LR is 1. Where both sexes are known and differ the
-pair is impossible (NaN, incompatibility count -1).
+Both hypotheses give the pair one sex (:func:`kinmatch.dvi.pairwise.pair_sexes`):
+the sample's if recorded, or female when the sample shows two alleles at an
+X-linked marker without drop-in (a man has one X); else the missing
+person's. When neither is known X-linked markers say nothing about the
+pair: their LR is 1. Where the two differ the pair is impossible (NaN,
+incompatibility count -1).
 
 The cases are drawn from a seeded :class:`numpy.random.Generator` over every
 feature the two paths handle separately: autosomal and X-linked markers;
 no mutation and the equal, proportional, stepwise and one-step models, each
 possibly stationary ("PM") and with different rates for the sexes; allele
 frequencies that sum to 1 only within the accepted tolerance (1 ± 7e-7);
-alleles the database lacks; θ > 0 (small pedigrees only); drop-out and
-drop-in of samples and relatives; loops (a child of first cousins); inbred
-founders; two missing persons in a family; missing persons and samples of
-unknown sex. Every per-marker natural-log LR must agree to 1e-9 (relative
-where larger than 1). A failure prints the seed and the whole case; rerun
-one with ``check_seed(seed)``.
+silent alleles; alleles the database lacks; θ > 0 (small pedigrees only);
+drop-out and drop-in of samples and relatives; loops (a child of first
+cousins); inbred founders; two missing persons in a family; missing
+persons and samples of unknown sex. Every per-marker natural-log LR must
+agree to 1e-9 (relative where larger than 1). Alongside, on the same cases:
+the incompatibility counts against the kinship path without mutation, the
+screening path (:func:`~kinmatch.dvi.pairwise.pairwise_candidates`)
+against the dense matrix, and the joint analysis's gain of two samples
+placed in a family's two missing persons against the kinship LR of both
+placed. A failure prints the seed and the whole case; rerun one with
+``check_seed(seed)``.
 """
 
 from __future__ import annotations

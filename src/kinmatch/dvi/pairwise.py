@@ -106,9 +106,9 @@ class MissingPersonDistributions:
     #: reads an unknown sex); ``male_log_probability[male_row[c]]`` and
     #: ``male_compatible[male_row[c]]`` read them as men (``male_row[c]`` is
     #: -1 for a missing person whose sex is known).
-    male_row: NDArray[np.intp] | None = None  # (missing,)
-    male_log_probability: NDArray[np.float64] | None = None  # (unknown sex, genotypes)
-    male_compatible: NDArray[np.bool_] | None = None  # (unknown sex, genotypes)
+    male_row: NDArray[np.intp]  # (missing,)
+    male_log_probability: NDArray[np.float64]  # (unknown sex, genotypes)
+    male_compatible: NDArray[np.bool_]  # (unknown sex, genotypes)
 
     def columns(self, genotypes: NDArray[np.intp]) -> NDArray[np.intp]:
         """Columns of genotypes ``(..., markers, 2)``; ``-1`` where untyped."""
@@ -476,8 +476,6 @@ def _read_as_men(dists: MissingPersonDistributions, sexes: NDArray[np.int64],
     """At the X-linked markers ``x``, put the male reading of each missing
     person of unknown sex into its male pairs: ``out[s, c, k]`` (the
     log-probability looked up) and ``incompatible[c, s, k]``."""
-    assert dists.male_row is not None and dists.male_log_probability is not None
-    assert dists.male_compatible is not None
     for c in np.flatnonzero(dists.male_row >= 0):
         men = np.flatnonzero(sexes[:, c] == Sex.MALE)
         if not len(men):
@@ -664,8 +662,6 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
             p, c = probs, compatible
             if hemizygous:  # missing persons of unknown sex, read as men
                 p, c = p.copy(), c.copy()
-                assert dists.male_row is not None and dists.male_log_probability is not None
-                assert dists.male_compatible is not None
                 unknown = np.flatnonzero(dists.male_row >= 0)
                 p[unknown] = np.exp(dists.male_log_probability[dists.male_row[unknown], lo:hi])
                 c[unknown] = dists.male_compatible[dists.male_row[unknown], lo:hi]
@@ -739,8 +735,6 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
         diploid_pops = diploid[:, x].sum(axis=1)
     # -inf (an impossible genotype) survives the sparse product: 1.0 * -inf = -inf
     log_p = np.ascontiguousarray(dists.log_probability.T)  # (genotypes, missing)
-    assert dists.male_row is not None and dists.male_log_probability is not None
-    assert dists.male_compatible is not None
     unknown = np.flatnonzero(dists.male_row >= 0)  # missing persons of unknown sex
     log_p_men = np.ascontiguousarray(dists.male_log_probability[dists.male_row[unknown]].T)
     index = np.full((n_samples, top), -1, dtype=np.intp)
