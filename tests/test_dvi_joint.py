@@ -215,9 +215,9 @@ def test_shared_conditional_peeling_equals_peeling_each_placement(monkeypatch, m
     peeled = []
     original = joint_module.pedigrees_genotype_distributions_packed
 
-    def spy(jobs, *args):
+    def spy(jobs, *args, **kwargs):
         peeled.append(len(jobs))
-        return original(jobs, *args)
+        return original(jobs, *args, **kwargs)
 
     monkeypatch.setattr(joint_module, "pedigrees_genotype_distributions_packed", spy)
     monkeypatch.setattr(joint_module, "SHARED_PEELING_MIN", 1)

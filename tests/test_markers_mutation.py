@@ -125,6 +125,24 @@ def test_pm_transform_is_stationary_and_keeps_the_rate():
     np.testing.assert_allclose(make_stationary(stat.matrix, p), stat.matrix, rtol=1e-10)
 
 
+@pytest.mark.parametrize("model, alleles, params", [
+    # 11.3 alone in its group and no mutation between groups: it never mutates
+    ("stepwise", ["10", "11", "12", "11.3"], {"rate": 0.15, "rate2": 0.0, "range": 0.5}),
+    # 13 has no neighbour one step away: it never mutates
+    ("onestep", ["10", "11", "13"], {"rate": 0.05}),
+])
+def test_pm_transform_of_a_model_in_which_some_alleles_never_mutate_is_refused(
+        model, alleles, params):
+    """Such a model has no single stationary distribution under which alleles
+    mutate (its equations are singular, or give 0/0): a located error, not a
+    LinAlgError or a matrix of NaN."""
+    p = np.full(len(alleles), 1 / len(alleles))
+    with pytest.raises(MarkerError, match=r"no stationary \(PM\) version"):
+        mutation_matrix(model, alleles, p, transform="PM", **params)
+    with pytest.raises(MarkerError, match=r"marker M: no stationary \(PM\) version"):
+        Marker.create("M", alleles, p, mutation={"model": model, "transform": "PM", **params})
+
+
 def test_custom_matrix_checked():
     with pytest.raises(MarkerError, match="row 1 sums to"):
         mutation_matrix("custom", ["1", "2"], None, matrix=[[0.5, 0.4], [0.1, 0.9]])

@@ -403,7 +403,11 @@ def make_stationary(matrix: ArrayLike, allele_frequencies: ArrayLike) -> NDArray
     the overall mutation rate ``sum_i p_i (1 - S_ii)`` equals that of ``M``.
     With ``v`` the stationary distribution of ``M`` (``v M = v``),
     ``d_i = R v_i / ((1 - sum_k M_kk v_k) p_i)`` where ``R`` is the rate of ``M``.
-    The identity (a model with rate 0) is returned as it is.
+    The identity (a model with rate 0) is returned as it is. A model without
+    one stationary distribution under which alleles mutate (some alleles
+    never mutate into the others: a stepwise model without ``rate2`` and a
+    microvariant alone in its group, a one-step model with an allele that
+    has no neighbour) has no PM version: a :class:`MarkerError`.
     """
     m = np.asarray(matrix, dtype=float)
     p = np.asarray(allele_frequencies, dtype=float)
@@ -416,10 +420,17 @@ def make_stationary(matrix: ArrayLike, allele_frequencies: ArrayLike) -> NDArray
     system[n - 1, :] = 1.0
     rhs = np.zeros(n)
     rhs[n - 1] = 1.0
-    v = np.linalg.solve(system, rhs)
-    d = rate * v / ((1.0 - float(np.sum(diag * v))) * p)
+    none = MarkerError("no stationary (PM) version of this mutation model exists")
+    try:
+        v = np.linalg.solve(system, rhs)
+    except np.linalg.LinAlgError:  # no single stationary distribution
+        raise none from None
+    moving = 1.0 - float(np.sum(diag * v))  # the rate of mutation under v
+    if not (np.all(np.isfinite(v)) and np.all(v >= 0) and moving > 0):
+        raise none
+    d = rate * v / (moving * p)
     if np.any(d * (1 - diag) > 1 + 1e-12):
-        raise MarkerError("no stationary (PM) version of this mutation model exists")
+        raise none
     return (m - np.eye(n)) * d[:, None] + np.eye(n)
 
 

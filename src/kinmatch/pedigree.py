@@ -15,7 +15,7 @@ genotype distribution with inbreeding coefficient ``f``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import IntEnum
 
 from kinmatch.errors import PedigreeError
@@ -263,6 +263,14 @@ class Pedigree:
         people = [p for p in self.individuals if p.id in keep]
         inbreeding = {k: v for k, v in self.founder_inbreeding.items() if k in keep}
         return Pedigree(people, inbreeding)
+
+    def with_sexes(self, sexes: Mapping[str, Sex]) -> Pedigree:
+        """This pedigree with the people of ``sexes`` given those sexes (a
+        parent's sex cannot change: the pedigree is validated again)."""
+        if not sexes:
+            return self
+        people = [replace(p, sex=sexes[p.id]) if p.id in sexes else p for p in self.individuals]
+        return Pedigree(people, self.founder_inbreeding)
 
     def is_inbred_founder(self, pid: str) -> bool:
         return pid in self.founder_inbreeding

@@ -159,6 +159,7 @@ from kinmatch.dvi.pairwise import (
     PairwiseLR,
     family_log_likelihoods,
     observed_log_probabilities,
+    pair_sexes,
     sample_observation_weights,
     uncertain_genotypes,
 )
@@ -172,7 +173,7 @@ from kinmatch.likelihood.peeling import (
     pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
-from kinmatch.pedigree import Sex
+from kinmatch.pedigree import Pedigree, Sex
 
 #: Column index meaning "not among the missing" (dvir's ``*``): the generic
 #: "unassigned" of :mod:`kinmatch.algorithms.assignments`.
@@ -263,6 +264,13 @@ class FamilyGain:
     :func:`kinmatch.algorithms.assignments.best_first_assignments`, whose
     groups are the families (``column_family[c]``: the family of missing
     person ``c``).
+
+    At X-linked markers each placed pair is read with its sex, as the
+    pairwise LRs read it (:func:`~kinmatch.dvi.pairwise.pair_sexes`): a
+    missing person of unknown sex takes the pair's sex in the family and
+    ``L(s)`` reads the sample with it; where neither sex is known the
+    sample's X-linked markers are left out of the placement and of ``L(s)``.
+    ``sample_loglik`` reads each sample with its own sex (unknown: a woman).
     """
 
     def __init__(self, prepared: PreparedCase, pairwise: PairwiseLR,
@@ -272,8 +280,48 @@ class FamilyGain:
         self.sample_loglik = sample_loglik  # (samples,) total over markers
         self.family_loglik = family_loglik  # (families,) total over markers
         self.cache: dict[tuple[int, tuple[tuple[int, int], ...]], float] = {}
-        self.column_family = [next(i for i, f in enumerate(prepared.case.families)
-                                   if f.name == fam) for fam in pairwise.families]
+        families = prepared.case.families
+        self.column_family = [next(i for i, f in enumerate(families) if f.name == fam)
+                              for fam in pairwise.families]
+        self.is_x = np.array([m.is_x for m in prepared.markers], dtype=bool)
+        self.pair_sexes = pair_sexes(prepared, [
+            families[f].pedigree.sex(mp) for f, mp in zip(self.column_family, pairwise.missing)])
+        self._pair_loglik: dict[int, NDArray[np.float64]] | None = None
+        if self.is_x.any():  # L(s) per reading: X-linked part as a man, as a woman, unread
+            n = prepared.sample_genotypes.shape[0]
+            man = observed_log_probabilities(prepared, np.ones(n, dtype=bool))
+            woman = observed_log_probabilities(prepared, np.zeros(n, dtype=bool))
+            autosomal = woman[:, ~self.is_x].sum(axis=1)
+            self._pair_loglik = {Sex.MALE: autosomal + man[:, self.is_x].sum(axis=1),
+                                 Sex.FEMALE: autosomal + woman[:, self.is_x].sum(axis=1),
+                                 Sex.UNKNOWN: autosomal}
+        self._pedigrees: dict[tuple[int, tuple[tuple[str, Sex], ...]], Pedigree] = {}
+
+    def _sample_loglik(self, s: int, c: int) -> float:
+        """``log L(s)`` read with the sex of the pair (s, c)."""
+        if self._pair_loglik is None:
+            return float(self.sample_loglik[s])
+        return float(self._pair_loglik[int(self.pair_sexes[s, c])][s])
+
+    def _pedigree(self, family: int, placed: tuple[tuple[int, int], ...],
+                  kept: int | None = None, kept_sex: Sex = Sex.UNKNOWN) -> Pedigree:
+        """The family's pedigree with each placed missing person of unknown sex
+        given its pair's sex (and the kept missing person ``kept_sex``)."""
+        pedigree = self.prepared.case.families[family].pedigree
+        if not self.is_x.any():
+            return pedigree
+        missing = self.pairwise.missing
+        sexes = {missing[c]: Sex(int(self.pair_sexes[s, c])) for s, c in placed}
+        if kept is not None:
+            sexes[missing[kept]] = kept_sex
+        given = tuple(sorted((m, x) for m, x in sexes.items()
+                             if x != Sex.UNKNOWN and pedigree.sex(m) == Sex.UNKNOWN))
+        if not given:
+            return pedigree
+        found = self._pedigrees.get((family, given))
+        if found is None:
+            found = self._pedigrees[(family, given)] = pedigree.with_sexes(dict(given))
+        return found
 
     def __call__(self, family: int, placed: Placement) -> float:
         if not placed:
@@ -301,7 +349,7 @@ class FamilyGain:
             if not todo:
                 return
         prepared = self.prepared
-        jobs = [PedigreeMarkers(prepared.case.families[f].pedigree, prepared.markers,
+        jobs = [PedigreeMarkers(self._pedigree(f, placed), prepared.markers,
                                 self._genotypes(f, placed)) for f, placed in todo]
         for key, logliks in zip(todo, pedigrees_loglik(jobs, prepared.case.theta)):
             self.cache[key] = self._gain(key[0], key[1], float(logliks.sum()))
@@ -313,32 +361,40 @@ class FamilyGain:
         ``m`` given the family and the other placed samples. Then
         ``log P(F, A) = sum_k [log P(F, A - m) + log P(m = g_k | F, A - m)]``
         over markers ``k`` (a lookup for the sample's genotype ``g_k``; a
-        sum over the true genotype for degraded samples; the marginal
-        alone where the sample is untyped). Returns the placements left for
+        sum over the true genotype for degraded samples). Where the sample
+        is untyped (or unread: X-linked markers of a pair of unknown sex)
+        the term is the family's likelihood without ``m`` (people there only
+        for ``m`` dropped, as the whole peeling drops them), not the sum over
+        ``m``'s genotypes: the two differ where frequencies or mutation rows
+        sum to 1 only within rounding. Returns the placements left for
         direct peeling (those in groups smaller than ``SHARED_PEELING_MIN``)."""
-        groups: dict[tuple[int, tuple[tuple[int, int], ...], int], list[int]] = {}
-        for f, placed in todo:
+        groups: dict[tuple[int, tuple[tuple[int, int], ...], int, Sex], list[int]] = {}
+        for f, placed in todo:  # (m read with the last pair's sex)
             *before, (s, c) = placed
-            groups.setdefault((f, tuple(before), c), []).append(s)
+            groups.setdefault((f, tuple(before), c, Sex(int(self.pair_sexes[s, c]))),
+                              []).append(s)
         shared = {key: samples for key, samples in groups.items()
                   if len(samples) >= SHARED_PEELING_MIN}
         if not shared:
             return todo
         prepared = self.prepared
-        jobs = [PedigreeMarkers(prepared.case.families[f].pedigree, prepared.markers,
+        jobs = [PedigreeMarkers(self._pedigree(f, prefix, c, sex), prepared.markers,
                                 self._genotypes(f, prefix), keep=self.pairwise.missing[c])
-                for f, prefix, c in shared]
-        logtotal, packed, _ = pedigrees_genotype_distributions_packed(jobs)
+                for f, prefix, c, sex in shared]
+        logtotal, packed, logdata = pedigrees_genotype_distributions_packed(jobs,
+                                                                            data_loglik=True)
+        assert logdata is not None
         g = prepared.sample_genotypes
         n_alleles = np.array([m.n_alleles for m in prepared.markers], dtype=np.intp)
         offsets = genotype_offsets(n_alleles.tolist())
         summed = uncertain_genotypes(prepared)
         is_x = np.array([m.is_x for m in prepared.markers], dtype=bool)
-        for row, ((f, prefix, c), samples) in enumerate(shared.items()):
-            hemizygous = prepared.case.families[f].pedigree.sex(self.pairwise.missing[c]) \
-                == Sex.MALE
+        for row, ((f, prefix, c, sex), samples) in enumerate(shared.items()):
+            hemizygous = sex == Sex.MALE
             rows = np.array(samples, dtype=np.intp)
             typed = g[rows, :, 0] != UNTYPED
+            if sex == Sex.UNKNOWN:  # the X-linked markers of a pair of unknown sex are unread
+                typed &= ~is_x[None, :]
             cols = genotype_column(g[rows, :, 0], g[rows, :, 1], n_alleles[None, :],
                                    offsets[None, :-1])
             with np.errstate(divide="ignore"):
@@ -350,7 +406,8 @@ class FamilyGain:
                 dist = packed[row, offsets[k]:offsets[k + 1]]
                 with np.errstate(divide="ignore"):
                     values[which, k] = np.log(weights @ dist)
-            totals = (np.where(typed, values, 0.0) + logtotal[row][None, :]).sum(axis=1)
+            totals = np.where(typed, values + logtotal[row][None, :],
+                              logdata[row][None, :]).sum(axis=1)
             for s, total in zip(samples, totals):
                 placed = (*prefix, (s, c))
                 self.cache[(f, placed)] = self._gain(f, placed, float(total))
@@ -364,7 +421,8 @@ class FamilyGain:
         for k, base in enumerate(prepared.family_genotypes[family]):
             geno = dict(base)
             for s, c in placed:
-                if g[s, k, 0] != UNTYPED:
+                unread = self.is_x[k] and self.pair_sexes[s, c] == Sex.UNKNOWN
+                if g[s, k, 0] != UNTYPED and not unread:
                     geno[self.pairwise.missing[c]] = self._sample_genotype(s, k)
             genotypes.append(geno)
         return genotypes
@@ -379,15 +437,15 @@ class FamilyGain:
 
     def _compute(self, family: int, placed: tuple[tuple[int, int], ...]) -> float:
         prepared = self.prepared
-        fam = prepared.case.families[family]
-        total = float(markers_loglik(fam.pedigree, prepared.markers,
+        total = float(markers_loglik(self._pedigree(family, placed), prepared.markers,
                                      self._genotypes(family, placed), prepared.case.theta).sum())
         return self._gain(family, placed, total)
 
     def _gain(self, family: int, placed: tuple[tuple[int, int], ...], total: float) -> float:
         if math.isinf(total):
             return -math.inf
-        gain = total - self.family_loglik[family] - sum(self.sample_loglik[s] for s, _ in placed)
+        gain = total - self.family_loglik[family] - sum(self._sample_loglik(s, c)
+                                                        for s, c in placed)
         if self.pairwise.has_lineage:  # lineage parts per placed pair (module docstring)
             lineage = self.pairwise.log_lr_lineage
             gain += float(sum(lineage[s, c] for s, c in placed))

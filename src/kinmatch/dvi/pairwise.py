@@ -18,9 +18,18 @@ genotype probability as a one-person pedigree
 A marker where ``s`` placed as ``m`` breaks Mendel's laws — where
 ``P(m has s's genotype | F) = 0`` once mutations are switched off — is an
 incompatibility; the number of such markers is reported per pair (dvir's
-``exclusionMatrix``), whatever the mutation model would make of them. Where
-the sexes of ``s`` and ``m`` are both known and differ, the pair is
-impossible and its LR is NaN (dvir's NA).
+``exclusionMatrix``), whatever the mutation model would make of them.
+
+Sex. Both hypotheses give the pair one sex (:func:`pair_sexes`): the
+sample's if known (a sample of unknown sex heterozygous at an X-linked
+marker, without drop-in, is a woman), else the missing person's. At
+X-linked markers the sample is then one allele or two in the numerator and
+the denominator alike, and a missing person of unknown sex is read with
+the pair's sex (its family is peeled both ways). Where neither sex is
+known the X-linked markers say nothing about the pair (LR 1); where the
+two are known and differ the pair is impossible and its LR is NaN (dvir's
+NA). Every LR equals the kinship LR of the same two pedigrees
+(``tests/test_dvi_kinship_agreement.py``).
 
 Lineage markers. When the case holds Y-STR haplotypes or mtDNA profiles
 (:mod:`.lineage_evidence`), each pair also gets a Y part and an mtDNA part,
@@ -92,6 +101,14 @@ class MissingPersonDistributions:
     log_probability: NDArray[np.float64]  # (missing, genotypes); -inf where impossible
     #: ``True`` where a genotype is Mendel-compatible with the family (no mutation)
     compatible: NDArray[np.bool_]  # (missing, genotypes)
+    #: Missing persons of unknown sex, when the case has X-linked markers: the
+    #: rows above read them as women (two X alleles, as the peeling engine
+    #: reads an unknown sex); ``male_log_probability[male_row[c]]`` and
+    #: ``male_compatible[male_row[c]]`` read them as men (``male_row[c]`` is
+    #: -1 for a missing person whose sex is known).
+    male_row: NDArray[np.intp]  # (missing,)
+    male_log_probability: NDArray[np.float64]  # (unknown sex, genotypes)
+    male_compatible: NDArray[np.bool_]  # (unknown sex, genotypes)
 
     def columns(self, genotypes: NDArray[np.intp]) -> NDArray[np.intp]:
         """Columns of genotypes ``(..., markers, 2)``; ``-1`` where untyped."""
@@ -178,8 +195,11 @@ def _read_only(values: NDArray[Any]) -> NDArray[Any]:
 
 
 #: One family's rows: its missing persons' family log-likelihoods (missing ×
-#: markers), log-probabilities and Mendel-compatibility (missing × genotypes).
-FamilyRows = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_]]
+#: markers), log-probabilities and Mendel-compatibility (missing × genotypes);
+#: and the log-probabilities and compatibility of its missing persons of
+#: unknown sex read as men (one row each, none without X-linked markers).
+FamilyRows = tuple[NDArray[np.float64], NDArray[np.float64], NDArray[np.bool_],
+                   NDArray[np.float64], NDArray[np.bool_]]
 
 
 class PairwiseCache:
@@ -273,6 +293,10 @@ def missing_person_distributions(prepared: PreparedCase, *, cache: PairwiseCache
     log_probability = np.vstack([r[1] for r in rows]) if rows else np.zeros((0, width))
     compatible = np.vstack([r[2] for r in rows]) if rows else np.zeros((0, width), dtype=bool)
     missing = [(fam.name, mp, fam.pedigree.sex(mp)) for fam in case.families for mp in fam.missing]
+    male_row = np.full(len(missing), -1, dtype=np.intp)
+    if any(m.is_x for m in markers):
+        unknown = np.flatnonzero([sex == Sex.UNKNOWN for _, _, sex in missing])
+        male_row[unknown] = np.arange(len(unknown))
     return MissingPersonDistributions(
         families=tuple(f for f, _, _ in missing),
         missing=tuple(m for _, m, _ in missing),
@@ -282,6 +306,11 @@ def missing_person_distributions(prepared: PreparedCase, *, cache: PairwiseCache
         family_loglik=family_loglik,
         log_probability=log_probability,
         compatible=compatible,
+        male_row=male_row,
+        male_log_probability=(np.vstack([r[3] for r in rows]) if rows
+                              else np.zeros((0, width))),
+        male_compatible=(np.vstack([r[4] for r in rows]) if rows
+                         else np.zeros((0, width), dtype=bool)),
     )
 
 
@@ -298,18 +327,31 @@ def _family_distributions(families: Sequence[ReferenceFamily],
                           offsets: NDArray[np.intp], context: PeelingContext
                           ) -> list[FamilyRows]:
     """Per family: (its missing persons' family log-likelihood rows, their
-    log-probability rows, their Mendel-compatibility rows), all families in
+    log-probability rows, their Mendel-compatibility rows, and the last two
+    for its missing persons of unknown sex read as men), all families in
     one batched pass (in ``context``, which also keeps each marker's
-    mutation-free twin for the compatibility pass)."""
+    mutation-free twin for the compatibility pass).
+
+    A missing person of unknown sex has no children (a parent's sex is
+    known), so at X-linked markers the engine reads it as a woman (two X
+    alleles, from both parents); where the case has X-linked markers it is
+    also peeled as a man (one X allele, from the mother), for the pairs in
+    which the sample's sex, or its genotype, says so (:func:`pair_sexes`).
+    """
     mutating = any(m.mutation is not None for m in markers)
+    has_x = any(m.is_x for m in markers)
     without_mutation = [context.mutation_free(m) for m in markers]
     jobs, owner = [], []
     for f, (fam, genos) in enumerate(zip(families, genotypes)):
         for mp in fam.missing:
-            owner.append(f)
-            jobs.append(PedigreeMarkers(fam.pedigree, markers, genos, keep=mp))
-            if mutating:
-                jobs.append(PedigreeMarkers(fam.pedigree, without_mutation, genos, keep=mp))
+            readings = [(fam.pedigree, False)]
+            if has_x and fam.pedigree.sex(mp) == Sex.UNKNOWN:
+                readings.append((fam.pedigree.with_sexes({mp: Sex.MALE}), True))
+            for pedigree, male in readings:
+                owner.append((f, male))
+                jobs.append(PedigreeMarkers(pedigree, markers, genos, keep=mp))
+                if mutating:
+                    jobs.append(PedigreeMarkers(pedigree, without_mutation, genos, keep=mp))
     # The denominator is the family's likelihood on its own (untyped people
     # without typed descendants dropped), as the pedsuite forms the ratio
     if not jobs:
@@ -323,9 +365,15 @@ def _family_distributions(families: Sequence[ReferenceFamily],
         shift = np.where(np.isfinite(own), own - family_loglik, 0.0)
         log_probability = np.log(packed[::step]) + np.repeat(shift, np.diff(offsets), axis=1)
     compatible = packed[step - 1::step] > 0
-    owner_arr = np.array(owner)
-    return [(family_loglik[owner_arr == f], log_probability[owner_arr == f],
-             compatible[owner_arr == f]) for f in range(len(families))]
+    family_of = np.array([f for f, _ in owner])
+    as_man = np.array([m for _, m in owner], dtype=bool)
+    out: list[FamilyRows] = []
+    for f in range(len(families)):
+        rows, men = (family_of == f) & ~as_man, (family_of == f) & as_man
+        out.append((family_loglik[rows], log_probability[rows], compatible[rows],
+                    log_probability[men], compatible[men]))
+    return out
+
 
 
 def family_log_likelihoods(prepared: PreparedCase, *, cache: PairwiseCache | None = None
@@ -381,32 +429,63 @@ def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool
     return np.where(typed, out, 0.0)
 
 
-def _population_log_probabilities(prepared: PreparedCase, dists: MissingPersonDistributions
-                                  ) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
-    """``log P(sample's genotype)`` for the denominator of each pair, as
-    (samples × markers) for the male reading and, where X markers are used,
-    one for the female reading; and which missing persons use the female one.
+def sample_sexes(prepared: PreparedCase) -> NDArray[np.int64]:
+    """Each sample's sex as the pairwise LRs read it (codes of
+    :class:`~kinmatch.pedigree.Sex`): the recorded sex; for a sample of
+    unknown sex that shows two alleles at an X-linked marker without drop-in,
+    female (a man carries one X; with drop-in the second allele may be
+    spurious)."""
+    samples = prepared.case.samples
+    sex = np.array([int(s.sex) for s in samples], dtype=np.int64)
+    is_x = np.array([m.is_x for m in prepared.markers], dtype=bool)
+    if is_x.any() and len(samples):
+        g = prepared.sample_genotypes[:, is_x]
+        two = (g[..., 0] != g[..., 1]).any(axis=1)  # (untyped is UNTYPED twice)
+        no_dropin = np.array([s.dropin == 0.0 for s in samples], dtype=bool)
+        sex[(sex == Sex.UNKNOWN) & two & no_dropin] = Sex.FEMALE
+    return sex
 
-    At X-linked markers a sample of unknown sex is read as the missing
-    person's sex (male when that is unknown too).
+
+def pair_sexes(prepared: PreparedCase, missing_sexes: Sequence[Sex]) -> NDArray[np.int64]:
+    """(samples × missing) the sex of each pair, "the sample is the missing
+    person", as a :class:`~kinmatch.pedigree.Sex` code: the sample's
+    (:func:`sample_sexes`) if known, else the missing person's; -1 where the
+    two are known and differ (an impossible pair, LR NaN).
+
+    Both hypotheses of the pair's LR give the sample this sex, so at
+    X-linked markers the sample is one allele (a man) or two (a woman) in
+    the numerator and the denominator alike, and a missing person of
+    unknown sex is read with it. Where neither sex is known (0) the
+    X-linked markers cannot be read: they say nothing about the pair (LR 1,
+    no incompatibility).
     """
-    sample_sex = np.array([int(s.sex) for s in prepared.case.samples], dtype=np.int64)
-    has_x = any(m.is_x for m in prepared.markers)
-    male = sample_log_probabilities(prepared, np.where(sample_sex == 0, True,
-                                                       sample_sex == Sex.MALE))
-    female_mp = np.array([has_x and sex == Sex.FEMALE for sex in dists.sexes], dtype=bool)
-    if not female_mp.any():
-        return male[None], female_mp
-    female = sample_log_probabilities(prepared, sample_sex == Sex.MALE)
-    return np.stack([male, female]), female_mp
+    sample = sample_sexes(prepared)[:, None]
+    missing = np.array([int(x) for x in missing_sexes], dtype=np.int64)[None, :]
+    clash = (sample != Sex.UNKNOWN) & (missing != Sex.UNKNOWN) & (sample != missing)
+    return np.where(clash, -1, np.where(sample != Sex.UNKNOWN, sample, missing))
 
 
-def _sex_clash(prepared: PreparedCase, dists: MissingPersonDistributions) -> NDArray[np.bool_]:
-    """(samples × missing) ``True`` where both sexes are known and differ."""
-    sample_sex = np.array([int(s.sex) for s in prepared.case.samples], dtype=np.int64)
-    mp_sex = np.array([int(x) for x in dists.sexes], dtype=np.int64)
-    return ((sample_sex[:, None] != Sex.UNKNOWN) & (mp_sex[None, :] != Sex.UNKNOWN)
-            & (sample_sex[:, None] != mp_sex[None, :]))
+def _x_markers(prepared: PreparedCase) -> NDArray[np.intp]:
+    """Indices of the X-linked markers."""
+    return np.flatnonzero([m.is_x for m in prepared.markers])
+
+
+def _read_as_men(dists: MissingPersonDistributions, sexes: NDArray[np.int64],
+                 cols: NDArray[np.intp], typed: NDArray[np.bool_], x: NDArray[np.intp],
+                 out: NDArray[np.float64], incompatible: NDArray[np.bool_]) -> None:
+    """At the X-linked markers ``x``, put the male reading of each missing
+    person of unknown sex into its male pairs: ``out[s, c, k]`` (the
+    log-probability looked up) and ``incompatible[c, s, k]``."""
+    for c in np.flatnonzero(dists.male_row >= 0):
+        men = np.flatnonzero(sexes[:, c] == Sex.MALE)
+        if not len(men):
+            continue
+        row = dists.male_row[c]
+        block = np.ix_(men, x)
+        where, seen = cols[block], typed[block]
+        out[men[:, None], c, x[None, :]] = np.where(
+            seen, dists.male_log_probability[row, where], 0.0)
+        incompatible[c][block] = ~dists.male_compatible[row, where] & seen
 
 
 def pairwise_lr(prepared: PreparedCase,
@@ -418,19 +497,28 @@ def pairwise_lr(prepared: PreparedCase,
     divided by the sample's population probability; the lineage parts come
     from :func:`~kinmatch.dvi.lineage_evidence.lineage_evidence` (computed
     here when the case has lineage data and ``lineage`` is not given).
+    At X-linked markers each pair is read with its sex (:func:`pair_sexes`).
     ``cache`` keeps what unchanged families and pairs need between calls."""
     dists = distributions if distributions is not None else \
         missing_person_distributions(prepared, cache=cache)
+    n_samples = prepared.sample_genotypes.shape[0]
+    sexes = pair_sexes(prepared, dists.sexes)
+    x = _x_markers(prepared)
     cols = dists.columns(prepared.sample_genotypes)  # (S, K)
     typed = cols >= 0
     safe = np.where(typed, cols, 0)
     with np.errstate(invalid="ignore"):
         out = np.where(typed[None], dists.log_probability[:, safe], 0.0).transpose(1, 0, 2)
-    pops, female_mp = _population_log_probabilities(prepared, dists)
-    out[:, ~female_mp, :] -= pops[0][:, None, :]
-    if female_mp.any():
-        out[:, female_mp, :] -= pops[1][:, None, :]
     incompatible_per_marker = ~dists.compatible[:, safe] & typed[None]  # (C, S, K)
+    diploid = sample_log_probabilities(prepared, np.zeros(n_samples, dtype=bool))
+    with np.errstate(invalid="ignore"):
+        if len(x):
+            _read_as_men(dists, sexes, safe, typed, x, out, incompatible_per_marker)
+            hemizygous = sample_log_probabilities(prepared, np.ones(n_samples, dtype=bool))
+            out -= np.where((sexes == Sex.MALE)[:, :, None], hemizygous[:, None, :],
+                            diploid[:, None, :])
+        else:
+            out -= diploid[:, None, :]
     summed = uncertain_genotypes(prepared)
     rows = np.flatnonzero(summed.any(axis=1))
     if len(rows):
@@ -438,8 +526,13 @@ def pairwise_lr(prepared: PreparedCase,
         r, k = np.nonzero(summed[rows])
         out[rows[r], :, k] = values[r, :, k]
         incompatible_per_marker[:, rows[r], k] = clash_k[r, :, k].T
+    if len(x):  # X-linked markers say nothing about a pair of unknown sex
+        unread = np.flatnonzero(sexes == Sex.UNKNOWN)
+        s_u, c_u = np.unravel_index(unread, sexes.shape)
+        out[s_u[:, None], c_u[:, None], x[None, :]] = 0.0
+        incompatible_per_marker[c_u[:, None], s_u[:, None], x[None, :]] = False
     incompatible = incompatible_per_marker.sum(axis=2).T.astype(np.int64)
-    clash = _sex_clash(prepared, dists)
+    clash = sexes < 0
     out[clash] = math.nan
     incompatible[clash] = -1
     parts: dict[str, object] = {}
@@ -537,21 +630,21 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
     a matrix product of the observation weights (samples × genotypes) with
     the missing persons' distributions (genotypes × missing persons), per
     marker. A marker is incompatible when no Mendel-compatible genotype
-    explains what was seen. Returns ``(rows, missing, markers)`` log-LRs
-    and incompatibility flags (0 / False where ``mask``, (rows × markers),
-    is False); sexes are not checked here.
+    explains what was seen. At X-linked markers each pair is read with its
+    sex (:func:`pair_sexes`): a man's one allele or a woman's two, in the
+    missing person's distribution and the population's alike; pairs of
+    unknown sex are left at 0 there. Returns ``(rows, missing, markers)``
+    log-LRs and incompatibility flags (0 / False where ``mask``, (rows ×
+    markers), is False); pairs whose sexes differ are not marked here.
     """
     case = prepared.case
     g = prepared.sample_genotypes[rows]
-    samples = [case.samples[r] for r in rows]
     n_rows, n_missing = len(rows), len(dists.missing)
     out = np.zeros((n_rows, n_missing, len(prepared.markers)))
     incompatible = np.zeros((n_rows, n_missing, len(prepared.markers)), dtype=bool)
     if mask is None:
         mask = np.ones((n_rows, len(prepared.markers)), dtype=bool)
-    male = np.array([s.sex == Sex.MALE for s in samples])
-    unknown = np.array([s.sex == Sex.UNKNOWN for s in samples])
-    mp_male = np.array([x != Sex.FEMALE for x in dists.sexes])
+    sexes = pair_sexes(prepared, dists.sexes)[rows] if len(_x_markers(prepared)) else None
     for k, marker in enumerate(prepared.markers):
         typed = np.flatnonzero((g[:, k, 0] != UNTYPED) & mask[:, k])
         if not len(typed):
@@ -559,23 +652,26 @@ def degraded_log_lr(prepared: PreparedCase, dists: MissingPersonDistributions,
         lo, hi = dists.offsets[k], dists.offsets[k + 1]
         probs = np.exp(dists.log_probability[:, lo:hi])  # (missing, genotypes)
         compatible = dists.compatible[:, lo:hi].astype(float)
-        readings = [(False, np.ones(n_missing, dtype=bool), np.ones(len(typed), dtype=bool))]
+        readings = [(False, np.ones((len(typed), n_missing), dtype=bool))]
         if marker.is_x:
-            # a sample is hemizygous if male, or of unknown sex paired with a male
-            readings = [(True, mp_male, male[typed] | unknown[typed]),
-                        (False, ~mp_male, ~male[typed])]
-        for hemizygous, columns, who in readings:
-            if not columns.any() or not who.any():
+            assert sexes is not None
+            readings = [(True, sexes[typed] == Sex.MALE), (False, sexes[typed] == Sex.FEMALE)]
+        for hemizygous, pairs in readings:
+            if not pairs.any():
                 continue
-            t = typed[who]
-            weights = sample_observation_weights(prepared, k, rows[t], hemizygous)
+            p, c = probs, compatible
+            if hemizygous:  # missing persons of unknown sex, read as men
+                p, c = p.copy(), c.copy()
+                unknown = np.flatnonzero(dists.male_row >= 0)
+                p[unknown] = np.exp(dists.male_log_probability[dists.male_row[unknown], lo:hi])
+                c[unknown] = dists.male_compatible[dists.male_row[unknown], lo:hi]
+            weights = sample_observation_weights(prepared, k, rows[typed], hemizygous)
             pop = np.exp(_genotype_log_probabilities_all(marker, case.theta, hemizygous))
-            with np.errstate(divide="ignore"):
-                numerator = np.log(weights @ probs[columns].T)
-                denominator = np.log(weights @ pop)
-            block = np.ix_(t, np.flatnonzero(columns))
-            out[block[0], block[1], k] = numerator - denominator[:, None]
-            incompatible[block[0], block[1], k] = (weights @ compatible[columns].T) <= 0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                value = np.log(weights @ p.T) - np.log(weights @ pop)[:, None]
+            out[typed, :, k] = np.where(pairs, value, out[typed, :, k])
+            incompatible[typed, :, k] = np.where(pairs, (weights @ c.T) <= 0,
+                                                 incompatible[typed, :, k])
     return out, incompatible
 
 
@@ -626,23 +722,48 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
     n_missing = len(dists.missing)
     top = max(0, min(top, n_missing))
     cols = dists.columns(prepared.sample_genotypes)
-    pops, female_mp = _population_log_probabilities(prepared, dists)
-    clash = _sex_clash(prepared, dists)
+    sexes = pair_sexes(prepared, dists.sexes)
+    clash = sexes < 0
+    x = _x_markers(prepared)
+    is_x = np.zeros(len(prepared.markers), dtype=bool)
+    is_x[x] = True
+    diploid = sample_log_probabilities(prepared, np.zeros(n_samples, dtype=bool))
+    autosomal_pops = diploid[:, ~is_x].sum(axis=1)
+    if len(x):  # the denominators' X-linked part, read as men and as women
+        hemizygous_pops = sample_log_probabilities(
+            prepared, np.ones(n_samples, dtype=bool))[:, x].sum(axis=1)
+        diploid_pops = diploid[:, x].sum(axis=1)
     # -inf (an impossible genotype) survives the sparse product: 1.0 * -inf = -inf
     log_p = np.ascontiguousarray(dists.log_probability.T)  # (genotypes, missing)
+    unknown = np.flatnonzero(dists.male_row >= 0)  # missing persons of unknown sex
+    log_p_men = np.ascontiguousarray(dists.male_log_probability[dists.male_row[unknown]].T)
     index = np.full((n_samples, top), -1, dtype=np.intp)
     best = np.full((n_samples, top), -math.inf)
     incompatible = np.zeros((n_samples, top), dtype=np.int64)
     for start in range(0, n_samples, chunk_size):
         stop = min(n_samples, start + chunk_size)
         c = cols[start:stop]
-        rows, markers = np.nonzero(c >= 0)
-        onehot = sparse.csr_matrix((np.ones(len(rows)), (rows, c[rows, markers])),
-                                   shape=(stop - start, log_p.shape[0]))
-        scores = np.asarray(onehot @ log_p)  # (chunk, missing)
-        scores[:, ~female_mp] -= pops[0][start:stop].sum(axis=1)[:, None]
-        if female_mp.any():
-            scores[:, female_mp] -= pops[1][start:stop].sum(axis=1)[:, None]
+        chunk_sexes = sexes[start:stop]
+
+        def onehot(which: NDArray[np.bool_], c: NDArray[np.intp] = c) -> Any:
+            rows, markers = np.nonzero((c >= 0) & which[None, :])
+            return sparse.csr_matrix((np.ones(len(rows)), (rows, c[rows, markers])),
+                                     shape=(len(c), log_p.shape[0]))
+
+        scores = np.asarray(onehot(~is_x) @ log_p)  # (chunk, missing)
+        scores -= autosomal_pops[start:stop, None]
+        if len(x):  # each pair read with its sex (pair_sexes); unknown: no X evidence
+            on_x = onehot(is_x)
+            x_part = np.asarray(on_x @ log_p)
+            men = chunk_sexes == Sex.MALE
+            if len(unknown):
+                x_part[:, unknown] = np.where(men[:, unknown], np.asarray(on_x @ log_p_men),
+                                              x_part[:, unknown])
+            with np.errstate(invalid="ignore"):
+                x_part -= np.where(men, hemizygous_pops[start:stop, None],
+                                   diploid_pops[start:stop, None])
+            x_part[chunk_sexes == Sex.UNKNOWN] = 0.0
+            scores += x_part
         summed = uncertain_genotypes(prepared, start, stop)
         degraded_rows = list(start + np.flatnonzero(summed.any(axis=1)))
         degraded_counts = None
@@ -667,6 +788,14 @@ def pairwise_candidates(prepared: PreparedCase, *, top: int = 10, chunk_size: in
             safe = np.where(c >= 0, c, 0)
             incompat = (~dists.compatible[chosen[:, :, None], safe[:, None, :]]
                         & (c >= 0)[:, None, :])
+            if len(x):
+                chosen_sexes = np.take_along_axis(chunk_sexes, chosen, axis=1)
+                male_row = dists.male_row[chosen]
+                i, j = np.nonzero((male_row >= 0) & (chosen_sexes == Sex.MALE))
+                incompat[i[:, None], j[:, None], x[None, :]] = (
+                    ~dists.male_compatible[male_row[i, j][:, None], safe[i][:, x]]
+                    & (c[i][:, x] >= 0))
+                incompat[:, :, x] &= (chosen_sexes != Sex.UNKNOWN)[:, :, None]
             incompatible[start:stop] = incompat.sum(axis=2)
             if degraded_counts is not None:
                 rel = np.array(degraded_rows) - start
