@@ -635,7 +635,7 @@ def polya_urn_sources(founders: Sequence[int], families: Sequence[int],
     ``founders[d]`` is the founder of draw ``d`` (a founder's draws are
     consecutive, one or two), ``families[d]`` his connected family;
     ``symmetric[d]``: that founder's two alleles are exchangeable in the
-    whole network (untyped, not kept). Draw ``d`` is ``x`` with probability
+    whole network (not typed exactly, not kept). Draw ``d`` is ``x`` with probability
     ``(β(x) + θ Σ_e [x_e = x]) / D_d`` over the earlier draws ``e`` of the
     family: one term per *source*, fresh (:data:`FRESH`) or one earlier draw
     of another founder of the family (a founder's second allele copies his
@@ -712,8 +712,8 @@ def _polya_urn_expansion(body: Network, layout: Layout, p: NDArray[np.float64],
     their contractions: exact, since the expansion is finite. No factor
     over all founder alleles is ever built.
 
-    Kept and uncertain founders' variables are linked to their source by an
-    identity factor rather than replaced (an output variable stays itself).
+    Kept founders' variables are linked to their source by an identity
+    factor rather than replaced (an output variable stays itself).
     """
     k, size = p.shape
     eye = np.eye(size)
@@ -752,9 +752,10 @@ def _polya_urn_expansion(body: Network, layout: Layout, p: NDArray[np.float64],
     if not draws:
         return body
     founders = [i for i, _ in draws]
+    # an uncertain founder's observation is symmetric in his two alleles
     symmetric = [len(layout.variables[i]) == 2 and i not in single_draw
-                 and not layout.uncertain[i] and i not in layout.kept for i in founders]
-    fixed = [layout.uncertain[i] or i in layout.kept for i in founders]
+                 and i not in layout.kept for i in founders]
+    fixed = [i in layout.kept for i in founders]
     terms = polya_urn_sources(founders, families, symmetric)
     second = {d for d in range(1, len(draws)) if founders[d] == founders[d - 1]}
     fresh_pair = {d: fresh[d][:, None, :] + (theta * scales[d]) * eye for d in second}
