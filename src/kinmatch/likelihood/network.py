@@ -756,7 +756,15 @@ def _polya_urn_expansion(body: Network, layout: Layout, p: NDArray[np.float64],
     symmetric = [len(layout.variables[i]) == 2 and i not in single_draw
                  and i not in layout.kept for i in founders]
     fixed = [i in layout.kept for i in founders]
-    terms = polya_urn_sources(founders, families, symmetric)
+    try:
+        terms = polya_urn_sources(founders, families, symmetric)
+    except KinmatchError:
+        names = ", ".join(dict.fromkeys(layout.people[i] for i in founders))
+        raise KinmatchError(
+            f"theta correction over {len(draws)} untyped founder alleles ({names}) needs more "
+            f"than {MAX_THETA_TERMS} networks per marker (one per way the founder alleles "
+            "can copy each other in the Balding–Nichols urn); type more founders or use "
+            "theta = 0") from None
     second = {d for d in range(1, len(draws)) if founders[d] == founders[d - 1]}
     fresh_pair = {d: fresh[d][:, None, :] + (theta * scales[d]) * eye for d in second}
     link = np.broadcast_to(eye, (k, size, size))
