@@ -3,8 +3,9 @@
 The factor is built draw by draw for a batch of markers
 (:func:`balding_nichols_founder_factors`); here it is checked against the
 closed form over allele counts, entry by entry, and the engine's
-likelihoods under θ (unpadded alphabets, loops, X markers, mutation,
-degraded observations) against brute-force enumeration.
+likelihoods under θ (the urn's expansion over founder allele sources,
+padded alphabets, loops, X markers, mutation, degraded observations, kept
+founders) against brute-force enumeration.
 """
 
 from __future__ import annotations
@@ -17,7 +18,14 @@ import pytest
 from enumeration import brute_force_likelihood
 from support import pedigree
 
-from kinmatch.likelihood.network import build_network, marker_alphabet, pedigree_layout
+from kinmatch.likelihood.network import (
+    FRESH,
+    build_network,
+    marker_alphabet,
+    pedigree_layout,
+    polya_urn_sources,
+)
+from kinmatch.likelihood.observation import Observation
 from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik
 from kinmatch.likelihood.population import (
     balding_nichols_founder_factor,
@@ -90,10 +98,10 @@ def test_looped_pedigree_equals_enumeration(model, chromosome, theta):
     assert math.exp(got) == pytest.approx(exact, rel=1e-12)
 
 
-def test_theta_networks_are_not_padded():
-    """Under θ the alphabet keeps its own size: padding would multiply the
-    θ factor by the padded size to the power of the untyped founder alleles
-    (the padded alleles contribute exactly zero)."""
+def test_padding_a_theta_network_changes_nothing():
+    """Padded alleles have frequency 0: no founder draws them, fresh or by
+    copy, so padding (which lets markers of similar size share one
+    contraction, as without θ) leaves the likelihood as it is."""
     marker = Marker.create("M", [str(a) for a in range(9)], np.full(9, 1 / 9),
                            mutation={"model": "stepwise", "rate": 0.01, "rate2": 1e-4,
                                      "range": 0.2})
@@ -143,3 +151,111 @@ def test_a_kept_founder_keeps_his_ordered_alleles(theta):
     for g1, g2 in itertools.combinations_with_replacement(range(3), 2):
         joint = brute_force_likelihood(LOOP, marker, {**data, "GF": (g1, g2)}, theta)
         assert dist[g1, g2] == pytest.approx(joint / total, rel=1e-11, abs=1e-15)
+
+
+# ---------------------------------------------------------------------------
+# The urn's expansion (network.polya_urn_sources, network._polya_urn_expansion)
+
+# three untyped founders, one of them with a single child, and a typed one
+# (the shape of examples/missing_person.json), and a loop under two couples
+FAMILY = pedigree(("F", None, None, 1), ("Mo", None, None, 2), ("C1", "F", "Mo", 1),
+                  ("C2", "F", "Mo", 2), ("P", "F", "Mo", 1), ("W", None, None, 2),
+                  ("G1", "C1", "W", 1), ("G2", "C1", "W", 2), ("H", None, None, 1),
+                  ("G3", "H", "C2", 2))
+COUSINS = pedigree(("GF", None, None, 1), ("GM", None, None, 2), ("S1", "GF", "GM", 1),
+                   ("S2", "GF", "GM", 2), ("W1", None, None, 2), ("H2", None, None, 1),
+                   ("C1", "S1", "W1", 1), ("C2", "H2", "S2", 2), ("X", "C1", "C2", 1))
+
+
+@pytest.mark.parametrize("case", ["family", "family-typed-founder", "cousins", "unrelated"])
+@pytest.mark.parametrize("model", MODELS, ids=["none", "equal", "stepwise"])
+@pytest.mark.parametrize("chromosome", ["autosomal", "X"])
+@pytest.mark.parametrize("theta", [0.01, 0.3])
+def test_urn_expansion_equals_enumeration(case, model, chromosome, theta):
+    """Untyped founders copying each other's alleles, one-child founders
+    drawing one allele, typed founders drawn first, padded alphabets: the
+    sum of the expansion's networks equals enumeration over every allele."""
+    rng = np.random.default_rng(len(case) + 3)
+    marker = Marker.create("M", ["9", "10", "11"], rng.dirichlet(np.ones(3) * 2),
+                           chromosome=chromosome, mutation=model)
+    x = chromosome == "X"
+    if case.startswith("family"):
+        ped = FAMILY
+        data = {"C1": (0, 0) if x else (0, 1), "G1": (0, 0) if x else (0, 2),
+                "G2": (1, 2), "G3": (2, 2), "P": (1, 1)}
+        if case == "family-typed-founder":
+            data["Mo"] = (0, 2)
+    elif case == "cousins":
+        ped = COUSINS
+        data = {"X": (1, 1) if x else (1, 2), "C2": (0, 2), "W1": (2, 2), "H2": (0, 0)}
+    else:  # two one-person families: drawn apart
+        ped = pedigree(("A", None, None, 1), ("B", None, None, 2))
+        data = {"A": (1, 1), "B": (1, 2)}
+    got = markers_loglik(ped, [marker], [data], theta)[0]
+    exact = brute_force_likelihood(ped, marker, data, theta)
+    assert math.exp(got) == pytest.approx(exact, rel=1e-12)
+
+
+def _seen_given(genotype: tuple[int, int], seen: tuple[int, ...], d: float) -> float:
+    """P(seen alleles | genotype) with drop-out d and no drop-in (a homozygote's
+    signal lost with d^2, each allele of a heterozygote with d)."""
+    a, b = genotype
+    if a == b:
+        return 1 - d * d if seen == (a,) else 0.0
+    if set(seen) == {a, b}:
+        return (1 - d) ** 2
+    if len(seen) == 1 and seen[0] in (a, b):
+        return d * (1 - d)
+    return 0.0
+
+
+@pytest.mark.parametrize("theta", [0.05, 0.3])
+@pytest.mark.parametrize("who", ["GM", "W1"])
+def test_uncertain_founder_equals_enumeration_over_his_genotype(theta, who):
+    """A founder typed with drop-out is a draw of the urn whose two alleles
+    may copy earlier founders': the likelihood is Σ_g P(seen | g) P(data, g)."""
+    marker = Marker.create("M", ["9", "10", "11"], [0.2, 0.3, 0.5],
+                           mutation={"model": "stepwise", "rate": 0.02, "rate2": 1e-3,
+                                     "range": 0.2})
+    data = {"X": (1, 2), "C2": (0, 2), "H2": (0, 0)}
+    seen, d = (1,), 0.25
+    got = markers_loglik(COUSINS, [marker], [{**data, who: Observation(seen, dropout=d)}],
+                         theta)[0]
+    exact = sum(_seen_given((g1, g2), seen, d)
+                * brute_force_likelihood(COUSINS, marker, {**data, who: (g1, g2)}, theta)
+                for g1, g2 in itertools.combinations_with_replacement(range(3), 2))
+    assert math.exp(got) == pytest.approx(exact, rel=1e-12)
+
+
+@pytest.mark.parametrize("theta", [0.05, 0.3])
+def test_a_kept_founder_drawn_after_others_keeps_his_ordered_alleles(theta):
+    """The kept founder (GM, drawn after GF) copies GF's alleles through
+    identity factors, his own variables staying the output."""
+    marker = Marker.create("M", ["9", "10", "11"], [0.2, 0.3, 0.5])
+    data = {"X": (1, 2), "C2": (0, 2), "W1": (2, 2)}
+    loglik, dist = genotype_distribution(COUSINS, marker, data, "GM", theta)
+    total = brute_force_likelihood(COUSINS, marker, data, theta)
+    assert math.exp(loglik) == pytest.approx(total, rel=1e-12)
+    for g1, g2 in itertools.combinations_with_replacement(range(3), 2):
+        joint = brute_force_likelihood(COUSINS, marker, {**data, "GM": (g1, g2)}, theta)
+        assert dist[g1, g2] == pytest.approx(joint / total, rel=1e-11, abs=1e-15)
+
+
+@pytest.mark.parametrize("draws", [(1, 1, 1, 1), (2, 2), (2, 1, 2), (2, 2, 2), (1, 2, 2, 1)])
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_urn_sources_count_every_choice_once(draws, symmetric):
+    """The multiplicities add up to the number of source choices: draw d has
+    1 + (earlier draws of other founders) of them; a symmetric founder's
+    pairs of choices are listed once with multiplicity 2."""
+    founders = [f for f, k in enumerate(draws) for _ in range(k)]
+    terms = polya_urn_sources(founders, [0] * len(founders),
+                              [symmetric and draws[f] == 2 for f in founders])
+    expected = math.prod(1 + sum(1 for e in range(d) if founders[e] != founders[d])
+                         for d in range(len(founders)))
+    assert sum(m for _, m in terms) == expected
+    assert len({s for s, _ in terms}) == len(terms)
+    if not symmetric:
+        assert len(terms) == expected
+    # one family per founder: nobody copies anybody
+    alone = polya_urn_sources(founders, founders, [False] * len(founders))
+    assert alone == [((FRESH,) * len(founders), 1)]

@@ -25,7 +25,6 @@ twins) and per network shape (contraction paths) belongs to a
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -42,13 +41,10 @@ from kinmatch.likelihood.contraction import (
     einsum_subscripts,
 )
 from kinmatch.likelihood.observation import Genotype, Observation, observation_factor
-from kinmatch.likelihood.population import balding_nichols_founder_factors
+from kinmatch.likelihood.population import balding_nichols_sequence
 from kinmatch.markers import Marker
 from kinmatch.mutation import lumped_matrix, rest_states
 from kinmatch.pedigree import Pedigree, Sex
-
-#: Largest θ founder factor (entries) that will be built.
-THETA_FACTOR_LIMIT = 50_000_000
 
 
 @dataclass(frozen=True)
@@ -466,7 +462,7 @@ _EVIDENCE_HOMOZYGOUS = np.array([[1.0, 0.0], [0.0, 0.0]])  # ... both are (the f
 
 
 def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
-                   theta: float) -> Network:
+                   theta: float) -> Network | NetworkSum:
     """The factor network of a batch of markers (of one or several
     pedigrees) that share a layout shape.
 
@@ -513,49 +509,10 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
         return values[rows[:, None], dom]
 
     next_variable = 1 + max((v for vs in layout.variables for v in vs), default=-1)
-    # Founder factors. Under θ an untyped founder with two alleles that are
-    # not wanted as output has one variable instead: the unordered genotype
-    # (a, b), a <= b. Everything about such a founder is symmetric in its two
-    # alleles (one prior, exchangeable draws, transmissions (M[a] + M[b]) / 2),
-    # so the ordered pairs (a, b) and (b, a) are one term counted twice: the
-    # θ factor has n (n + 1) / 2 entries along that axis instead of n².
-    genotype_variable: dict[int, int] = {}
-    if theta > 0:
-        allele_a, allele_b = (np.broadcast_to(x, (k, len(x))) for x in np.triu_indices(size))
-        twice = np.where(allele_a[0] == allele_b[0], 1.0, 2.0)
-        for members in layout.founder_components:
-            inbred = [i for i in members if layout.inbreeding[i] > 0]
-            if inbred:
-                raise PedigreeError(
-                    "theta correction cannot be combined with founder inbreeding "
-                    f"('{layout.people[inbred[0]]}')"
-                )
-            draws: list[tuple[int, NDArray[np.intp]]] = []  # (variable, domain)
-            for i in members:
-                if (len(layout.variables[i]) == 2 and not layout.typed[i]
-                        and not layout.uncertain[i] and i not in layout.kept):
-                    genotype_variable[i] = next_variable
-                    draws += [(next_variable, allele_a), (next_variable, allele_b)]
-                    next_variable += 1
-                else:
-                    draws += [(v, domains[i]) for v in layout.variables[i]]
-            theta_vars = tuple(dict.fromkeys(v for v, _ in draws))
-            axis = {v: a for a, v in enumerate(theta_vars)}
-            sizes = {v: d.shape[1] for v, d in draws}
-            terms = math.prod(sizes.values())
-            if terms > THETA_FACTOR_LIMIT:
-                raise KinmatchError(
-                    f"theta correction over {len(members)} founders needs {terms:.3g} terms "
-                    f"per marker; type fewer founders or use theta = 0"
-                )
-            factor = balding_nichols_founder_factors(
-                p, [d for _, d in draws], theta, [axis[v] for v, _ in draws])
-            for v in set(genotype_variable.values()) & set(theta_vars):
-                shape = [1] * factor.ndim
-                shape[1 + axis[v]] = len(twice)
-                factor *= twice.reshape(shape)
-            net.add(factor, theta_vars, scale=True, owned=True)
-    else:
+    # Founder factors (under θ they come with the urn's expansion, added to
+    # the rest of the network at the end: :func:`_polya_urn_expansion`)
+    single_draw = _single_draw_founders(layout) if theta > 0 else frozenset()
+    if theta == 0:
         for i in layout.founders:
             variables = layout.variables[i]
             dom = domains[i]
@@ -580,15 +537,9 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
         pvars = layout.variables[parent]
         psex = layout.sexes[parent]
         pdom, cdom = domains[parent], domains[child]
-        if parent in genotype_variable:  # (M[a, c] + M[b, c]) / 2 over genotypes a/b
-            mat = matrices[psex]
-            net.add(0.5 * (mat[rows[:, None, None], allele_a[:, :, None], cdom[:, None, :]]
-                           + mat[rows[:, None, None], allele_b[:, :, None], cdom[:, None, :]]),
-                    (genotype_variable[parent], child_var))
-            continue
         first = matrices[psex][rows[:, None, None], pdom[:, :, None], cdom[:, None, :]]
-        if len(pvars) == 1:
-            net.add(first, (*pvars, child_var))
+        if len(pvars) == 1 or parent in single_draw:
+            net.add(first, (pvars[0], child_var))
         elif pdom.shape[1] <= 2:
             net.add(0.5 * (first[:, :, None, :] + first[:, None, :, :]), (*pvars, child_var))
         else:
@@ -615,7 +566,251 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
                                         hemizygous=len(variables) == 1,
                                         silent=o[:, 5].astype(np.intp))
             net.add(factor, variables)
+    if theta > 0:
+        return _polya_urn_expansion(net, layout, p, domains, theta, single_draw)
     return net
+
+
+#: Most terms the θ expansion of one network may have (see
+#: :func:`polya_urn_sources`); past it the computation is refused.
+MAX_THETA_TERMS = 20_000
+
+
+@dataclass
+class NetworkSum:
+    """A weighted sum of networks over the same markers: the likelihood is
+    ``Σ_c weight_c × contraction_c``. Contracting sets ``log_scale`` and
+    ``impossible`` for the sum (as :class:`Network` holds them)."""
+
+    n_markers: int
+    terms: list[tuple[float, Network]]
+    log_scale: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+    impossible: NDArray[np.bool_] = field(default_factory=lambda: np.zeros(0, dtype=bool))
+
+    def contract(self, output: tuple[int, ...] = (),
+                 planner: ContractionPlanner | None = None) -> NDArray[np.float64]:
+        """Each term contracted (:meth:`Network.contract`), scaled to a
+        common log scale per marker (the largest) and summed with its weight."""
+        values = [net.contract(output, planner) for _, net in self.terms]
+        scales = np.array([np.where(net.impossible, -np.inf, net.log_scale)
+                           for _, net in self.terms])
+        top = scales.max(axis=0)
+        self.impossible = ~np.isfinite(top)
+        self.log_scale = np.where(self.impossible, 0.0, top)
+        total = np.zeros_like(values[0])
+        shape = (-1,) + (1,) * (total.ndim - 1)
+        for (weight, _), v, scale in zip(self.terms, values, scales):
+            with np.errstate(invalid="ignore"):
+                factor = np.where(np.isfinite(scale), np.exp(scale - self.log_scale), 0.0)
+            total += (weight * factor).reshape(shape) * v
+        return total
+
+
+def _single_draw_founders(layout: Layout) -> frozenset[int]:
+    """Untyped founders (neither kept nor typed uncertainly) with two allele
+    variables and one child in the network: under θ they draw one allele
+    (the child gets either with probability 1/2, the two are exchangeable,
+    and the urn's law of the other draws does not change when an allele
+    that reaches nobody is left out: the Pólya urn is consistent under
+    marginalisation)."""
+    children: dict[int, int] = {}
+    for parent, _, _ in layout.transmissions:
+        children[parent] = children.get(parent, 0) + 1
+    return frozenset(i for i in layout.founders
+                     if len(layout.variables[i]) == 2 and not layout.typed[i]
+                     and not layout.uncertain[i] and i not in layout.kept
+                     and children.get(i, 0) == 1)
+
+
+#: A draw's source in one term of the expansion: fresh (from the base; for
+#: a founder's second allele, from the base or a copy of his first).
+FRESH = -1
+
+
+def polya_urn_sources(founders: Sequence[int], families: Sequence[int],
+                      symmetric: Sequence[bool], limit: int = MAX_THETA_TERMS,
+                      ) -> list[tuple[tuple[int, ...], int]]:
+    """The terms of the Pólya urn's expansion over founder allele draws.
+
+    ``founders[d]`` is the founder of draw ``d`` (a founder's draws are
+    consecutive, one or two), ``families[d]`` his connected family;
+    ``symmetric[d]``: that founder's two alleles are exchangeable in the
+    whole network (not typed exactly, not kept). Draw ``d`` is ``x`` with probability
+    ``(β(x) + θ Σ_e [x_e = x]) / D_d`` over the earlier draws ``e`` of the
+    family: one term per *source*, fresh (:data:`FRESH`) or one earlier draw
+    of another founder of the family (a founder's second allele copies his
+    first inside its fresh term, ``β(y) + θ [x = y]``). The expansion is the
+    sum over every choice of sources, one per draw.
+
+    Choices that differ only in which allele of a symmetric founder whose
+    own draws are both fresh is copied give equal terms (swapping his two
+    alleles is a symmetry of the network): of each such pair only the
+    choice whose first copy of the founder is of his first allele is
+    listed, with multiplicity 2. Returns ``(sources, multiplicity)`` per
+    term; :class:`KinmatchError` past ``limit`` terms.
+    """
+    n = len(founders)
+    first = {f: founders.index(f) for f in reversed(founders)}
+    pair = [d + 1 < n and founders[d + 1] == founders[d] and first[founders[d]] == d
+            for d in range(n)]  # d is the first of a founder's two draws
+    out: list[tuple[tuple[int, ...], int]] = []
+    sources: list[int] = []
+
+    def swappable(g: int) -> bool:
+        """Founder of first draw ``g``: symmetric, both draws fresh, not yet copied."""
+        return (pair[g] and symmetric[g] and sources[g] == FRESH and sources[g + 1] == FRESH
+                and not any(e in (g, g + 1) for e in sources[g + 2:]))
+
+    def walk(d: int, multiplicity: int) -> None:
+        if d == n:
+            out.append((tuple(sources), multiplicity))
+            if len(out) > limit:
+                raise KinmatchError(f"theta correction needs more than {limit} terms "
+                                    "per marker")
+            return
+        sources.append(FRESH)
+        walk(d + 1, multiplicity)
+        sources.pop()
+        for e in range(first[founders[d]]):
+            if families[e] != families[d]:
+                continue
+            g = first[founders[e]]
+            m = multiplicity
+            if pair[g] and swappable(g):
+                if e != g:
+                    continue  # the founder's second allele before any copy of his first
+                m *= 2
+            sources.append(e)
+            walk(d + 1, m)
+            sources.pop()
+
+    walk(0, 1)
+    return out
+
+
+def _polya_urn_expansion(body: Network, layout: Layout, p: NDArray[np.float64],
+                         domains: Sequence[NDArray[np.intp]], theta: float,
+                         single_draw: frozenset[int]) -> Network | NetworkSum:
+    """The θ founder factors: ``body`` (every factor but the founders') times
+    the joint probability of the founder alleles, as a sum of networks.
+
+    All founder alleles of a connected family are Balding–Nichols draws
+    (:mod:`kinmatch.likelihood.population`), as pedprobr's ``likTheta``
+    draws them. The law is exchangeable, so the typed founders' alleles go
+    first: their probability is a constant per marker (their variables
+    range over their genotypes, and every ordering of their alleles has that
+    one probability), and they leave a Pólya urn with base ``β = (1 - θ) p
+    + θ c`` (``c``: their allele counts). Draw ``i`` of the family is then
+    ``x`` with probability ``(β(x) + θ Σ_{earlier untyped draws j} [x_j =
+    x]) / (1 + (i - 2) θ)``. Expanding the product of these sums over the
+    draws (:func:`polya_urn_sources`) gives one term per choice of sources:
+    in a term, a draw that copies an earlier one *is* that allele (its
+    variable is replaced by the earlier one's, weight ``θ / D``), and each
+    fresh draw is an independent founder allele with factor ``β / D`` — a
+    network like one without θ, contracted in a θ = 0 peeling order, with a
+    few founder alleles identified. The likelihood is the weighted sum of
+    their contractions: exact, since the expansion is finite. No factor
+    over all founder alleles is ever built.
+
+    Kept founders' variables are linked to their source by an identity
+    factor rather than replaced (an output variable stays itself).
+    """
+    k, size = p.shape
+    eye = np.eye(size)
+    draws: list[tuple[int, int]] = []  # (founder, variable)
+    scales: list[float] = []  # 1 / D of each draw
+    fresh: list[NDArray[np.float64]] = []  # β / D of each draw
+    families: list[int] = []
+    for c, members in enumerate(layout.founder_components):
+        inbred = [i for i in members if layout.inbreeding[i] > 0]
+        if inbred:
+            raise PedigreeError(
+                "theta correction cannot be combined with founder inbreeding "
+                f"('{layout.people[inbred[0]]}')"
+            )
+        typed = [i for i in members if layout.typed[i]]
+        base = (1.0 - theta) * p
+        drawn = 0
+        if typed:
+            alleles = np.concatenate([domains[i] for i in typed], axis=1)
+            log_typed, counts = balding_nichols_sequence(p, alleles, theta)
+            bad = ~np.isfinite(log_typed)
+            body.impossible |= bad
+            body.log_scale += np.where(bad, 0.0, log_typed)
+            base = base + theta * counts
+            drawn = alleles.shape[1]
+        for i in members:
+            if layout.typed[i]:
+                continue
+            variables = layout.variables[i][:1] if i in single_draw else layout.variables[i]
+            for x in variables:
+                drawn += 1
+                draws.append((i, x))
+                scales.append(1.0 / (1.0 + (drawn - 2) * theta))
+                fresh.append(base * scales[-1])
+                families.append(c)
+    if not draws:
+        return body
+    founders = [i for i, _ in draws]
+    # an uncertain founder's observation is symmetric in his two alleles
+    symmetric = [len(layout.variables[i]) == 2 and i not in single_draw
+                 and i not in layout.kept for i in founders]
+    fixed = [i in layout.kept for i in founders]
+    try:
+        terms = polya_urn_sources(founders, families, symmetric)
+    except KinmatchError:
+        names = ", ".join(dict.fromkeys(layout.people[i] for i in founders))
+        raise KinmatchError(
+            f"theta correction over {len(draws)} untyped founder alleles ({names}) needs more "
+            f"than {MAX_THETA_TERMS} networks per marker (one per way the founder alleles "
+            "can copy each other in the Balding–Nichols urn); type more founders or use "
+            "theta = 0") from None
+    second = {d for d in range(1, len(draws)) if founders[d] == founders[d - 1]}
+    fresh_pair = {d: fresh[d][:, None, :] + (theta * scales[d]) * eye for d in second}
+    link = np.broadcast_to(eye, (k, size, size))
+    out: list[tuple[float, Network]] = []
+    for sources, multiplicity in terms:
+        net = Network(k)
+        net.log_scale = body.log_scale.copy()
+        net.impossible = body.impossible.copy()
+        weight = float(multiplicity)
+        rename: dict[int, int] = {}
+        for d, e in enumerate(sources):
+            if e == FRESH:
+                continue
+            weight *= theta * scales[d]
+            target = draws[e][1]
+            target = rename.get(target, target)
+            if fixed[d]:
+                net.add(link, (target, draws[d][1]))
+            else:
+                rename[draws[d][1]] = target
+        for array, variables in zip(body.arrays, body.variables):
+            _add_renamed(net, array, variables, rename)
+        for d, e in enumerate(sources):
+            if e != FRESH:
+                continue
+            if d in second:
+                _add_renamed(net, fresh_pair[d], (draws[d - 1][1], draws[d][1]), rename,
+                             scale=True)
+            else:
+                net.add(fresh[d], (draws[d][1],), scale=True)
+        out.append((weight, net))
+    return NetworkSum(k, out)
+
+
+def _add_renamed(net: Network, array: NDArray[np.float64], variables: tuple[int, ...],
+                 rename: Mapping[int, int], scale: bool = False) -> None:
+    """Add a factor with its variables renamed; a variable that now appears
+    twice keeps the diagonal (the two alleles are one)."""
+    mapped = tuple(rename.get(v, v) for v in variables)
+    if len(set(mapped)) < len(mapped):
+        word = {v: chr(ord("b") + i) for i, v in reversed(list(enumerate(mapped)))}
+        unique = tuple(dict.fromkeys(mapped))
+        array = np.einsum("a" + "".join(word[v] for v in mapped) + "->a"
+                          + "".join(word[v] for v in unique), array)
+        mapped = unique
+    net.add(array, mapped, scale=scale)
 
 
 def typed_and_uncertain(pedigree: Pedigree, marker: Marker,

@@ -109,9 +109,9 @@ def _batches(jobs: Sequence[PedigreeMarkers], lump: bool, expand: bool = False,
     typed, kept and connected, by position), the chromosome and the padded
     alphabet size. ``expand``: unobserved alleles become pseudo-alleles
     where the kept person's two alleles are independent (see
-    :func:`marker_alphabet`). ``pad=False`` (θ > 0): alphabets keep their
-    own size and batches are not merged, since the θ factor's size is the
-    alphabet size to the power of the untyped founder alleles."""
+    :func:`marker_alphabet`). ``pad=False``: alphabets keep their own size
+    and batches are not merged (θ networks are padded too: padded alleles
+    have frequency 0, so no founder draws them)."""
     batches: dict[tuple[object, ...], _Batch] = {}
     for j, job in enumerate(jobs):
         pedigree = job.pedigree
@@ -238,7 +238,7 @@ def pedigrees_loglik(jobs: Sequence[PedigreeMarkers], theta: float = 0.0, *,
     check_theta(theta)
     context = context if context is not None else DEFAULT_CONTEXT
     out = [np.zeros(len(job.markers)) for job in jobs]
-    for batch in _batches(jobs, lump, context=context, pad=theta == 0):
+    for batch in _batches(jobs, lump, context=context):
         net = build_network(batch.layout, batch.alphabets, batch.size, theta)
         values = net.contract(planner=context.planner)
         with np.errstate(divide="ignore"):
@@ -494,8 +494,7 @@ def _packed_distributions(jobs: Sequence[PedigreeMarkers], theta: float,
         return log_mass, exact
 
     peel_alone: set[tuple[int, int]] = set()  # (job, marker)
-    for batch in _batches(jobs, lump=False, expand=theta == 0, context=context,
-                          pad=theta == 0):
+    for batch in _batches(jobs, lump=False, expand=theta == 0, context=context):
         net = build_network(batch.layout, batch.alphabets, batch.size, theta)
         joint = net.contract(output=batch.layout.variables[batch.layout.kept[0]],
                              planner=context.planner)
@@ -641,7 +640,7 @@ def joint_genotype_distributions(
         layout = pedigree_layout(pedigree, frozenset(typed), (first, second), marker.is_x,
                          frozenset(uncertain))
         alpha = marker_alphabet(marker, typed, layout, False, uncertain)
-        size = padded_size(alpha.size) if theta == 0 else alpha.size
+        size = padded_size(alpha.size)
         key = (layout.shape, size)
         if key not in groups:
             groups[key] = (layout, size, [], [])

@@ -168,6 +168,39 @@ def _shared_axis_factors(p: NDArray[np.float64], domains: Sequence[NDArray[np.in
     return factor.transpose((0, *(1 + present.index(a) for a in range(n_axes))))
 
 
+def balding_nichols_sequence(
+    p: NDArray[np.float64], alleles: NDArray[np.intp], theta: float,
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Log-probability of a sequence of Balding–Nichols draws, and the
+    allele counts it leaves, for many markers at once.
+
+    ``p`` is ``(M, n)``, ``alleles`` ``(M, T)`` (allele indices per marker).
+    Draw ``j`` is ``a`` with probability ``(n_a θ + (1 - θ) p_a) / (1 + (j -
+    2) θ)`` (:func:`balding_nichols_founder_factor`), so the sequence has
+    log-probability ``Σ_j log((c_{<j}(x_j) θ + (1 - θ) p_{x_j}) / (1 + (j -
+    2) θ))``; ``-inf`` where a drawn allele has frequency 0.
+
+    Returns ``(log_p (M,), counts (M, n))``. The draws that follow are a
+    Pólya urn started from these counts: the next draw (number ``T + 1``)
+    is ``a`` with probability ``(θ counts_a + (1 - θ) p_a) / (1 + (T - 1) θ)``
+    — the typed founders of a family, drawn first, leave the untyped ones
+    this urn (the joint law is exchangeable, so the order of the draws does
+    not change the joint probability).
+    """
+    p = np.asarray(p, dtype=float)
+    m, n = p.shape
+    rows = np.arange(m)
+    counts = np.zeros((m, n))
+    log_p = np.zeros(m)
+    with np.errstate(divide="ignore"):
+        for j in range(alleles.shape[1]):  # draw j + 1
+            a = alleles[:, j]
+            log_p += np.log(counts[rows, a] * theta + (1.0 - theta) * p[rows, a]) \
+                - math.log1p((j - 1) * theta)
+            counts[rows, a] += 1.0
+    return log_p, counts
+
+
 def genotype_log_probabilities(
     allele_frequencies: NDArray[np.float64], a: ArrayLike, b: ArrayLike,
     theta: float = 0.0, hemizygous: ArrayLike | None = None,
@@ -235,4 +268,4 @@ def match_log_lr(
 
 
 __all__ = ["balding_nichols_founder_factor", "balding_nichols_founder_factors",
-           "genotype_log_probabilities", "match_log_lr"]
+           "balding_nichols_sequence", "genotype_log_probabilities", "match_log_lr"]
