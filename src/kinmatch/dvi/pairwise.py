@@ -80,7 +80,7 @@ from kinmatch.likelihood.peeling import (
     pedigrees_genotype_distributions_packed,
     pedigrees_loglik,
 )
-from kinmatch.likelihood.population import genotype_log_probabilities
+from kinmatch.likelihood.population import genotype_log_probabilities, urn_frequencies
 from kinmatch.markers import Marker
 from kinmatch.pedigree import Sex
 
@@ -419,7 +419,8 @@ def sample_log_probabilities(prepared: PreparedCase, hemizygous: NDArray[np.bool
     width = max((m.n_alleles for m in markers), default=1)
     table = np.ones((len(markers), width))
     for k, marker in enumerate(markers):
-        table[k, :marker.n_alleles] = marker.allele_frequencies
+        table[k, :marker.n_alleles] = urn_frequencies(marker.allele_frequencies,
+                                                      prepared.case.theta)
     # the markers' frequencies end to end: allele a of marker k is at k * width + a
     start = (np.arange(len(markers)) * width)[None, :]
     a, b = np.where(typed, g[:, :, 0], 0), np.where(typed, g[:, :, 1], 0)
@@ -563,7 +564,8 @@ def _genotype_log_probabilities_all(marker: Marker, theta: float, hemizygous: bo
     n = marker.n_alleles
     a, b = np.triu_indices(n)
     hemi = np.full(len(a), hemizygous)
-    return genotype_log_probabilities(marker.allele_frequencies, a, b, theta, hemi)
+    return genotype_log_probabilities(urn_frequencies(marker.allele_frequencies, theta), a, b,
+                                      theta, hemi)
 
 
 def uncertain_genotypes(prepared: PreparedCase, start: int = 0, stop: int | None = None

@@ -68,6 +68,9 @@ class Alphabet:
     #: (:class:`~kinmatch.mutation.RestStates`); ``None`` when position ``i``
     #: is allele ``i``
     expansion: NDArray[np.float64] | None = None
+    #: the marker's total allele frequency (1 up to the tolerance the readers
+    #: accept): under θ the founder alleles are drawn from ``p / total``
+    total: float = 1.0
 
     @property
     def size(self) -> int:
@@ -119,7 +122,8 @@ def marker_alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: Layou
                      tuple((position[typed[pid][0]], position[typed[pid][1]])
                            for pid in layout.typed_people),
                      _observations(layout, uncertain, position.__getitem__)
-                     if uncertain else (), template.expansion)
+                     if uncertain else (), template.expansion,
+                     float(marker.allele_frequencies.sum()))
 
 
 @dataclass(frozen=True)
@@ -567,7 +571,11 @@ def build_network(layout: Layout, alphabets: Sequence[Alphabet], size: int,
                                         silent=o[:, 5].astype(np.intp))
             net.add(factor, variables)
     if theta > 0:
-        return _polya_urn_expansion(net, layout, p, domains, theta, single_draw)
+        # the urn draws from p / Σp (see population.urn_frequencies): Σp of the
+        # whole marker, which an alphabet of observed alleles alone does not hold
+        totals = np.array([alpha.total for alpha in alphabets])
+        return _polya_urn_expansion(net, layout, p / totals[:, None], domains, theta,
+                                    single_draw)
     return net
 
 

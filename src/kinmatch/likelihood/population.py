@@ -201,6 +201,17 @@ def balding_nichols_sequence(
     return log_p, counts
 
 
+def urn_frequencies(allele_frequencies: NDArray[np.float64], theta: float
+                    ) -> NDArray[np.float64]:
+    """The frequencies founder alleles are drawn from: ``p`` without θ; with
+    θ, ``p / Σp`` — the Balding–Nichols urn is the Dirichlet-multinomial with
+    ``α = p (1 - θ) / θ``, whose draws follow ``α / Σα`` — so frequencies
+    that sum to 1 only within the readers' tolerance give the same value
+    whatever the order of the draws (and exactly pedprobr's when they sum to 1)."""
+    p = np.asarray(allele_frequencies, dtype=float)
+    return p / p.sum(axis=-1, keepdims=True) if theta > 0 else p
+
+
 def genotype_log_probabilities(
     allele_frequencies: NDArray[np.float64], a: ArrayLike, b: ArrayLike,
     theta: float = 0.0, hemizygous: ArrayLike | None = None,
