@@ -17,9 +17,12 @@ import pytest
 from fastapi.testclient import TestClient
 from shared_case import PASSWORD, Programme2, make_programme
 from sqlalchemy import select
+from support import quietly
 
 from kinmatch.dvi.pipeline import DVIOptions, run_dvi_case
 from kinmatch.formats.cases import read_dvi_case
+from kinmatch.formats.table_case import read_table_case
+from kinmatch.kinship.analysis import analyse_kinship_case
 from kinmatch.service.app import create_app
 from kinmatch.service.auth import new_api_token
 from kinmatch.storage.audit import verify_audit_log
@@ -162,6 +165,51 @@ def test_import_through_the_api(service: Service) -> None:
     listed = service.get("/api/programmes/CHOSEI/families", JP, Role.OBSERVER).json()
     assert [f["code"] for f in listed] == ["F1", "F2", "F3"]
     assert listed[0]["pedigree"][0] == {"id": "FA1", "sex": 1, "father": "0", "mother": "0"}
+
+
+def test_laboratory_tables_in_one_import_then_an_analysis_of_them(service: Service) -> None:
+    formats = EXAMPLES / "formats"
+    names = ("genemapper_export.txt", "missing_son.ped", "frequencies_familias.txt")
+    lines = (formats / names[0]).read_bytes().split(b"\r\n")
+    row = next(i for i, line in enumerate(lines) if line.startswith(b"UHR-2024-007\tSample"))
+    cells = lines[row].split(b"\t")
+    cells[5:8] = [b"15", b"16", b"17"]
+    broken = b"\r\n".join([*lines[:row], b"\t".join(cells), *lines[row + 1:]])
+
+    def send(export: bytes, **form: str) -> Any:
+        files = [("files", (n, export if n == names[0] else (formats / n).read_bytes(),
+                            "text/plain")) for n in names]
+        return service.post("/api/programmes/CHOSEI/imports", KR, Role.ANALYST, files=files,
+                            data=form)
+    r = send(broken, missing="Missing-Son")
+    assert r.status_code == 422
+    where = {k: r.json()[k] for k in ("file", "line", "column", "field")}
+    assert where == {"file": names[0], "line": row + 1, "column": 6, "field": "Allele 1"}
+    assert r.json()["detail"].startswith(f"{names[0]}, line {row + 1}, column 6: ")
+    assert service.get("/api/programmes/CHOSEI/families", KR, Role.ANALYST).json() == []
+    assert send((formats / names[0]).read_bytes()).json()["detail"] == (
+        "missing_son.ped: family missing_son has no missing person: name the missing "
+        "person(s) of every family")
+    r = send((formats / names[0]).read_bytes(), missing="Missing-Son")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert [f["filename"] for f in body["files"]] == list(names)
+    assert (body["families"], body["remains"], len(body["warnings"])) == (1, 1, 1)
+    assert body["marker_database_names"] == ["frequencies_familias.txt"]
+    listed = service.get("/api/programmes/CHOSEI/marker-databases", JP, Role.OBSERVER).json()
+    assert [(d["name"], d["kind"], d["markers"]) for d in listed] == [
+        ("frequencies_familias.txt", "autosomal", 10)]
+    started = service.post("/api/programmes/CHOSEI/analyses", KR, Role.ANALYST,
+                           json={"markers": "frequencies_familias.txt"})
+    assert started.status_code == 202, started.text
+    done = wait_for(service, f"/api/programmes/CHOSEI/analyses/{started.json()['id']}")
+    assert done["status"] == "done", done["error"]
+    kinship = quietly(read_table_case, formats / names[0], formats / names[2],
+                      pedigree=formats / names[1], missing="Missing-Son", poi="UHR-2024-007")
+    loglik = analyse_kinship_case(kinship).result.loglik
+    np.testing.assert_allclose(done["results"]["pairwise"]["log10_lr"],
+                               [[(loglik[0].sum() - loglik[1].sum()) / np.log(10)]],
+                               rtol=1e-12)
 
 
 def test_personal_data_stays_with_the_owning_agency_until_consent_to_share(
