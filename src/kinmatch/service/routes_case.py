@@ -106,7 +106,7 @@ def programme_resource(programme: Programme) -> Resource:
     return Resource(Kind.PROGRAMME, programme.id)
 
 
-def _get(session: Session, model: Any, programme: Programme, code: str, what: str) -> Any:
+def row_or_404(session: Session, model: Any, programme: Programme, code: str, what: str) -> Any:
     row = session.execute(select(model).where(model.programme_id == programme.id,
                                               model.code == code)).scalar_one_or_none()
     if row is None:
@@ -156,7 +156,7 @@ def get_missing_person(programme: str, code: str, who: Who, st: State) -> dict[s
     """A missing person; the personal record too when the caller may see it."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        m = _get(s, MissingPerson, p, code, "missing person")
+        m = row_or_404(s, MissingPerson, p, code, "missing person")
         resource = missing_person_resource(s, m)
         authorize(st, who, Action.VIEW, resource, code)
         out = _missing_person_summary(s, m)
@@ -179,7 +179,7 @@ def put_missing_person_personal(programme: str, code: str, body: PersonalRecord,
     ``version`` was read)."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        m = _get(s, MissingPerson, p, code, "missing person")
+        m = row_or_404(s, MissingPerson, p, code, "missing person")
         authorize(st, who, Action.UPDATE, missing_person_resource(s, m), code)
     new = body.model_dump(mode="json", exclude={"version"}, exclude_none=True)
     try:
@@ -225,7 +225,7 @@ def get_family(programme: str, code: str, who: Who, st: State) -> dict[str, Any]
     the family's personal data."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        f = _get(s, Family, p, code, "family")
+        f = row_or_404(s, Family, p, code, "family")
         resource = family_resource(f)
         authorize(st, who, Action.VIEW, resource, code)
         out = _family_shape(f)
@@ -248,7 +248,7 @@ def add_consent(programme: str, code: str, body: ConsentIn, who: Who,
                 st: State) -> dict[str, Any]:
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        f = _get(s, Family, p, code, "family")
+        f = row_or_404(s, Family, p, code, "family")
         authorize(st, who, Action.RECORD_CONSENT, family_resource(f), code)
     with st.database.write() as s:
         relative = s.execute(select(Relative).where(
@@ -280,7 +280,7 @@ def withdraw_consent(programme: str, code: str, consent_id: str, who: Who,
     their own snapshot."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        f = _get(s, Family, p, code, "family")
+        f = row_or_404(s, Family, p, code, "family")
         authorize(st, who, Action.RECORD_CONSENT, family_resource(f), code)
     with st.database.write() as s:
         consent = s.get(Consent, consent_id)
@@ -334,7 +334,7 @@ def get_profile(programme: str, code: str, who: Who, st: State) -> dict[str, Any
     consent to share). Audited."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        sample = _get(s, Sample, p, code, "sample")
+        sample = row_or_404(s, Sample, p, code, "sample")
         action = (Action.VIEW_REMAINS_PROFILE if sample.kind is SampleKind.REMAINS
                   else Action.VIEW_REFERENCE_PROFILE)
         authorize(st, who, action, sample_resource(s, sample), code)
