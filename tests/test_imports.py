@@ -204,6 +204,12 @@ def test_a_json_case_with_its_lineage_files(database: Database, programme: Progr
     refusal = refused(database, programme, [upload(LINEAGE_CASE, "alone.json", again)])
     assert (refusal.location.file, refusal.location.field) == ("alone.json", "/lineage/y_loci")
     assert refusal.message.endswith("lineage/yfiler_plus_rates.tsv: file not found")
+    # nor may it name a file of the server's own
+    for outside in (str(LINEAGE_CASE.parent / named["y_loci"]), "../../etc/hostname"):
+        elsewhere = again.replace(named["y_loci"].encode(), outside.encode())
+        refusal = refused(database, programme, [upload(LINEAGE_CASE, "outside.json", elsewhere)])
+        assert (refusal.location.file, refusal.location.field) == ("outside.json", "/lineage")
+        assert refusal.message.startswith(f"the case names the lineage database file {outside}")
 
 
 def genemapper_with_three_alleles() -> tuple[bytes, int]:

@@ -167,13 +167,20 @@ class _Reading:
 def _plan(reading: _Reading, names: Sequence[str]) -> None:
     """The kind of every file; the lineage files a JSON case names are part
     of that case (they may hold anything, so they are not told apart)."""
+    folder = reading.folder.resolve()
     for name in names:
         path = reading.path(name)
         if path.read_bytes().lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{"):
             for used in case_input_paths(path)[1:]:
                 inside = used.resolve()
-                if inside.is_relative_to(reading.folder.resolve()):
-                    reading.part_of[inside.relative_to(reading.folder.resolve()).as_posix()] = name
+                if not inside.is_relative_to(folder):
+                    # never a file of the server's own
+                    raise ImportRefused(f"the case names the lineage database file "
+                                        f"{reading.relative(str(used))}, "
+                                        "outside the files of this import: upload it with the "
+                                        "case, under a name relative to it", 422,
+                                        Location(name, field="/lineage"))
+                reading.part_of[inside.relative_to(folder).as_posix()] = name
     for name in names:
         if name in reading.part_of:
             continue
