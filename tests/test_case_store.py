@@ -16,14 +16,10 @@ from sqlalchemy import func, select
 from kinmatch.dvi.pipeline import run_dvi_case
 from kinmatch.formats.cases import read_dvi_case
 from kinmatch.formats.dvi_json import parse_dvi_case
-from kinmatch.storage.case_store import (
-    ImportRefused,
-    ImportSummary,
-    case_document,
-    import_case,
-)
+from kinmatch.storage.case_store import ImportRefused, case_document
 from kinmatch.storage.database import Database
 from kinmatch.storage.encryption import Keyring
+from kinmatch.storage.imports import ImportResult, import_case
 from kinmatch.storage.models import (
     Family,
     ImportRecord,
@@ -47,7 +43,7 @@ def programme(database: Database) -> Programme2:
 
 
 def run_import(db: Database, made: Programme2, path: Path, data: bytes | None = None,
-               agency: str = "NFS-KR") -> ImportSummary:
+               agency: str = "NFS-KR") -> ImportResult:
     with db.write() as s:
         return import_case(s, KEYS, programme_id=made.programme_id,
                            agency_id=made.agencies[agency],
@@ -67,8 +63,8 @@ def test_import_stores_families_samples_and_markers(database: Database,
     case = read_dvi_case(SMALL)
     summary = run_import(database, programme, SMALL)
     typed = sum(len(f.profiles) for f in case.families)
-    assert (summary.families, summary.missing_persons, summary.remains,
-            summary.reference_samples) == (len(case.families),
+    assert (summary.counts.families, summary.counts.missing_persons, summary.counts.remains,
+            summary.counts.reference_samples) == (len(case.families),
                                            sum(len(f.missing) for f in case.families),
                                            len(case.samples), typed)
     assert counts(database) == {"families": 3, "missing_persons": 3, "relatives": typed,

@@ -16,10 +16,13 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 from shared_case import PASSWORD, Programme2, make_programme
-from sqlalchemy import select
+from sqlalchemy import select, text
+from support import quietly
 
 from kinmatch.dvi.pipeline import DVIOptions, run_dvi_case
 from kinmatch.formats.cases import read_dvi_case
+from kinmatch.formats.table_case import read_table_case
+from kinmatch.kinship.analysis import analyse_kinship_case
 from kinmatch.service.app import create_app
 from kinmatch.service.auth import new_api_token
 from kinmatch.storage.audit import verify_audit_log
@@ -164,6 +167,51 @@ def test_import_through_the_api(service: Service) -> None:
     assert listed[0]["pedigree"][0] == {"id": "FA1", "sex": 1, "father": "0", "mother": "0"}
 
 
+def test_laboratory_tables_in_one_import_then_an_analysis_of_them(service: Service) -> None:
+    formats = EXAMPLES / "formats"
+    names = ("genemapper_export.txt", "missing_son.ped", "frequencies_familias.txt")
+    lines = (formats / names[0]).read_bytes().split(b"\r\n")
+    row = next(i for i, line in enumerate(lines) if line.startswith(b"UHR-2024-007\tSample"))
+    cells = lines[row].split(b"\t")
+    cells[5:8] = [b"15", b"16", b"17"]
+    broken = b"\r\n".join([*lines[:row], b"\t".join(cells), *lines[row + 1:]])
+
+    def send(export: bytes, **form: str) -> Any:
+        files = [("files", (n, export if n == names[0] else (formats / n).read_bytes(),
+                            "text/plain")) for n in names]
+        return service.post("/api/programmes/CHOSEI/imports", KR, Role.ANALYST, files=files,
+                            data=form)
+    r = send(broken, missing="Missing-Son")
+    assert r.status_code == 422
+    where = {k: r.json()[k] for k in ("file", "line", "column", "field")}
+    assert where == {"file": names[0], "line": row + 1, "column": 6, "field": "Allele 1"}
+    assert r.json()["detail"].startswith(f"{names[0]}, line {row + 1}, column 6: ")
+    assert service.get("/api/programmes/CHOSEI/families", KR, Role.ANALYST).json() == []
+    assert send((formats / names[0]).read_bytes()).json()["detail"] == (
+        "missing_son.ped: family missing_son has no missing person: name the missing "
+        "person(s) of every family")
+    r = send((formats / names[0]).read_bytes(), missing="Missing-Son")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert [f["filename"] for f in body["files"]] == list(names)
+    assert (body["families"], body["remains"], len(body["warnings"])) == (1, 1, 1)
+    assert body["marker_database_names"] == ["frequencies_familias.txt"]
+    listed = service.get("/api/programmes/CHOSEI/marker-databases", JP, Role.OBSERVER).json()
+    assert [(d["name"], d["kind"], d["markers"]) for d in listed] == [
+        ("frequencies_familias.txt", "autosomal", 10)]
+    started = service.post("/api/programmes/CHOSEI/analyses", KR, Role.ANALYST,
+                           json={"markers": "frequencies_familias.txt"})
+    assert started.status_code == 202, started.text
+    done = wait_for(service, f"/api/programmes/CHOSEI/analyses/{started.json()['id']}")
+    assert done["status"] == "done", done["error"]
+    kinship = quietly(read_table_case, formats / names[0], formats / names[2],
+                      pedigree=formats / names[1], missing="Missing-Son", poi="UHR-2024-007")
+    loglik = analyse_kinship_case(kinship).result.loglik
+    np.testing.assert_allclose(done["results"]["pairwise"]["log10_lr"],
+                               [[(loglik[0].sum() - loglik[1].sum()) / np.log(10)]],
+                               rtol=1e-12)
+
+
 def test_personal_data_stays_with_the_owning_agency_until_consent_to_share(
         service: Service) -> None:
     assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
@@ -274,3 +322,99 @@ def test_the_audit_log_of_a_session_verifies(service: Service) -> None:
     with service.database.read() as s:
         report = verify_audit_log(s)
     assert report.intact and report.entries == len(service.audit())
+
+
+def test_family_and_relative_records_are_personal_data(service: Service) -> None:
+    assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
+    base = "/api/programmes/CHOSEI/families/F1"
+    version = service.get(base, KR, Role.ANALYST).json()["version"]
+    family = {"name_hangul": "김", "name_kanji": "金", "name_latin": "Kim",
+              "origin": "Gyeongsangnam-do", "contact": "Kim Young-hee, 010-0000-0000"}
+    r = service.put(f"{base}/personal", KR, Role.ANALYST, json={"version": version, **family})
+    assert r.status_code == 200 and r.json()["version"] == version + 1
+    stale = service.put(f"{base}/personal", KR, Role.AGENCY_ADMIN,
+                        json={"version": version, "name_latin": "Gim"})
+    assert stale.status_code == 409 and f"since version {version}" in stale.json()["detail"]
+    # a relative's record: created from version 0, with what the pedigree says they are
+    url = f"{base}/relatives/MO1"
+    empty = service.get(url, KR, Role.FAMILY_LIAISON).json()
+    assert empty == {"family": "F1", "pedigree_id": "MO1", "version": 1, "deceased": False,
+                     "kin": {"M1": "mother"}, "personal": None}
+    mother = {"name_hangul": "박순자", "name_kanji": "朴順子", "name_latin": "Park Sun-ja",
+              "birth_year": 1918, "relationship": "mother", "date_of_death": "1990-05-01"}
+    r = service.put(url, KR, Role.ANALYST, json={"version": 1, "deceased": True, **mother})
+    assert r.status_code == 200 and r.json()["version"] == 2
+    assert service.put(url, KR, Role.ANALYST, json={"version": 1}).status_code == 409
+    new = service.put(f"{base}/relatives/FA1", KR, Role.ANALYST,
+                      json={"version": 0, "name_latin": "Kim Dong-su", "relationship": "father"})
+    assert new.status_code == 200 and new.json()["version"] == 1
+    assert service.get(f"{base}/relatives/M1", KR, Role.ANALYST).status_code == 404
+    # the other agency sees the shape (the mother is now deceased), not the records
+    shape = service.get(base, JP, Role.ANALYST).json()
+    assert shape["deceased"] == ["MO1"] and "personal" not in shape
+    assert service.get(f"{base}/personal", JP, Role.ANALYST).status_code == 403
+    assert service.get(url, JP, Role.ANALYST).status_code == 403
+    assert service.get(f"{base}/personal", KR, Role.OBSERVER).status_code == 403
+    seen = service.get(f"{base}/personal", KR, Role.REVIEWER).json()
+    assert seen["personal"] == family
+    assert [(r["pedigree_id"], r["deceased"], r["personal"]) for r in seen["relatives"]] == [
+        ("FA1", False, {"name_latin": "Kim Dong-su", "relationship": "father"}),
+        ("MO1", True, mother), ("R1", False, None)]
+    # with the family's consent to share, the other agency reads them (and may not edit)
+    assert service.post(f"{base}/consents", KR, Role.FAMILY_LIAISON,
+                        json={"relative": "R1", "scope": "sharing",
+                              "given_on": "2026-03-01"}).status_code == 201
+    assert service.get(url, JP, Role.FAMILY_LIAISON).json()["personal"] == mother
+    assert service.put(url, JP, Role.ANALYST, json={"version": 2}).status_code == 403
+    # sealed at rest: no name in the database's bytes
+    with service.database.read() as s:
+        rows = s.execute(text("SELECT personal_sealed FROM relatives UNION ALL "
+                              "SELECT personal_sealed FROM families")).scalars().all()
+    sealed = b"".join(bytes(v) for v in rows if v is not None)
+    assert sealed and all(name.encode() not in sealed
+                          for name in ("Park", "박순자", "朴順子", "Kim", "金"))
+    reads = [(e.action, e.object_type, e.object_id, e.agency) for e in service.audit()
+             if e.action == "read_personal"]
+    assert reads == [("read_personal", "family", "F1", KR),  # GET family: its consents
+                     ("read_personal", "relative", "F1:MO1", KR),
+                     ("read_personal", "family", "F1", KR),
+                     ("read_personal", "relative", "F1:MO1", JP)]
+    edits = [(e.action, e.object_type, e.object_id) for e in service.audit()
+             if e.action in ("create", "update")]
+    assert edits == [("update", "family", "F1"), ("update", "relative", "F1:MO1"),
+                     ("create", "relative", "F1:FA1"), ("create", "consent",
+                                                       edits[-1][2])]
+
+
+def test_sample_metadata_is_shared_and_edited_by_its_owner(service: Service) -> None:
+    assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
+    url = "/api/programmes/CHOSEI/samples/V1"
+    before = service.get(url, JP, Role.OBSERVER).json()
+    assert (before["kind"], before["agency"], before["metadata"]) == ("remains", KR, {})
+    metadata = {"bone_element": "femur", "recovery_site": "Chōsei mine, Ube, pier 2",
+                "recovery_date": "2024-09-27", "laboratory": "NFS Seoul",
+                "kit": "GlobalFiler", "locus_quality": {"vwa": "check", "D3S1358": "pass"}}
+    r = service.put(f"{url}/metadata", KR, Role.ANALYST,
+                    json={"version": before["version"], **metadata})
+    assert r.status_code == 200, r.text
+    stored = service.get(url, JP, Role.OBSERVER).json()
+    assert stored["version"] == before["version"] + 1
+    assert stored["metadata"] == {**metadata,
+                                  "locus_quality": {"vWA": "check", "D3S1358": "pass"}}
+    assert service.put(f"{url}/metadata", KR, Role.ANALYST,
+                       json={"version": before["version"]}).status_code == 409
+    assert service.put(f"{url}/metadata", JP, Role.ANALYST,
+                       json={"version": stored["version"]}).status_code == 403
+    wrong = service.put(f"{url}/metadata", KR, Role.ANALYST,
+                        json={"version": stored["version"], "collected_on": "2025-01-01"})
+    assert wrong.status_code == 422 and "not a field of remains" in wrong.json()["detail"]
+    bad = service.put(f"{url}/metadata", KR, Role.ANALYST,
+                      json={"version": stored["version"], "locus_quality": {"D2": "pass"}})
+    assert bad.status_code == 422 and bad.json()["detail"].startswith("locus_quality: ")
+    reference = service.put("/api/programmes/CHOSEI/samples/F1:MO1/metadata", KR,
+                            Role.AGENCY_ADMIN, json={"version": 1, "sample_type": "buccal swab",
+                                                     "collected_on": "2025-11-03"})
+    assert reference.status_code == 200 and reference.json()["metadata"] == {
+        "sample_type": "buccal swab", "collected_on": "2025-11-03"}
+    assert [(e.action, e.agency) for e in service.audit() if e.object_type == "sample"] == [
+        ("update", KR), ("denied", JP), ("update", KR)]

@@ -1,4 +1,4 @@
-"""Kinship cases assembled from laboratory tables.
+"""Kinship and DVI cases assembled from laboratory tables.
 
 A laboratory rarely has a kinmatch case file; it has a genotype table (a
 GeneMapper export or a wide table), a frequency database and a pedigree
@@ -27,6 +27,14 @@ typed in the people of the case, with the database's frequencies;
 Amelogenin gives the sex only, Y-STRs are left out (with a warning) and
 X-STRs are X-linked. Frequency databases have no mutation model: give one
 (``mutation``, a spec as in the case format) to use it at every marker.
+
+**A DVI case** (:func:`table_dvi_case`): genotype tables (references and
+remains together or apart), the reference families' pedigrees (PED or PLINK
+tables, one family per family id) and the ids of the missing persons in
+them. The same matching by name decides what each sample is: a sample named
+like a person of one family is that relative's reference profile; every
+other sample is remains. A missing person's id must be unique across the
+families (it names them in the results), and every family needs one.
 """
 
 from __future__ import annotations
@@ -35,6 +43,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily
 from kinmatch.errors import CaseFormatError, KinmatchError, Location, warn
 from kinmatch.formats.case_json import HypothesesFile, read_hypotheses_file
 from kinmatch.formats.detect import detect_input
@@ -49,10 +58,12 @@ from kinmatch.pedigree import Individual, Pedigree, Sex
 
 __all__ = [
     "MUTATION_MODELS",
+    "frequency_markers",
     "missing_person_hypotheses",
     "mutation_spec",
     "read_pedigree_table",
     "read_table_case",
+    "table_dvi_case",
     "table_kinship_case",
 ]
 
@@ -277,3 +288,138 @@ def read_table_case(
         minimum_frequency=minimum_frequency, title=title if title is not None else case_title,
         frequencies_source=str(frequencies), hypotheses_source=source, hypotheses_file=hyp_file)
 
+
+
+def frequency_markers(database: FrequencyDatabase, *, mutation: Mapping[str, Any] | None = None,
+                      source: str = "<frequencies>") -> list[Marker]:
+    """Every marker of a frequency database as a case marker: X-STRs
+    X-linked, the rest autosomal; Y-STRs (which a kinship or DVI LR of
+    autosomal markers does not use) and Amelogenin are left out, with a
+    warning naming them."""
+    left_out = [n for n in database.marker_names if marker_kind(n) in ("Y", "sex")]
+    if left_out:
+        warn(f"{source}: Y-chromosome and sex markers are not autosomal case markers and are "
+             f"left out: {_some(left_out, 5)}")
+    return [m for n in database.marker_names
+            if (m := _marker(database, n, mutation, source)) is not None]
+
+
+def _missing_families(families: Mapping[str, Pedigree], missing: list[str],
+                      source: str) -> dict[str, list[str]]:
+    """``{family: its missing persons}`` from the missing persons' ids."""
+    where: dict[str, list[str]] = {name: [] for name in families}
+    for mp in dict.fromkeys(missing):
+        holding = [name for name, ped in families.items() if mp in ped]
+        if not holding:
+            raise CaseFormatError(f"the missing person '{mp}' is in no pedigree (the families "
+                                  f"are {_some(families)})", Location(source))
+        if len(holding) > 1:
+            raise CaseFormatError(f"the missing person '{mp}' is in families "
+                                  f"{', '.join(holding)}; a missing person needs an id unique "
+                                  "across the families", Location(source))
+        where[holding[0]].append(mp)
+    without = [name for name, found in where.items() if not found]
+    if without:
+        raise CaseFormatError(f"famil{'ies' if len(without) > 1 else 'y'} "
+                              f"{_some(without, 5)} {'have' if len(without) > 1 else 'has'} no "
+                              "missing person: name the missing person(s) of every family",
+                              Location(source))
+    return where
+
+
+def table_dvi_case(
+    profiles: list[GenotypeTable],
+    database: FrequencyDatabase,
+    families: Mapping[str, Pedigree],
+    missing: list[str],
+    *,
+    theta: float = 0.0,
+    mutation: Mapping[str, Any] | None = None,
+    minimum_frequency: float = DEFAULT_MINIMUM_FREQUENCY,
+    title: str = "",
+    frequencies_source: str = "<frequencies>",
+    pedigree_source: str = "<pedigree>",
+) -> DVICase:
+    """A DVI case from genotype tables, a frequency database, the families'
+    pedigrees and their missing persons (see the module docstring).
+
+    A sample named like a person of exactly one family is that relative's
+    reference profile; a sample named like a missing person, or like a
+    person of several families, is an error (the match would be a guess);
+    every other sample is remains, with the sex its Amelogenin gives. A
+    sample in two tables is an error. The markers are those typed in the
+    case, with the database's frequencies (a typed marker it lacks is an
+    error; Y-STRs are left out with a warning).
+    """
+    by_family = _missing_families(families, missing, pedigree_source)
+    persons: dict[str, list[str]] = {}
+    for name, ped in families.items():
+        for pid in ped.ids:
+            persons.setdefault(pid, []).append(name)
+    seen: dict[str, str] = {}
+    references: dict[str, dict[str, dict[str, tuple[str, str]]]] = {n: {} for n in families}
+    reference_sex: dict[str, Sex] = {}
+    remains: list[tuple[str, dict[str, tuple[str, str]], Sex, str]] = []
+    for table in profiles:
+        source = table.source or "the genotype table"
+        for sample, profile in table.profiles.items():
+            if sample in seen:
+                raise CaseFormatError(f"sample '{sample}' is in two genotype tables: "
+                                      f"{seen[sample]} and {source}",
+                                      Location(table.source or None))
+            seen[sample] = source
+            holding = persons.get(sample, [])
+            if len(holding) > 1:
+                raise CaseFormatError(f"sample '{sample}' is a person of families "
+                                      f"{', '.join(holding)}; name each typed relative uniquely",
+                                      Location(table.source or None))
+            if holding and sample in by_family[holding[0]]:
+                raise CaseFormatError(f"sample '{sample}' is the missing person of family "
+                                      f"'{holding[0]}'; a missing person's profile is what the "
+                                      "remains may supply", Location(table.source or None))
+            if holding:
+                if profile:
+                    references[holding[0]][sample] = dict(profile)
+                    reference_sex[sample] = table.sexes.get(sample, Sex.UNKNOWN)
+            else:
+                remains.append((sample, dict(profile), table.sexes.get(sample, Sex.UNKNOWN),
+                                source))
+    typed = [*(p for refs in references.values() for p in refs.values()),
+             *(p for _, p, _, _ in remains)]
+    names = list(dict.fromkeys(m for prof in typed for m in prof))
+    y_markers = [n for n in names if marker_kind(n) == "Y"]
+    if y_markers:
+        warn(f"Y-chromosome markers are not used in autosomal LRs and are left out: "
+             f"{_some(y_markers, 5)}")
+    markers = [m for n in names if (m := _marker(database, n, mutation, frequencies_source))]
+    used = {m.name: m for m in markers}
+
+    def kept(sample: str, profile: dict[str, tuple[str, str]], sex: Sex,
+             source: str) -> dict[str, tuple[str, str]]:
+        out = {k: g for k, g in profile.items() if k in used}
+        for k, (a, b) in out.items():
+            if used[k].is_x and sex == Sex.MALE and a != b:
+                raise CaseFormatError(f"sample '{sample}' is male but heterozygous ({a}/{b}) at "
+                                      f"X-linked marker {k}; a male has one X allele",
+                                      Location(source, field=k))
+        return out
+
+    reference_families = []
+    for name, ped in families.items():
+        refs = {}
+        for pid, profile in references[name].items():
+            known = ped.sex(pid)
+            sample_sex = reference_sex[pid]
+            if Sex.UNKNOWN not in (known, sample_sex) and known != sample_sex:
+                warn(f"sample '{pid}' is {sample_sex.name.lower()} by its profile but "
+                     f"{known.name.lower()} in the pedigree of family '{name}'")
+            refs[pid] = kept(pid, profile, sample_sex if known == Sex.UNKNOWN else known,
+                             seen[pid])
+        try:
+            reference_families.append(ReferenceFamily(name, ped, tuple(by_family[name]), refs))
+        except KinmatchError as err:
+            raise CaseFormatError(err.message, Location(pedigree_source)) from None
+    samples = [PostMortemSample(sample, kept(sample, profile, sex, source), sex)
+               for sample, profile, sex, source in remains]
+    return DVICase(markers, samples, reference_families, theta=theta,
+                   minimum_frequency=minimum_frequency, title=title)

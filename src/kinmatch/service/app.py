@@ -11,7 +11,13 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm.exc import StaleDataError
 
 from kinmatch import __version__
-from kinmatch.service import routes_admin, routes_analyses, routes_case, routes_session
+from kinmatch.service import (
+    routes_admin,
+    routes_analyses,
+    routes_case,
+    routes_records,
+    routes_session,
+)
 from kinmatch.service.access import ServiceState
 from kinmatch.service.jobs import JobRunner
 from kinmatch.storage.database import Database
@@ -41,7 +47,7 @@ def create_app(database: Database, keyring: Keyring, *, secure_cookies: bool = T
                               "persons, families, remains, analyses, audit.")
     app.state.kinmatch = ServiceState(database, keyring, secure_cookies)
     app.state.jobs = None
-    for module in (routes_session, routes_case, routes_analyses, routes_admin):
+    for module in (routes_session, routes_case, routes_records, routes_analyses, routes_admin):
         app.include_router(module.router)
 
     @app.exception_handler(StaleDataError)

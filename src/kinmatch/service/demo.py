@@ -17,8 +17,9 @@ from sqlalchemy.orm import Session
 
 from kinmatch.service.auth import hash_password, new_password
 from kinmatch.storage.audit import SYSTEM, record
-from kinmatch.storage.case_store import content_hash, import_document, read_uploaded_case
+from kinmatch.storage.case_store import content_hash, import_document
 from kinmatch.storage.encryption import Keyring
+from kinmatch.storage.imports import read_uploaded_case
 from kinmatch.storage.models import Agency, Programme, Role, RoleGrant, User
 
 AGENCIES = (("NFS-KR", "National Forensic Service", "KR"),

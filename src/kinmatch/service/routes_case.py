@@ -12,6 +12,7 @@ from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,13 +29,15 @@ from kinmatch.service.access import (
 )
 from kinmatch.service.policy import Action, Kind, Resource, decide
 from kinmatch.storage.audit import record
-from kinmatch.storage.case_store import ImportRefused, import_case, open_profile
+from kinmatch.storage.case_store import ImportRefused, open_profile
 from kinmatch.storage.encryption import sealed_place
+from kinmatch.storage.imports import TableOptions, Upload, import_files
 from kinmatch.storage.models import (
     Agency,
     Consent,
     Family,
     FamilyMissingPerson,
+    MarkerDatabase,
     MissingPerson,
     Programme,
     Relative,
@@ -103,7 +106,7 @@ def programme_resource(programme: Programme) -> Resource:
     return Resource(Kind.PROGRAMME, programme.id)
 
 
-def _get(session: Session, model: Any, programme: Programme, code: str, what: str) -> Any:
+def row_or_404(session: Session, model: Any, programme: Programme, code: str, what: str) -> Any:
     row = session.execute(select(model).where(model.programme_id == programme.id,
                                               model.code == code)).scalar_one_or_none()
     if row is None:
@@ -153,7 +156,7 @@ def get_missing_person(programme: str, code: str, who: Who, st: State) -> dict[s
     """A missing person; the personal record too when the caller may see it."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        m = _get(s, MissingPerson, p, code, "missing person")
+        m = row_or_404(s, MissingPerson, p, code, "missing person")
         resource = missing_person_resource(s, m)
         authorize(st, who, Action.VIEW, resource, code)
         out = _missing_person_summary(s, m)
@@ -176,7 +179,7 @@ def put_missing_person_personal(programme: str, code: str, body: PersonalRecord,
     ``version`` was read)."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        m = _get(s, MissingPerson, p, code, "missing person")
+        m = row_or_404(s, MissingPerson, p, code, "missing person")
         authorize(st, who, Action.UPDATE, missing_person_resource(s, m), code)
     new = body.model_dump(mode="json", exclude={"version"}, exclude_none=True)
     try:
@@ -222,7 +225,7 @@ def get_family(programme: str, code: str, who: Who, st: State) -> dict[str, Any]
     the family's personal data."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        f = _get(s, Family, p, code, "family")
+        f = row_or_404(s, Family, p, code, "family")
         resource = family_resource(f)
         authorize(st, who, Action.VIEW, resource, code)
         out = _family_shape(f)
@@ -245,7 +248,7 @@ def add_consent(programme: str, code: str, body: ConsentIn, who: Who,
                 st: State) -> dict[str, Any]:
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        f = _get(s, Family, p, code, "family")
+        f = row_or_404(s, Family, p, code, "family")
         authorize(st, who, Action.RECORD_CONSENT, family_resource(f), code)
     with st.database.write() as s:
         relative = s.execute(select(Relative).where(
@@ -277,7 +280,7 @@ def withdraw_consent(programme: str, code: str, consent_id: str, who: Who,
     their own snapshot."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        f = _get(s, Family, p, code, "family")
+        f = row_or_404(s, Family, p, code, "family")
         authorize(st, who, Action.RECORD_CONSENT, family_resource(f), code)
     with st.database.write() as s:
         consent = s.get(Consent, consent_id)
@@ -331,7 +334,7 @@ def get_profile(programme: str, code: str, who: Who, st: State) -> dict[str, Any
     consent to share). Audited."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
-        sample = _get(s, Sample, p, code, "sample")
+        sample = row_or_404(s, Sample, p, code, "sample")
         action = (Action.VIEW_REMAINS_PROFILE if sample.kind is SampleKind.REMAINS
                   else Action.VIEW_REFERENCE_PROFILE)
         authorize(st, who, action, sample_resource(s, sample), code)
@@ -344,25 +347,76 @@ def get_profile(programme: str, code: str, who: Who, st: State) -> dict[str, Any
     return {"code": code, "kind": sample.kind.value, **profile}
 
 
+@router.get("/{programme}/marker-databases",
+            openapi_extra=guarded(Action.VIEW, Kind.MARKER_DATABASE))
+def list_marker_databases(programme: str, who: Who, st: State) -> list[dict[str, Any]]:
+    """The programme's marker databases (the names an analysis or an import
+    of laboratory tables asks for): allele frequencies and lineage databases."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        authorize(st, who, Action.VIEW, Resource(Kind.MARKER_DATABASE, p.id), p.code)
+        rows = s.execute(select(MarkerDatabase).where(MarkerDatabase.programme_id == p.id)
+                         .order_by(MarkerDatabase.created_at, MarkerDatabase.name)).scalars()
+        return [{"name": d.name, "kind": d.kind, "source": d.source,
+                 "markers": len(d.document.get("markers", [])) if d.kind == "autosomal"
+                 else None,
+                 "theta": d.document.get("theta") if d.kind == "autosomal" else None,
+                 "content_hash": d.content_hash, "created_at": d.created_at.isoformat()}
+                for d in rows]
+
+
 @router.post("/{programme}/imports", status_code=201,
-             openapi_extra=guarded(Action.IMPORT, Kind.PROGRAMME))
-def post_import(programme: str, who: Who, st: State,
-                file: Annotated[UploadFile, File(description="a case file")],
-                filename: Annotated[str | None, Form()] = None) -> dict[str, Any]:
-    """Import a case file (any format ``kinmatch dvi`` reads) into the
-    programme, owned by the caller's agency: all or nothing; the reader's
-    located errors come back as 422, a re-import or a clash as 409."""
-    data = file.file.read()
-    name = filename or file.filename or "upload"
+             openapi_extra=guarded(Action.IMPORT, Kind.PROGRAMME),
+             responses={409: {"description": "a file imported before, or a code the "
+                                             "programme has"},
+                        422: {"description": "a file the readers refuse: the message and its "
+                                             "location (file as uploaded, line, column, "
+                                             "field)"}})
+def post_import(
+    programme: str, who: Who, st: State,
+    files: Annotated[list[UploadFile] | None, File(
+        description="the files (repeat the field for several): DVI cases (kinmatch JSON, "
+                    "Familias), frequency databases, genotype tables (GeneMapper exports, "
+                    "wide tables) and pedigree tables (PED, PLINK .fam)")] = None,
+    file: Annotated[UploadFile | None, File(description="one file (as one `files`)")] = None,
+    filename: Annotated[str | None, Form(
+        description="the name of a single file, if not the uploaded one")] = None,
+    missing: Annotated[list[str] | None, Form(
+        description="the missing persons of the pedigree tables (their ids; repeat the field "
+                    "or separate by commas)")] = None,
+    markers: Annotated[str | None, Form(
+        description="the frequency database of the genotype tables: a frequency file of "
+                    "this import (by name) or a marker database of the programme")] = None,
+    theta: Annotated[float, Form(ge=0, lt=1, description="θ (F_ST) of the frequency "
+                                                          "databases imported")] = 0.0,
+) -> Any:
+    """Import files into the programme, owned by the caller's agency: all or
+    nothing, in one transaction (see docs/service.md for what each kind of
+    file becomes). A reader's error comes back as 422 with its location, a
+    file imported before or a clash with the programme's codes as 409."""
+    chosen = [*(files or []), *([file] if file is not None else [])]
+    if filename is not None and len(chosen) != 1:
+        raise HTTPException(422, "filename names a single file")
+    uploads = [Upload(filename or f.filename or "upload", f.file.read()) for f in chosen]
+    options = TableOptions(
+        tuple(m.strip() for text in missing or () for m in text.split(",") if m.strip()),
+        markers, theta)
     with st.database.read() as s:
         p = programme_or_404(s, programme)
         authorize(st, who, Action.IMPORT, programme_resource(p), p.code)
     try:
         with st.database.write() as s:
-            summary = import_case(s, st.keyring, programme_id=p.id, agency_id=who.agency_id,
-                                  user_id=who.user_id, data=data, filename=name)
-            record(s, who.actor, "import", "import", summary.import_id, programme_id=p.id,
-                   after=summary.as_dict(), detail={"filename": name, "bytes": len(data)})
+            result = import_files(s, st.keyring, uploads, programme_id=p.id,
+                                  agency_id=who.agency_id, user_id=who.user_id,
+                                  options=options)
+            out = result.as_dict()
+            record(s, who.actor, "import", "import", result.files[0].import_id,
+                   programme_id=p.id, after=out,
+                   detail={"files": [u.filename for u in uploads],
+                           "bytes": sum(len(u.data) for u in uploads)})
     except ImportRefused as exc:
-        raise HTTPException(exc.status, str(exc)) from None
-    return summary.as_dict()
+        where = exc.location
+        return JSONResponse({"detail": str(exc), "file": where.file, "line": where.line,
+                             "column": where.column, "field": where.field},
+                            status_code=exc.status)
+    return out

@@ -1,12 +1,5 @@
-"""A programme's case in the database: imported from any case file, and
-assembled back into a DVI case document for an analysis.
-
-An import reads the file with the library's readers (every format
-:func:`kinmatch.formats.cases.read_dvi_case` reads, by content), so it
-gets the same located errors (file, line, field) as the command line, and
-nothing is stored unless the whole file is read and every row fits: the
-caller's transaction holds the whole import. A file whose content was
-imported before into the programme is refused (its SHA-256 is kept).
+"""A programme's case in the database: stored from a DVI case document,
+and assembled back into one for an analysis.
 
 What is stored where (see :mod:`kinmatch.storage.models`): each family's
 pedigree and missing persons plainly; each typed relative's profile as a
@@ -14,23 +7,22 @@ sealed reference sample linked to the relative; each remains sample's
 profile sealed; the markers (with θ and the reading options) and the
 lineage databases as marker databases. :func:`case_document` puts them back
 together as a ``kinmatch-dvi-case`` document, the input of an analysis.
+Files are read into documents by :mod:`kinmatch.storage.imports`; nothing
+here commits: the caller's transaction holds the whole import.
 """
 
 from __future__ import annotations
 
 import hashlib
-import tempfile
 from collections.abc import Iterable
-from dataclasses import dataclass
-from pathlib import Path, PurePath
+from dataclasses import dataclass, fields
 from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from kinmatch.errors import KinmatchError
-from kinmatch.formats.cases import read_dvi_case
-from kinmatch.formats.dvi_json import DVI_FORMAT_NAME, dvi_case_to_dict
+from kinmatch.errors import KinmatchError, Location
+from kinmatch.formats.dvi_json import DVI_FORMAT_NAME
 from kinmatch.storage.encryption import Keyring, sealed_place
 from kinmatch.storage.models import (
     Family,
@@ -52,10 +44,12 @@ PROFILE_FIELDS = ("profile", "dropout", "dropin", "y_haplotype", "mtdna")
 
 class ImportRefused(KinmatchError):
     """The file cannot be imported: unreadable, imported before, or clashing
-    with what the programme holds. ``status`` is the HTTP status to answer."""
+    with what the programme holds. ``status`` is the HTTP status to answer;
+    ``location`` names the file (as uploaded), line, column and field."""
 
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
+    def __init__(self, message: str, status: int = 422,
+                 location: Location | None = None) -> None:
+        super().__init__(message, location)
         self.status = status
 
 
@@ -76,21 +70,23 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def read_uploaded_case(data: bytes, filename: str) -> dict[str, Any]:
-    """The DVI case in an uploaded file, as a version-1 document.
+@dataclass(frozen=True)
+class CaseCounts:
+    """What a case document added to a programme."""
 
-    The file is read by content as the command line reads it; error
-    messages name the file as uploaded.
-    """
-    name = PurePath(filename).name or "upload"
-    with tempfile.TemporaryDirectory(prefix="kinmatch-import-") as folder:
-        path = Path(folder) / name
-        path.write_bytes(data)
-        try:
-            case = read_dvi_case(path)
-        except KinmatchError as exc:
-            raise ImportRefused(str(exc).replace(f"{folder}/", "")) from None
-        return dvi_case_to_dict(case, Path(folder))
+    missing_persons: int = 0
+    families: int = 0
+    relatives: int = 0
+    reference_samples: int = 0
+    remains: int = 0
+    marker_databases: int = 0
+
+    def __add__(self, other: CaseCounts) -> CaseCounts:
+        return CaseCounts(*(getattr(self, f.name) + getattr(other, f.name)
+                            for f in fields(self)))
+
+    def as_dict(self) -> dict[str, int]:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
 @dataclass(frozen=True)
@@ -106,6 +102,10 @@ class ImportSummary:
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
 
+    @classmethod
+    def of(cls, import_id: str, counts: CaseCounts) -> ImportSummary:
+        return cls(import_id, **counts.as_dict())
+
 
 def _clash(session: Session, model: Any, programme_id: str, codes: Iterable[str],
            what: str) -> None:
@@ -120,8 +120,11 @@ def _clash(session: Session, model: Any, programme_id: str, codes: Iterable[str]
                             + (f" and {len(taken) - 5} more" if len(taken) > 5 else ""), 409)
 
 
-def _marker_database(session: Session, programme_id: str, name: str, kind: str,
-                     document: Any, source: str) -> tuple[MarkerDatabase, bool]:
+def store_marker_database(session: Session, programme_id: str, name: str, kind: str,
+                          document: Any, source: str) -> tuple[MarkerDatabase, bool]:
+    """The marker database ``name`` of the programme holding ``document``:
+    added (``True``), or found with the same content (``False``); another
+    content under that name is refused (409)."""
     digest = content_hash(repr(document).encode())
     found = session.execute(select(MarkerDatabase).where(
         MarkerDatabase.programme_id == programme_id,
@@ -137,30 +140,17 @@ def _marker_database(session: Session, programme_id: str, name: str, kind: str,
     return db, True
 
 
-def import_case(session: Session, keyring: Keyring, *, programme_id: str, agency_id: str,
-                user_id: str, data: bytes, filename: str) -> ImportSummary:
-    """Import a case file into a programme, owned by ``agency_id``
-    (everything in ``session``'s transaction: the caller commits or not)."""
-    digest = content_hash(data)
-    before = session.execute(select(ImportRecord).where(
-        ImportRecord.programme_id == programme_id,
-        ImportRecord.content_hash == digest)).scalar_one_or_none()
-    if before is not None:
-        raise ImportRefused(f"this file was imported before (as '{before.filename}' on "
-                            f"{before.created_at:%Y-%m-%d %H:%M} UTC)", 409)
-    return import_document(session, keyring, read_uploaded_case(data, filename),
-                           programme_id=programme_id, agency_id=agency_id, user_id=user_id,
-                           filename=PurePath(filename).name, digest=digest)
-
-
-def import_document(session: Session, keyring: Keyring, doc: dict[str, Any], *,
-                    programme_id: str, agency_id: str, user_id: str, filename: str,
-                    digest: str, markers_name: str | None = None,
-                    lineage_name: str | None = None) -> ImportSummary:
-    """Import a DVI case document (as :func:`read_uploaded_case` gives) whose
-    source has the SHA-256 ``digest``; the markers go into the marker
-    database ``markers_name`` (default: "markers of FILENAME"), the lineage
-    databases into ``lineage_name`` (default: "lineage databases of FILENAME")."""
+def store_case(session: Session, keyring: Keyring, doc: dict[str, Any], *,
+               programme_id: str, agency_id: str, source: str,
+               markers_name: str | None = None, lineage_name: str | None = None,
+               store_markers: bool = True) -> CaseCounts:
+    """Store a DVI case document (``kinmatch-dvi-case``, version 1) read from
+    ``source`` in a programme, owned by ``agency_id``. Its markers go into
+    the marker database ``markers_name`` (default: "markers of SOURCE"),
+    unless ``store_markers`` is false (the markers came from a database the
+    programme has or gets otherwise); its lineage databases into
+    ``lineage_name`` (default: "lineage databases of SOURCE"). A family,
+    missing person or sample code the programme already has is refused (409)."""
     _clash(session, Family, programme_id, (f["name"] for f in doc["families"]), "families")
     _clash(session, MissingPerson, programme_id,
            (m for f in doc["families"] for m in f["missing"]), "missing persons")
@@ -168,17 +158,18 @@ def import_document(session: Session, keyring: Keyring, doc: dict[str, Any], *,
     _clash(session, Sample, programme_id,
            (f"{f['name']}:{pid}" for f in doc["families"] for pid in _typed(f)), "samples")
 
-    stem = filename
-    marker_doc = {"markers": doc["markers"], "theta": doc.get("theta", 0.0),
-                  "options": doc.get("options", {})}
     created = 0
-    _, new = _marker_database(session, programme_id, markers_name or f"markers of {stem}",
-                              "autosomal", marker_doc, stem)
-    created += new
+    if store_markers:
+        marker_doc = {"markers": doc["markers"], "theta": doc.get("theta", 0.0),
+                      "options": doc.get("options", {})}
+        _, new = store_marker_database(session, programme_id,
+                                       markers_name or f"markers of {source}", "autosomal",
+                                       marker_doc, source)
+        created += new
     if doc.get("lineage"):
-        _, new = _marker_database(session, programme_id,
-                                  lineage_name or f"lineage databases of {stem}",
-                                  "lineage", doc["lineage"], stem)
+        _, new = store_marker_database(session, programme_id,
+                                       lineage_name or f"lineage databases of {source}",
+                                       "lineage", doc["lineage"], source)
         created += new
 
     # ids are made here, so the rows are written in one flush at the end
@@ -227,13 +218,24 @@ def import_document(session: Session, keyring: Keyring, doc: dict[str, Any], *,
         seal_profile(keyring, sample, {k: s[k] for k in PROFILE_FIELDS if k in s})
         rows.append(sample)
     session.add_all(rows)
-    record = ImportRecord(programme_id=programme_id, filename=stem, file_format="dvi-case",
+    session.flush()
+    return CaseCounts(sum(len(f["missing"]) for f in doc["families"]), len(doc["families"]),
+                      n_relatives, n_references, len(doc["samples"]), created)
+
+
+def import_document(session: Session, keyring: Keyring, doc: dict[str, Any], *,
+                    programme_id: str, agency_id: str, user_id: str, filename: str,
+                    digest: str, markers_name: str | None = None,
+                    lineage_name: str | None = None) -> ImportSummary:
+    """Store a DVI case document (:func:`store_case`) and record its import
+    as one file named ``filename`` whose content has the SHA-256 ``digest``."""
+    counts = store_case(session, keyring, doc, programme_id=programme_id, agency_id=agency_id,
+                        source=filename, markers_name=markers_name, lineage_name=lineage_name)
+    record = ImportRecord(programme_id=programme_id, filename=filename, file_format="dvi-case",
                           content_hash=digest, imported_by=user_id, agency_id=agency_id)
     session.add(record)
     session.flush()
-    summary = ImportSummary(record.id, sum(len(f["missing"]) for f in doc["families"]),
-                            len(doc["families"]), n_relatives, n_references,
-                            len(doc["samples"]), created)
+    summary = ImportSummary.of(record.id, counts)
     record.summary = summary.as_dict()
     return summary
 

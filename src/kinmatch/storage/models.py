@@ -279,9 +279,10 @@ class Consent(Base):
 
 class Sample(Base):
     """Remains (a fragment) or a reference sample of a relative, owned by the
-    agency that collected it. Metadata plain (bone element, recovery site and
-    date, laboratory, kit); the profile sealed (genotypes with per-locus
-    quality, drop-out, Y-STR haplotype, mtDNA)."""
+    agency that collected it. Metadata plain in ``details`` (bone element,
+    recovery site and date, or sample type and collection date; laboratory,
+    kit, per-locus quality); the profile sealed (genotypes, drop-out, Y-STR
+    haplotype, mtDNA)."""
 
     __tablename__ = "samples"
     __table_args__ = (UniqueConstraint("programme_id", "code"),)
