@@ -21,8 +21,9 @@ from kinmatch.storage.models import Analysis, Family, MissingPerson, Relative, S
 #: (model, column attribute, place column name) of every sealed column
 SEALED: tuple[tuple[type[Any], str, str], ...] = (
     (MissingPerson, "personal_sealed", "personal"), (Family, "personal_sealed", "personal"),
-          (Relative, "personal_sealed", "personal"), (Sample, "profile_sealed", "profile"),
-          (Analysis, "inputs_sealed", "inputs"), (User, "totp_sealed", "totp"))
+    (Relative, "personal_sealed", "personal"), (Sample, "profile_sealed", "profile"),
+    (Analysis, "inputs_sealed", "inputs"), (User, "totp_sealed", "totp"),
+    (User, "totp_pending_sealed", "totp_pending"))
 
 
 def rotate_key(db: Database, keyring: Keyring, key_file: Path, *, drop_old: bool = False
