@@ -12,7 +12,7 @@ from kinmatch.cli.serve import database_options
 from kinmatch.storage.audit import verify_audit_log
 from kinmatch.storage.database import Database, current_revision, head_revision
 from kinmatch.storage.encryption import key_file_path, load_keyring
-from kinmatch.storage.maintenance import rotate_key
+from kinmatch.storage.maintenance import grant_app_role, rotate_key
 
 
 def _folder(data: str | None) -> Path:
@@ -53,6 +53,24 @@ def rotate_key_command(data: str | None, database: str | None, drop_old: bool) -
                                 drop_old=drop_old)
     click.echo(f"{count} sealed values re-sealed with key {keyring.current_id.hex()}; "
                f"{len(keyring.keys)} key(s) in {key_file_path(folder)}")
+
+
+@db_group.command("grant-app-role")
+@click.argument("role")
+@database_options
+@friendly
+def grant_app_role_command(role: str, data: str | None, database: str | None) -> None:
+    """PostgreSQL: grant ROLE, the role the service connects as, what it needs
+    and no more: it reads and writes the case but only adds to the audit log
+    (no UPDATE, DELETE or TRUNCATE). Run it as the tables' owner after every
+    `kinmatch db upgrade`."""
+    db = Database.open(database, data)
+    privileges = grant_app_role(db, role)
+    click.echo(f"{role} on {db.describe()}:")
+    for table, allowed in privileges.items():
+        click.echo(f"  {table:24s} {', '.join(allowed)}")
+    click.echo(f"run the service as {role} (kinmatch serve --database postgresql://{role}@...) "
+               "and this command again after every `kinmatch db upgrade`")
 
 
 @click.group("audit")
