@@ -56,7 +56,7 @@ class Endpoint:
 
     name: str
     method: str
-    path: str  # with {family}, {reference} (and its {relative}), {missing}, {analysis}
+    path: str  # with {family}, {reference} (and its {relative}), {missing}, {analysis}, {user}
     allowed: Callable[[Role, bool, bool], bool]
     variants: tuple[str, ...] = ("programme",)
     body: dict[str, object] | None = None
@@ -141,6 +141,10 @@ ENDPOINTS = [
              lambda role, own, shared: role is R.PROGRAMME_ADMIN
              or (role is R.AGENCY_ADMIN and own), ("own", "other"),
              body={"roles": ["observer"]}),
+    # the observer of the agency the variant names: managed like creating a user
+    Endpoint("unlock user", "POST", "/api/programmes/CHOSEI/users/{user}/unlock",
+             lambda role, own, shared: role is R.PROGRAMME_ADMIN
+             or (role is R.AGENCY_ADMIN and own), ("own", "other")),
 ]
 
 
@@ -209,7 +213,7 @@ def test_the_matrix_covers_every_guarded_endpoint(world) -> None:  # type: ignor
 
 def test_the_expected_number_of_denials() -> None:
     denials = sum(not expected(*case) for case in CASES)
-    assert (len(CASES), denials) == (612, 321)
+    assert (len(CASES), denials) == (636, 339)
 
 
 @pytest.mark.parametrize("endpoint, agency, role, variant", CASES,
@@ -220,7 +224,8 @@ def test_access(world, endpoint: Endpoint, agency: str, role: Role,  # type: ign
     family, reference, missing = codes(agency, variant)
     target = agency if variant in ("own", "programme") else (JP if agency == KR else KR)
     path = endpoint.path.format(family=family, reference=reference, missing=missing,
-                                analysis=analysis, relative=reference.split(":")[1])
+                                analysis=analysis, relative=reference.split(":")[1],
+                                user=f"{target.lower()}-observer")
     kwargs: dict[str, object] = {"headers": auth(agency, role)}
     if endpoint.body is not None:
         body = dict(endpoint.body)

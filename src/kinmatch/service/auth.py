@@ -10,8 +10,12 @@
   random token whose SHA-256 is the session's key, and a CSRF token that
   every state-changing request made with the cookie must echo in the
   ``X-CSRF-Token`` header.
-* A user may add a TOTP second factor (RFC 6238; pyotp): the login then
-  needs the current code too.
+* A user may add a TOTP second factor (RFC 6238; pyotp): set up with the
+  current password, confirmed with a first code from the authenticator
+  app; the login then needs the current code too, and each code is
+  accepted once. Changing one's password, or the second factor, asks for
+  the current password (and code) again; wrong ones count towards the
+  lock-out like failed logins.
 * Scripts use API tokens (``Authorization: Bearer km_...``); only their
   SHA-256 is stored, and they can expire or be revoked.
 """
@@ -37,6 +41,7 @@ MAX_FAILURES = 5
 LOCKOUT = timedelta(minutes=15)
 SESSION_LIFETIME = timedelta(hours=8)
 TOKEN_PREFIX = "km_"
+TOTP_ISSUER = "kinmatch"
 
 _hasher = PasswordHasher()
 
@@ -73,6 +78,59 @@ def totp_place(user: User) -> str:
     return sealed_place("users", user.id, "totp")
 
 
+def is_locked(user: User) -> bool:
+    """Is ``user`` locked out after repeated failures?"""
+    return user.locked_until is not None and _aware(user.locked_until) > now()
+
+
+def totp_step(secret: str, code: str | None, last_step: int | None,
+              at: datetime | None = None) -> int | None:
+    """The time step (RFC 6238: ⌊unix time / 30 s⌋) of ``code`` when it is
+    the code of the step at ``at`` (default: now) or of the step before or
+    after it (clocks drift), and later than ``last_step`` — RFC 6238 §5.2:
+    a code accepted once is not accepted again; ``None`` otherwise."""
+    if not code:
+        return None
+    totp = pyotp.TOTP(secret)
+    moment = at or now()
+    for offset in (0, -1, 1):
+        when = moment + timedelta(seconds=offset * totp.interval)
+        if hmac.compare_digest(totp.at(when), code.strip()):
+            step = totp.timecode(when)
+            return step if last_step is None or step > last_step else None
+    return None
+
+
+def verify_credentials(keyring: Keyring, user: User, password: str, code: str | None) -> bool:
+    """Does ``user`` give their password (and the current TOTP code, with a
+    second factor)? A failure counts towards the lock-out, a success resets
+    the count; a locked account fails. The caller commits either way."""
+    if is_locked(user):
+        return False
+    try:
+        _hasher.verify(user.password_hash, password)
+        ok = True
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        ok = False
+    if ok and user.totp_sealed is not None:
+        step = totp_step(keyring.open(user.totp_sealed, totp_place(user)), code,
+                         user.totp_last_step)
+        ok = step is not None
+        if step is not None:
+            user.totp_last_step = step
+    if not ok:
+        user.failed_logins += 1
+        if user.failed_logins >= MAX_FAILURES:
+            user.locked_until = now() + LOCKOUT
+            user.failed_logins = 0
+        return False
+    user.failed_logins = 0
+    user.locked_until = None
+    if _hasher.check_needs_rehash(user.password_hash):
+        user.password_hash = _hasher.hash(password)
+    return True
+
+
 def check_password(session: Session, keyring: Keyring, username: str, password: str,
                    code: str | None, address: str) -> NewSession:
     """Log ``username`` in: a new session, or :class:`LoginFailed`.
@@ -84,26 +142,8 @@ def check_password(session: Session, keyring: Keyring, username: str, password: 
     if user is None or not user.active:
         _hasher.hash(password)  # spend the same time as a real check
         raise LoginFailed
-    if user.locked_until is not None and _aware(user.locked_until) > now():
+    if not verify_credentials(keyring, user, password, code):
         raise LoginFailed
-    try:
-        _hasher.verify(user.password_hash, password)
-        ok = True
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        ok = False
-    if ok and user.totp_sealed is not None:
-        secret = keyring.open(user.totp_sealed, totp_place(user))
-        ok = code is not None and pyotp.TOTP(secret).verify(code, valid_window=1)
-    if not ok:
-        user.failed_logins += 1
-        if user.failed_logins >= MAX_FAILURES:
-            user.locked_until = now() + LOCKOUT
-            user.failed_logins = 0
-        raise LoginFailed
-    user.failed_logins = 0
-    user.locked_until = None
-    if _hasher.check_needs_rehash(user.password_hash):
-        user.password_hash = _hasher.hash(password)
     token, csrf = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     login = LoginSession(id=token_digest(token), user_id=user.id, csrf_token=csrf,
                          expires_at=now() + SESSION_LIFETIME, address=address)
@@ -142,8 +182,55 @@ def token_user(session: Session, token: str) -> User | None:
     return record.user
 
 
-def enable_totp(keyring: Keyring, user: User) -> str:
-    """Give ``user`` a TOTP secret (returned once, for their authenticator app)."""
+def totp_pending_place(user: User) -> str:
+    return sealed_place("users", user.id, "totp_pending")
+
+
+@dataclass(frozen=True)
+class TotpEnrolment:
+    """A new TOTP secret, shown once: in base32 and as an ``otpauth://`` URI
+    (the QR code of authenticator apps)."""
+
+    secret: str
+    uri: str
+
+
+def begin_totp(keyring: Keyring, user: User) -> TotpEnrolment:
+    """Give ``user`` a new TOTP secret, pending until :func:`confirm_totp`
+    (a second factor already set keeps working until then)."""
     secret = pyotp.random_base32()
+    user.totp_pending_sealed = keyring.seal(secret, totp_pending_place(user))
+    uri = pyotp.TOTP(secret).provisioning_uri(name=user.username, issuer_name=TOTP_ISSUER)
+    return TotpEnrolment(secret, uri)
+
+
+def confirm_totp(keyring: Keyring, user: User, code: str) -> bool:
+    """Make the pending secret ``user``'s second factor if ``code`` is its
+    current code (which proves the authenticator app holds it)."""
+    if user.totp_pending_sealed is None:
+        return False
+    secret = keyring.open(user.totp_pending_sealed, totp_pending_place(user))
+    step = totp_step(secret, code, None)
+    if step is None:
+        return False
     user.totp_sealed = keyring.seal(secret, totp_place(user))
-    return secret
+    user.totp_pending_sealed = None
+    user.totp_last_step = step
+    return True
+
+
+def disable_totp(user: User) -> None:
+    user.totp_sealed = user.totp_pending_sealed = user.totp_last_step = None
+
+
+def change_password(user: User, new: str) -> None:
+    """Store ``new`` as ``user``'s password (Argon2id)."""
+    user.password_hash = _hasher.hash(new)
+
+
+def unlock(user: User) -> bool:
+    """Lift a lock-out and reset the count of failures; was it locked?"""
+    locked = is_locked(user)
+    user.failed_logins = 0
+    user.locked_until = None
+    return locked

@@ -1,4 +1,5 @@
-"""Administration: the audit log, and the users of a programme."""
+"""Administration: the audit log, and the users of a programme (created,
+listed, unlocked after a lock-out)."""
 
 from __future__ import annotations
 
@@ -17,8 +18,15 @@ from kinmatch.service.access import (
     programme_or_404,
     state,
 )
-from kinmatch.service.auth import hash_password, new_password
-from kinmatch.service.policy import Action, Kind, Resource, across_agencies, decide
+from kinmatch.service.auth import hash_password, is_locked, new_password, unlock
+from kinmatch.service.policy import (
+    ANOTHER_AGENCY,
+    Action,
+    Kind,
+    Resource,
+    across_agencies,
+    decide,
+)
 from kinmatch.storage.audit import record, utc_text
 from kinmatch.storage.models import Agency, AuditEntry, Role, RoleGrant, User
 
@@ -111,3 +119,27 @@ def create_user(programme: str, body: UserIn, who: Who, st: State) -> dict[str, 
                after={"username": body.username, "agency": body.agency,
                       "roles": sorted(r.value for r in body.roles)})
     return {"username": body.username, "password": password}
+
+
+@router.post("/{programme}/users/{username}/unlock",
+             openapi_extra=guarded(Action.MANAGE_USERS, Kind.USER))
+def unlock_user(programme: str, username: str, who: Who, st: State) -> dict[str, Any]:
+    """Unlock a user of the programme locked out after repeated failed
+    logins (their count of failures starts again)."""
+    with st.database.read() as s:
+        p = programme_or_404(s, programme)
+        user = s.execute(select(User).join(RoleGrant).where(
+            User.username == username, RoleGrant.programme_id == p.id)).scalars().first()
+        # whether such a user exists is told only to who may manage users
+        owner = user.agency_id if user is not None else ANOTHER_AGENCY
+    authorize(st, who, Action.MANAGE_USERS, Resource(Kind.USER, p.id, owner), username)
+    if user is None:
+        raise HTTPException(404, f"no user '{username}' in {p.code}")
+    with st.database.write() as s:
+        row = s.get_one(User, user.id)
+        before = {"locked": is_locked(row), "failed_logins": row.failed_logins}
+        was_locked = unlock(row)
+        record(s, who.actor, "unlock", "user", row.id, programme_id=p.id, before=before,
+               after={"locked": False, "failed_logins": 0},
+               detail={"username": username, "was_locked": was_locked})
+    return {"username": username, "was_locked": was_locked}

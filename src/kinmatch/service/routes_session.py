@@ -1,13 +1,16 @@
-"""Logging in and out, who am I, API tokens."""
+"""Logging in and out, who am I, API tokens; one's own password and second
+factor."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import select
+from sqlalchemy import CursorResult, delete, select
+from sqlalchemy.orm import Session
 
 from kinmatch import __version__
 from kinmatch.service.access import (
@@ -23,9 +26,14 @@ from kinmatch.service.access import (
 from kinmatch.service.auth import (
     SESSION_LIFETIME,
     LoginFailed,
+    begin_totp,
+    change_password,
     check_password,
+    confirm_totp,
+    disable_totp,
     new_api_token,
     token_digest,
+    verify_credentials,
 )
 from kinmatch.storage.audit import Actor, record
 from kinmatch.storage.models import ApiToken, LoginSession, User, now
@@ -39,6 +47,22 @@ class Login(BaseModel):
     username: str
     password: str
     code: str | None = Field(None, description="the TOTP code, for users with a second factor")
+
+
+class Reauthentication(BaseModel):
+    password: str = Field(description="your current password")
+    code: str | None = Field(None, description="your current TOTP code, if you have a "
+                                               "second factor")
+
+
+class TotpCode(BaseModel):
+    code: str = Field(pattern=r"^\s*\d{6}\s*$",
+                      description="the code your authenticator app shows now")
+
+
+class PasswordChange(Reauthentication):
+    new_password: str = Field(min_length=12, max_length=1024,
+                              description="at least 12 characters")
 
 
 class TokenIn(BaseModel):
@@ -121,3 +145,85 @@ def revoke_token(token_id: str, who: Who, st: State) -> dict[str, str]:
         row.revoked_at = now()
         record(s, who.actor, "revoke", "api_token", token_id)
     return {"status": "revoked"}
+
+
+WRONG_CREDENTIALS = ("wrong password or code (failures count towards the lock-out, as for "
+                     "logging in)")
+
+
+def _reauthenticate(st: ServiceState, who: Caller, body: Reauthentication, action: str,
+                    change: Callable[[Session, User], dict[str, Any]]) -> dict[str, Any]:
+    """Check the caller's current password (and code), then make ``change``
+    in the same transaction; a failure is counted and audited, and answers 403."""
+    with st.database.write() as s:
+        user = s.get_one(User, who.user_id)
+        if verify_credentials(st.keyring, user, body.password, body.code):
+            return change(s, user)
+        record(s, who.actor, "reauthentication_failed", "user", user.id,
+               detail={"for": action})
+    raise HTTPException(403, WRONG_CREDENTIALS)
+
+
+@router.post("/me/totp", status_code=201, openapi_extra=SELF)
+def begin_totp_setup(body: Reauthentication, who: Who, st: State) -> dict[str, Any]:
+    """Set up a TOTP second factor: the secret and its ``otpauth://`` URI
+    for an authenticator app, shown this once; it takes effect when
+    confirmed with a first code (``POST /api/me/totp/confirm``). Needs the
+    current password (and code, when replacing a second factor)."""
+    def change(s: Session, user: User) -> dict[str, Any]:
+        enrolment = begin_totp(st.keyring, user)
+        record(s, who.actor, "totp_setup", "user", user.id)
+        return {"secret": enrolment.secret, "uri": enrolment.uri,
+                "confirm": "POST /api/me/totp/confirm with a first code"}
+    return _reauthenticate(st, who, body, "totp_setup", change)
+
+
+@router.post("/me/totp/confirm", openapi_extra=SELF)
+def confirm_totp_setup(body: TotpCode, who: Who, st: State) -> dict[str, Any]:
+    """Confirm the second factor being set up with a first code: from now on
+    logging in needs the current code too."""
+    with st.database.write() as s:
+        user = s.get_one(User, who.user_id)
+        if user.totp_pending_sealed is None:
+            raise HTTPException(409, "no second factor is being set up: start with "
+                                     "POST /api/me/totp")
+        if not confirm_totp(st.keyring, user, body.code):
+            raise HTTPException(422, "the code does not match the new secret (is the "
+                                     "device's clock right?)")
+        record(s, who.actor, "totp_enable", "user", user.id, after={"totp": True})
+    return {"totp": True}
+
+
+@router.post("/me/totp/disable", openapi_extra=SELF)
+def disable_totp_factor(body: Reauthentication, who: Who, st: State) -> dict[str, Any]:
+    """Remove one's second factor; needs the current password and code."""
+    def change(s: Session, user: User) -> dict[str, Any]:
+        enabled = user.totp_sealed is not None
+        disable_totp(user)
+        record(s, who.actor, "totp_disable", "user", user.id, before={"totp": enabled},
+               after={"totp": False})
+        return {"totp": False}
+    return _reauthenticate(st, who, body, "totp_disable", change)
+
+
+@router.post("/me/password", openapi_extra=SELF)
+def change_own_password(body: PasswordChange, request: Request, who: Who,
+                        st: State) -> dict[str, Any]:
+    """Change one's password (stored as an Argon2id hash); needs the current
+    password (and code). One's other sessions end; API tokens stay valid
+    (revoke them separately)."""
+    if body.new_password == body.password:
+        raise HTTPException(422, "the new password is the current one")
+    if body.new_password.strip().lower() == who.username.lower():
+        raise HTTPException(422, "the new password is the username")
+    current = request.cookies.get(SESSION_COOKIE)
+    keep = token_digest(current) if current else ""
+
+    def change(s: Session, user: User) -> dict[str, Any]:
+        change_password(user, body.new_password)
+        count = cast(CursorResult[Any], s.execute(delete(LoginSession).where(
+            LoginSession.user_id == user.id, LoginSession.id != keep))).rowcount
+        record(s, who.actor, "change_password", "user", user.id,
+               detail={"sessions_ended": count})
+        return {"status": "password changed", "sessions_ended": count}
+    return _reauthenticate(st, who, body, "change_password", change)

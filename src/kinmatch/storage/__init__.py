@@ -9,7 +9,10 @@
   marker databases, imports, analyses and proposed identifications;
 * :mod:`~kinmatch.storage.encryption` — personal data and profiles sealed
   with a key kept outside the database;
-* :mod:`~kinmatch.storage.audit` — the append-only, hash-chained audit log.
+* :mod:`~kinmatch.storage.audit` — the append-only, hash-chained audit log;
+* :mod:`~kinmatch.storage.maintenance` — key rotation, the PostgreSQL role
+  the service connects as;
+* :mod:`~kinmatch.storage.backup` — backups (online) and restores.
 
 The library never imports this package; the service and the command line
 use it.

@@ -136,14 +136,16 @@ class Database:
 
     @classmethod
     def open(cls, database: str | None = None, data_folder: str | Path | None = None,
-             *, check_schema: bool = True) -> Database:
+             *, check_schema: bool = True, create: bool = True) -> Database:
         """Open the database at ``database`` (an address) or in ``data_folder``
         (default: ``$KINMATCH_DATA`` or ``./kinmatch-data``); with
-        ``check_schema`` refuse one that is not upgraded to this version."""
+        ``check_schema`` refuse one that is not upgraded to this version,
+        without ``create`` one that does not exist (a SQLite file is
+        otherwise created when first used)."""
         database = database or os.environ.get(DATABASE_ENV) or None
         folder = Path(data_folder or os.environ.get(DATA_ENV) or "kinmatch-data")
         url = database_url(database, folder)
-        if (check_schema and url.get_backend_name() == "sqlite" and url.database
+        if ((check_schema or not create) and url.get_backend_name() == "sqlite" and url.database
                 and not Path(url.database).exists()):
             raise StorageError(f"there is no database at {url.database}: run `kinmatch db "
                                "upgrade` to create one (or give --data / --database)")

@@ -137,7 +137,12 @@ class User(Base):
     display_name: Mapped[str] = mapped_column(String(200), default="")
     agency_id: Mapped[str] = mapped_column(ForeignKey("agencies.id"))
     password_hash: Mapped[str] = mapped_column(String(200))
+    #: the TOTP secret of the second factor, once confirmed
     totp_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: a TOTP secret being set up, until confirmed with a first code
+    totp_pending_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    #: the time step of the last TOTP code accepted: each code is accepted once
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)

@@ -174,6 +174,8 @@ def upgrade() -> None:
         sa.Column("agency_id", sa.String(length=36), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=False),
         sa.Column("totp_sealed", sa.LargeBinary(), nullable=True),
+        sa.Column("totp_pending_sealed", sa.LargeBinary(), nullable=True),
+        sa.Column("totp_last_step", sa.Integer(), nullable=True),
         sa.Column("failed_logins", sa.Integer(), nullable=False),
         sa.Column("locked_until", sa.DateTime(timezone=True), nullable=True),
         sa.Column("active", sa.Boolean(), nullable=False),
