@@ -123,7 +123,7 @@ def marker_alphabet(marker: Marker, typed: Mapping[str, Genotype], layout: Layou
                            for pid in layout.typed_people),
                      _observations(layout, uncertain, position.__getitem__)
                      if uncertain else (), template.expansion,
-                     float(marker.allele_frequencies.sum()))
+                     float(np.sum(marker.allele_frequencies)))
 
 
 @dataclass(frozen=True)
