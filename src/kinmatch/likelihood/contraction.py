@@ -72,8 +72,11 @@ def _subscripts(variables: tuple[tuple[int, ...], ...], output: tuple[int, ...])
 #: milliseconds, a path this expensive at least as much per marker.
 SEARCH_HARDER_COST = 1e6
 
-#: Randomised greedy searches in that batch.
-RANDOM_GREEDY_TRIALS = 64
+#: Randomised greedy searches in that batch. On the 148 networks of the Chōsei
+#: example that get them, 32 searches find paths costing 4% more in all than 64
+#: do, in half the time (0.4 s against 0.75 s of CPU; the 4% is some 0.05 s of
+#: contraction).
+RANDOM_GREEDY_TRIALS = 32
 
 #: Cost of a whole batch (:func:`path_cost`, every marker) up to which
 #: opt_einsum's path is kept without a second search: the randomised
