@@ -50,6 +50,28 @@ def test_matmul_plan_equals_einsum(seed, output):
     np.testing.assert_allclose(plan(*arrays), want, rtol=1e-12)
 
 
+@pytest.mark.parametrize("seed", range(3))
+def test_networks_of_more_than_12_factors_take_the_greedy_path(seed):
+    """Beyond 12 factors the first path is cotengrust's greedy search
+    (greedy_path): a ladder of 18 factors over 10 variables contracts to the
+    same sum as opt_einsum's own contraction."""
+    rng = np.random.default_rng(40 + seed)
+    sizes = [int(rng.integers(2, 6)) for _ in range(10)]
+    variables = [(v,) for v in range(0, 10, 3)]
+    variables += [(v, v + 1) for v in range(9)] + [(v, v + 2) for v in range(0, 8, 2)]
+    variables += [(9, 0)]
+    arrays = [rng.random((4, *(sizes[v] for v in vs))) for vs in variables]
+    assert len(arrays) > 12
+    subs = einsum_subscripts(variables, (5,))
+    shapes = tuple(a.shape for a in arrays)
+    path = contraction.greedy_path(subs, shapes)
+    assert contraction_path(subs, shapes) == path  # cheap: no second search
+    want = oe.contract(subs, *arrays)
+    np.testing.assert_allclose(compile_matmul_plan(subs, shapes, path)(*arrays), want,
+                               rtol=1e-12)
+    np.testing.assert_allclose(contract(subs, arrays), want, rtol=1e-12)
+
+
 def test_chunks_over_markers_give_the_same_result(monkeypatch):
     rng = np.random.default_rng(11)
     variables, arrays = _random_network(rng, n_markers=37)
