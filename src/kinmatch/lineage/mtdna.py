@@ -243,6 +243,14 @@ class MtProfile:
                 raise LineageError(
                     f"{self.sample}: variant {v} lies outside the sequenced range {self.range}")
 
+    def __hash__(self) -> int:
+        # worked out once: a profile keys the caches of every comparison it is in
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self.sample, self.variants, self.range))
+            object.__setattr__(self, "_hash", found)
+        return found
+
     @property
     def notation(self) -> str:
         return " ".join(str(v) for v in self.variants)
