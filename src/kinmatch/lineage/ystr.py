@@ -176,6 +176,7 @@ _ALIASES = {
 }
 
 
+@lru_cache(maxsize=4096)  # a few dozen names, looked up for every haplotype read
 def canonical_locus(name: str) -> str:
     """A locus name for matching: upper case, without spaces, ``_ - . /``; known aliases
     mapped (``Y-GATA-H4`` -> ``YGATAH4``, ``DYS385a/b`` -> ``DYS385``)."""
@@ -316,7 +317,12 @@ def normalise_alleles(values: Sequence[str], copies: int = 1) -> tuple[str, ...]
     ``11,11``; ``14,14`` at DYS19 is ``14``). Null entries next to alleles
     (``11,0``) are dropped, leaving fewer copies.
     """
-    texts = [t for v in values for t in Y_VALUE_SEPARATORS.split(str(v).strip()) if t]
+    return _normalised(tuple(str(v) for v in values), copies)
+
+
+@lru_cache(maxsize=65536)  # the same few cells recur in every haplotype of a database
+def _normalised(values: tuple[str, ...], copies: int) -> tuple[str, ...] | None:
+    texts = [t for v in values for t in Y_VALUE_SEPARATORS.split(v.strip()) if t]
     lowered = [t.lower() for t in texts]
     if not texts or all(t in Y_UNTYPED_VALUES for t in lowered):
         return None
