@@ -1027,7 +1027,8 @@ def y_lineage_lr(remains: YHaplotype, reference: YHaplotype, meioses: int,
                  database: YDatabase | None = None, frequency: FrequencySource | None = None,
                  loci: YLocusTable | None = None, model: YMutationModel = YMutationModel(),
                  method: str = "count_plus_one", frequency_of: str = "reference",
-                 confidence: float = 0.95,
+                 confidence: float = 0.95, *,
+                 transmission: tuple[float, tuple[YLocusTerm, ...]] | None = None,
                  **model_options: Unpack[DiscreteLaplaceOptions]) -> YLineageResult:
     """The LR for "the remains and the reference share a paternal line ``meioses`` apart"
     against "unrelated": ``P(h_ref | h_remains, n) / f(h_ref)``.
@@ -1043,11 +1044,20 @@ def y_lineage_lr(remains: YHaplotype, reference: YHaplotype, meioses: int,
     Yfiler database is compared over the Yfiler loci, numerator and frequency
     alike, with a :class:`~kinmatch.errors.KinmatchWarning` and the loci left out
     in ``not_in_database`` and ``note``.
+
+    ``transmission``: :func:`paternal_transmission_probability` of these two
+    haplotypes, meioses, loci and model over every locus typed in both (no
+    ``only``), when the caller has it already; taken as it is when the
+    database has every one of those loci (it is then the same).
     """
     table = loci if loci is not None else (database.loci if database is not None else YFILER_PLUS)
     only = database.typed_loci if database is not None else None
-    numerator, terms = paternal_transmission_probability(remains, reference, meioses, table, model,
-                                                         only)
+    if transmission is not None and (only is None or all(
+            t.locus in only for t in transmission[1] if t.probability is not None)):
+        numerator, terms = transmission
+    else:
+        numerator, terms = paternal_transmission_probability(remains, reference, meioses, table,
+                                                             model, only)
     compared = tuple(t.locus for t in terms if t.probability is not None)
     left_out = tuple(t.locus for t in terms if t.note == "not in the database: left out")
     note = ""
