@@ -35,6 +35,56 @@ Both run as the command does: NumPy's BLAS on one thread unless
 the other processes only ever add time, and CPU seconds too grow when they
 compete for the cores, so the least is the steadiest estimate. dvir has no
 equivalent pipeline, so there is no ratio.
+
+Measured (issue 13, item 3) on the shared 2-core machine (AMD EPYC, 2 vCPUs,
+other jobs running: load 2-4; ``PYTHONDONTWRITEBYTECODE=1``, so every start
+compiles some 600 modules from source, about 0.7 s of the import), before
+(commit 9d80777) and after, CPU / wall seconds, least of 3 runs:
+
+=================================  ==============  ==============  ==============
+Chōsei example                     before, 2 BLAS  before, 1 BLAS  after
+                                   threads (the    thread
+                                   CLI's default)
+=================================  ==============  ==============  ==============
+end to end (least of 4, in turns)  20.6 / 17.3     12.5 / 12.5     7.8 / 8.0
+import                             2.9             2.5             1.7
+read the case                      0.39            0.40            0.23
+drop-out and fragments             0.61            0.48            0.51
+pairwise LRs                       19.6            6.4             3.9
+  of which peeling (cold)          12.6            4.5             3.1
+  of which lineage evidence        3.0             2.1             0.41
+solve (dviSolve)                   1.6             0.65            0.36
+joint analysis                     0.27            0.18            0.28
+write the report                   0.82            0.57            0.37
+=================================  ==============  ==============  ==============
+
+===================================  =============  =============  =============
+simulated 200 x 100 x 20 STRs        before, 2      before, 1      after
+                                     BLAS threads   BLAS thread
+===================================  =============  =============  =============
+end to end (least of 4, in turns)    5.6 / 5.6      5.7 / 5.7      3.7 / 3.7
+import                               3.4            2.8            1.6
+read the case                        0.14           0.14           0.05
+pairwise LRs                         0.43           0.31           0.28
+solve (dviSolve)                     0.28           0.20           0.17
+joint analysis                       2.1            1.7            0.94
+computing parts (after the read)     2.8            2.2            1.4
+===================================  =============  =============  =============
+
+(The "before, 2 threads" stages were measured in a busier hour than the
+other two columns; the end-to-end rows ran the three in turns.) What did it:
+the command runs BLAS on one thread (OpenBLAS's idle threads spun between
+the engine's many small products); the lineage evidence works out each Y
+locus term and mtDNA comparison once per distinct alleles, and each
+database count once per locus set; contraction paths are costed without
+``opt_einsum.contract_path``, found first by a compiled greedy search, and
+searched harder only for batches that cost more than the search
+(``SEARCH_BUDGET``), with 32 randomised trials; Murty's k-best assignments
+narrow one subproblem from child to child; the start-up no longer imports
+``scipy.stats``; reading canonicalises each distinct allele and Y-STR cell
+once. A JSON case reads faster than its pairwise LRs compute (0.05 s against
+0.28 s on the simulated case; the jsonschema-rs validator only, on the
+happy path).
 """
 
 from __future__ import annotations
