@@ -81,11 +81,12 @@ RANDOM_GREEDY_TRIALS = 32
 
 #: Cost of a whole batch (:func:`path_cost`, every marker) up to which
 #: the first path is kept without a second search: the randomised
-#: searches take about 5 ms of CPU on a pedigree network of 40 factors, and
-#: a batch of this cost contracts in about as long (some 2.5e10 per second
-#: on the Chōsei example's networks), so searching could not pay for
-#: itself. On the Chōsei example this leaves out 102 of 250 randomised
-#: searches (0.5 s) for 0.6% more cost.
+#: searches take a few milliseconds of CPU on a pedigree network of 40
+#: factors (2.5 ms for 32 trials, 5 ms for 64), and a batch of this cost
+#: contracts in about as long (some 2.5e10 per second on the Chōsei
+#: example's networks), so searching could not pay for itself. On the
+#: Chōsei example this left out 102 of 250 randomised searches for 0.6%
+#: more cost in all.
 SEARCH_BUDGET = 1e8
 
 #: Weight of an entry written to an intermediate against one multiplication
