@@ -61,8 +61,9 @@ def _pedigree(records) -> Pedigree:
                                   for i, f, m, s in records])
 
 
-def build_case(n_samples: int, n_families: int, rng: np.random.Generator) -> tuple[DVICase, dict]:
-    markers = str_markers(24, rng)
+def build_case(n_samples: int, n_families: int, rng: np.random.Generator,
+               n_markers: int = 24) -> tuple[DVICase, dict]:
+    markers = str_markers(n_markers, rng)
     names = [m.name for m in markers]
 
     def profile(alleles):

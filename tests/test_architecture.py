@@ -15,6 +15,7 @@ The rules (docs/architecture.md):
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from collections import defaultdict
@@ -24,7 +25,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from kinmatch.cli.main import COMMANDS, main
+from kinmatch.cli.main import BLAS_THREAD_VARIABLES, COMMANDS, limit_blas_threads, main
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 TESTS = Path(__file__).resolve().parent
@@ -210,6 +211,28 @@ def test_start_up_loads_no_numerics(code: str) -> None:
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_commands_hold_blas_to_one_thread_unless_the_user_chose(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in BLAS_THREAD_VARIABLES:  # restored as they were after the test
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
+    limit_blas_threads()
+    assert os.environ["OPENBLAS_NUM_THREADS"] == os.environ["MKL_NUM_THREADS"] == "1"
+    for name in BLAS_THREAD_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("OMP_NUM_THREADS", "4")
+    limit_blas_threads()
+    assert "OPENBLAS_NUM_THREADS" not in os.environ and "MKL_NUM_THREADS" not in os.environ
+    # a command run in a fresh process: NumPy is loaded after the limit is set
+    probe = ("import os, sys\nfrom kinmatch.cli.main import main\n"
+             "main.get_command(None, 'lr')\n"
+             "print(os.environ.get('OPENBLAS_NUM_THREADS'), 'numpy' in sys.modules)")
+    env = {k: v for k, v in os.environ.items() if k not in BLAS_THREAD_VARIABLES}
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True, env=env)
+    assert out.stdout.split() == ["1", "True"]
 
 
 def test_help_lists_every_command_with_its_own_summary() -> None:

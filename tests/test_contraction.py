@@ -16,6 +16,8 @@ from kinmatch.likelihood.contraction import (
     contraction_path,
     einsum_subscripts,
     elimination_path,
+    opt_einsum_path,
+    path_cost,
 )
 from kinmatch.likelihood.network import PeelingContext
 from kinmatch.likelihood.peeling import genotype_distribution, markers_loglik
@@ -46,6 +48,28 @@ def test_matmul_plan_equals_einsum(seed, output):
     shapes = tuple(a.shape for a in arrays)
     plan = compile_matmul_plan(subs, shapes, elimination_path(subs, shapes))
     np.testing.assert_allclose(plan(*arrays), want, rtol=1e-12)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_networks_of_more_than_12_factors_take_the_greedy_path(seed):
+    """Beyond 12 factors the first path is cotengrust's greedy search
+    (greedy_path): a ladder of 18 factors over 10 variables contracts to the
+    same sum as opt_einsum's own contraction."""
+    rng = np.random.default_rng(40 + seed)
+    sizes = [int(rng.integers(2, 6)) for _ in range(10)]
+    variables = [(v,) for v in range(0, 10, 3)]
+    variables += [(v, v + 1) for v in range(9)] + [(v, v + 2) for v in range(0, 8, 2)]
+    variables += [(9, 0)]
+    arrays = [rng.random((4, *(sizes[v] for v in vs))) for vs in variables]
+    assert len(arrays) > 12
+    subs = einsum_subscripts(variables, (5,))
+    shapes = tuple(a.shape for a in arrays)
+    path = contraction.greedy_path(subs, shapes)
+    assert contraction_path(subs, shapes) == path  # cheap: no second search
+    want = oe.contract(subs, *arrays)
+    np.testing.assert_allclose(compile_matmul_plan(subs, shapes, path)(*arrays), want,
+                               rtol=1e-12)
+    np.testing.assert_allclose(contract(subs, arrays), want, rtol=1e-12)
 
 
 def test_chunks_over_markers_give_the_same_result(monkeypatch):
@@ -138,6 +162,55 @@ def test_planner_keeps_one_path_per_structure_within_its_bounds():
     np.testing.assert_allclose(planner.contract(other, arrays), np.einsum(other, *arrays),
                                rtol=1e-12)
     assert planner.n_paths == 1  # full: the new structure's path is not kept
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_path_search_and_cost_are_opt_einsums_own(seed):
+    """opt_einsum_path and path_cost work out what oe.contract_path returns (its
+    path, and its opt_cost plus WRITE_WEIGHT times the sum of its size_list)."""
+    rng = np.random.default_rng(seed)
+    variables, arrays = _random_network(rng, n_markers=int(rng.integers(1, 9)))
+    subs = einsum_subscripts(variables, (2,) if seed % 2 else ())
+    shapes = tuple(a.shape for a in arrays)
+    for optimize in ("greedy", "auto-hq"):
+        want, info = oe.contract_path(subs, *shapes, shapes=True, optimize=optimize)
+        got = opt_einsum_path(subs, shapes, optimize)
+        assert got == [tuple(step) for step in want]
+    for path in (got, elimination_path(subs, shapes), contraction.random_greedy_path(subs, shapes)):
+        _, info = oe.contract_path(subs, *shapes, shapes=True, optimize=path)
+        assert path_cost(subs, shapes, path) == (
+            float(info.opt_cost) + contraction.WRITE_WEIGHT * float(sum(info.size_list)))
+
+
+def test_a_cheap_batch_keeps_opt_einsums_path_until_a_larger_batch_asks_for_it(monkeypatch):
+    """A ring of six 16-allele variables with chords costs 2.0e6 per marker on
+    opt_einsum's path: above SEARCH_HARDER_COST, so the randomised searches
+    apply, but for one marker the whole batch costs less than SEARCH_BUDGET
+    and the path is kept as it is; 60 markers of the same structure cost
+    1.2e8, and the planner searches again (once)."""
+    calls = []
+    original = contraction.random_greedy_path
+
+    def spy(subscripts, shapes):
+        calls.append(shapes[0][0])
+        return original(subscripts, shapes)
+
+    monkeypatch.setattr(contraction, "random_greedy_path", spy)
+    variables = [(0, 1), (1, 2), (2, 3), (3, 4), (4, 5), (5, 0), (0, 3), (1, 4), (2, 5), (0,),
+                 (3,)]
+    subs = einsum_subscripts(variables, ())
+    rng = np.random.default_rng(2)
+    planner = ContractionPlanner()
+    for markers, searched in ((1, []), (1, []), (60, [60]), (1, [60]), (90, [60])):
+        arrays = [rng.random((markers, *(16 for _ in vs))) for vs in variables]
+        shapes = tuple(a.shape for a in arrays)
+        cost = path_cost(subs, shapes, opt_einsum_path(subs, shapes, "auto-hq"))
+        assert cost / markers > contraction.SEARCH_HARDER_COST
+        assert (cost > contraction.SEARCH_BUDGET) == (markers > 1)
+        np.testing.assert_allclose(planner.contract(subs, arrays),
+                                   oe.contract(subs, *arrays), rtol=1e-12)
+        assert calls == searched
+    assert planner.n_paths == 1
 
 
 def test_peeling_context_keeps_a_markers_alphabets_while_the_marker_lives():

@@ -13,7 +13,12 @@ import numpy as np
 import pytest
 from support import quiet
 
-from kinmatch.algorithms.assignments import count_assignments, count_matchings
+from kinmatch.algorithms.assignments import (
+    UNASSIGNED,
+    count_assignments,
+    count_matchings,
+    k_best_assignments,
+)
 from kinmatch.algorithms.matching_bounds import vertex_deletion_bounds
 from kinmatch.dvi.case import DVICase, PostMortemSample, ReferenceFamily, prepare_case
 from kinmatch.dvi.joint import (
@@ -90,6 +95,31 @@ def _check_bounds(bounded, exact):
     assert np.all(np.abs(bounded.posterior - exact.posterior) <= bounded.posterior_error + tol)
     if bounded.exact:
         np.testing.assert_allclose(bounded.posterior, exact.posterior, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("seed", range(10))
+def test_k_best_assignments_list_every_partial_matching_once_best_first(seed):
+    """Murty's ranking (k_best_assignments) against every partial matching of a
+    small weight matrix, enumerated: the same matchings, each once, with their
+    values, in decreasing order (weights rounded to 0.1 so that values tie;
+    -inf: pair not allowed)."""
+    rng = np.random.default_rng(300 + seed)
+    n, m = int(rng.integers(1, 6)), int(rng.integers(1, 5))
+    w = np.round(rng.normal(size=(n, m)), 1)
+    w[rng.random((n, m)) < 0.25] = -np.inf
+    every = {}
+    options = [[UNASSIGNED] + [c for c in range(m) if np.isfinite(w[r, c])] for r in range(n)]
+    for cols in itertools.product(*options):
+        used = [c for c in cols if c != UNASSIGNED]
+        if len(used) == len(set(used)):
+            every[cols] = sum(float(w[r, c]) for r, c in enumerate(cols) if c != UNASSIGNED)
+    values, rows = k_best_assignments(w, len(every) + 3)
+    assert len(values) == len(every) and {tuple(r) for r in rows} == set(every)
+    np.testing.assert_allclose(values, sorted(every.values(), reverse=True), rtol=0, atol=1e-12)
+    np.testing.assert_allclose(values, [every[tuple(r)] for r in rows], rtol=0, atol=1e-12)
+    k = max(1, len(every) // 3)
+    top, _ = k_best_assignments(w, k)
+    np.testing.assert_array_equal(top, values[:k])
 
 
 @pytest.mark.parametrize("seed", range(6))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -57,6 +58,7 @@ from kinmatch.lineage.ystr import (
     kappa,
     locus_probability,
     make_haplotype,
+    paternal_transmission_probability,
     single_step_difference_probability,
     step_probability,
     y_lineage_lr,
@@ -830,6 +832,32 @@ def test_yfiler_database_with_a_yfiler_plus_case_compares_over_the_database_loci
     assert res.numerator == pytest.approx(_p0_product(YFILER, 3), rel=1e-12)
     assert res.lr == pytest.approx(_p0_product(YFILER, 3) * 201, rel=1e-12)   # 175.2
     assert res.lr > 100
+
+
+def test_a_transmission_worked_out_already_is_used_only_where_it_is_the_same():
+    """y_lineage_lr(..., transmission=...) takes the caller's numerator and terms
+    (over every locus typed in both) when the database has all those loci, and
+    works them out over the database's loci otherwise: the result is the one
+    computed from scratch either way."""
+    full = read_y_database(EXAMPLES / "lineage" / "y_database_synthetic.tsv")
+    case = read_y_haplotypes(EXAMPLES / "lineage" / "case_y.tsv")
+    remains, reference = case["remains-07"], case["ref-nephew"]
+    table = full.loci
+    for db in (full, _yfiler_only(full)):
+        for n in (1, 4):
+            given = paternal_transmission_probability(remains, reference, n, table)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", KinmatchWarning)
+                want = y_lineage_lr(remains, reference, n, database=db)
+                got = y_lineage_lr(remains, reference, n, database=db, transmission=given)
+            assert got == want
+            assert (got.terms is given[1]) == (db is full)
+    # a transmission the database cannot use (it lacks loci compared there) is not used
+    bogus = (0.5, given[1])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", KinmatchWarning)
+        assert y_lineage_lr(remains, reference, 4, database=_yfiler_only(full),
+                            transmission=bogus).numerator == want.numerator
 
 
 def test_no_comparable_database_entry_is_an_error_never_frequency_one():

@@ -9,6 +9,8 @@ database and a profile that spell the same allele differently still match.
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from kinmatch.errors import MarkerError
 
 _FORBIDDEN = set("\t\r\n/,;")
@@ -37,9 +39,12 @@ def canonical_allele(label: object) -> str:
     if isinstance(label, bool) or label is None:
         raise MarkerError(f"an allele name must be text or a number, not {label!r}")
     if isinstance(label, (int, float)):
-        text = repr(label)
-    else:
-        text = " ".join(part for part in str(label).strip().split(" ") if part)
+        return _canonical_text(repr(label))
+    return _canonical_text(" ".join(part for part in str(label).strip().split(" ") if part))
+
+
+@lru_cache(maxsize=65536)  # a few hundred names, read for every person and marker
+def _canonical_text(text: str) -> str:
     if not text:
         raise MarkerError("an allele name is empty")
     if any(ch in _FORBIDDEN for ch in text):

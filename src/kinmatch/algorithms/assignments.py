@@ -191,6 +191,8 @@ class KBestAssignments:
         cost[np.arange(n), m + np.arange(n)] = 0.0
         self.cost = cost
         self.weight = weight
+        #: ``weight`` as nested lists: the same floats, read faster one by one
+        self.weights: list[list[float]] = weight.tolist()
 
     def _column(self, row: int, choice: int) -> int:
         return choice if choice != UNASSIGNED else self.m + row
@@ -199,41 +201,8 @@ class KBestAssignments:
               ) -> tuple[float, tuple[int, ...]] | None:
         """Best solution with the rows in ``forced`` fixed and ``forbidden``
         choices barred (``None`` if there is none)."""
-        n, m = self.n, self.m
-        choice = [UNASSIGNED] * n
-        value = 0.0
-        used_cols = []
-        for r, c in forced.items():
-            choice[r] = c
-            if c != UNASSIGNED:
-                value += float(self.weight[r, c])
-                used_cols.append(c)
-        free_rows = [r for r in range(n) if r not in forced]
-        if free_rows:
-            keep = np.ones(m + n, dtype=bool)
-            keep[used_cols] = False
-            keep[[m + r for r in forced]] = False
-            cols = np.flatnonzero(keep)
-            sub = self.cost[np.ix_(np.array(free_rows, dtype=np.intp), cols)]
-            position = {int(c): j for j, c in enumerate(cols)}
-            for i, r in enumerate(free_rows):
-                for c in forbidden.get(r, ()):
-                    j = position.get(self._column(r, c))
-                    if j is not None:
-                        sub[i, j] = np.inf
-            try:
-                rows, picked = linear_sum_assignment(sub)
-            except ValueError:  # no feasible completion
-                return None
-            if not np.isfinite(sub[rows, picked]).all():
-                return None
-            for i, j in zip(rows, picked):
-                c = int(cols[j])
-                r = free_rows[int(i)]
-                choice[r] = c if c < m else UNASSIGNED
-                if c < m:
-                    value += float(self.weight[r, c])
-        return value, tuple(choice)
+        node = _Node(self, forced, forbidden)
+        return node.complete(self)
 
     def ranked(self) -> Iterator[tuple[float, tuple[int, ...]]]:
         """``(value, assignment)`` best first, each assignment once."""
@@ -246,17 +215,82 @@ class KBestAssignments:
         while heap:
             neg, _, sol, forced, forbidden = heapq.heappop(heap)
             yield -neg, sol
+            # the children: the i-th fixes the free rows before row i to their choices
+            # in ``sol`` and bars row i's; one node is narrowed from child to child
+            node = _Node(self, forced, forbidden)
             fixed = dict(forced)
             for r in range(self.n):
                 if r in forced:
                     continue
                 bar = dict(forbidden)
                 bar[r] = bar.get(r, frozenset()) | {sol[r]}
-                child = self.solve(fixed, bar)
+                child = node.complete(self, (r, sol[r]))
                 if child is not None:
                     counter += 1
                     heapq.heappush(heap, (-child[0], counter, child[1], dict(fixed), bar))
                 fixed[r] = sol[r]
+                node.fix(self, r, sol[r])
+
+
+class _Node:
+    """A subproblem of :class:`KBestAssignments`: the rows fixed so far (their
+    choices and the sum of their weights, in the order they were fixed), the
+    rows and columns still free, and the cost matrix with the barred choices
+    at infinity."""
+
+    def __init__(self, problem: KBestAssignments, forced: dict[int, int],
+                 forbidden: dict[int, frozenset[int]]) -> None:
+        n, m = problem.n, problem.m
+        self.choice = [UNASSIGNED] * n
+        self.value = 0.0
+        self.free = np.ones(n, dtype=bool)
+        self.keep = np.ones(m + n, dtype=bool)
+        self.cost = problem.cost
+        if forbidden:
+            self.cost = problem.cost.copy()
+            for r, barred in forbidden.items():
+                self.cost[r, [problem._column(r, c) for c in barred]] = np.inf
+        for r, c in forced.items():
+            self.fix(problem, r, c)
+
+    def fix(self, problem: KBestAssignments, row: int, choice: int) -> None:
+        """Fix ``row`` to ``choice``."""
+        self.choice[row] = choice
+        self.free[row] = False
+        self.keep[problem.m + row] = False
+        if choice != UNASSIGNED:
+            self.keep[choice] = False
+            self.value += problem.weights[row][choice]
+
+    def complete(self, problem: KBestAssignments, barred: tuple[int, int] | None = None
+                 ) -> tuple[float, tuple[int, ...]] | None:
+        """The best completion of the free rows (with the choice ``barred``,
+        a ``(row, choice)``, barred too), or ``None`` if there is none."""
+        choice = list(self.choice)
+        value = self.value
+        if self.free.any():
+            free_rows = np.flatnonzero(self.free)
+            cols = np.flatnonzero(self.keep)
+            sub = self.cost[free_rows][:, cols]  # (a copy; np.ix_ takes 5 times as long)
+            if barred is not None:
+                r, c = barred
+                i = int(np.searchsorted(free_rows, r))
+                j = int(np.searchsorted(cols, problem._column(r, c)))
+                if i < len(free_rows) and free_rows[i] == r and j < len(cols) \
+                        and cols[j] == problem._column(r, c):
+                    sub[i, j] = np.inf
+            try:
+                rows, picked = linear_sum_assignment(sub)
+            except ValueError:  # no feasible completion
+                return None
+            if not np.isfinite(sub[rows, picked]).all():
+                return None
+            m, weights = problem.m, problem.weights
+            for r, c in zip(free_rows[rows].tolist(), cols[picked].tolist()):  # in row order
+                if c < m:
+                    choice[r] = c
+                    value += weights[r][c]
+        return value, tuple(choice)
 
 
 def k_best_assignments(weight: NDArray[np.float64], k: int

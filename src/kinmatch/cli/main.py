@@ -6,6 +6,10 @@ its own ``--help`` is asked for): ``kinmatch --help`` and ``kinmatch
 lists every command with the one-line help that ``kinmatch --help`` shows;
 a test checks that each line is the command's own.
 
+Before a command's module (and NumPy with it) is imported, the BLAS library
+is held to one thread unless the user chose a number
+(:func:`limit_blas_threads`).
+
 While a command runs, SIGTERM (and SIGHUP, where it exists) raise
 ``SystemExit`` like Ctrl-C raises ``KeyboardInterrupt``, so that the
 clean-up of an interrupted write runs (the temporary file beside the output
@@ -17,6 +21,7 @@ command ends.
 from __future__ import annotations
 
 import importlib
+import os
 import signal
 import threading
 from types import FrameType
@@ -43,6 +48,26 @@ COMMANDS: dict[str, tuple[str, str, str]] = {
 }
 
 
+#: The variables that set how many threads the BLAS library (OpenBLAS, MKL) behind
+#: NumPy runs; read once, when NumPy is imported.
+BLAS_THREAD_VARIABLES = ("OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "OMP_NUM_THREADS")
+
+
+def limit_blas_threads() -> None:
+    """One BLAS thread for this process, unless one of :data:`BLAS_THREAD_VARIABLES`
+    is set (the user's choice stands). Effective only before NumPy is imported.
+
+    The likelihood engine's matrix products are many and small (one batch per
+    network shape, a few hundred per case); BLAS threads barely shorten them,
+    and between them the idle threads spin. On 2 cores the README's Chōsei
+    command took 20 s of CPU and 19 s wall with OpenBLAS's default of 2 threads
+    against 8 s and 9 s with 1 (bench/main_job_bench.py).
+    """
+    if not any(os.environ.get(name) for name in BLAS_THREAD_VARIABLES):
+        os.environ["OPENBLAS_NUM_THREADS"] = "1"
+        os.environ["MKL_NUM_THREADS"] = "1"
+
+
 class LazyGroup(click.Group):
     """A group whose commands are imported from :data:`COMMANDS` when used."""
 
@@ -53,6 +78,7 @@ class LazyGroup(click.Group):
         if cmd_name not in COMMANDS:
             return None
         module, name, _ = COMMANDS[cmd_name]
+        limit_blas_threads()
         command = getattr(importlib.import_module(module), name)
         if not isinstance(command, click.Command):
             raise TypeError(f"{module}.{name} is not a click command")
@@ -97,4 +123,5 @@ def main(ctx: click.Context) -> None:
     handle_termination(ctx)
 
 
-__all__ = ["COMMANDS", "LazyGroup", "handle_termination", "main"]
+__all__ = ["BLAS_THREAD_VARIABLES", "COMMANDS", "LazyGroup", "handle_termination",
+           "limit_blas_threads", "main"]

@@ -70,9 +70,8 @@ def lr_parts(pairwise: PairwiseLR, sample: str | None, missing_person: str | Non
     mt_ev = pair.mtdna if pair is not None else None
     y = None if y_ev is None else y_ev.lr
     mt = None if mt_ev is None else mt_ev.lr
-    with np.errstate(over="ignore"):
-        pairwise_auto = float(np.exp(pairwise.log_lr_autosomal[s, m]))
-        combined = float(np.exp(pairwise.log_lr[s, m])) if lr is None else lr
+    pairwise_auto = _exp(pairwise.log_lr_autosomal[s, m])
+    combined = _exp(pairwise.log_lr[s, m]) if lr is None else lr
     lineage = (1.0 if y is None else y) * (1.0 if mt is None else mt)
     pairwise_log10_auto = _finite(float(pairwise.log_lr_autosomal[s, m]) / math.log(10))
     if lr is None:
@@ -87,6 +86,17 @@ def lr_parts(pairwise: PairwiseLR, sample: str | None, missing_person: str | Non
         autosomal = pairwise_auto
         log10_auto = pairwise_log10_auto
     return LRParts(autosomal, y, mt, combined, y_ev, mt_ev, log10_auto, log10_combined)
+
+
+#: Above this, ``exp`` overflows to ``inf``.
+_LARGEST_LOG = math.log(np.finfo(np.float64).max)
+
+
+def _exp(log_value: np.float64) -> float:
+    """``numpy.exp`` of a natural log, ``inf`` where it overflows (without the
+    warning, and without entering ``numpy.errstate``: this runs for every pair
+    of a report)."""
+    return math.inf if log_value > _LARGEST_LOG else float(np.exp(log_value))
 
 
 def _finite(v: float | None) -> float | None:

@@ -6,14 +6,17 @@ whose first index (the *marker axis*) is shared by every factor: many
 markers (and pedigrees of one shape) are computed in one call. This module
 finds an order of pairwise contractions (a *path*) and carries it out.
 
-Path: the cheaper of opt_einsum's own search and variable elimination in
-min-size order (:func:`elimination_path`, peeling);
-where opt_einsum's path is expensive (large alphabets on pedigrees with
-several untyped couples), the best of a batch of randomised greedy searches
-(cotengrust, compiled) instead of elimination: on the deep pedigrees of the
-Chōsei example with stepwise mutation models their paths run 10-20 times
-faster. Costs count the entries written to intermediates as well as the
-multiplications (:func:`path_cost`).
+Path: the cheaper of a first search (opt_einsum's ``auto-hq`` up to 12
+factors, one compiled greedy search beyond: :func:`greedy_path`) and
+variable elimination in min-size order (:func:`elimination_path`,
+peeling); where the first path is expensive (large alphabets on pedigrees
+with several untyped couples), the best of a batch of randomised greedy
+searches (cotengrust, compiled) instead of elimination: on the deep
+pedigrees of the Chōsei example with stepwise mutation models their paths
+run 10-20 times faster. Costs count the entries written to intermediates as
+well as the multiplications (:func:`path_cost`). A batch whose first path
+costs less than a second search would take (:data:`SEARCH_BUDGET`) keeps
+that path.
 
 Execution: each pairwise step is a batched matrix product. opt_einsum
 hands any step whose indices include a shared output index (always the
@@ -45,8 +48,8 @@ import opt_einsum as oe
 from numpy.typing import NDArray
 
 __all__ = ["DEFAULT_PLANNER", "ContractionPlanner", "MatmulPlan", "compile_matmul_plan",
-           "contract", "contraction_path", "einsum_subscripts", "elimination_path", "path_cost",
-           "random_greedy_path"]
+           "contract", "contraction_path", "einsum_subscripts", "elimination_path",
+           "greedy_path", "opt_einsum_path", "path_cost", "random_greedy_path"]
 
 
 def einsum_subscripts(variables: Sequence[tuple[int, ...]], output: tuple[int, ...]) -> str:
@@ -70,8 +73,21 @@ def _subscripts(variables: tuple[tuple[int, ...], ...], output: tuple[int, ...])
 #: milliseconds, a path this expensive at least as much per marker.
 SEARCH_HARDER_COST = 1e6
 
-#: Randomised greedy searches in that batch.
-RANDOM_GREEDY_TRIALS = 64
+#: Randomised greedy searches in that batch. On the 148 networks of the Chōsei
+#: example that get them, 32 searches find paths costing 4% more in all than 64
+#: do, in half the time (0.4 s against 0.75 s of CPU; the 4% is some 0.05 s of
+#: contraction).
+RANDOM_GREEDY_TRIALS = 32
+
+#: Cost of a whole batch (:func:`path_cost`, every marker) up to which
+#: the first path is kept without a second search: the randomised
+#: searches take a few milliseconds of CPU on a pedigree network of 40
+#: factors (2.5 ms for 32 trials, 5 ms for 64), and a batch of this cost
+#: contracts in about as long (some 2.5e10 per second on the Chōsei
+#: example's networks), so searching could not pay for itself. On the
+#: Chōsei example this left out 102 of 250 randomised searches for 0.6%
+#: more cost in all.
+SEARCH_BUDGET = 1e8
 
 #: Weight of an entry written to an intermediate against one multiplication
 #: (cotengra's "combo" cost): a path with huge intermediates is bound by
@@ -81,37 +97,114 @@ RANDOM_GREEDY_TRIALS = 64
 WRITE_WEIGHT = 64
 
 
+def _sizes(words: Sequence[str], shapes: tuple[tuple[int, ...], ...]) -> dict[str, int]:
+    """The size of every index, as opt_einsum reads it (a size of 1 gives way to another)."""
+    sizes: dict[str, int] = {}
+    for word, shape in zip(words, shapes):
+        for c, d in zip(word, shape):
+            if sizes.get(c, 1) == 1:
+                sizes[c] = int(d)
+    return sizes
+
+
 def path_cost(subscripts: str, shapes: tuple[tuple[int, ...], ...],
               path: Sequence[tuple[int, ...]]) -> float:
     """Multiplications plus :data:`WRITE_WEIGHT` per entry of every
-    intermediate, for the whole batch."""
-    _, info = oe.contract_path(subscripts, *shapes, shapes=True, optimize=list(path))
-    return float(info.opt_cost) + WRITE_WEIGHT * float(sum(info.size_list))
+    intermediate, for the whole batch.
+
+    The multiplications are opt_einsum's count (``contract_path``'s
+    ``opt_cost``): per step, the product of the sizes of every index involved
+    times ``max(1, terms - 1)``, plus one if an index is summed out; the
+    entries are the sizes of the steps' results (its ``size_list``). Worked
+    out here on index sets, without the rest of ``contract_path``.
+    """
+    inputs, output = subscripts.split("->")
+    words = inputs.split(",")
+    sizes = _sizes(words, shapes)
+    sets = [frozenset(w) for w in words]
+    out = frozenset(output)
+    multiplications = written = 0
+    for step in path:
+        positions = sorted(step, reverse=True)
+        involved = frozenset().union(*[sets.pop(i) for i in positions])
+        result = involved & out.union(*sets)
+        terms = max(1, len(positions) - 1) + (1 if involved - result else 0)
+        multiplications += math.prod(sizes[c] for c in involved) * terms
+        written += math.prod(sizes[c] for c in result)
+        sets.append(result)
+    return float(multiplications) + WRITE_WEIGHT * float(written)
+
+
+def opt_einsum_path(subscripts: str, shapes: tuple[tuple[int, ...], ...], optimize: str
+                    ) -> list[tuple[int, ...]]:
+    """opt_einsum's path by the search ``optimize`` (``"greedy"``, ``"auto-hq"``, ...):
+    what ``contract_path`` returns, without the rest of its work."""
+    inputs, output = subscripts.split("->")
+    words = inputs.split(",")
+    if len(words) <= 2:
+        return [tuple(range(len(words)))]
+    search = oe.paths.get_path_fn(optimize)
+    return [tuple(step) for step in search([frozenset(w) for w in words], frozenset(output),
+                                            _sizes(words, shapes), None)]
 
 
 def contraction_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]
                      ) -> list[tuple[int, ...]]:
-    """The cheaper (:func:`path_cost`) of opt_einsum's own path and either
-    variable elimination in min-size order (:func:`elimination_path`) or,
-    where opt_einsum's path costs more than :data:`SEARCH_HARDER_COST` per
-    marker, randomised greedy searches (:func:`random_greedy_path`).
+    """opt_einsum's own path (``auto-hq``) up to 12 factors, a greedy search
+    beyond (:func:`greedy_path`) or, where that path costs more than
+    :data:`SEARCH_BUDGET` for the whole batch, the cheaper (:func:`path_cost`)
+    of it and either variable elimination in min-size order
+    (:func:`elimination_path`) or, where it costs more than
+    :data:`SEARCH_HARDER_COST` per marker, randomised greedy searches
+    (:func:`random_greedy_path`).
 
     Searched anew on every call; :class:`ContractionPlanner` keeps the
     paths by structure."""
-    optimize = "auto-hq" if len(shapes) <= 12 else "greedy"
-    path, _ = oe.contract_path(subscripts, *shapes, shapes=True, optimize=optimize)
-    if len(shapes) > 3:
-        cost = path_cost(subscripts, shapes, path)
-        markers = max(1, shapes[0][0] if shapes[0] else 1)
-        # an expensive network gets the randomised searches (which beat
-        # min-size elimination there, and cost less than it to run)
-        search = (random_greedy_path if cost / markers > SEARCH_HARDER_COST
-                  else elimination_path)
-        other = search(subscripts, shapes)
-        other_cost = path_cost(subscripts, shapes, other)
-        if other_cost < cost:
-            path = other
-    return path
+    return _search(subscripts, shapes)[0]
+
+
+def _search(subscripts: str, shapes: tuple[tuple[int, ...], ...]
+            ) -> tuple[list[tuple[int, ...]], float | None]:
+    """:func:`contraction_path`, and the cost per marker of the first path
+    when the second search was left out for :data:`SEARCH_BUDGET` (``None``
+    when it was made, or when there is nothing to search: 3 factors or fewer)."""
+    path = (opt_einsum_path(subscripts, shapes, "auto-hq") if len(shapes) <= 12
+            else greedy_path(subscripts, shapes))
+    if len(shapes) <= 3:
+        return path, None
+    cost = path_cost(subscripts, shapes, path)
+    markers = max(1, shapes[0][0] if shapes[0] else 1)
+    if cost <= SEARCH_BUDGET:
+        return path, cost / markers
+    # an expensive network gets the randomised searches (which beat
+    # min-size elimination there, and cost less than it to run)
+    search = (random_greedy_path if cost / markers > SEARCH_HARDER_COST
+              else elimination_path)
+    other = search(subscripts, shapes)
+    if path_cost(subscripts, shapes, other) < cost:
+        path = other
+    return path, None
+
+
+def _cotengrust_problem(subscripts: str, shapes: tuple[tuple[int, ...], ...]
+                        ) -> tuple[list[tuple[str, ...]], tuple[str, ...], dict[str, int]]:
+    """Inputs, output and sizes as cotengrust takes them, without the marker axis."""
+    inputs, output = subscripts.split("->")
+    words = inputs.split(",")
+    sizes: dict[str, int] = {}
+    for word, shape in zip(words, shapes):
+        sizes.update(zip(word[1:], shape[1:]))  # without the marker axis
+    return [tuple(w[1:]) for w in words], tuple(output[1:]), sizes
+
+
+def greedy_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> list[tuple[int, ...]]:
+    """One greedy search (cotengrust's ``optimize_greedy``, compiled): the
+    pairwise contraction that scores best next, repeatedly. On the 249
+    networks of more than 12 factors in the Chōsei example its paths cost half
+    what opt_einsum's greedy search finds, and it runs 5 times faster."""
+    inputs, output, sizes = _cotengrust_problem(subscripts, shapes)
+    path = cotengrust.optimize_greedy(inputs, output, sizes)
+    return [tuple(int(i) for i in step) for step in path]
 
 
 def random_greedy_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]
@@ -122,14 +215,9 @@ def random_greedy_path(subscripts: str, shapes: tuple[tuple[int, ...], ...]
     reproducible). Greedy choices that look cheap locally, like summing a
     meiosis indicator early, can cost orders of magnitude later; sampling
     around them finds the orders a fixed heuristic misses."""
-    inputs, output = subscripts.split("->")
-    words = inputs.split(",")
-    sizes: dict[str, int] = {}
-    for word, shape in zip(words, shapes):
-        sizes.update(zip(word[1:], shape[1:]))  # without the marker axis
+    inputs, output, sizes = _cotengrust_problem(subscripts, shapes)
     path, _ = cotengrust.optimize_random_greedy_track_flops(
-        [tuple(w[1:]) for w in words], tuple(output[1:]), sizes,
-        ntrials=RANDOM_GREEDY_TRIALS, seed=0)
+        inputs, output, sizes, ntrials=RANDOM_GREEDY_TRIALS, seed=0)
     return [tuple(int(i) for i in step) for step in path]
 
 
@@ -356,7 +444,8 @@ class ContractionPlanner:
     def __init__(self, max_paths: int = 20_000, max_executors: int = 4096) -> None:
         self.max_paths = max_paths
         self.max_executors = max_executors
-        self._paths: dict[PathKey, list[tuple[int, ...]]] = {}
+        # a path and, when it was kept without the second search, its cost per marker
+        self._paths: dict[PathKey, tuple[list[tuple[int, ...]], float | None]] = {}
         self._executors: OrderedDict[tuple[str, tuple[tuple[int, ...], ...]], Executor] = \
             OrderedDict()
 
@@ -372,15 +461,22 @@ class ContractionPlanner:
 
     def path(self, subscripts: str, shapes: tuple[tuple[int, ...], ...]
              ) -> list[tuple[int, ...]]:
-        """:func:`contraction_path`, searched once per structure (:data:`PathKey`)."""
+        """:func:`contraction_path`, searched once per structure (:data:`PathKey`);
+        searched again when a path kept without the second search
+        (:data:`SEARCH_BUDGET`) is asked for by a batch of more markers that
+        makes it worth searching."""
         kinds = tuple(tuple(d if d <= 2 else 3 for d in shape[1:]) for shape in shapes)
         scale = max((d for shape in shapes for d in shape[1:]), default=1).bit_length()
         key = (subscripts, kinds, scale)
-        path = self._paths.get(key)
-        if path is None:
-            path = contraction_path(subscripts, shapes)
-            if len(self._paths) < self.max_paths:
-                self._paths[key] = path
+        found = self._paths.get(key)
+        if found is not None:
+            path, per_marker = found
+            markers = max(1, shapes[0][0] if shapes and shapes[0] else 1)
+            if per_marker is None or per_marker * markers <= SEARCH_BUDGET:
+                return path
+        path, per_marker = _search(subscripts, shapes)
+        if found is not None or len(self._paths) < self.max_paths:
+            self._paths[key] = (path, per_marker)
         return path
 
     def executor(self, subscripts: str, shapes: tuple[tuple[int, ...], ...]) -> Executor:

@@ -314,23 +314,25 @@ def _y_evidence(sample_id: str, person: str, remains: YHaplotype,
     scored = []
     for order, link in enumerate(links):
         ref = haplotypes[link.b]
-        numerator, terms = paternal_transmission_probability(remains, ref, link.meioses, loci,
-                                                             settings.y_model)
+        transmission = paternal_transmission_probability(remains, ref, link.meioses, loci,
+                                                         settings.y_model)
+        numerator, terms = transmission
         compared = sum(1 for t in terms if t.probability is not None)
         if compared == 0:
             continue
         status = EXCLUSION if numerator == 0.0 else (
             MATCH if all(t.matches for t in terms if t.probability is not None) else MISMATCH)
-        scored.append((link.meioses, -compared, order, link, status))
+        scored.append((link.meioses, -compared, order, link, status, transmission))
     if not scored:
         return None
     scored.sort(key=lambda x: x[:3])
-    _, _, _, best, status = scored[0]
+    _, _, _, best, status, transmission = scored[0]
     result = y_lineage_lr(remains, haplotypes[best.b], best.meioses, database=settings.y_database,
                           frequency=cache.y_frequency, loci=loci, model=settings.y_model,
                           method=settings.y_frequency_method,
-                          frequency_of=settings.y_frequency_of, confidence=settings.confidence)
-    others = tuple((link.b, link.meioses, st) for _, _, _, link, st in scored[1:])
+                          frequency_of=settings.y_frequency_of, confidence=settings.confidence,
+                          transmission=transmission)
+    others = tuple((link.b, link.meioses, st) for _, _, _, link, st, _ in scored[1:])
     excluded_by = best.b if status == EXCLUSION else next(
         (r for r, _, st in others if st == EXCLUSION), None)
     lr = 0.0 if excluded_by is not None else result.lr

@@ -62,6 +62,7 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from enum import Enum
+from functools import lru_cache
 from typing import TypedDict, Unpack
 
 from kinmatch.errors import LineageError
@@ -242,6 +243,14 @@ class MtProfile:
                 raise LineageError(
                     f"{self.sample}: variant {v} lies outside the sequenced range {self.range}")
 
+    def __hash__(self) -> int:
+        # worked out once: a profile keys the caches of every comparison it is in
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash((self.sample, self.variants, self.range))
+            object.__setattr__(self, "_hash", found)
+        return found
+
     @property
     def notation(self) -> str:
         return " ".join(str(v) for v in self.variants)
@@ -332,14 +341,39 @@ def compare_profiles(a: MtProfile, b: MtProfile, range: SeqRange | str | None = 
                      exclusion_differences: int = 2,
                      inconclusive_differences: int = 1) -> MtComparison:
     """Compare two profiles over the overlap of their ranges (and ``range`` if given)."""
-    overlap = a.range & b.range
-    if range is not None:
-        overlap = overlap & (range if isinstance(range, SeqRange) else SeqRange.parse(range))
-    if len(overlap) == 0:
+    target = None if range is None else (
+        range if isinstance(range, SeqRange) else SeqRange.parse(range))
+    found = _comparison(a.variants, a.range, b.variants, b.range, target,
+                        ignore_c_stretch_length, frozenset(ignore_positions),
+                        exclusion_differences, inconclusive_differences)
+    if found is None:
         raise LineageError(f"the sequenced ranges of {a.sample} ({a.range}) and {b.sample} "
                            f"({b.range}) do not overlap")
-    skip = set(ignore_positions)
-    va, vb = a.by_key(), b.by_key()
+    overlap, diffs, shared, ignored, conclusion = found
+    return MtComparison(a.sample, b.sample, overlap, diffs, shared, ignored, conclusion)
+
+
+#: What a comparison finds: the range compared, the differences, the shared
+#: heteroplasmies, the variants ignored and the conclusion.
+_Found = tuple[SeqRange, tuple[MtDifference, ...], tuple[str, ...], tuple[str, ...],
+               MtConclusion]
+
+
+@lru_cache(maxsize=65536)  # profiles recur: a case compares every sample with every relative
+def _comparison(va_variants: tuple[MtVariant, ...], a_range: SeqRange,
+                vb_variants: tuple[MtVariant, ...], b_range: SeqRange,
+                range: SeqRange | None, ignore_c_stretch_length: bool,
+                skip: frozenset[int], exclusion_differences: int,
+                inconclusive_differences: int) -> _Found | None:
+    """:func:`compare_profiles` of two profiles given by their variants and ranges
+    (``None`` when the ranges do not overlap)."""
+    overlap = a_range & b_range
+    if range is not None:
+        overlap = overlap & range
+    if len(overlap) == 0:
+        return None
+    va = {v.key: v for v in va_variants}
+    vb = {v.key: v for v in vb_variants}
     diffs: list[MtDifference] = []
     shared: list[str] = []
     ignored: list[str] = []
@@ -366,8 +400,7 @@ def compare_profiles(a: MtProfile, b: MtProfile, range: SeqRange | str | None = 
         conclusion = MtConclusion.INCONCLUSIVE
     else:
         conclusion = MtConclusion.MATCH
-    return MtComparison(a.sample, b.sample, overlap, tuple(diffs), tuple(shared), tuple(ignored),
-                        conclusion)
+    return overlap, tuple(diffs), tuple(shared), tuple(ignored), conclusion
 
 
 # ---------------------------------------------------------------------------

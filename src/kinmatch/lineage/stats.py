@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scipy import stats
+from scipy.special import betaincinv
 
 from kinmatch.errors import LineageError
 
@@ -60,7 +60,9 @@ def clopper_pearson_upper(x: int, n: int, confidence: float = 0.95) -> float:
         return 1.0
     if x == 0:
         return 1.0 - alpha ** (1.0 / n)
-    return float(stats.beta.ppf(1.0 - alpha, x + 1, n - x))
+    # the (1 - alpha) quantile of Beta(x + 1, n - x) (scipy.stats.beta.ppf gives the
+    # same bits, but importing scipy.stats costs about a second of start-up)
+    return float(betaincinv(x + 1, n - x, 1.0 - alpha))
 
 
 def counting_estimate(x: int, n: int, method: str = "count_plus_one",

@@ -176,6 +176,7 @@ _ALIASES = {
 }
 
 
+@lru_cache(maxsize=4096)  # a few dozen names, looked up for every haplotype read
 def canonical_locus(name: str) -> str:
     """A locus name for matching: upper case, without spaces, ``_ - . /``; known aliases
     mapped (``Y-GATA-H4`` -> ``YGATAH4``, ``DYS385a/b`` -> ``DYS385``)."""
@@ -194,6 +195,10 @@ class YLocusTable:
             if key in self._by_key:
                 raise LineageError(f"locus {locus.name} is listed twice")
             self._by_key[key] = locus
+        #: the DYS389I and DYS389II loci, when the table has both (:func:`dys389_loci`)
+        self.dys389: tuple[YLocus, YLocus] | None = (
+            (self["DYS389I"], self["DYS389II"]) if "DYS389I" in self and "DYS389II" in self
+            else None)
 
     def __iter__(self):
         return iter(self.loci)
@@ -240,9 +245,7 @@ _DYS389_UNIT = 4
 
 def dys389_loci(table: YLocusTable) -> tuple[YLocus, YLocus] | None:
     """The table's DYS389I and DYS389II loci, when it has both (``None`` otherwise)."""
-    if "DYS389I" in table and "DYS389II" in table:
-        return table["DYS389I"], table["DYS389II"]
-    return None
+    return table.dys389
 
 
 def dys389b_rate(first: YLocus, second: YLocus) -> float:
@@ -314,7 +317,12 @@ def normalise_alleles(values: Sequence[str], copies: int = 1) -> tuple[str, ...]
     ``11,11``; ``14,14`` at DYS19 is ``14``). Null entries next to alleles
     (``11,0``) are dropped, leaving fewer copies.
     """
-    texts = [t for v in values for t in Y_VALUE_SEPARATORS.split(str(v).strip()) if t]
+    return _normalised(tuple(str(v) for v in values), copies)
+
+
+@lru_cache(maxsize=65536)  # the same few cells recur in every haplotype of a database
+def _normalised(values: tuple[str, ...], copies: int) -> tuple[str, ...] | None:
+    texts = [t for v in values for t in Y_VALUE_SEPARATORS.split(v.strip()) if t]
     lowered = [t.lower() for t in texts]
     if not texts or all(t in Y_UNTYPED_VALUES for t in lowered):
         return None
@@ -346,7 +354,12 @@ class YHaplotype:
         return isinstance(other, YHaplotype) and dict(self.alleles) == dict(other.alleles)
 
     def __hash__(self) -> int:
-        return hash(tuple(sorted(self.alleles.items())))
+        # worked out once: a haplotype keys the caches of every comparison it is in
+        found = self.__dict__.get("_hash")
+        if found is None:
+            found = hash(tuple(sorted(self.alleles.items())))
+            object.__setattr__(self, "_hash", found)
+        return found
 
     @property
     def loci(self) -> tuple[str, ...]:
@@ -552,6 +565,8 @@ class YDatabase:
     name: str = ""
     _models: dict[object, DiscreteLaplaceModel] = field(default_factory=dict, repr=False)
     _typed: frozenset[str] | None = field(default=None, repr=False, compare=False)
+    _counts: dict[tuple[str, ...], tuple[Counter[tuple[tuple[str, ...], ...]], int]] = field(
+        default_factory=dict, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.haplotypes)
@@ -568,6 +583,20 @@ class YDatabase:
         """The allele keys at ``loci`` of the entries typed at all of them."""
         keys = [h.key(loci) for h in self.haplotypes]
         return [k for k in keys if k is not None]
+
+    def counts(self, loci: Sequence[str]) -> tuple[Counter[tuple[tuple[str, ...], ...]], int]:
+        """How often each allele key at ``loci`` occurs among the entries typed at all of
+        them, and the number of those entries (:meth:`comparable`, counted). Kept per
+        locus set for as long as the database lives (at most 64 sets, then it starts
+        again): a case counts every reference haplotype over the same loci."""
+        key = tuple(loci)
+        found = self._counts.get(key)
+        if found is None:
+            keys = self.comparable(key)
+            if len(self._counts) >= 64:
+                self._counts.clear()
+            found = self._counts[key] = (Counter(keys), len(keys))
+        return found
 
 
 
@@ -615,8 +644,8 @@ def haplotype_frequency(haplotype: YHaplotype, database: YDatabase,
     target = haplotype.key(loci)
     if target is None:
         raise LineageError(f"haplotype {haplotype.sample} is not typed at every locus counted on")
-    keys = database.comparable(loci)
-    x, n = sum(1 for k in keys if k == target), len(keys)
+    counts, n = database.counts(loci)
+    x = counts[target]
     if n == 0:
         missing = sorted(set(loci) - database.typed_loci)
         why = (f"the database has no {', '.join(missing)}" if missing else
@@ -909,6 +938,46 @@ FrequencySource = (float | FrequencyEstimate
                    | Callable[[YHaplotype, Sequence[str]], FrequencyEstimate])
 
 
+# The terms of a comparison depend only on the locus, the two allele tuples, the meioses
+# and the model: each is worked out once and shared by every pair that has it (a case
+# compares every sample with every relative on a line, over a few alleles per locus).
+_TERMS_KEPT = 65536
+
+
+@lru_cache(maxsize=_TERMS_KEPT)
+def _skipped_term(locus: str, remains: tuple[str, ...] | None,
+                  reference: tuple[str, ...] | None, why: str) -> YLocusTerm:
+    return YLocusTerm(locus, remains, reference, None, None, why)
+
+
+@lru_cache(maxsize=_TERMS_KEPT)
+def _locus_term(locus: YLocus, remains: tuple[str, ...], reference: tuple[str, ...],
+                meioses: int, model: YMutationModel) -> tuple[float, YLocusTerm]:
+    prob, note = locus_probability(remains, reference, meioses, locus, model)
+    return prob, YLocusTerm(locus.name, remains, reference, prob, _steps(remains, reference),
+                            note)
+
+
+@lru_cache(maxsize=_TERMS_KEPT)
+def _dys389_term(pair: tuple[YLocus, YLocus], first_remains: tuple[str, ...],
+                 remains: tuple[str, ...], first_reference: tuple[str, ...],
+                 reference: tuple[str, ...], meioses: int, model: YMutationModel
+                 ) -> tuple[float, YLocusTerm] | None:
+    """DYS389II compared as the "B" block DYS389II - DYS389I (``None`` when a block
+    allele is undefined: DYS389II is then compared as it is)."""
+    block_a = dys389b_alleles(first_remains, remains)
+    block_b = dys389b_alleles(first_reference, reference)
+    if block_a is None or block_b is None:
+        return None
+    rate = dys389b_rate(*pair)
+    block = YLocus("DYS389B", rate, 1, "rate(DYS389II) - rate(DYS389I)")
+    prob, note = locus_probability(block_a, block_b, meioses, block, model)
+    note = (f"compared as DYS389B = DYS389II - DYS389I ({block_a[0]} vs "
+            f"{block_b[0]}, rate {rate:.3g})" + (f"; {note}" if note else ""))
+    return prob, YLocusTerm(pair[1].name, remains, reference, prob, _steps(block_a, block_b),
+                            note, (block_a, block_b))
+
+
 def paternal_transmission_probability(remains: YHaplotype, reference: YHaplotype, meioses: int,
                                       loci: YLocusTable = YFILER_PLUS,
                                       model: YMutationModel = YMutationModel(),
@@ -940,25 +1009,16 @@ def paternal_transmission_probability(remains: YHaplotype, reference: YHaplotype
     for locus in loci:
         a, b, why = typed(locus)
         if a is None or b is None:
-            terms.append(YLocusTerm(locus.name, remains.get(locus.name),
-                                    reference.get(locus.name), None, None, why))
+            terms.append(_skipped_term(locus.name, remains.get(locus.name),
+                                       reference.get(locus.name), why))
             continue
+        found = None
         if pair is not None and locus is pair[1]:
             a1, b1, _ = typed(pair[0])
-            block_a = None if a1 is None else dys389b_alleles(a1, a)
-            block_b = None if b1 is None else dys389b_alleles(b1, b)
-            if block_a is not None and block_b is not None:
-                rate = dys389b_rate(*pair)
-                block = YLocus("DYS389B", rate, 1, "rate(DYS389II) - rate(DYS389I)")
-                prob, note = locus_probability(block_a, block_b, meioses, block, model)
-                note = (f"compared as DYS389B = DYS389II - DYS389I ({block_a[0]} vs "
-                        f"{block_b[0]}, rate {rate:.3g})" + (f"; {note}" if note else ""))
-                terms.append(YLocusTerm(locus.name, a, b, prob, _steps(block_a, block_b), note,
-                                        (block_a, block_b)))
-                total *= prob
-                continue
-        prob, note = locus_probability(a, b, meioses, locus, model)
-        terms.append(YLocusTerm(locus.name, a, b, prob, _steps(a, b), note))
+            if a1 is not None and b1 is not None:
+                found = _dys389_term(pair, a1, a, b1, b, meioses, model)
+        prob, term = found if found is not None else _locus_term(locus, a, b, meioses, model)
+        terms.append(term)
         total *= prob
     return total, tuple(terms)
 
@@ -967,7 +1027,8 @@ def y_lineage_lr(remains: YHaplotype, reference: YHaplotype, meioses: int,
                  database: YDatabase | None = None, frequency: FrequencySource | None = None,
                  loci: YLocusTable | None = None, model: YMutationModel = YMutationModel(),
                  method: str = "count_plus_one", frequency_of: str = "reference",
-                 confidence: float = 0.95,
+                 confidence: float = 0.95, *,
+                 transmission: tuple[float, tuple[YLocusTerm, ...]] | None = None,
                  **model_options: Unpack[DiscreteLaplaceOptions]) -> YLineageResult:
     """The LR for "the remains and the reference share a paternal line ``meioses`` apart"
     against "unrelated": ``P(h_ref | h_remains, n) / f(h_ref)``.
@@ -983,11 +1044,20 @@ def y_lineage_lr(remains: YHaplotype, reference: YHaplotype, meioses: int,
     Yfiler database is compared over the Yfiler loci, numerator and frequency
     alike, with a :class:`~kinmatch.errors.KinmatchWarning` and the loci left out
     in ``not_in_database`` and ``note``.
+
+    ``transmission``: :func:`paternal_transmission_probability` of these two
+    haplotypes, meioses, loci and model over every locus typed in both (no
+    ``only``), when the caller has it already; taken as it is when the
+    database has every one of those loci (it is then the same).
     """
     table = loci if loci is not None else (database.loci if database is not None else YFILER_PLUS)
     only = database.typed_loci if database is not None else None
-    numerator, terms = paternal_transmission_probability(remains, reference, meioses, table, model,
-                                                         only)
+    if transmission is not None and (only is None or all(
+            t.locus in only for t in transmission[1] if t.probability is not None)):
+        numerator, terms = transmission
+    else:
+        numerator, terms = paternal_transmission_probability(remains, reference, meioses, table,
+                                                             model, only)
     compared = tuple(t.locus for t in terms if t.probability is not None)
     left_out = tuple(t.locus for t in terms if t.note == "not in the database: left out")
     note = ""
