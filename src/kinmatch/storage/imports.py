@@ -26,13 +26,13 @@ the caller's transaction holds the whole import: all files or none. Each
 file's SHA-256 is recorded, so a file imported before (under any name) is
 refused (409), as is a family, missing person or sample code the programme
 has. The readers' warnings (an off-ladder allele left untyped, say) come
-back with the result.
+back with the result: each import gets its own, even when several run at
+once (:func:`kinmatch.errors.collected_warnings`).
 """
 
 from __future__ import annotations
 
 import tempfile
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -43,7 +43,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinmatch.dvi.case import DVICase
-from kinmatch.errors import KinmatchError, KinmatchWarning, Location
+from kinmatch.errors import KinmatchError, Location, collected_warnings
 from kinmatch.formats.case_json import marker_to_dict
 from kinmatch.formats.cases import read_dvi_case
 from kinmatch.formats.detect import detect_input
@@ -318,8 +318,7 @@ def import_files(session: Session, keyring: Keyring, uploads: Sequence[Upload], 
         raise ImportRefused(f"this file was imported before (as '{before.filename}' on "
                             f"{before.created_at:%Y-%m-%d %H:%M} UTC)", 409, Location(name))
     with tempfile.TemporaryDirectory(prefix="kinmatch-import-") as folder, \
-            warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", KinmatchWarning)
+            collected_warnings() as caught:
         reading = _Reading(Path(folder), tuple(names))
         for name, upload in zip(names, uploads, strict=True):
             reading.path(name).parent.mkdir(parents=True, exist_ok=True)
@@ -338,8 +337,7 @@ def import_files(session: Session, keyring: Keyring, uploads: Sequence[Upload], 
         elif options.missing:
             raise ImportRefused("missing persons are named in pedigree tables; this import "
                                 "has none")
-        messages = [reading.relative(str(w.message)) for w in caught
-                    if issubclass(w.category, KinmatchWarning)]
+        messages = [reading.relative(message) for message in caught]
 
     counts = CaseCounts()
     databases: list[str] = []  # the marker databases of what was imported
