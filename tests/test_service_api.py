@@ -212,6 +212,42 @@ def test_laboratory_tables_in_one_import_then_an_analysis_of_them(service: Servi
                                rtol=1e-12)
 
 
+def test_marker_databases_are_added_by_analysts_only(service: Service) -> None:
+    """An agency administrator imports laboratory tables, but a frequency
+    database or a DVI case — which add marker databases — only an analyst:
+    refused (403, audited) before anything is read, nothing stored."""
+    formats = EXAMPLES / "formats"
+    frequencies = ("files", ("frequencies_familias.txt",
+                             (formats / "frequencies_familias.txt").read_bytes()))
+    before = len(service.audit())
+    for files in ([frequencies], [("files", ("dvi_case.json", SMALL.read_bytes()))]):
+        r = service.post("/api/programmes/CHOSEI/imports", KR, Role.AGENCY_ADMIN, files=files)
+        assert r.status_code == 403, r.text
+        name = files[0][1][0]
+        assert r.json()["detail"] == (
+            "not allowed: only analysts and programme administrators add marker databases: "
+            f"{name} would add marker databases to the programme (a frequency database "
+            "becomes one, and so do a DVI case's markers and lineage databases); import "
+            "laboratory tables naming a marker database the programme has (markers), or ask "
+            "an analyst")
+    denials = [(e.username, e.action, e.object_type, e.object_id, e.detail["action"])
+               for e in service.audit()[before:]]
+    assert denials == [("nfs-kr-agency_admin", "denied",
+                        "marker_database", name, "create")
+                       for name in ("frequencies_familias.txt", "dvi_case.json")]
+    assert service.get("/api/programmes/CHOSEI/marker-databases", KR,
+                       Role.AGENCY_ADMIN).json() == []
+    # an analyst adds the frequency database; the administrator's tables then name it
+    r = service.post("/api/programmes/CHOSEI/imports", KR, Role.ANALYST, files=[frequencies])
+    assert r.status_code == 201, r.text
+    tables = [("files", (n, (formats / n).read_bytes()))
+              for n in ("genemapper_export.txt", "missing_son.ped")]
+    r = service.post("/api/programmes/CHOSEI/imports", KR, Role.AGENCY_ADMIN, files=tables,
+                     data={"missing": "Missing-Son", "markers": "frequencies_familias.txt"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["families"], r.json()["remains"], r.json()["marker_databases"]) == (1, 1, 0)
+
+
 def test_personal_data_stays_with_the_owning_agency_until_consent_to_share(
         service: Service) -> None:
     assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
