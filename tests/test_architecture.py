@@ -9,7 +9,9 @@ The rules (docs/architecture.md):
 * no module imports another module's private (underscore) names or private
   modules, tests included;
 * no kinmatch import inside a function (the usual way to hide a cycle);
-* ``import kinmatch`` and ``kinmatch --help`` load neither NumPy nor SciPy.
+* ``import kinmatch`` and ``kinmatch --help`` load neither NumPy nor SciPy;
+  the commands that keep the shared case's database (``kinmatch db``,
+  ``audit``, ``admin``) load neither the numerics nor the web service.
 """
 
 from __future__ import annotations
@@ -233,6 +235,20 @@ def test_commands_hold_blas_to_one_thread_unless_the_user_chose(
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
                          check=True, env=env)
     assert out.stdout.split() == ["1", "True"]
+
+
+def test_the_database_commands_start_without_numerics_or_the_web_service() -> None:
+    """``kinmatch db``, ``audit`` and ``admin`` load the database layer and
+    the accounts, not the formats, NumPy, SciPy, FastAPI or Uvicorn."""
+    heavy = ("numpy", "scipy", "fastapi", "uvicorn", "kinmatch.formats", "kinmatch.dvi",
+             "kinmatch.service.app")
+    probe = ("import sys\nfrom kinmatch.cli.main import main\n"
+             "for name in ('db', 'audit', 'admin'):\n"
+             "    assert main.get_command(None, name) is not None\n"
+             f"print(sorted(m for m in {heavy!r} if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip() == "[]"
 
 
 def test_help_lists_every_command_with_its_own_summary() -> None:

@@ -14,9 +14,15 @@ from shared_case import Programme2, make_programme
 from sqlalchemy import func, select
 
 from kinmatch.dvi.pipeline import run_dvi_case
+from kinmatch.errors import CaseFormatError
 from kinmatch.formats.cases import read_dvi_case
 from kinmatch.formats.dvi_json import parse_dvi_case
-from kinmatch.storage.case_store import ImportRefused, case_document
+from kinmatch.storage.case_store import (
+    ImportRefused,
+    case_document,
+    store_marker_database,
+    undefined_markers,
+)
 from kinmatch.storage.database import Database
 from kinmatch.storage.encryption import Keyring
 from kinmatch.storage.imports import ImportResult, import_case
@@ -92,6 +98,59 @@ def test_the_case_document_gives_the_same_dvi_results_as_the_file(
     stored_doc, direct_doc = stored.to_dict(), direct.to_dict()
     for key in ("pairwise", "solution", "joint"):
         assert stored_doc[key] == direct_doc[key]
+
+
+def add_markers(db: Database, made: Programme2, name: str,
+                markers: list[dict[str, object]]) -> MarkerDatabase:
+    """A marker database of the programme holding ``markers`` (θ 0)."""
+    with db.write() as s:
+        store_marker_database(s, made.programme_id, name, "autosomal",
+                              {"markers": markers, "theta": 0.0, "options": {}}, "test")
+    with db.read() as s:
+        return s.execute(select(MarkerDatabase).where(MarkerDatabase.name == name)).scalar_one()
+
+
+def test_a_locus_spelled_otherwise_by_the_marker_database_is_the_same_locus(
+        database: Database, programme: Programme2) -> None:
+    run_import(database, programme, SMALL)
+    respelled = {"PENTA_E": "Penta E", "TH01": "THO1"}
+    case = json.loads(SMALL.read_text())
+    chosen = add_markers(database, programme, "respelled", [
+        {**m, "name": respelled.get(m["name"], m["name"])} for m in case["markers"]])
+    with database.read() as s:
+        doc = case_document(s, KEYS, programme.programme_id, chosen)
+    assert undefined_markers(doc) == {}
+    assert sorted(doc["samples"][0]["profile"]) == sorted(
+        respelled.get(m, m) for m in case["samples"][0]["profile"])
+    # the same results as the file with the two loci respelled in its text
+    text = SMALL.read_text()
+    for old, new in respelled.items():
+        text = text.replace(f'"{old}"', f'"{new}"')
+    direct = run_dvi_case(parse_dvi_case(text, "respelled"))
+    stored = run_dvi_case(parse_dvi_case(json.dumps(doc), "stored case"))
+    np.testing.assert_array_equal(stored.pairwise.log_lr, direct.pairwise.log_lr)
+    assert stored.to_dict()["solution"] == direct.to_dict()["solution"]
+
+
+def test_the_typed_markers_a_marker_database_lacks_are_named_with_their_samples(
+        database: Database, programme: Programme2) -> None:
+    case = json.loads(SMALL.read_text())
+    # V2 untyped at D21S11, F2's FA2 at CSF1PO: each marker has its own list of samples
+    del case["samples"][1]["profile"]["D21S11"]
+    del case["families"][1]["profiles"]["FA2"]["CSF1PO"]
+    run_import(database, programme, SMALL, json.dumps(case).encode())
+    lacking = ("CSF1PO", "D21S11")
+    chosen = add_markers(database, programme, "partial",
+                         [m for m in case["markers"] if m["name"] not in lacking])
+    with database.read() as s:
+        doc = case_document(s, KEYS, programme.programme_id, chosen)
+    found = undefined_markers(doc)
+    assert {m: sorted(codes) for m, codes in found.items()} == {
+        "CSF1PO": ["F1:MO1", "F1:R1", "F3:R3", "U17", "U7", "V1", "V2", "V3"],
+        "D21S11": ["F1:MO1", "F1:R1", "F2:FA2", "F3:R3", "U17", "U7", "V1", "V3"]}
+    # as the file's own reader says: the first of them is not defined
+    with pytest.raises(CaseFormatError, match=r"marker '(CSF1PO|D21S11)' is not defined"):
+        parse_dvi_case(json.dumps(doc), "stored case")
 
 
 def test_a_reimport_of_the_same_file_is_refused(database: Database,

@@ -1,19 +1,19 @@
 """The documentation, checked: the worked examples of docs/api.md run as
 doctests from the repository's root; the service's page (docs/service.md)
 names only endpoints the service has, every endpoint of the case, and its
-way to make the first administrator works."""
+commands that make the first administrator work."""
 
 from __future__ import annotations
 
-import contextlib
 import doctest
-import io
 import re
+import shlex
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from support import run_cli
 
 from kinmatch.service.app import create_app
 from kinmatch.storage.database import Database
@@ -67,16 +67,28 @@ def test_the_documented_endpoints_are_the_services(service_openapi: dict[str, An
 
 def test_the_documented_first_administrator_can_log_in(tmp_path: Path,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    block = next(b for b in re.findall(r"```python\n(.*?)```", SERVICE.read_text(), re.S)
-                 if "Database.open(data_folder=" in b)
+    """The page's ``kinmatch admin`` commands, run as written in a new data
+    folder: the administrator they make logs in with the password printed."""
+    block = next(b for b in re.findall(r"```sh\n(.*?)```", SERVICE.read_text(), re.S)
+                 if "kinmatch admin create-user" in b)
+    commands = [shlex.split(line) for line in block.splitlines()
+                if line.startswith("kinmatch admin ")]
+    assert [c[2] for c in commands] == ["create-agency", "create-agency", "create-programme",
+                                        "create-user"]
     monkeypatch.chdir(tmp_path)
-    Database.open(data_folder="kinmatch-data", check_schema=False).upgrade()
-    namespace: dict[str, Any] = {}
-    with contextlib.redirect_stdout(io.StringIO()) as printed:
-        exec(compile(block, str(SERVICE), "exec"), namespace)
-    password = namespace["password"]
-    assert printed.getvalue() == f"kim-admin's one-time password: {password}\n"
-    namespace["db"].dispose()
+    for name in ("KINMATCH_DATA", "KINMATCH_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    assert run_cli("db", "upgrade").exit_code == 0
+    outputs = []
+    for command in commands:
+        result = run_cli(*command[1:])
+        assert result.exit_code == 0, (command, result.output)
+        outputs.append(result.output)
+    shown = [line for line in block.splitlines() if line.startswith("# ")]
+    printed = outputs[-1].splitlines()
+    assert printed[0] == shown[0].removeprefix("# ")
+    assert printed[2] == shown[2].removeprefix("# ")
+    password = printed[1].removeprefix("one-time password (shown once): ")
     db = Database.open(data_folder="kinmatch-data")
     with TestClient(create_app(db, Keyring.generate(), secure_cookies=False, run_jobs=False),
                     base_url="http://127.0.0.1") as client:

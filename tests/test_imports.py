@@ -13,8 +13,10 @@ tables, the frequency readers, the DVI case readers).
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -26,8 +28,10 @@ from kinmatch.dvi.pipeline import run_dvi_case
 from kinmatch.formats.cases import read_dvi_case
 from kinmatch.formats.dvi_json import parse_dvi_case
 from kinmatch.formats.frequencies import read_frequency_database
+from kinmatch.formats.profiles import read_profiles
 from kinmatch.formats.table_case import read_table_case
 from kinmatch.kinship.analysis import analyse_kinship_case
+from kinmatch.storage import imports
 from kinmatch.storage.case_store import ImportRefused, case_document
 from kinmatch.storage.database import Database
 from kinmatch.storage.encryption import Keyring
@@ -127,6 +131,56 @@ def test_genemapper_export_with_a_pedigree_table_and_frequencies(
     assert tuple(dvi.pairwise.samples) == ("UHR-2024-007",)
     np.testing.assert_allclose(dvi.pairwise.log_lr[0, 0], loglik[0].sum() - loglik[1].sum(),
                                rtol=1e-12)
+
+
+def test_concurrent_imports_each_get_their_own_warnings(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two imports read at the same moment in two threads (into two SQLite
+    databases, so neither waits for the other's write lock): each returns
+    its own reader's warning and no other. The readers are held at a
+    barrier until both imports are inside their collection of warnings, the
+    moment at which a process-wide capture (``warnings.catch_warnings``)
+    hands both warnings to the import that began last."""
+    barrier = threading.Barrier(2, timeout=60)
+
+    def read_together(*args: Any, **kwargs: Any) -> Any:
+        barrier.wait()
+        return read_profiles(*args, **kwargs)
+
+    monkeypatch.setattr(imports, "read_profiles", read_together)
+    sample = {"first": b"UHR-2024-007", "second": b"UHR-2024-907"}
+    results: dict[str, ImportResult] = {}
+    failures: list[BaseException] = []
+    databases = {}
+    for name in sample:  # Alembic's migration context is process-wide: one at a time
+        db = databases[name] = Database.open(data_folder=tmp_path / name, check_schema=False)
+        db.upgrade()
+
+    def one_import(name: str) -> None:
+        db = databases[name]
+        try:
+            with db.write() as s:
+                made = make_programme(s)
+            export = GENEMAPPER.read_bytes().replace(b"UHR-2024-007", sample[name])
+            results[name] = run(db, made, [Upload(f"{name}.txt", export), upload(PEDIGREE),
+                                           upload(FREQUENCIES)], missing=MISSING)
+        except BaseException as exc:  # reported by the main thread
+            failures.append(exc)
+            barrier.abort()
+
+    threads = [threading.Thread(target=one_import, args=(name,)) for name in sample]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    for db in databases.values():
+        db.dispose()
+    assert failures == []
+    for name, code in sample.items():
+        assert results[name].warnings == (
+            f"{name}.txt, line 30, column 6: field 'Allele 1': sample '{code.decode()}', "
+            "marker D8S1179: off-ladder allele (OL), which could not be designated; the "
+            "marker is left untyped for this sample",)
 
 
 def test_tables_use_a_frequency_database_the_programme_has(

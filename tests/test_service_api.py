@@ -28,7 +28,7 @@ from kinmatch.service.auth import new_api_token
 from kinmatch.storage.audit import verify_audit_log
 from kinmatch.storage.database import Database
 from kinmatch.storage.encryption import Keyring
-from kinmatch.storage.models import AuditEntry, Role, User
+from kinmatch.storage.models import AuditEntry, MarkerDatabase, Role, User
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 SMALL = EXAMPLES / "dvi_case.json"
@@ -212,6 +212,42 @@ def test_laboratory_tables_in_one_import_then_an_analysis_of_them(service: Servi
                                rtol=1e-12)
 
 
+def test_marker_databases_are_added_by_analysts_only(service: Service) -> None:
+    """An agency administrator imports laboratory tables, but a frequency
+    database or a DVI case — which add marker databases — only an analyst:
+    refused (403, audited) before anything is read, nothing stored."""
+    formats = EXAMPLES / "formats"
+    frequencies = ("files", ("frequencies_familias.txt",
+                             (formats / "frequencies_familias.txt").read_bytes()))
+    before = len(service.audit())
+    for files in ([frequencies], [("files", ("dvi_case.json", SMALL.read_bytes()))]):
+        r = service.post("/api/programmes/CHOSEI/imports", KR, Role.AGENCY_ADMIN, files=files)
+        assert r.status_code == 403, r.text
+        name = files[0][1][0]
+        assert r.json()["detail"] == (
+            "not allowed: only analysts and programme administrators add marker databases: "
+            f"{name} would add marker databases to the programme (a frequency database "
+            "becomes one, and so do a DVI case's markers and lineage databases); import "
+            "laboratory tables naming a marker database the programme has (markers), or ask "
+            "an analyst")
+    denials = [(e.username, e.action, e.object_type, e.object_id, e.detail["action"])
+               for e in service.audit()[before:]]
+    assert denials == [("nfs-kr-agency_admin", "denied",
+                        "marker_database", name, "create")
+                       for name in ("frequencies_familias.txt", "dvi_case.json")]
+    assert service.get("/api/programmes/CHOSEI/marker-databases", KR,
+                       Role.AGENCY_ADMIN).json() == []
+    # an analyst adds the frequency database; the administrator's tables then name it
+    r = service.post("/api/programmes/CHOSEI/imports", KR, Role.ANALYST, files=[frequencies])
+    assert r.status_code == 201, r.text
+    tables = [("files", (n, (formats / n).read_bytes()))
+              for n in ("genemapper_export.txt", "missing_son.ped")]
+    r = service.post("/api/programmes/CHOSEI/imports", KR, Role.AGENCY_ADMIN, files=tables,
+                     data={"missing": "Missing-Son", "markers": "frequencies_familias.txt"})
+    assert r.status_code == 201, r.text
+    assert (r.json()["families"], r.json()["remains"], r.json()["marker_databases"]) == (1, 1, 0)
+
+
 def test_personal_data_stays_with_the_owning_agency_until_consent_to_share(
         service: Service) -> None:
     assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
@@ -310,6 +346,51 @@ def test_an_analysis_runs_as_a_job_and_keeps_its_snapshot(service: Service) -> N
     assert service.get(url, KR, Role.OBSERVER).json()["results"] == done["results"]
     actions = [e.action for e in service.audit() if e.object_type == "analysis"]
     assert actions == ["start", "done"]
+
+
+def test_an_analysis_with_a_marker_database_lacking_typed_markers_is_refused(
+        service: Service) -> None:
+    """A frequency database without two of the markers the profiles are
+    typed at: the analysis is refused (422) naming the markers and the
+    samples, and nothing is queued; spellings of the same locus (the
+    frequency reader's ``Penta E``, the case's ``PENTA_E``) are no gap."""
+    assert import_file(service, KR, SMALL.read_bytes(), "dvi_case.json").status_code == 201
+    case = json.loads(SMALL.read_text())
+    lacking = ("CSF1PO", "D21S11")
+    table = "marker,allele,frequency\n" + "".join(
+        f"{m['name']},{a},{f!r}\n" for m in case["markers"] if m["name"] not in lacking
+        for a, f in zip(m["alleles"], m["frequencies"], strict=True))
+    r = service.post("/api/programmes/CHOSEI/imports", KR, Role.ANALYST,
+                     files={"file": ("partial.csv", table.encode(), "text/csv")})
+    assert r.status_code == 201, r.text
+    r = service.post("/api/programmes/CHOSEI/analyses", KR, Role.ANALYST,
+                     json={"markers": "partial.csv"})
+    assert r.status_code == 422, r.text
+    everyone = ["V1", "V2", "V3", "U7", "U17", "F1:MO1", "F1:R1", "F2:FA2", "F3:R3"]
+    assert {m: sorted(codes) for m, codes in r.json()["undefined_markers"].items()} == {
+        m: sorted(everyone) for m in lacking}
+    assert r.json()["detail"].startswith(
+        "the marker database 'partial.csv' has no allele frequencies for 2 markers typed in "
+        "the programme's profiles: CSF1PO (samples ")
+    assert "; D21S11 (samples " in r.json()["detail"]
+    assert r.json()["detail"].endswith("nothing was started")
+    assert service.get("/api/programmes/CHOSEI/analyses", KR, Role.ANALYST).json() == []
+    # the whole database runs
+    table = "marker,allele,frequency\n" + "".join(
+        f"{m['name']},{a},{f!r}\n" for m in case["markers"]
+        for a, f in zip(m["alleles"], m["frequencies"], strict=True))
+    r = service.post("/api/programmes/CHOSEI/imports", KR, Role.ANALYST,
+                     files={"file": ("whole.csv", table.encode(), "text/csv")})
+    assert r.status_code == 201, r.text
+    with service.database.read() as s:
+        stored = s.execute(select(MarkerDatabase.document).where(
+            MarkerDatabase.name == "whole.csv")).scalar_one()
+    assert "Penta E" in [m["name"] for m in stored["markers"]]
+    r = service.post("/api/programmes/CHOSEI/analyses", KR, Role.ANALYST,
+                     json={"markers": "whole.csv"})
+    assert r.status_code == 202, r.text
+    done = wait_for(service, f"/api/programmes/CHOSEI/analyses/{r.json()['id']}")
+    assert done["status"] == "done", done["error"]
 
 
 def test_the_audit_log_of_a_session_verifies(service: Service) -> None:

@@ -4,11 +4,21 @@ Every problem with user input is raised as a :class:`KinmatchError` (or a
 subclass) that says *where* the problem is (file, line, column, field) and
 *what* was expected, so the command line can print one clear sentence instead
 of a traceback.
+
+Something the user should know but that does not stop the computation is a
+:class:`KinmatchWarning`, issued by :func:`warn` through Python's warnings
+— or, inside :func:`collected_warnings`, handed to the caller instead: a
+server reading two uploads at once gives each request its own warnings
+(Python's ``warnings.catch_warnings`` swaps process-wide state, so two
+threads using it at once take each other's warnings).
 """
 
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
 
 
@@ -84,6 +94,32 @@ class KinmatchWarning(UserWarning):
     """Something the user should know, but that does not stop the computation."""
 
 
+#: the list collecting this thread's (or task's) warnings, inside collected_warnings()
+_COLLECTOR: ContextVar[list[str] | None] = ContextVar("kinmatch_collected_warnings",
+                                                      default=None)
+
+
 def warn(message: str) -> None:
-    """Emit a :class:`KinmatchWarning` pointing at the caller's caller."""
+    """Emit a :class:`KinmatchWarning` pointing at the caller's caller — or,
+    inside :func:`collected_warnings`, add ``message`` to its list."""
+    collector = _COLLECTOR.get()
+    if collector is not None:
+        collector.append(message)
+        return
     warnings.warn(message, KinmatchWarning, stacklevel=3)
+
+
+@contextmanager
+def collected_warnings() -> Iterator[list[str]]:
+    """Collect the messages of the warnings :func:`warn` issues in this block,
+    in order, instead of issuing them.
+
+    The collector belongs to the running thread (or asyncio task: it is a
+    context variable), so concurrent blocks each get their own warnings and
+    no global state changes; blocks nest (the innermost collects)."""
+    collected: list[str] = []
+    token = _COLLECTOR.set(collected)
+    try:
+        yield collected
+    finally:
+        _COLLECTOR.reset(token)

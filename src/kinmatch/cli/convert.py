@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from kinmatch.cli.common import err_console, friendly, table_case_options, table_case_settings
+from kinmatch.cli.common import err_console, friendly
+from kinmatch.cli.table_options import table_case_options, table_case_settings
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.convert import OUTPUT_KINDS, convert
 

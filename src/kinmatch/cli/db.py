@@ -8,8 +8,7 @@ from pathlib import Path
 
 import click
 
-from kinmatch.cli.common import err_console, friendly
-from kinmatch.cli.serve import database_options
+from kinmatch.cli.common import database_options, err_console, friendly
 from kinmatch.storage.audit import verify_audit_log
 from kinmatch.storage.backup import back_up, key_opens, restore
 from kinmatch.storage.database import Database, current_revision, head_revision

@@ -17,9 +17,8 @@ from kinmatch.cli.common import (
     format_lr_cell,
     friendly,
     print_warnings,
-    table_case_options,
-    table_case_settings,
 )
+from kinmatch.cli.table_options import table_case_options, table_case_settings
 from kinmatch.errors import KinmatchError
 from kinmatch.formats.cases import read_kinship_case
 from kinmatch.formats.table_case import read_table_case

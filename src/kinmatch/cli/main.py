@@ -32,6 +32,8 @@ from kinmatch import __version__
 
 #: name -> (module, command object's name in it, one-line help)
 COMMANDS: dict[str, tuple[str, str, str]] = {
+    "admin": ("kinmatch.cli.admin", "admin_group",
+              "Create agencies, programmes and users; reset a second factor."),
     "audit": ("kinmatch.cli.db", "audit_group", "The audit log of the shared case."),
     "convert": ("kinmatch.cli.convert", "convert_command",
                 "Convert INPUT to OUTPUT; the input's format is read from its content."),

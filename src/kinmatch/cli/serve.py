@@ -4,33 +4,18 @@ from __future__ import annotations
 
 import shutil
 import tempfile
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 import uvicorn
 
-from kinmatch.cli.common import err_console, friendly
+from kinmatch.cli.common import database_options, err_console, friendly
 from kinmatch.service.app import create_app
 from kinmatch.service.demo import load_demo
 from kinmatch.storage.database import Database
 from kinmatch.storage.encryption import load_keyring
 
-F = TypeVar("F", bound=Callable[..., Any])
-
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "chosei" / "case.json"
-
-
-def database_options(fn: F) -> F:
-    """The --data and --database options of the commands that open the database."""
-    fn = click.option("--database", metavar="URL", default=None,
-                      help="postgresql://user@host/db (default: SQLite in the data folder; "
-                           "or $KINMATCH_DATABASE_URL).")(fn)
-    return click.option("--data", "data", type=click.Path(file_okay=False), default=None,
-                        metavar="DIR",
-                        help="Data folder: the SQLite database and the key file "
-                             "(default: $KINMATCH_DATA or ./kinmatch-data).")(fn)
 
 
 @click.command("serve")

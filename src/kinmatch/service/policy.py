@@ -24,9 +24,18 @@ The rules, in words:
   same roles of the other agencies see them too; observers never;
 * remains' profiles are seen by analysts and reviewers of every agency of
   the programme (both compare them);
-* analysts write the data of their own agency (missing persons, families,
-  samples, imports) and start analyses; family liaison officers record and
-  withdraw the consents of their own agency's families; reviewers review;
+* analysts and agency administrators write the data of their own agency
+  (missing persons, families, samples) and import files into it; analysts
+  start analyses; family liaison officers record and withdraw the consents
+  of their own agency's families; reviewers review;
+* marker databases (allele frequencies, lineage databases: the programme's
+  statistics, shared by every analysis) are added by analysts and
+  programme administrators only — through an import too: an import that
+  brings one (a frequency database, or a DVI case, whose markers and
+  lineage databases become marker databases) needs the right to add marker
+  databases besides the right to import: analysts hold both, agency
+  administrators import laboratory tables that name a marker database the
+  programme has;
 * agency administrators manage their agency's users and read its part of
   the audit log; programme administrators manage the programme, its users
   and read the whole audit log.
@@ -109,6 +118,7 @@ PERSONAL_READERS = frozenset({R.PROGRAMME_ADMIN, R.AGENCY_ADMIN, R.ANALYST, R.RE
                               R.FAMILY_LIAISON})
 PROFILE_READERS = frozenset({R.ANALYST, R.REVIEWER})
 DATA_WRITERS = frozenset({R.ANALYST, R.AGENCY_ADMIN})
+MARKER_DATABASE_WRITERS = frozenset({R.ANALYST, R.PROGRAMME_ADMIN})
 
 #: which kinds each action applies to
 APPLIES: dict[Action, frozenset[Kind]] = {
@@ -167,8 +177,9 @@ def decide(subject: Subject, action: Action, resource: Resource) -> Decision:
                             "only analysts and reviewers see profiles")
         case Action.CREATE | Action.UPDATE:
             if resource.kind is Kind.MARKER_DATABASE:
-                return allow_if(_any(roles, {R.ANALYST, R.PROGRAMME_ADMIN}),
-                                "only analysts and programme administrators add databases")
+                return allow_if(_any(roles, MARKER_DATABASE_WRITERS),
+                                "only analysts and programme administrators add marker "
+                                "databases")
             if not _any(roles, DATA_WRITERS):
                 return Decision(False, "only analysts and agency administrators write data")
             return allow_if(own, "data of another agency")

@@ -18,7 +18,9 @@ from kinmatch.service.access import (
     programme_or_404,
     state,
 )
-from kinmatch.service.auth import hash_password, is_locked, new_password, unlock
+from kinmatch.service.administration import USERNAME_PATTERN, AdministrationError
+from kinmatch.service.administration import create_user as add_user
+from kinmatch.service.auth import is_locked, unlock
 from kinmatch.service.policy import (
     ANOTHER_AGENCY,
     Action,
@@ -36,7 +38,7 @@ State = Annotated[ServiceState, Depends(state)]
 
 
 class UserIn(BaseModel):
-    username: str = Field(pattern=r"^[a-z0-9][a-z0-9._-]{2,79}$")
+    username: str = Field(pattern=USERNAME_PATTERN)
     display_name: str = ""
     agency: str = Field(description="agency code")
     roles: list[Role] = Field(min_length=1)
@@ -106,19 +108,14 @@ def create_user(programme: str, body: UserIn, who: Who, st: State) -> dict[str, 
             who.subject, Action.MANAGE_PROGRAMME, Resource(Kind.PROGRAMME, p.id)):
         authorize(st, who, Action.MANAGE_PROGRAMME, Resource(Kind.PROGRAMME, p.id),
                   body.username)
-    password = new_password()
-    with st.database.write() as s:
-        if s.execute(select(User).where(User.username == body.username)).scalar_one_or_none():
-            raise HTTPException(409, f"user '{body.username}' exists")
-        user = User(username=body.username, display_name=body.display_name,
-                    agency_id=agency.id, password_hash=hash_password(password))
-        user.roles = [RoleGrant(programme_id=p.id, role=r) for r in dict.fromkeys(body.roles)]
-        s.add(user)
-        s.flush()
-        record(s, who.actor, "create", "user", user.id, programme_id=p.id,
-               after={"username": body.username, "agency": body.agency,
-                      "roles": sorted(r.value for r in body.roles)})
-    return {"username": body.username, "password": password}
+    try:
+        with st.database.write() as s:
+            made = add_user(s, who.actor, body.username, agency=body.agency,
+                            programme=p.code, roles=body.roles,
+                            display_name=body.display_name)
+    except AdministrationError as exc:
+        raise HTTPException(exc.status, exc.message) from None
+    return {"username": body.username, "password": made.password}
 
 
 @router.post("/{programme}/users/{username}/unlock",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -24,7 +25,7 @@ from kinmatch.service.access import (
 from kinmatch.service.jobs import analysis_place, inputs_hash, options_from
 from kinmatch.service.policy import Action, Kind, Resource
 from kinmatch.storage.audit import record
-from kinmatch.storage.case_store import case_document
+from kinmatch.storage.case_store import case_document, undefined_markers
 from kinmatch.storage.models import Analysis, AnalysisStatus, MarkerDatabase
 
 router = APIRouter(prefix="/api/programmes", tags=["analyses"])
@@ -62,12 +63,35 @@ def _database(s: Session, programme_id: str, name: str, kind: str) -> MarkerData
     return found
 
 
+#: how many samples a refusal names for each marker (all are in ``undefined_markers``)
+SHOWN_SAMPLES = 10
+
+
+def _lacking(database: str, missing: dict[str, list[str]]) -> str:
+    def samples(codes: list[str]) -> str:
+        shown = ", ".join(codes[:SHOWN_SAMPLES])
+        more = f" and {len(codes) - SHOWN_SAMPLES} more" if len(codes) > SHOWN_SAMPLES else ""
+        return f"{'sample' if len(codes) == 1 else 'samples'} {shown}{more}"
+    listed = "; ".join(f"{marker} ({samples(codes)})" for marker, codes in missing.items())
+    count = f"{len(missing)} marker{'s' if len(missing) > 1 else ''}"
+    return (f"the marker database '{database}' has no allele frequencies for {count} typed in "
+            f"the programme's profiles: {listed}. Every typed marker needs its frequencies: "
+            "choose a marker database that has them, or import a frequency database with "
+            "them; nothing was started")
+
+
 @router.post("/{programme}/analyses", status_code=202,
-             openapi_extra=guarded(Action.START_ANALYSIS, Kind.PROGRAMME))
+             openapi_extra=guarded(Action.START_ANALYSIS, Kind.PROGRAMME),
+             responses={422: {"description": "unknown parameters or marker database; or the "
+                                             "marker database lacks markers typed in the "
+                                             "programme's profiles (named in "
+                                             "`undefined_markers`: marker -> sample codes)"}})
 def start_analysis(programme: str, body: AnalysisIn, request: Request, who: Who,
-                   st: State) -> dict[str, Any]:
+                   st: State) -> Any:
     """Queue an analysis of the programme's current data (a snapshot is
-    taken now; later changes do not affect it)."""
+    taken now; later changes do not affect it). Refused (422) when a
+    profile is typed at a marker the marker database lacks: the refusal
+    names the markers and the samples typed at them."""
     with st.database.read() as s:
         p = programme_or_404(s, programme)
     authorize(st, who, Action.START_ANALYSIS, Resource(Kind.PROGRAMME, p.id), p.code)
@@ -79,6 +103,10 @@ def start_analysis(programme: str, body: AnalysisIn, request: Request, who: Who,
         markers = _database(s, p.id, body.markers, "autosomal")
         lineage = None if body.lineage is None else _database(s, p.id, body.lineage, "lineage")
         document = case_document(s, st.keyring, p.id, markers, lineage, body.title)
+        missing = undefined_markers(document)
+        if missing:
+            return JSONResponse({"detail": _lacking(body.markers, missing),
+                                 "undefined_markers": missing}, status_code=422)
         analysis = Analysis(programme_id=p.id, created_by=who.user_id, agency_id=who.agency_id,
                             input_hash=inputs_hash(document), inputs_sealed=b"",
                             parameters=body.parameters, kinmatch_version=__version__)

@@ -31,7 +31,12 @@ from kinmatch.service.policy import Action, Kind, Resource, decide
 from kinmatch.storage.audit import record
 from kinmatch.storage.case_store import ImportRefused, open_profile
 from kinmatch.storage.encryption import sealed_place
-from kinmatch.storage.imports import TableOptions, Upload, import_files
+from kinmatch.storage.imports import (
+    MarkerDatabasesRefused,
+    TableOptions,
+    Upload,
+    import_files,
+)
 from kinmatch.storage.models import (
     Agency,
     Consent,
@@ -393,7 +398,10 @@ def post_import(
     """Import files into the programme, owned by the caller's agency: all or
     nothing, in one transaction (see docs/service.md for what each kind of
     file becomes). A reader's error comes back as 422 with its location, a
-    file imported before or a clash with the programme's codes as 409."""
+    file imported before or a clash with the programme's codes as 409.
+    Frequency databases and DVI cases add marker databases, which only who
+    may add them imports (analysts; 403 for others, before anything is
+    read)."""
     chosen = [*(files or []), *([file] if file is not None else [])]
     if filename is not None and len(chosen) != 1:
         raise HTTPException(422, "filename names a single file")
@@ -404,16 +412,29 @@ def post_import(
     with st.database.read() as s:
         p = programme_or_404(s, programme)
         authorize(st, who, Action.IMPORT, programme_resource(p), p.code)
+    # an import that brings a marker database adds one: the policy's CREATE on it too
+    marker_database = Resource(Kind.MARKER_DATABASE, p.id)
     try:
         with st.database.write() as s:
             result = import_files(s, st.keyring, uploads, programme_id=p.id,
                                   agency_id=who.agency_id, user_id=who.user_id,
-                                  options=options)
+                                  options=options,
+                                  add_marker_databases=decide(who.subject, Action.CREATE,
+                                                              marker_database).allowed)
             out = result.as_dict()
             record(s, who.actor, "import", "import", result.files[0].import_id,
                    programme_id=p.id, after=out,
                    detail={"files": [u.filename for u in uploads],
                            "bytes": sum(len(u.data) for u in uploads)})
+    except MarkerDatabasesRefused as exc:
+        try:
+            authorize(st, who, Action.CREATE, marker_database, ", ".join(exc.files))
+        except HTTPException as denied:
+            denied.detail = (f"{denied.detail}: {exc.message}; import laboratory tables "
+                             "naming a marker database the programme has (markers), or ask "
+                             "an analyst")
+            raise
+        raise AssertionError("the policy allowed what the import refused") from exc
     except ImportRefused as exc:
         where = exc.location
         return JSONResponse({"detail": str(exc), "file": where.file, "line": where.line,

@@ -19,8 +19,11 @@ matches the head.
 
 from __future__ import annotations
 
+import getpass
 import hashlib
 import json
+import os
+import socket
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -78,6 +81,21 @@ class Actor:
 
 
 SYSTEM = Actor("kinmatch", "-", None, "local")
+
+
+def operator() -> Actor:
+    """The person running a ``kinmatch`` command on the server (``kinmatch
+    admin``), as the audit log names them: ``os:NAME``, the operating-system
+    user (``os:root (sudo by NAME)`` under sudo), from ``local (HOST)``; no
+    agency, no kinmatch user."""
+    try:
+        name = getpass.getuser()
+    except (KeyError, OSError):  # no login name and no passwd entry for the uid
+        name = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    sudo = os.environ.get("SUDO_USER")
+    if sudo and sudo != name:
+        name = f"{name} (sudo by {sudo})"
+    return Actor(f"os:{name}"[:80], "-", None, f"local ({socket.gethostname()})"[:64])
 
 
 def record(session: Session, actor: Actor, action: str, object_type: str, object_id: str,

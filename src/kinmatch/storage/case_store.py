@@ -6,7 +6,11 @@ pedigree and missing persons plainly; each typed relative's profile as a
 sealed reference sample linked to the relative; each remains sample's
 profile sealed; the markers (with θ and the reading options) and the
 lineage databases as marker databases. :func:`case_document` puts them back
-together as a ``kinmatch-dvi-case`` document, the input of an analysis.
+together as a ``kinmatch-dvi-case`` document, the input of an analysis,
+with the markers of one marker database: a profile's locus spelled
+otherwise than in that database (``PENTA_E``, ``Penta E``) takes the
+database's spelling, and :func:`undefined_markers` names the typed markers
+the database lacks (an analysis is refused rather than run without them).
 Files are read into documents by :mod:`kinmatch.storage.imports`; nothing
 here commits: the caller's transaction holds the whole import.
 """
@@ -14,7 +18,7 @@ here commits: the caller's transaction holds the whole import.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, fields
 from typing import Any
 
@@ -23,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from kinmatch.errors import KinmatchError, Location
 from kinmatch.formats.dvi_json import DVI_FORMAT_NAME
+from kinmatch.formats.marker_names import canonical_marker_name
 from kinmatch.storage.encryption import Keyring, sealed_place
 from kinmatch.storage.models import (
     Family,
@@ -316,4 +321,53 @@ def case_document(session: Session, keyring: Keyring, programme_id: str,
     doc["families"] = families
     if lineage is not None:
         doc["lineage"] = lineage.document
+    _spell_as_the_markers(doc)
     return doc
+
+
+def _profiles(doc: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(sample code, autosomal profile) of every remains and reference
+    sample of a case document (references as ``FAMILY:PERSON``)."""
+    for sample in doc["samples"]:
+        yield sample["id"], sample.get("profile", {})
+    for family in doc["families"]:
+        for pid, profile in family.get("profiles", {}).items():
+            yield f"{family['name']}:{pid}", profile
+
+
+def _marker_key(name: str) -> str:
+    try:
+        return canonical_marker_name(name)
+    except KinmatchError:  # an ambiguous shorthand: only its own spelling matches it
+        return name
+
+
+def _spell_as_the_markers(doc: dict[str, Any]) -> None:
+    """Name each profile's markers as the document's markers do when they
+    are the same locus spelled otherwise (``PENTA_E`` and ``Penta E``,
+    ``THO1`` and ``TH01``: :func:`kinmatch.formats.marker_names.canonical_marker_name`),
+    in place; a spelling two of the markers share is left as it is."""
+    names = [m["name"] for m in doc["markers"]]
+    keys: dict[str, list[str]] = {}
+    for name in names:
+        keys.setdefault(_marker_key(name), []).append(name)
+    known = set(names)
+    for _, profile in _profiles(doc):
+        for marker in [m for m in profile if m not in known]:
+            same = keys.get(_marker_key(marker), [])
+            if len(same) == 1 and same[0] not in profile:
+                profile[same[0]] = profile.pop(marker)
+
+
+def undefined_markers(doc: dict[str, Any]) -> dict[str, list[str]]:
+    """The markers typed in a case document's profiles that its markers
+    (the marker database) lack, each with the samples typed at it (codes:
+    remains by name, reference samples ``FAMILY:PERSON``); empty when every
+    typed marker has its frequencies."""
+    known = {m["name"] for m in doc["markers"]}
+    missing: dict[str, list[str]] = {}
+    for code, profile in _profiles(doc):
+        for marker in profile:
+            if marker not in known:
+                missing.setdefault(marker, []).append(code)
+    return dict(sorted(missing.items()))

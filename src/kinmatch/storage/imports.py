@@ -25,14 +25,17 @@ Every file is read and every row checked before anything is written, and
 the caller's transaction holds the whole import: all files or none. Each
 file's SHA-256 is recorded, so a file imported before (under any name) is
 refused (409), as is a family, missing person or sample code the programme
-has. The readers' warnings (an off-ladder allele left untyped, say) come
-back with the result.
+has. An import told not to add marker databases (the service's policy
+leaves that to analysts) takes laboratory tables naming a marker database
+the programme has, and refuses frequency databases and DVI cases. The
+readers' warnings (an off-ladder allele left untyped, say) come back with
+the result: each import gets its own, even when several run at once
+(:func:`kinmatch.errors.collected_warnings`).
 """
 
 from __future__ import annotations
 
 import tempfile
-import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
@@ -43,7 +46,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kinmatch.dvi.case import DVICase
-from kinmatch.errors import KinmatchError, KinmatchWarning, Location
+from kinmatch.errors import KinmatchError, Location, collected_warnings
 from kinmatch.formats.case_json import marker_to_dict
 from kinmatch.formats.cases import read_dvi_case
 from kinmatch.formats.detect import detect_input
@@ -68,6 +71,8 @@ from kinmatch.storage.models import Family, ImportRecord, MarkerDatabase
 CASE_KINDS = ("dvi-json", "familias")
 TABLE_KINDS = ("genotypes", "ped", "plink-fam")
 PEDIGREE_KINDS = ("ped", "plink-fam")
+#: the kinds of file that bring marker databases
+MARKER_DATABASE_KINDS = (*CASE_KINDS, "frequencies")
 
 
 @dataclass(frozen=True)
@@ -294,12 +299,38 @@ def _refuse_references_of_stored_families(session: Session, programme_id: str,
                 "code), or rename the sample if it is remains")
 
 
+class MarkerDatabasesRefused(ImportRefused):
+    """The import brings marker databases (``files``) and the caller may not
+    add them (403)."""
+
+    def __init__(self, files: Sequence[str]) -> None:
+        super().__init__(f"{', '.join(files)} would add marker databases to the programme "
+                         "(a frequency database becomes one, and so do a DVI case's markers "
+                         "and lineage databases)", 403, Location(files[0]))
+        self.files = tuple(files)
+
+
+def _refuse_files_imported_before(session: Session, programme_id: str, names: Sequence[str],
+                                  digests: Sequence[str]) -> None:
+    before = session.execute(select(ImportRecord).where(
+        ImportRecord.programme_id == programme_id,
+        ImportRecord.content_hash.in_(digests))).scalars().first()
+    if before is not None:
+        name = names[list(digests).index(before.content_hash)]
+        raise ImportRefused(f"this file was imported before (as '{before.filename}' on "
+                            f"{before.created_at:%Y-%m-%d %H:%M} UTC)", 409, Location(name))
+
+
 def import_files(session: Session, keyring: Keyring, uploads: Sequence[Upload], *,
                  programme_id: str, agency_id: str, user_id: str,
-                 options: TableOptions = TableOptions()) -> ImportResult:
+                 options: TableOptions = TableOptions(),
+                 add_marker_databases: bool = True) -> ImportResult:
     """Import ``uploads`` into a programme, owned by ``agency_id`` (see the
     module; everything in ``session``'s transaction: the caller commits or
-    not)."""
+    not). Without ``add_marker_databases`` an import that brings a marker
+    database (a frequency database or a DVI case) is refused with
+    :class:`MarkerDatabasesRefused` as soon as the files are told apart,
+    before anything else is checked or read."""
     if not uploads:
         raise ImportRefused("no file to import")
     names = [upload_name(u.filename) for u in uploads]
@@ -310,21 +341,17 @@ def import_files(session: Session, keyring: Keyring, uploads: Sequence[Upload], 
         if digests[i] in digests[:i]:
             raise ImportRefused(f"{name} and {names[digests.index(digests[i])]} are the same "
                                 "file", 409)
-    before = session.execute(select(ImportRecord).where(
-        ImportRecord.programme_id == programme_id,
-        ImportRecord.content_hash.in_(digests))).scalars().first()
-    if before is not None:
-        name = names[digests.index(before.content_hash)]
-        raise ImportRefused(f"this file was imported before (as '{before.filename}' on "
-                            f"{before.created_at:%Y-%m-%d %H:%M} UTC)", 409, Location(name))
     with tempfile.TemporaryDirectory(prefix="kinmatch-import-") as folder, \
-            warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", KinmatchWarning)
+            collected_warnings() as caught:
         reading = _Reading(Path(folder), tuple(names))
         for name, upload in zip(names, uploads, strict=True):
             reading.path(name).parent.mkdir(parents=True, exist_ok=True)
             reading.path(name).write_bytes(upload.data)
         _plan(reading, names)
+        bringing = [n for n, k in reading.kinds.items() if k in MARKER_DATABASE_KINDS]
+        if bringing and not add_marker_databases:
+            raise MarkerDatabasesRefused(bringing)
+        _refuse_files_imported_before(session, programme_id, names, digests)
         # read every file before writing anything
         cases = {n: _case_document(reading, n) for n, k in reading.kinds.items()
                  if k in CASE_KINDS}
@@ -338,8 +365,7 @@ def import_files(session: Session, keyring: Keyring, uploads: Sequence[Upload], 
         elif options.missing:
             raise ImportRefused("missing persons are named in pedigree tables; this import "
                                 "has none")
-        messages = [reading.relative(str(w.message)) for w in caught
-                    if issubclass(w.category, KinmatchWarning)]
+        messages = [reading.relative(message) for message in caught]
 
     counts = CaseCounts()
     databases: list[str] = []  # the marker databases of what was imported
