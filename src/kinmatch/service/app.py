@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from kinmatch import __version__
@@ -22,6 +23,15 @@ from kinmatch.service.access import ServiceState
 from kinmatch.service.jobs import JobRunner
 from kinmatch.storage.database import Database
 from kinmatch.storage.encryption import Keyring
+
+
+def unique_violation(exc: IntegrityError) -> bool:
+    """Did the database refuse a duplicate (a unique constraint), rather than
+    anything else?"""
+    orig = exc.orig
+    return (getattr(orig, "sqlstate", None) == "23505"  # PostgreSQL's unique_violation
+            or getattr(orig, "sqlite_errorname", None) in ("SQLITE_CONSTRAINT_UNIQUE",
+                                                           "SQLITE_CONSTRAINT_PRIMARYKEY"))
 
 
 def create_app(database: Database, keyring: Keyring, *, secure_cookies: bool = True,
@@ -53,6 +63,16 @@ def create_app(database: Database, keyring: Keyring, *, secure_cookies: bool = T
     @app.exception_handler(StaleDataError)
     async def conflict(request: Request, exc: StaleDataError) -> JSONResponse:
         return JSONResponse({"detail": "changed by someone else meanwhile: read it again"},
+                            status_code=409)
+
+    @app.exception_handler(IntegrityError)
+    async def clash(request: Request, exc: IntegrityError) -> JSONResponse:
+        # a unique code or file written by a concurrent request between our check and our
+        # write (PostgreSQL: both transactions saw it absent); the request changed nothing
+        if not unique_violation(exc):
+            raise exc
+        return JSONResponse({"detail": "conflicts with a change made at the same time (a "
+                                       "code, name or file stored meanwhile): read it again"},
                             status_code=409)
 
     @app.middleware("http")

@@ -8,6 +8,7 @@ status, pedigree shapes, sample metadata) is not personal and is not.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from datetime import date
 from typing import Annotated, Any
 
@@ -15,7 +16,7 @@ from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from kinmatch.service.access import (
@@ -76,9 +77,20 @@ class ConsentIn(BaseModel):
     given_on: date
 
 
+#: the families (ids) with a consent to sharing not withdrawn
+SHARING_CONSENTED = (select(Relative.family_id).join(Consent, Consent.relative_id == Relative.id)
+                     .where(Consent.scope == "sharing", Consent.withdrawn_on.is_(None)))
+
+
 def sharing_consented(family: Family) -> bool:
-    return any(c.scope == "sharing" and c.withdrawn_on is None
-               for r in family.relatives for c in r.consents)
+    """Has a relative of ``family`` consented to sharing (and not withdrawn
+    it)? One query, not one per relative."""
+    session = object_session(family)
+    if session is None:
+        return any(c.scope == "sharing" and c.withdrawn_on is None
+                   for r in family.relatives for c in r.consents)
+    return session.execute(SHARING_CONSENTED.where(Relative.family_id == family.id)
+                           .limit(1)).first() is not None
 
 
 def family_resource(family: Family) -> Resource:
@@ -208,15 +220,33 @@ def list_families(programme: str, who: Who, st: State) -> list[dict[str, Any]]:
         p = programme_or_404(s, programme)
         authorize(st, who, Action.VIEW, Resource(Kind.FAMILY, p.id), p.code)
         rows = s.execute(select(Family).where(Family.programme_id == p.id)
-                         .order_by(Family.code)).scalars()
-        return [_family_shape(f) for f in rows]
+                         .order_by(Family.code)).scalars().all()
+        # the relatives and consents of every family in two queries of plain rows (not one
+        # query, nor thousands of objects, per family)
+        # (on PostgreSQL each statement sees what was committed before it, so the relatives
+        # of a family imported meanwhile may come too: they are left out with their family)
+        relatives: dict[str, list[tuple[str, bool]]] = defaultdict(list)
+        for family_id, pid, deceased in s.execute(
+                select(Relative.family_id, Relative.pedigree_id, Relative.deceased)
+                .join(Family, Family.id == Relative.family_id)
+                .where(Family.programme_id == p.id)):
+            relatives[family_id].append((pid, deceased))
+        shared = set(s.execute(SHARING_CONSENTED.join(Family, Family.id == Relative.family_id)
+                               .where(Family.programme_id == p.id)).scalars())
+        return [_family_shape(f, relatives[f.id], f.id in shared) for f in rows]
 
 
-def _family_shape(f: Family) -> dict[str, Any]:
+def _family_shape(f: Family, relatives: list[tuple[str, bool]] | None = None,
+                  shared: bool | None = None) -> dict[str, Any]:
+    """A family's shape; ``relatives`` (pedigree id, deceased) and ``shared``
+    (sharing consented) when read already, else from ``f``."""
+    if relatives is None:
+        relatives = [(r.pedigree_id, r.deceased) for r in f.relatives]
     return {"code": f.code, "pedigree": f.pedigree, "missing": f.missing,
-            "deceased": sorted(r.pedigree_id for r in f.relatives if r.deceased),
-            "donors": sorted(r.pedigree_id for r in f.relatives if not r.deceased),
-            "sharing_consented": sharing_consented(f), "version": f.version}
+            "deceased": sorted(pid for pid, deceased in relatives if deceased),
+            "donors": sorted(pid for pid, deceased in relatives if not deceased),
+            "sharing_consented": sharing_consented(f) if shared is None else shared,
+            "version": f.version}
 
 
 @router.get("/{programme}/families/{code}", openapi_extra=guarded(Action.VIEW, Kind.FAMILY))
@@ -232,10 +262,14 @@ def get_family(programme: str, code: str, who: Who, st: State) -> dict[str, Any]
         personal = bool(decide(who.subject, Action.VIEW_PERSONAL, resource))
         if personal:
             out["consents"] = [
-                {"id": c.id, "relative": r.pedigree_id, "scope": c.scope,
+                {"id": c.id, "relative": pid, "scope": c.scope,
                  "given_on": c.given_on.isoformat(),
                  "withdrawn_on": c.withdrawn_on.isoformat() if c.withdrawn_on else None}
-                for r in f.relatives for c in r.consents]
+                for c, pid in s.execute(
+                    select(Consent, Relative.pedigree_id)
+                    .join(Relative, Relative.id == Consent.relative_id)
+                    .where(Relative.family_id == f.id)
+                    .order_by(Relative.pedigree_id, Consent.given_on, Consent.id))]
     if personal:
         with st.database.write() as s:
             record(s, who.actor, "read_personal", "family", code, programme_id=p.id)
@@ -318,12 +352,16 @@ def list_samples(programme: str, who: Who, st: State,
     with st.database.read() as s:
         p = programme_or_404(s, programme)
         authorize(st, who, Action.VIEW, Resource(Kind.SAMPLE, p.id), p.code)
-        query = select(Sample).where(Sample.programme_id == p.id)
+        # plain columns: neither the sealed profiles nor an object per sample
+        query = select(Sample.code, Sample.kind, Sample.sex, Sample.details,
+                       Sample.profile_sealed.is_not(None), Sample.version).where(
+            Sample.programme_id == p.id)
         if kind is not None:
             query = query.where(Sample.kind == kind)
-        return [{"code": x.code, "kind": x.kind.value, "sex": x.sex, "details": x.details,
-                 "has_profile": x.profile_sealed is not None, "version": x.version}
-                for x in s.execute(query.order_by(Sample.code)).scalars()]
+        return [{"code": code, "kind": k.value, "sex": sex, "details": details,
+                 "has_profile": bool(typed), "version": version}
+                for code, k, sex, details, typed, version in s.execute(
+                    query.order_by(Sample.code))]
 
 
 @router.get("/{programme}/samples/{code}/profile",
