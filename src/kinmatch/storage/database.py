@@ -101,7 +101,10 @@ def make_engine(url: URL) -> Engine:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # up to 50 connections: one for each of the server's 40 threads, a second for a thread
+    # that writes an audit entry while it reads (a refusal), the job runner's; PostgreSQL's
+    # default max_connections (100) leaves room for a second server and the command line
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
 
 
 def alembic_config(engine: Engine) -> Config:
