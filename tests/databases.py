@@ -44,7 +44,8 @@ def _binary(name: str) -> str | None:
     return candidates[-1] if candidates else None
 
 
-def _free_port() -> int:
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -69,7 +70,7 @@ def throwaway_cluster() -> Iterator[str]:
     folder = Path(tempfile.mkdtemp(prefix="kinmatch-pg-"))
     if os.geteuid() == 0:
         shutil.chown(folder, "postgres", "postgres")
-    data, port = folder / "data", _free_port()
+    data, port = folder / "data", free_port()
     try:
         subprocess.run(_as_postgres([initdb, "-D", str(data), "-U", "kinmatch", "--auth=trust",
                                      "-E", "UTF8", "--no-sync", "--locale=C"]),

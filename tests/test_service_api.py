@@ -88,8 +88,11 @@ def import_file(service: Service, agency: str, data: bytes, name: str = "case.js
 
 
 def test_health_and_openapi(service: Service) -> None:
-    health = service.client.get("/api/health").json()
+    answer = service.client.get("/api/health")
+    health = answer.json()
     assert health["status"] == "ok" and health["database"] == service.database.dialect
+    assert (answer.headers["x-content-type-options"], answer.headers["referrer-policy"],
+            answer.headers["cache-control"]) == ("nosniff", "no-referrer", "no-store")
     spec = service.client.get("/api/openapi.json").json()
     operations = [(path, method, op) for path, ops in spec["paths"].items()
                   for method, op in ops.items()]
@@ -165,6 +168,27 @@ def test_import_through_the_api(service: Service) -> None:
     listed = service.get("/api/programmes/CHOSEI/families", JP, Role.OBSERVER).json()
     assert [f["code"] for f in listed] == ["F1", "F2", "F3"]
     assert listed[0]["pedigree"][0] == {"id": "FA1", "sex": 1, "father": "0", "mother": "0"}
+
+
+def test_the_families_list_agrees_with_each_family(service: Service) -> None:
+    """The list (read in a few queries, around the stored pedigree JSON) says
+    what each family's own view (read through its objects) says."""
+    assert import_file(service, KR, SMALL.read_bytes()).status_code == 201
+    assert import_file(service, JP, japanese_copy(), "jp.json").status_code == 201
+    base = "/api/programmes/CHOSEI/families"
+    assert service.put(f"{base}/F2/relatives/MO2", KR, Role.ANALYST,
+                       json={"version": 0, "deceased": True}).status_code == 200
+    assert service.post(f"{base}/JF1/consents", JP, Role.FAMILY_LIAISON, json={
+        "relative": "MO1", "scope": "sharing", "given_on": "2024-05-01"}).status_code == 201
+    listed = service.get(base, KR, Role.OBSERVER).json()
+    assert [f["code"] for f in listed] == ["F1", "F2", "F3", "JF1", "JF2", "JF3"]
+    for family in listed:
+        alone = service.get(f"{base}/{family['code']}", KR, Role.OBSERVER).json()
+        assert family == alone
+    shared = {f["code"]: f["sharing_consented"] for f in listed}
+    assert shared == {"F1": False, "F2": False, "F3": False, "JF1": True, "JF2": False,
+                      "JF3": False}
+    assert "MO2" in listed[1]["deceased"] and "MO2" not in listed[1]["donors"]
 
 
 def test_laboratory_tables_in_one_import_then_an_analysis_of_them(service: Service) -> None:

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kinmatch import __version__
 from kinmatch.service import (
@@ -22,6 +24,15 @@ from kinmatch.service.access import ServiceState
 from kinmatch.service.jobs import JobRunner
 from kinmatch.storage.database import Database
 from kinmatch.storage.encryption import Keyring
+
+
+def unique_violation(exc: IntegrityError) -> bool:
+    """Did the database refuse a duplicate (a unique constraint), rather than
+    anything else?"""
+    orig = exc.orig
+    return (getattr(orig, "sqlstate", None) == "23505"  # PostgreSQL's unique_violation
+            or getattr(orig, "sqlite_errorname", None) in ("SQLITE_CONSTRAINT_UNIQUE",
+                                                           "SQLITE_CONSTRAINT_PRIMARYKEY"))
 
 
 def create_app(database: Database, keyring: Keyring, *, secure_cookies: bool = True,
@@ -55,13 +66,46 @@ def create_app(database: Database, keyring: Keyring, *, secure_cookies: bool = T
         return JSONResponse({"detail": "changed by someone else meanwhile: read it again"},
                             status_code=409)
 
-    @app.middleware("http")
-    async def security_headers(request: Request,
-                               call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    @app.exception_handler(IntegrityError)
+    async def clash(request: Request, exc: IntegrityError) -> JSONResponse:
+        # a unique code or file written by a concurrent request between our check and our
+        # write (PostgreSQL: both transactions saw it absent); the request changed nothing
+        if not unique_violation(exc):
+            raise exc
+        return JSONResponse({"detail": "conflicts with a change made at the same time (a "
+                                       "code, name or file stored meanwhile): read it again"},
+                            status_code=409)
 
+    app.add_middleware(SecurityHeaders)
     return app
+
+
+#: headers every answer carries unless it sets them itself
+SECURITY_HEADERS = ((b"x-content-type-options", b"nosniff"),
+                    (b"referrer-policy", b"no-referrer"),
+                    (b"cache-control", b"no-store"))
+
+
+class SecurityHeaders:
+    """Adds :data:`SECURITY_HEADERS` to every HTTP answer (a plain ASGI
+    middleware: no task and no stream per request, as Starlette's
+    ``BaseHTTPMiddleware`` would add)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in SECURITY_HEADERS
+                            if name not in present]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

@@ -32,7 +32,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from kinmatch.storage.encryption import Keyring, sealed_place
 from kinmatch.storage.models import ApiToken, LoginSession, User, now
@@ -173,8 +173,10 @@ def new_api_token(session: Session, user: User, name: str,
 
 
 def token_user(session: Session, token: str) -> User | None:
+    # the token, its user and the user's agency in one query
     record = session.execute(
-        select(ApiToken).where(ApiToken.token_hash == token_digest(token))).scalar_one_or_none()
+        select(ApiToken).options(joinedload(ApiToken.user).joinedload(User.agency))
+        .where(ApiToken.token_hash == token_digest(token))).scalar_one_or_none()
     if record is None or record.revoked_at is not None or not record.user.active:
         return None
     if record.expires_at is not None and _aware(record.expires_at) <= now():

@@ -6,7 +6,11 @@ Two databases are supported, with the same tables and the same tests:
   folder, in WAL mode (readers never wait for the writer), foreign keys
   enforced, a busy timeout so concurrent writers queue instead of failing;
   transactions that write begin ``IMMEDIATE`` (they take the write lock at
-  once, so two writers never deadlock upgrading a read lock);
+  once, so two writers never deadlock upgrading a read lock); the writers
+  of one process queue on a lock of their own first, so a waiting writer
+  starts as soon as the one before it commits (SQLite's busy handler would
+  have it poll, sleeping up to 100 ms between tries, which under load
+  costs more than the writes);
 * **PostgreSQL** for teams (``postgresql://user@host/db``; the driver is
   psycopg 3).
 
@@ -18,9 +22,10 @@ database made by one version of kinmatch is upgraded in place by the next.
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
+from contextlib import contextmanager, nullcontext
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,11 +94,17 @@ def make_engine(url: URL) -> Engine:
     if url.get_backend_name() == "sqlite":
         if url.database:
             Path(url.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"check_same_thread": False})
+        # as many connections as the server has threads (40) and more: a thread never
+        # waits for a connection, only (when it writes) for the writer before it
+        engine = create_engine(url, connect_args={"check_same_thread": False},
+                               pool_size=10, max_overflow=50)
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    # up to 50 connections: one for each of the server's 40 threads, a second for a thread
+    # that writes an audit entry while it reads (a refusal), the job runner's; PostgreSQL's
+    # default max_connections (100) leaves room for a second server and the command line
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=40)
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -133,6 +144,10 @@ class Database:
 
     engine: Engine
     url: URL
+    _writers: threading.RLock = field(default_factory=threading.RLock, repr=False,
+                                      compare=False)
+    _sessionmaker: sessionmaker[Session] | None = field(default=None, repr=False,
+                                                         compare=False)
 
     @classmethod
     def open(cls, database: str | None = None, data_folder: str | Path | None = None,
@@ -181,13 +196,17 @@ class Database:
     @contextmanager
     def write(self) -> Iterator[Session]:
         engine = self.engine
-        if self.dialect == "sqlite":
+        sqlite = self.dialect == "sqlite"
+        if sqlite:
             engine = engine.execution_options(sqlite_begin="IMMEDIATE")
-        with Session(engine, expire_on_commit=False) as session, session.begin():
+        with (self._writers if sqlite else nullcontext()), \
+                Session(engine, expire_on_commit=False) as session, session.begin():
             yield session
 
     def _sessions(self) -> sessionmaker[Session]:
-        return sessionmaker(self.engine, expire_on_commit=False)
+        if self._sessionmaker is None:
+            self._sessionmaker = sessionmaker(self.engine, expire_on_commit=False)
+        return self._sessionmaker
 
     def dispose(self) -> None:
         self.engine.dispose()
