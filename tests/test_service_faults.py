@@ -11,6 +11,9 @@ on SQLite and PostgreSQL.
   server started again queues it again at once (its worker, a process of
   this machine, is gone) and runs it to the end, with results identical to
   an uninterrupted run of the library on the analysis' snapshot.
+* Two requests writing the same unique code at once (on PostgreSQL both
+  may find it free): the database's refusal is a 409, not a 500 — and only
+  a unique constraint's refusal, not any integrity error.
 * The job runner's liveness rules on their own: who is requeued (a dead
   local worker, this server's own name, a stale heartbeat) and who is not
   (a live worker elsewhere with a fresh heartbeat), and the heartbeat
@@ -35,17 +38,20 @@ import pytest
 from service_process import ServerProcess, start_server
 from shared_case import Programme2, make_programme
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import IntegrityError
 from support import EXAMPLES, quietly, run_cli
 
 from kinmatch.dvi.pipeline import run_dvi_case
 from kinmatch.formats.dvi_json import parse_dvi_case
 from kinmatch.service import jobs
+from kinmatch.service.app import unique_violation
 from kinmatch.service.auth import new_api_token
 from kinmatch.service.jobs import JobRunner, analysis_place, options_from, worker_name
 from kinmatch.storage.database import Database
 from kinmatch.storage.encryption import Keyring, key_file_path, save_keyring
 from kinmatch.storage.imports import import_case
 from kinmatch.storage.models import (
+    Agency,
     Analysis,
     AnalysisStatus,
     AuditEntry,
@@ -389,3 +395,15 @@ def test_the_heartbeat_ticks_during_a_stage_and_notices_a_lost_analysis(
 def analysis_row_at(db: Database, analysis_id: str) -> Any:
     with db.read() as s:
         return s.get_one(Analysis, analysis_id).heartbeat_at
+
+
+def test_only_a_unique_constraint_refusal_counts_as_a_clash(database: Database) -> None:
+    with database.write() as s:
+        s.add(Agency(code="NFS-KR", name="National Forensic Service", country="KR"))
+    refusals = []
+    for agency in (Agency(code="NFS-KR", name="the same code again", country="KR"),
+                   Agency(code="NEW", name=None, country="KR")):  # a NOT NULL column
+        with pytest.raises(IntegrityError) as refused, database.write() as s:
+            s.add(agency)
+        refusals.append(unique_violation(refused.value))
+    assert refusals == [True, False]
