@@ -347,10 +347,9 @@ def withdraw_consent(programme: str, code: str, consent_id: str, who: Who,
             raise HTTPException(409, f"consent {consent_id} was withdrawn on "
                                      f"{consent.withdrawn_on.isoformat()}")
         consent.withdrawn_on = date.today()
-        record(s, who.actor, "withdraw", "consent", consent.id, programme_id=p.id,
-               detail={"family": code, "relative": consent.relative.pedigree_id,
-                       "scope": consent.scope})
-        deleted = []
+        # the rows are changed first and the audit head locked last, in every
+        # write, so two writes never wait for each other's locks (deadlock)
+        deleted: list[tuple[str, object]] = []
         if consent.scope == "identification":
             samples = s.execute(select(Sample).where(
                 Sample.relative_id == consent.relative_id)).scalars()
@@ -360,12 +359,17 @@ def withdraw_consent(programme: str, code: str, consent_id: str, who: Who,
                 before = st.keyring.open(sample.profile_sealed,
                                          sealed_place("samples", sample.id, "profile"))
                 sample.profile_sealed = None
-                deleted.append(sample.code)
-                record(s, who.actor, "delete_profile", "sample", sample.code,
-                       programme_id=p.id, before=before,
-                       detail={"reason": "consent withdrawn", "consent": consent.id})
+                deleted.append((sample.code, before))
+        s.flush()
+        record(s, who.actor, "withdraw", "consent", consent.id, programme_id=p.id,
+               detail={"family": code, "relative": consent.relative.pedigree_id,
+                       "scope": consent.scope})
+        for sample_code, before in deleted:
+            record(s, who.actor, "delete_profile", "sample", sample_code,
+                   programme_id=p.id, before=before,
+                   detail={"reason": "consent withdrawn", "consent": consent.id})
         return {"id": consent.id, "withdrawn_on": consent.withdrawn_on.isoformat(),
-                "profiles_deleted": deleted}
+                "profiles_deleted": [c for c, _ in deleted]}
 
 
 @router.get("/{programme}/samples", openapi_extra=guarded(Action.VIEW, Kind.SAMPLE),
