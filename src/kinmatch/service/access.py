@@ -13,9 +13,9 @@ escapes the policy.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -120,6 +120,11 @@ def authorize(st: ServiceState, who: Caller, action: Action, resource: Resource,
                programme_id=resource.programme_id,
                detail={"action": action.value, "reason": decision.reason})
     raise HTTPException(403, f"not allowed: {decision.reason}")
+
+
+#: endpoint parameters: the authenticated caller, and the service's state
+Who = Annotated[Caller, Depends(caller)]
+State = Annotated[ServiceState, Depends(state)]
 
 
 def guarded(action: Action, kind: Kind) -> dict[str, Any]:

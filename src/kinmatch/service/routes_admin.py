@@ -5,18 +5,16 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query
+from fastapi import APIRouter, HTTPException, Query
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from kinmatch.service.access import (
-    Caller,
-    ServiceState,
+    State,
+    Who,
     authorize,
-    caller,
     guarded,
     programme_or_404,
-    state,
 )
 from kinmatch.service.administration import USERNAME_PATTERN, AdministrationError
 from kinmatch.service.administration import create_user as add_user
@@ -33,8 +31,6 @@ from kinmatch.storage.audit import record, utc_text
 from kinmatch.storage.models import Agency, AuditEntry, Role, RoleGrant, User
 
 router = APIRouter(prefix="/api/programmes", tags=["administration"])
-Who = Annotated[Caller, Depends(caller)]
-State = Annotated[ServiceState, Depends(state)]
 
 
 class UserIn(BaseModel):

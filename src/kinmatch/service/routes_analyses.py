@@ -3,9 +3,9 @@ cancel it."""
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
@@ -14,13 +14,11 @@ from sqlalchemy.orm import Session
 from kinmatch import __version__
 from kinmatch.errors import KinmatchError
 from kinmatch.service.access import (
-    Caller,
-    ServiceState,
+    State,
+    Who,
     authorize,
-    caller,
     guarded,
     programme_or_404,
-    state,
 )
 from kinmatch.service.jobs import analysis_place, inputs_hash, options_from
 from kinmatch.service.policy import Action, Kind, Resource
@@ -29,8 +27,6 @@ from kinmatch.storage.case_store import case_document, undefined_markers
 from kinmatch.storage.models import Analysis, AnalysisStatus, MarkerDatabase
 
 router = APIRouter(prefix="/api/programmes", tags=["analyses"])
-Who = Annotated[Caller, Depends(caller)]
-State = Annotated[ServiceState, Depends(state)]
 
 
 class AnalysisIn(BaseModel):

@@ -13,7 +13,7 @@ from collections import defaultdict
 from datetime import date
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, File, Form, HTTPException, UploadFile
+from fastapi import APIRouter, File, Form, HTTPException, UploadFile
 from fastapi.responses import JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import Text, cast, func, select
@@ -21,13 +21,11 @@ from sqlalchemy.orm import Session, object_session
 from sqlalchemy.orm.exc import StaleDataError
 
 from kinmatch.service.access import (
-    Caller,
-    ServiceState,
+    State,
+    Who,
     authorize,
-    caller,
     guarded,
     programme_or_404,
-    state,
 )
 from kinmatch.service.policy import Action, Kind, Resource, decide
 from kinmatch.storage.audit import record
@@ -54,8 +52,6 @@ from kinmatch.storage.models import (
 
 router = APIRouter(prefix="/api/programmes", tags=["case"])
 
-Who = Annotated[Caller, Depends(caller)]
-State = Annotated[ServiceState, Depends(state)]
 
 #: the fields of a missing person's personal record
 PERSONAL_FIELDS = ("name_hangul", "name_kanji", "name_latin", "birth_year", "origin",

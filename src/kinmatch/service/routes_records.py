@@ -24,9 +24,9 @@ from __future__ import annotations
 
 import enum
 from datetime import date
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException
+from fastapi import APIRouter, HTTPException
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -38,13 +38,11 @@ from kinmatch.formats.marker_names import canonical_marker_name
 from kinmatch.pedigree import pedigree_from_records
 from kinmatch.relationships import describe_relationship
 from kinmatch.service.access import (
-    Caller,
-    ServiceState,
+    State,
+    Who,
     authorize,
-    caller,
     guarded,
     programme_or_404,
-    state,
 )
 from kinmatch.service.policy import Action, Kind
 from kinmatch.service.routes_case import family_resource, row_or_404, sample_resource
@@ -54,8 +52,6 @@ from kinmatch.storage.models import Agency, Family, Relative, Sample, SampleKind
 
 router = APIRouter(prefix="/api/programmes", tags=["records"])
 
-Who = Annotated[Caller, Depends(caller)]
-State = Annotated[ServiceState, Depends(state)]
 
 VERSION = "the version read; an older one gets 409 Conflict"
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import timedelta
-from typing import Annotated, Any, cast
+from typing import Any, cast
 
-from fastapi import APIRouter, Depends, HTTPException, Request, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 from pydantic import BaseModel, Field
 from sqlalchemy import CursorResult, delete, select
 from sqlalchemy.orm import Session
@@ -19,9 +19,9 @@ from kinmatch.service.access import (
     SESSION_COOKIE,
     Caller,
     ServiceState,
-    caller,
+    State,
+    Who,
     client_address,
-    state,
 )
 from kinmatch.service.auth import (
     SESSION_LIFETIME,
@@ -39,8 +39,6 @@ from kinmatch.storage.audit import Actor, record
 from kinmatch.storage.models import ApiToken, LoginSession, User, now
 
 router = APIRouter(prefix="/api", tags=["session"])
-Who = Annotated[Caller, Depends(caller)]
-State = Annotated[ServiceState, Depends(state)]
 
 
 class Login(BaseModel):
