@@ -30,7 +30,7 @@ from kinmatch.service.access import (
 from kinmatch.service.policy import Action, Kind, Resource, decide
 from kinmatch.storage.audit import record
 from kinmatch.storage.case_store import ImportRefused, open_profile
-from kinmatch.storage.encryption import sealed_place
+from kinmatch.storage.encryption import Keyring, sealed_place
 from kinmatch.storage.imports import (
     MarkerDatabasesRefused,
     TableOptions,
@@ -162,6 +162,24 @@ def list_missing_persons(programme: str, who: Who, st: State) -> list[dict[str, 
         return [_missing_person_summary(s, m) for m in rows]
 
 
+def open_personal(keyring: Keyring, table: str, row: MissingPerson | Family | Relative) -> Any:
+    """The row's personal record (``None`` when it has none), unsealed."""
+    if row.personal_sealed is None:
+        return None
+    return keyring.open(row.personal_sealed, sealed_place(table, row.id, "personal"))
+
+
+def seal_personal(keyring: Keyring, table: str, row: MissingPerson | Family | Relative,
+                  value: dict[str, Any]) -> None:
+    row.personal_sealed = keyring.seal(value, sealed_place(table, row.id, "personal"))
+
+
+def conflict(what: str, version: int) -> HTTPException:
+    """409: an edit made on ``version`` of a record changed since."""
+    return HTTPException(409, f"{what} was changed by someone else since version {version}: "
+                              "read it again")
+
+
 def _missing_person_summary(session: Session, m: MissingPerson) -> dict[str, Any]:
     return {"code": m.code, "sex": m.sex, "status": m.status,
             "agency": session.get_one(Agency, m.owner_agency_id).code, "version": m.version}
@@ -177,11 +195,10 @@ def get_missing_person(programme: str, code: str, who: Who, st: State) -> dict[s
         resource = missing_person_resource(s, m)
         authorize(st, who, Action.VIEW, resource, code)
         out = _missing_person_summary(s, m)
-        personal = None
-        if m.personal_sealed is not None:
-            personal = st.keyring.open(m.personal_sealed,
-                                       sealed_place("missing_persons", m.id, "personal"))
-    if personal is not None and decide(who.subject, Action.VIEW_PERSONAL, resource):
+        # unsealed only for a caller who may see it
+        personal = (open_personal(st.keyring, "missing_persons", m)
+                    if decide(who.subject, Action.VIEW_PERSONAL, resource) else None)
+    if personal is not None:
         with st.database.write() as s:
             record(s, who.actor, "read_personal", "missing_person", code, programme_id=p.id)
         out["personal"] = personal
@@ -204,17 +221,14 @@ def put_missing_person_personal(programme: str, code: str, body: PersonalRecord,
             m = s.get_one(MissingPerson, m.id)
             if m.version != body.version:
                 raise StaleDataError
-            place = sealed_place("missing_persons", m.id, "personal")
-            before = (None if m.personal_sealed is None
-                      else st.keyring.open(m.personal_sealed, place))
-            m.personal_sealed = st.keyring.seal(new, place)
+            before = open_personal(st.keyring, "missing_persons", m)
+            seal_personal(st.keyring, "missing_persons", m, new)
             s.flush()
             record(s, who.actor, "update", "missing_person", code, programme_id=p.id,
                    before=before, after=new, detail={"part": "personal"})
             version = m.version
     except StaleDataError:
-        raise HTTPException(409, f"missing person {code} was changed by someone else since "
-                                 f"version {body.version}: read it again") from None
+        raise conflict(f"missing person {code}", body.version) from None
     return {"code": code, "version": version}
 
 

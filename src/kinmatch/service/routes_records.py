@@ -45,9 +45,16 @@ from kinmatch.service.access import (
     programme_or_404,
 )
 from kinmatch.service.policy import Action, Kind
-from kinmatch.service.routes_case import family_resource, row_or_404, sample_resource
+from kinmatch.service.routes_case import (
+    conflict,
+    family_resource,
+    open_personal,
+    row_or_404,
+    sample_resource,
+    seal_personal,
+)
 from kinmatch.storage.audit import record
-from kinmatch.storage.encryption import Keyring, sealed_place
+from kinmatch.storage.encryption import Keyring
 from kinmatch.storage.models import Agency, Family, Relative, Sample, SampleKind, new_id
 
 router = APIRouter(prefix="/api/programmes", tags=["records"])
@@ -115,22 +122,6 @@ REMAINS_ONLY = ("bone_element", "recovery_site", "recovery_date")
 REFERENCE_ONLY = ("sample_type", "collected_on")
 PERSONAL_FIELDS = ("name_hangul", "name_kanji", "name_latin", "birth_year", "relationship",
                    "contact", "date_of_death", "notes")
-
-
-def open_personal(keyring: Keyring, table: str, row: Family | Relative) -> Any:
-    if row.personal_sealed is None:
-        return None
-    return keyring.open(row.personal_sealed, sealed_place(table, row.id, "personal"))
-
-
-def seal_personal(keyring: Keyring, table: str, row: Family | Relative,
-                  value: dict[str, Any]) -> None:
-    row.personal_sealed = keyring.seal(value, sealed_place(table, row.id, "personal"))
-
-
-def conflict(what: str, version: int) -> HTTPException:
-    return HTTPException(409, f"{what} was changed by someone else since version {version}: "
-                              "read it again")
 
 
 def kin_terms(family: Family, pid: str) -> dict[str, str]:
