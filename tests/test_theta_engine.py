@@ -259,3 +259,24 @@ def test_urn_sources_count_every_choice_once(draws, symmetric):
     # one family per founder: nobody copies anybody
     alone = polya_urn_sources(founders, founders, [False] * len(founders))
     assert alone == [((FRESH,) * len(founders), 1)]
+
+
+@pytest.mark.parametrize("theta", [0.01, 0.3])
+def test_frequencies_summing_to_one_within_tolerance_are_drawn_as_p_over_their_sum(theta):
+    """The urn is the Dirichlet-multinomial with α ∝ p, so under θ a marker
+    whose frequencies sum to 1 + 8e-7 (accepted by the readers) gives
+    exactly enumeration with p / Σp — whatever the order of the draws —
+    while without θ its frequencies are used as they are."""
+    rng = np.random.default_rng(11)
+    p = rng.dirichlet(np.ones(3) * 2)
+    loose = Marker.create("M", ["9", "10", "11"], p * (1 + 8e-7))
+    exact = Marker.create("M", ["9", "10", "11"], p)
+    assert abs(float(np.sum(loose.allele_frequencies)) - 1) > 5e-7
+    data = {"C1": (0, 1), "G1": (0, 2), "G2": (1, 2), "G3": (2, 2), "P": (1, 1),
+            "Mo": (0, 2)}
+    got = markers_loglik(FAMILY, [loose], [data], theta)[0]
+    assert math.exp(got) == pytest.approx(brute_force_likelihood(FAMILY, exact, data, theta),
+                                          rel=1e-12)
+    plain = markers_loglik(FAMILY, [loose], [data], 0.0)[0]
+    assert math.exp(plain) == pytest.approx(brute_force_likelihood(FAMILY, loose, data, 0.0),
+                                            rel=1e-12)
